@@ -1,0 +1,95 @@
+"""Shared fixtures: the ../shared reference material and a local HTTP server for crawls."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = (ROOT / ".." / "shared").resolve()
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The read-only ../shared folder; skip without it, fail on CI where it must exist."""
+    if not (SHARED / "README.md").is_file():
+        message = f"../shared reference material not found at {SHARED}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message + " (CI=true: it must be present)")
+        pytest.skip(message)
+    return SHARED
+
+
+class Site:
+    """Paths served by the local server: path -> (status, headers, body)."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
+        self.hits: list[str] = []
+
+    def add(
+        self,
+        path: str,
+        body: bytes,
+        content_type: str = "text/html",
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Serve body at path (path includes any query string)."""
+        self.routes[path] = (status, {"Content-Type": content_type, **(headers or {})}, body)
+
+
+@contextmanager
+def serve(site: Site) -> Iterator[str]:
+    """Serve site's routes from a real HTTP server on 127.0.0.1; yield its origin."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server naming
+            site.hits.append(self.path)
+            status, headers, body = site.routes.get(
+                self.path, (404, {"Content-Type": "text/plain"}, b"not found")
+            )
+            self.send_response(status)
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def local_site() -> Iterator[tuple[str, Site]]:
+    """A local server and the Site whose routes it serves (add routes before requesting)."""
+    site = Site()
+    with serve(site) as origin:
+        yield origin, site
+
+
+def run_congvu(
+    *args: str, cwd: Path | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
+    """Run the installed congvu command as a user would; capture its output."""
+    command = [str(Path(sys.executable).with_name("congvu")), *args]
+    return subprocess.run(
+        command, cwd=cwd or ROOT, capture_output=True, text=True, timeout=timeout, check=False
+    )
