@@ -1,0 +1,273 @@
+"""Extraction on real saved pages: one assert per field, quality floors, and robustness."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import json
+import re
+import unicodedata
+from collections import Counter
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from w3lib.encoding import html_to_unicode
+
+from crawlers.extract import article_links, extract_article, is_article_url
+from crawlers.profiles import Rule, SiteProfile, load_profiles
+
+SITES = ("vnexpress", "tuoitre", "dantri", "baochinhphu", "vietnamnet", "baodautu")
+VNE_2025_URL = (
+    "https://vnexpress.net/dau-bung-keo-dai-phat-hien-ung-thu-lymphoma-ruot-non-4954454.html"
+)
+F1_FLOOR = 0.95
+KEYS = {
+    "url",
+    "canonical_url",
+    "site",
+    "title",
+    "sapo",
+    "body",
+    "author",
+    "category",
+    "published_at",
+    "date_source",
+    "extraction",
+    "rules",
+}
+PROFILES = load_profiles()
+
+
+def decode(raw: bytes) -> str:
+    """Page bytes decoded the way Scrapy decodes a text/html response."""
+    return html_to_unicode("text/html", raw)[1]
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-cased word tokens of NFC text."""
+    return re.findall(r"\w+", unicodedata.normalize("NFC", text).lower())
+
+
+def token_f1(found: str, truth: str) -> float:
+    """Bag-of-tokens F1 of found against truth."""
+    found_counts, truth_counts = Counter(tokens(found)), Counter(tokens(truth))
+    overlap = sum((found_counts & truth_counts).values())
+    if not overlap:
+        return 0.0
+    precision = overlap / sum(found_counts.values())
+    recall = overlap / sum(truth_counts.values())
+    return 2 * precision * recall / (precision + recall)
+
+
+@pytest.fixture(scope="module")
+def pages(shared_dir: Path) -> Path:
+    """The saved pages folder."""
+    return shared_dir / "pages"
+
+
+@pytest.fixture(scope="module")
+def expected(pages: Path) -> dict[str, Any]:
+    """Hand-read facts about the saved pages."""
+    return json.loads((pages / "expected.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def article(pages: Path, expected: dict[str, Any]) -> Any:
+    """site -> (extracted record, expected facts) for the saved article, extracted once."""
+
+    @cache
+    def get(site: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        facts = expected[f"{site}/article.html"]
+        html = decode((pages / site / "article.html").read_bytes())
+        return extract_article(PROFILES[site], facts["url"], html), facts
+
+    return get
+
+
+@pytest.fixture(scope="module")
+def vne_2025(pages: Path) -> tuple[str, dict[str, Any]]:
+    """The 2025 VnExpress article and its hand-checked ground truth."""
+    raw = gzip.decompress((pages / "vnexpress-2025" / "article.html.gz").read_bytes())
+    truth = json.loads((pages / "vnexpress-2025" / "ground-truth.json").read_text("utf-8"))
+    return decode(raw), truth["V1"]
+
+
+@pytest.mark.parametrize("site", SITES)
+def test_title(site: str, article: Any) -> None:
+    record, facts = article(site)
+    assert record["title"] == facts["title"]
+
+
+@pytest.mark.parametrize("site", SITES)
+def test_published_at(site: str, article: Any) -> None:
+    record, facts = article(site)
+    found = record["published_at"]
+    assert found.replace(second=0, microsecond=0) == datetime.fromisoformat(facts["published_at"])
+
+
+@pytest.mark.parametrize("site", SITES)
+def test_published_at_is_vietnam_time(site: str, article: Any) -> None:
+    record, _ = article(site)
+    assert record["published_at"].tzinfo.key == "Asia/Ho_Chi_Minh"
+
+
+@pytest.mark.parametrize("site", SITES)
+def test_category(site: str, article: Any) -> None:
+    record, facts = article(site)
+    assert record["category"] == facts["category"]
+
+
+@pytest.mark.parametrize("site", SITES)
+def test_body_contains(site: str, article: Any) -> None:
+    record, facts = article(site)
+    missing = [text for text in facts["body_contains"] if text not in record["body"]]
+    assert not missing
+
+
+@pytest.mark.parametrize("site", SITES)
+def test_extraction_is_profile(site: str, article: Any) -> None:
+    record, _ = article(site)
+    assert record["extraction"] == "profile"
+
+
+@pytest.mark.parametrize("site", SITES)
+def test_canonical_url(site: str, article: Any) -> None:
+    record, facts = article(site)
+    assert record["canonical_url"] == facts["url"]
+
+
+@pytest.mark.parametrize("site", SITES)
+def test_body_has_no_caption_or_related_box(site: str, article: Any) -> None:
+    record, _ = article(site)
+    assert not re.search(r"Ảnh: |TIN LIÊN QUAN|Tham khảo thêm|Xem thêm", record["body"])
+
+
+@pytest.mark.parametrize("site", SITES)
+def test_listing_links(site: str, pages: Path, expected: dict[str, Any]) -> None:
+    facts = expected[f"{site}/listing.html"]
+    html = decode((pages / site / "listing.html").read_bytes())
+    links = article_links(PROFILES[site], facts["url"], html)
+    assert len(links) >= facts["min_article_links"]
+
+
+def test_listing_links_are_unique_and_fragment_free(pages: Path, expected: dict[str, Any]) -> None:
+    html = decode((pages / "dantri" / "listing.html").read_bytes())
+    links = article_links(PROFILES["dantri"], expected["dantri/listing.html"]["url"], html)
+    assert len(set(links)) == len(links) and not any("#" in link for link in links)
+
+
+def test_vnexpress_2025_title(vne_2025: tuple[str, dict[str, Any]]) -> None:
+    html, truth = vne_2025
+    assert extract_article(PROFILES["vnexpress"], VNE_2025_URL, html)["title"] == truth["title"]
+
+
+def test_vnexpress_2025_body_f1(vne_2025: tuple[str, dict[str, Any]]) -> None:
+    html, truth = vne_2025
+    body = truth["body"]
+    paragraphs = body["summary"] + [p for s in body["sections"] for p in s["paragraphs"]]
+    found = extract_article(PROFILES["vnexpress"], VNE_2025_URL, html)["body"]
+    assert token_f1(found, "\n".join(paragraphs)) >= F1_FLOOR
+
+
+@pytest.mark.parametrize("field", ["title", "body"])
+def test_fallback_without_profile_finds(field: str, article: Any, pages: Path) -> None:
+    _, facts = article("vietnamnet")
+    html = decode((pages / "vietnamnet" / "article.html").read_bytes())
+    assert extract_article(None, facts["url"], html)[field]
+
+
+def test_fallback_without_profile_is_marked(article: Any, pages: Path) -> None:
+    _, facts = article("vietnamnet")
+    html = decode((pages / "vietnamnet" / "article.html").read_bytes())
+    assert extract_article(None, facts["url"], html)["extraction"] == "fallback"
+
+
+def test_fallback_keeps_the_date(article: Any, pages: Path) -> None:
+    _, facts = article("tuoitre")
+    html = decode((pages / "tuoitre" / "article.html").read_bytes())
+    found = extract_article(None, facts["url"], html)["published_at"]
+    assert found.replace(second=0) == datetime.fromisoformat(facts["published_at"])
+
+
+@pytest.fixture(scope="module")
+def stale_profile() -> SiteProfile:
+    """The dantri profile with selectors that no longer match anything."""
+    rules = dict(PROFILES["dantri"].fields)
+    rules["title"] = (Rule("css", "h1.gone"),)
+    rules["body"] = (Rule("css", "div.gone > p"),)
+    return dataclasses.replace(PROFILES["dantri"], fields=rules)
+
+
+def test_stale_profile_falls_back(stale_profile: SiteProfile, article: Any, pages: Path) -> None:
+    _, facts = article("dantri")
+    html = decode((pages / "dantri" / "article.html").read_bytes())
+    assert extract_article(stale_profile, facts["url"], html)["extraction"] == "fallback"
+
+
+def test_stale_profile_still_finds_body(
+    stale_profile: SiteProfile, article: Any, pages: Path
+) -> None:
+    _, facts = article("dantri")
+    html = decode((pages / "dantri" / "article.html").read_bytes())
+    assert "Giá vàng" in extract_article(stale_profile, facts["url"], html)["body"]
+
+
+def test_stale_profile_still_finds_title(
+    stale_profile: SiteProfile, article: Any, pages: Path
+) -> None:
+    _, facts = article("dantri")
+    html = decode((pages / "dantri" / "article.html").read_bytes())
+    assert extract_article(stale_profile, facts["url"], html)["title"] == facts["title"]
+
+
+MALFORMED = {
+    "empty": "",
+    "unclosed": "<html><body><h1>Tiêu đề<p>Đoạn một<p>Đoạn hai",
+    "garbage-bytes": bytes(range(256)).decode("latin-1") * 20,
+    "nul-chars": "<html>\x00<body>\x00<p>a\x00b</p>",
+    "deep-nesting": "<div>" * 5000 + "chữ" + "</div>" * 10,
+    "lone-surrogate": "<p>\ud800 text</p>",
+    "broken-jsonld": '<script type="application/ld+json">{"@type": "NewsArticle",</script>',
+}
+
+
+@pytest.mark.parametrize("html", MALFORMED.values(), ids=MALFORMED.keys())
+@pytest.mark.parametrize("profile", [None, "vnexpress"])
+def test_malformed_html_does_not_raise(html: str, profile: str | None) -> None:
+    site = PROFILES[profile] if profile else None
+    assert set(extract_article(site, "https://vnexpress.net/a-1234567.html", html)) == KEYS
+
+
+@pytest.mark.parametrize("html", MALFORMED.values(), ids=MALFORMED.keys())
+def test_malformed_listing_does_not_raise(html: str) -> None:
+    assert isinstance(article_links(PROFILES["vnexpress"], "https://vnexpress.net/", html), list)
+
+
+@pytest.mark.parametrize("site", SITES)
+def test_truncated_page_does_not_raise(site: str, pages: Path, expected: dict[str, Any]) -> None:
+    raw = (pages / site / "article.html").read_bytes()
+    html = decode(raw[: len(raw) // 3])
+    record = extract_article(PROFILES[site], expected[f"{site}/article.html"]["url"], html)
+    assert set(record) == KEYS
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://vnexpress.net/cach-cac-nuoc-5047363.html?utm_source=x#box", True),
+        ("https://vnexpress.net/kinh-doanh", False),
+        ("https://vnexpress.net/kinh-doanh-p2", False),
+        ("not a url", False),
+    ],
+)
+def test_is_article_url(url: str, expected: bool) -> None:
+    assert is_article_url(PROFILES["vnexpress"], url) is expected
+
+
+def test_canonical_drops_tracking_params() -> None:
+    html = '<link rel="canonical" href="/a-1234567.html?utm_source=fb&id=3#x">'
+    record = extract_article(None, "https://vnexpress.net/x", html)
+    assert record["canonical_url"] == "https://vnexpress.net/a-1234567.html?id=3"
