@@ -1,0 +1,103 @@
+"""Runs the site spiders in one Scrapy process and summarises what each site gave."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from scrapy.crawler import Crawler, CrawlerProcess
+from scrapy.settings import Settings
+
+from crawlers.profiles import SiteProfile
+from crawlers.spiders.profile import ProfileSpider
+
+
+@dataclass
+class SiteCrawl:
+    """What one site's crawl fetched, found and failed on."""
+
+    site: str
+    status: str  # ok | failed
+    articles: int
+    discovered: int
+    pages: int
+    errors: dict[str, int]
+    message: str
+
+    def line(self) -> str:
+        """One line for the run summary."""
+        errors = ", ".join(f"{k} {v}" for k, v in sorted(self.errors.items())) or "no errors"
+        return (
+            f"{self.site:<14} {self.status:<7} {self.articles:>5} articles  "
+            f"{self.pages:>5} pages  {errors}. {self.message}".rstrip()
+        )
+
+
+def summarise(site: str, stats: dict[str, Any]) -> SiteCrawl:
+    """Judge one site's crawl from its Scrapy stats."""
+    counters = {k.removeprefix("congvu/"): v for k, v in stats.items() if k.startswith("congvu/")}
+    errors = {k.removeprefix("error/"): v for k, v in counters.items() if k.startswith("error/")}
+    pages = sum(v for k, v in counters.items() if k.startswith("pages/"))
+    articles = counters.get("articles", 0)
+    discovered = counters.get("discovered", 0)
+    if pages == 0:
+        kinds = ", ".join(sorted(errors)) or stats.get("finish_reason", "nothing fetched")
+        return SiteCrawl(site, "failed", 0, 0, 0, errors, f"Unreachable ({kinds}).")
+    if articles == 0 and discovered == 0:
+        message = "Pages fetched but no article links matched: has the layout changed?"
+        return SiteCrawl(site, "failed", 0, 0, pages, errors, message)
+    if articles == 0:
+        message = f"{discovered} article links found but no article could be extracted."
+        return SiteCrawl(site, "failed", 0, discovered, pages, errors, message)
+    return SiteCrawl(site, "ok", articles, discovered, pages, errors, "")
+
+
+def crawl_settings(run_dir: Path, raw_dir: Path, log_file: Path | None, replay: bool) -> Settings:
+    """Project settings plus this run's folders; no politeness delay when replaying locally."""
+    settings = Settings()
+    settings.setmodule("crawlers.settings", priority="project")
+    settings.set("CONGVU_RUN_DIR", str(run_dir))
+    settings.set("CONGVU_RAW_DIR", str(raw_dir))
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        settings.set("LOG_FILE", str(log_file))
+    if replay:
+        # The replay origin is our own server on this machine, not a site to be polite to.
+        settings.set("DOWNLOAD_DELAY", 0)
+        settings.set("AUTOTHROTTLE_ENABLED", False)
+        settings.set("RETRY_TIMES", 0)
+    return settings
+
+
+def run_crawl(
+    profiles: list[SiteProfile],
+    run_dir: Path,
+    raw_dir: Path,
+    urls: list[str] | None = None,
+    origin: str | None = None,
+    log_file: Path | None = None,
+) -> list[SiteCrawl]:
+    """Crawl the sites into run_dir (one Scrapy process: call once per Python process)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if log_file is not None:
+        # underthesea adds a stderr handler to the root logger on import; the log goes to the file.
+        logging.getLogger().handlers.clear()
+    process = CrawlerProcess(crawl_settings(run_dir, raw_dir, log_file, replay=origin is not None))
+    crawlers: dict[str, Crawler] = {}
+    for profile in profiles:
+        crawler = process.create_crawler(ProfileSpider)
+        crawlers[profile.name] = crawler
+        process.crawl(crawler, profile=profile, urls=urls, origin=origin)
+    process.start()
+    results = []
+    for site, crawler in crawlers.items():
+        stats = crawler.stats.get_stats() if crawler.stats else {}
+        result = summarise(site, stats)
+        (run_dir / f"{site}.stats.json").write_text(
+            json.dumps(asdict(result), ensure_ascii=False, indent=1), encoding="utf-8"
+        )
+        results.append(result)
+    return results

@@ -1,0 +1,75 @@
+"""Scrapy item pipeline: archives each page's raw HTML and appends its article to a staging file."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from scrapy.crawler import Crawler
+
+
+def archive_raw(raw_dir: Path, site: str, body: bytes) -> tuple[str, str]:
+    """Store body gzip-compressed under its SHA-256; return (sha256, path relative to raw_dir)."""
+    digest = hashlib.sha256(body).hexdigest()
+    relative = Path(site) / digest[:2] / f"{digest}.html.gz"
+    target = raw_dir / relative
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".part")
+        partial.write_bytes(gzip.compress(body, mtime=0))
+        partial.replace(target)
+    return digest, relative.as_posix()
+
+
+def read_raw(raw_dir: Path, relative: str) -> bytes:
+    """The original bytes of an archived page."""
+    return gzip.decompress((raw_dir / relative).read_bytes())
+
+
+def to_json(value: Any) -> Any:
+    """JSON form of a record value: datetimes as ISO 8601 with their offset."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot write {type(value).__name__} to a staging file")
+
+
+class StagingPipeline:
+    """Appends each site's articles to <run_dir>/<site>.jsonl; the database load reads them."""
+
+    def __init__(self, run_dir: Path, raw_dir: Path, crawler: Crawler) -> None:
+        self.run_dir = run_dir
+        self.raw_dir = raw_dir
+        self.crawler = crawler
+        self.files: dict[str, TextIO] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> StagingPipeline:
+        """Build from the CONGVU_RUN_DIR and CONGVU_RAW_DIR settings."""
+        settings = crawler.settings
+        return cls(Path(settings["CONGVU_RUN_DIR"]), Path(settings["CONGVU_RAW_DIR"]), crawler)
+
+    def open_spider(self) -> None:
+        """Create the run folder."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+
+    def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        """Archive the raw page, then append the article line (flushed: a kill loses at most it)."""
+        raw = item.pop("raw_html")
+        item["raw_sha256"], item["raw_path"] = archive_raw(self.raw_dir, item["site"], raw)
+        out = self.files.get(item["site"])
+        if out is None:
+            out = (self.run_dir / f"{item['site']}.jsonl").open("a", encoding="utf-8")
+            self.files[item["site"]] = out
+        out.write(json.dumps(item, ensure_ascii=False, default=to_json) + "\n")
+        out.flush()
+        self.crawler.stats.inc_value("congvu/articles")
+        return item
+
+    def close_spider(self) -> None:
+        """Close the staging files."""
+        for out in self.files.values():
+            out.close()

@@ -1,0 +1,112 @@
+"""A real Scrapy crawl of the saved pages of six sites, served byte for byte on 127.0.0.1."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.conftest import Site, run_congvu, serve
+
+SITES = ["vnexpress", "tuoitre", "dantri", "baochinhphu", "vietnamnet", "baodautu"]
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+@pytest.fixture(scope="module")
+def expected(shared_dir: Path) -> dict:
+    """Hand-read facts about the saved pages."""
+    return json.loads((shared_dir / "pages" / "expected.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def crawl(shared_dir: Path, expected: dict, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Crawl every saved article and listing with `congvu crawl`; return records and stats."""
+    site = Site()
+    urls = []
+    for name in SITES:
+        for page in ("article", "listing"):
+            url = expected[f"{name}/{page}.html"]["url"]
+            body = (shared_dir / "pages" / name / f"{page}.html").read_bytes()
+            site.add(f"/{name}{urlsplit(url).path}", body)
+            urls.append(url)
+    data_dir = tmp_path_factory.mktemp("crawl")
+    with serve(site) as origin:
+        args = ["crawl", "--data-dir", str(data_dir), "--origin", origin + "/{site}"]
+        for name in SITES:
+            args += ["--site", name]
+        for url in urls:
+            args += ["--url", url]
+        result = run_congvu(*args)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (run_dir,) = (data_dir / "staging").iterdir()
+    records = {}
+    for name in SITES:
+        lines = (run_dir / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()
+        records[name] = [json.loads(line) for line in lines]
+    stats = {n: json.loads((run_dir / f"{n}.stats.json").read_text()) for n in SITES}
+    return {"records": records, "stats": stats, "data_dir": data_dir}
+
+
+def article(crawl: dict, name: str) -> dict:
+    """The one article record the crawl stored for a site."""
+    (record,) = crawl["records"][name]
+    return record
+
+
+@pytest.mark.parametrize("name", SITES)
+def test_title(crawl: dict, expected: dict, name: str) -> None:
+    assert article(crawl, name)["title"] == expected[f"{name}/article.html"]["title"]
+
+
+@pytest.mark.parametrize("name", SITES)
+def test_published_at_to_the_minute(crawl: dict, expected: dict, name: str) -> None:
+    published = datetime.fromisoformat(article(crawl, name)["published_at"]).astimezone(VN)
+    want = datetime.fromisoformat(expected[f"{name}/article.html"]["published_at"])
+    assert published.replace(second=0, microsecond=0) == want
+
+
+@pytest.mark.parametrize("name", SITES)
+def test_published_at_is_vietnam_time(crawl: dict, name: str) -> None:
+    published = datetime.fromisoformat(article(crawl, name)["published_at"])
+    assert published.utcoffset() == VN.utcoffset(published.replace(tzinfo=None))
+
+
+@pytest.mark.parametrize("name", SITES)
+def test_category(crawl: dict, expected: dict, name: str) -> None:
+    assert article(crawl, name)["category"] == expected[f"{name}/article.html"]["category"]
+
+
+@pytest.mark.parametrize("name", SITES)
+def test_body_contains(crawl: dict, expected: dict, name: str) -> None:
+    body = article(crawl, name)["body"]
+    missing = [s for s in expected[f"{name}/article.html"]["body_contains"] if s not in body]
+    assert missing == []
+
+
+@pytest.mark.parametrize("name", SITES)
+def test_url_is_the_public_url(crawl: dict, expected: dict, name: str) -> None:
+    assert article(crawl, name)["url"] == expected[f"{name}/article.html"]["url"]
+
+
+@pytest.mark.parametrize("name", SITES)
+def test_extracted_by_the_profile(crawl: dict, name: str) -> None:
+    assert article(crawl, name)["extraction"] == "profile"
+
+
+@pytest.mark.parametrize("name", SITES)
+def test_raw_html_archived_compressed(crawl: dict, shared_dir: Path, name: str) -> None:
+    raw = gzip.decompress(
+        (crawl["data_dir"] / "raw" / article(crawl, name)["raw_path"]).read_bytes()
+    )
+    assert raw == (shared_dir / "pages" / name / "article.html").read_bytes()
+
+
+@pytest.mark.parametrize("name", SITES)
+def test_listing_yields_article_links(crawl: dict, expected: dict, name: str) -> None:
+    discovered = crawl["stats"][name]["discovered"]
+    assert discovered >= expected[f"{name}/listing.html"]["min_article_links"]
