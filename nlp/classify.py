@@ -1,0 +1,111 @@
+"""The stable classifier interface: labels, predictions and model loading."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import yaml
+
+LABELS = ("praise", "criticism", "neutral")
+DEFAULT_MODEL = "cue-lexicon-1"
+MODEL_FILES = ("model.json", "model.yaml", "model.yml")
+
+# Model kind -> "module:factory"; the factory takes (model_dir, config) and returns a Classifier.
+# A new kind (a trained linear model, a transformer) plugs in by adding one line here.
+KINDS: dict[str, str] = {
+    "cue-lexicon": "nlp.lexicon:CueLexiconClassifier.from_dir",
+}
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One article's label, class scores and the sentences that carry the label."""
+
+    label: str
+    scores: dict[str, float]
+    evidence: list[str]
+    reason: str = ""
+
+
+@runtime_checkable
+class Classifier(Protocol):
+    """Anything that labels a text as praise, criticism or neutral."""
+
+    model_id: str
+
+    def classify(self, text: str) -> Prediction:
+        """Label one text ("title\\nsapo\\nbody" or any text; the first line is the title)."""
+        ...
+
+
+class ModelNotFoundError(FileNotFoundError):
+    """Raised when a model id or folder does not exist or has no model file."""
+
+
+def models_dir() -> Path:
+    """Return the models folder: $CONGVU_MODELS_DIR, else <repo>/models."""
+    env = os.environ.get("CONGVU_MODELS_DIR")
+    return Path(env) if env else Path(__file__).resolve().parents[1] / "models"
+
+
+def available_models(root: Path | None = None) -> list[str]:
+    """Return the ids of the model folders under root (default: models_dir())."""
+    root = models_dir() if root is None else root
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if any((p / f).is_file() for f in MODEL_FILES))
+
+
+def read_model_config(model_dir: Path) -> dict:
+    """Read model.json (or model.yaml) of a model folder."""
+    for name in MODEL_FILES:
+        path = model_dir / name
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            config = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+            if not isinstance(config, dict) or "kind" not in config:
+                raise ValueError(f"{path} must be a mapping with a 'kind' key")
+            return config
+    raise ModelNotFoundError(f"{model_dir} has no {' or '.join(MODEL_FILES)}")
+
+
+def _resolve(model: str | Path) -> Path:
+    """Turn a model id or a folder path into an existing model folder."""
+    path = Path(model)
+    if isinstance(model, Path) or path.is_dir() or len(path.parts) > 1:
+        if path.is_dir():
+            return path
+        raise ModelNotFoundError(f"model folder {path} does not exist")
+    root = models_dir()
+    candidate = root / str(model)
+    if candidate.is_dir():
+        return candidate
+    found = ", ".join(available_models(root)) or "none"
+    raise ModelNotFoundError(
+        f"no model '{model}' in {root} (available: {found}); pass one of those ids, "
+        "a path to a model folder, or set CONGVU_MODELS_DIR"
+    )
+
+
+def load_classifier(model: str | Path | None = None) -> Classifier:
+    """Load a classifier from a model id under models_dir() or a path to a model folder."""
+    model_dir = _resolve(DEFAULT_MODEL if model is None else model)
+    config = read_model_config(model_dir)
+    kind = config["kind"]
+    if kind not in KINDS:
+        raise ValueError(f"{model_dir}: unknown model kind '{kind}'; known kinds: {sorted(KINDS)}")
+    module_name, _, attr_path = KINDS[kind].partition(":")
+    factory: object = importlib.import_module(module_name)
+    for attr in attr_path.split("."):
+        factory = getattr(factory, attr)
+    return factory(model_dir, config)  # type: ignore[operator]
+
+
+def neutral(reason: str) -> Prediction:
+    """Return a neutral prediction with full confidence and the given reason."""
+    return Prediction("neutral", {"praise": 0.0, "criticism": 0.0, "neutral": 1.0}, [], reason)
