@@ -1,0 +1,203 @@
+"""The congvu command: nightly job, demo, crawl, load, classify, digest."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from crawlers.profiles import ProfileError, SiteProfile, load_profile, load_profiles
+from nlp.classify import DEFAULT_MODEL, load_classifier
+from pipelines.paths import DataPaths
+
+EXIT_FAILED = 2
+
+
+def select_profiles(names: Sequence[str] | None) -> list[SiteProfile]:
+    """The configured site profiles, or the named ones (an unknown name is an error)."""
+    profiles = load_profiles()
+    if not names:
+        return list(profiles.values())
+    unknown = sorted(set(names) - set(profiles))
+    if unknown:
+        raise ProfileError(f"unknown site(s) {', '.join(unknown)}; known: {', '.join(profiles)}")
+    return [profiles[name] for name in names]
+
+
+def cmd_nightly(args: argparse.Namespace) -> int:
+    """Crawl the configured sites, load, classify the new articles, write the digest."""
+    from pipelines.nightly import nightly
+
+    paths = DataPaths(args.data_dir)
+    report = nightly(
+        paths,
+        select_profiles(args.site),
+        load_classifier(args.model),
+        origin=args.origin,
+        wait_s=args.wait,
+    )
+    print(report.summary())
+    return report.exit_code
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The nightly job against the shipped demo site served on 127.0.0.1."""
+    from pipelines.demo import DEMO_DIR, serve_demo_site
+    from pipelines.nightly import nightly
+
+    paths = DataPaths(args.data_dir)
+    profile = load_profile(DEMO_DIR / "demo.yaml")
+    with serve_demo_site() as origin:
+        print(f"demo site {profile.base_url} served at {origin}")
+        report = nightly(paths, [profile], load_classifier(args.model), origin=origin)
+    print(report.summary())
+    print(f"database: {paths.db}")
+    return report.exit_code
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    """Crawl sites (or given URLs) into staging files only; `congvu load` stores them."""
+    from pipelines.crawl import run_crawl
+    from pipelines.nightly import new_run_id
+
+    paths = DataPaths(args.data_dir)
+    run_dir = paths.staging / new_run_id()
+    results = run_crawl(
+        select_profiles(args.site), run_dir, paths.raw, urls=args.url, origin=args.origin
+    )
+    for result in results:
+        print(result.line())
+    print(f"staged in {run_dir}")
+    return 0 if all(r.status == "ok" for r in results) else 1
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    """Load staged crawl files into the database and classify the new articles."""
+    from pipelines.nightly import store_and_classify
+
+    paths = DataPaths(args.data_dir)
+    classifier = load_classifier(args.model)
+    load, classified = store_and_classify(paths, select_profiles(None), classifier, args.wait)
+    print(
+        f"loaded {load.files} staging files: {load.rows_read} articles read, "
+        f"{load.rows_new} new; {classified} classified with {classifier.model_id}"
+    )
+    return 0
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    """Classify {"id", "text"} JSON lines into {"id", "label", "scores", "evidence"} lines."""
+    classifier = load_classifier(args.model)
+    count = 0
+    with open(args.input, encoding="utf-8") as src, open(args.output, "w", encoding="utf-8") as out:
+        for number, line in enumerate(src, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                text_id, text = record["id"], record["text"]
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                raise ValueError(
+                    f'{args.input} line {number}: expected {{"id": ..., "text": ...}} ({exc})'
+                ) from exc
+            if not isinstance(text, str):
+                raise ValueError(f"{args.input} line {number}: text must be a string")
+            prediction = classifier.classify(text)
+            result = {
+                "id": text_id,
+                "label": prediction.label,
+                "scores": prediction.scores,
+                "evidence": prediction.evidence,
+            }
+            out.write(json.dumps(result, ensure_ascii=False) + "\n")
+            count += 1
+    print(f"{count} texts classified with {classifier.model_id} -> {args.output}")
+    return 0
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    """Rewrite the digest of a run (the latest by default)."""
+    from pipelines.digest import write_digest
+    from pipelines.store import open_db
+
+    paths = DataPaths(args.data_dir)
+    run_id = args.run
+    if run_id is None:
+        con = open_db(paths.db, read_only=True)
+        try:
+            row = con.execute("SELECT max(run_id) FROM crawl_runs").fetchone()
+        finally:
+            con.close()
+        run_id = row[0]
+        if run_id is None:
+            raise LookupError(f"no runs recorded in {paths.db} yet")
+    print(write_digest(paths, run_id, load_classifier(args.model).model_id))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(prog="congvu", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    data = argparse.ArgumentParser(add_help=False)
+    data.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DataPaths.default().root,
+        help="folder for the database, staging, raw HTML, digests and logs (default: %(default)s)",
+    )
+    model = argparse.ArgumentParser(add_help=False)
+    model.add_argument(
+        "--model", default=None, help=f"model id or folder (default: {DEFAULT_MODEL})"
+    )
+    wait = argparse.ArgumentParser(add_help=False)
+    wait.add_argument(
+        "--wait",
+        type=float,
+        default=300.0,
+        help="seconds to wait for a database lock held by someone else (default: %(default)s)",
+    )
+    sites = argparse.ArgumentParser(add_help=False)
+    sites.add_argument("--site", action="append", help="only this site (repeatable)")
+    sites.add_argument(
+        "--origin",
+        help="fetch the sites' pages from this origin instead, e.g. http://127.0.0.1:8000/{site}",
+    )
+
+    p = sub.add_parser("nightly", parents=[data, model, wait, sites], help=cmd_nightly.__doc__)
+    p.set_defaults(func=cmd_nightly)
+    p = sub.add_parser("demo", parents=[model], help=cmd_demo.__doc__)
+    p.add_argument("--data-dir", type=Path, default=Path("data/demo"), help="default: data/demo")
+    p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("crawl", parents=[data, sites], help=cmd_crawl.__doc__)
+    p.add_argument("--url", action="append", help="fetch this article or listing URL only")
+    p.set_defaults(func=cmd_crawl)
+    p = sub.add_parser("load", parents=[data, model, wait], help=cmd_load.__doc__)
+    p.set_defaults(func=cmd_load)
+    p = sub.add_parser("classify", parents=[model], help=cmd_classify.__doc__)
+    p.add_argument("--input", required=True, type=Path, help="JSON lines with id and text")
+    p.add_argument("--output", required=True, type=Path, help="where to write the predictions")
+    p.set_defaults(func=cmd_classify)
+    p = sub.add_parser("digest", parents=[data, model], help=cmd_digest.__doc__)
+    p.add_argument("--run", help="run id (default: the latest run)")
+    p.set_defaults(func=cmd_digest)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand; expected failures print one line and exit 2, no traceback."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("congvu: interrupted", file=sys.stderr)
+        return EXIT_FAILED
+    except (OSError, ValueError, LookupError, RuntimeError, ProfileError) as exc:
+        print(f"congvu {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

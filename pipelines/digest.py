@@ -1,0 +1,85 @@
+"""The HTML digest analysts read each morning (in Vietnamese), built from the database."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from pipelines.paths import DataPaths
+from pipelines.store import open_db
+
+SECTIONS = (("criticism", "Bài phê phán"), ("praise", "Bài khen ngợi"))
+
+
+def render_digest(paths: DataPaths, run_id: str, model_id: str) -> str:
+    """The digest of one run: per-site crawl results, counts by label, flagged articles."""
+    con = open_db(paths.db, read_only=True)
+    try:
+        run = con.execute(
+            "SELECT run_id, started_at FROM crawl_runs WHERE run_id = ?", [run_id]
+        ).fetchone()
+        if run is None:
+            raise LookupError(f"no crawl run {run_id} in {paths.db}")
+        sites = con.execute(
+            "SELECT site, status, articles, discovered, errors FROM crawl_run_sites "
+            "WHERE run_id = ? ORDER BY site",
+            [run_id],
+        ).df()
+        # Articles this run added to the database, with this model's label.
+        new = con.execute(
+            """
+            SELECT a.site, a.url, a.title,
+                   strftime(a.published_at, '%d/%m/%Y %H:%M') AS published_at, c.label, c.evidence,
+                   CASE c.label WHEN 'praise' THEN c.score_praise
+                                WHEN 'criticism' THEN c.score_criticism
+                                ELSE c.score_neutral END AS score
+            FROM articles a JOIN classifications c
+              ON c.article_id = a.article_id AND c.model_id = ?
+            WHERE a.loaded_at >= ?
+            ORDER BY score DESC, a.published_at DESC
+            """,
+            [model_id, run[1]],
+        ).df()
+    finally:
+        con.close()
+    counts = (
+        new.pivot_table(index="site", columns="label", values="url", aggfunc="count", fill_value=0)
+        .reindex(columns=["criticism", "praise", "neutral"], fill_value=0)
+        .assign(total=lambda t: t.sum(axis=1))
+        .reset_index()
+    )
+    site_rows = [
+        {**row, "errors": json.loads(row["errors"] or "{}")} for row in sites.to_dict("records")
+    ]
+    env = Environment(
+        loader=PackageLoader("pipelines", "templates"), autoescape=select_autoescape(["j2"])
+    )
+    return env.get_template("digest.html.j2").render(
+        run={"run_id": run[0], "started_at": run[1].strftime("%d/%m/%Y %H:%M")},
+        run_date=run[1].strftime("%d/%m/%Y"),
+        model_id=model_id,
+        new_total=len(new),
+        sites=site_rows,
+        failed_sites=[s["site"] for s in site_rows if s["status"] != "ok"],
+        counts=counts.to_dict("records"),
+        sections=[
+            {
+                "label": label,
+                "heading": heading,
+                "articles": new[new["label"] == label].to_dict("records"),
+            }
+            for label, heading in SECTIONS
+        ],
+    )
+
+
+def write_digest(paths: DataPaths, run_id: str, model_id: str) -> Path:
+    """Write digest-<run_id>.html and refresh latest.html; return the run's file."""
+    paths.digests.mkdir(parents=True, exist_ok=True)
+    target = paths.digests / f"digest-{run_id}.html"
+    target.write_text(render_digest(paths, run_id, model_id), encoding="utf-8")
+    shutil.copyfile(target, paths.digests / "latest.html")
+    return target

@@ -1,0 +1,148 @@
+"""The nightly job: crawl to files, a short database write, classify what is new, digest."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from crawlers.profiles import SiteProfile
+from nlp.classify import Classifier
+from pipelines.crawl import SiteCrawl, run_crawl
+from pipelines.digest import write_digest
+from pipelines.enrich import classify_frame
+from pipelines.paths import DataPaths
+from pipelines.store import (
+    LoadResult,
+    load_staged,
+    open_db,
+    save_classifications,
+    save_run,
+    save_sites,
+    unclassified,
+)
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_SITES_FAILED, EXIT_FAILED = 0, 1, 2
+
+
+@dataclass
+class RunReport:
+    """What a run did; printed as the run summary and stored in crawl_runs."""
+
+    run_id: str
+    started_at: datetime
+    sites: list[SiteCrawl] = field(default_factory=list)
+    load: LoadResult | None = None
+    classified: int = 0
+    digest: Path | None = None
+    error: str = ""
+
+    @property
+    def status(self) -> str:
+        """ok, sites_failed (the run completed but some sites gave nothing) or failed."""
+        if self.error:
+            return "failed"
+        return "sites_failed" if any(s.status != "ok" for s in self.sites) else "ok"
+
+    @property
+    def exit_code(self) -> int:
+        """0 when all went well, 1 when some sites failed, 2 when the run failed."""
+        return {"ok": EXIT_OK, "sites_failed": EXIT_SITES_FAILED}.get(self.status, EXIT_FAILED)
+
+    def summary(self) -> str:
+        """The run summary: one line per site and a total."""
+        lines = [f"congvu run {self.run_id}"]
+        lines += [f"  {s.line()}" for s in self.sites]
+        ok = sum(s.status == "ok" for s in self.sites)
+        crawled = sum(s.articles for s in self.sites)
+        new = self.load.rows_new if self.load else 0
+        lines.append(
+            f"  total: {len(self.sites)} sites, {ok} ok, {len(self.sites) - ok} failed; "
+            f"{crawled} articles crawled, {new} new in the database, {self.classified} classified"
+        )
+        failed = [s.site for s in self.sites if s.status != "ok"]
+        if failed:
+            lines.append(f"  sites that failed: {', '.join(failed)}")
+        if self.error:
+            lines.append(f"  run failed: {self.error}")
+        if self.digest:
+            lines.append(f"  digest: {self.digest}")
+        lines.append(f"  status: {self.status}")
+        return "\n".join(lines)
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """A run id from the UTC start time, sortable."""
+    return (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+
+
+def store_and_classify(
+    paths: DataPaths,
+    profiles: list[SiteProfile],
+    classifier: Classifier,
+    wait_s: float,
+) -> tuple[LoadResult, int]:
+    """Load staged articles, then classify the unclassified; the write lock is held briefly."""
+    con = open_db(paths.db, wait_s=wait_s)
+    try:
+        save_sites(con, profiles)
+        load = load_staged(con, paths.staging)
+        todo = unclassified(con, classifier.model_id)
+    finally:
+        con.close()
+    rows = classify_frame(classifier, todo)  # no database connection held while classifying
+    con = open_db(paths.db, wait_s=wait_s)
+    try:
+        return load, save_classifications(con, rows)
+    finally:
+        con.close()
+
+
+def record_run(paths: DataPaths, report: RunReport, wait_s: float) -> None:
+    """Write the run and its per-site lines to crawl_runs / crawl_run_sites."""
+    con = open_db(paths.db, wait_s=wait_s)
+    try:
+        save_run(
+            con,
+            {
+                "run_id": report.run_id,
+                "started_at": report.started_at,
+                "finished_at": datetime.now(timezone.utc),
+                "status": report.status,
+                "sites_ok": sum(s.status == "ok" for s in report.sites),
+                "sites_failed": sum(s.status != "ok" for s in report.sites),
+                "articles_crawled": sum(s.articles for s in report.sites),
+                "articles_new": report.load.rows_new if report.load else 0,
+                "summary": report.summary(),
+            },
+            [asdict(s) for s in report.sites],
+        )
+    finally:
+        con.close()
+
+
+def nightly(
+    paths: DataPaths,
+    profiles: list[SiteProfile],
+    classifier: Classifier,
+    origin: str | None = None,
+    wait_s: float = 300.0,
+) -> RunReport:
+    """Crawl, load, classify and digest; never raises for a site or database problem."""
+    started = datetime.now(timezone.utc)
+    report = RunReport(new_run_id(started), started)
+    log_file = paths.logs / f"{report.run_id}.log"
+    report.sites = run_crawl(
+        profiles, paths.staging / report.run_id, paths.raw, origin=origin, log_file=log_file
+    )
+    try:
+        report.load, report.classified = store_and_classify(paths, profiles, classifier, wait_s)
+        record_run(paths, report, wait_s)
+        report.digest = write_digest(paths, report.run_id, classifier.model_id)
+    except Exception as exc:  # reported in the summary; the traceback goes to the log
+        log.exception("run %s failed", report.run_id)
+        report.error = f"{exc}. Crawled data stays staged in {paths.staging} for the next run."
+    return report

@@ -1,0 +1,44 @@
+"""Where congvu keeps its files under the data folder."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class DataPaths:
+    """The database, staging files, raw HTML archive, digests and logs under one folder."""
+
+    root: Path
+
+    @classmethod
+    def default(cls) -> DataPaths:
+        """CONGVU_DATA_DIR, else ./data."""
+        return cls(Path(os.environ.get("CONGVU_DATA_DIR", "data")))
+
+    @property
+    def db(self) -> Path:
+        """The DuckDB file analysts open."""
+        return self.root / "congvu.duckdb"
+
+    @property
+    def staging(self) -> Path:
+        """Crawl output, one folder per run: <run_id>/<site>.jsonl and <site>.stats.json."""
+        return self.root / "staging"
+
+    @property
+    def raw(self) -> Path:
+        """Archived raw HTML, gzip, by site and SHA-256."""
+        return self.root / "raw"
+
+    @property
+    def digests(self) -> Path:
+        """HTML digests, one per run, and latest.html."""
+        return self.root / "digest"
+
+    @property
+    def logs(self) -> Path:
+        """One log file per run."""
+        return self.root / "logs"

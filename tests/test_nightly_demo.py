@@ -1,0 +1,143 @@
+"""`congvu demo`: the whole nightly job against the shipped demo site, run twice."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import ROOT, run_congvu
+
+DEMO = json.loads((ROOT / "crawlers" / "demo" / "expected.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Run the demo twice into a fresh data folder; keep both results."""
+    data_dir = tmp_path_factory.mktemp("demo")
+    first = run_congvu("demo", "--data-dir", str(data_dir))
+    second = run_congvu("demo", "--data-dir", str(data_dir))
+    return {"data_dir": data_dir, "first": first, "second": second}
+
+
+def query(demo: dict, sql: str) -> list[tuple]:
+    """Rows of a read-only query on the demo database, as an analyst would run it."""
+    con = duckdb.connect(str(demo["data_dir"] / "congvu.duckdb"), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_first_run_succeeds(demo: dict) -> None:
+    assert demo["first"].returncode == 0, demo["first"].stdout + demo["first"].stderr
+
+
+def test_second_run_succeeds(demo: dict) -> None:
+    assert demo["second"].returncode == 0, demo["second"].stdout + demo["second"].stderr
+
+
+def test_database_holds_the_demo_articles(demo: dict) -> None:
+    stored = {row[0] for row in query(demo, "SELECT canonical_url FROM articles")}
+    assert stored == {a["url"] for a in DEMO["articles"]}
+
+
+def test_second_run_adds_no_rows(demo: dict) -> None:
+    assert query(demo, "SELECT count(*) FROM articles")[0][0] == len(DEMO["articles"])
+
+
+def test_second_run_records_nothing_new(demo: dict) -> None:
+    rows = query(demo, "SELECT articles_new FROM crawl_runs ORDER BY run_id")
+    assert [r[0] for r in rows] == [len(DEMO["articles"]), 0]
+
+
+def test_every_article_classified_once(demo: dict) -> None:
+    rows = query(demo, "SELECT article_id, count(*) FROM classifications GROUP BY ALL")
+    assert sorted(n for _, n in rows) == [1] * len(DEMO["articles"])
+
+
+def test_classifications_record_the_model(demo: dict) -> None:
+    assert query(demo, "SELECT DISTINCT model_id FROM classifications") == [("cue-lexicon-1",)]
+
+
+@pytest.mark.parametrize("item", DEMO["articles"], ids=lambda a: a["url"][-11:-5])
+def test_label(demo: dict, item: dict) -> None:
+    rows = query(
+        demo,
+        "SELECT c.label FROM articles a JOIN classifications c USING (article_id) "
+        f"WHERE a.canonical_url = '{item['url']}'",
+    )
+    assert rows == [(item["label"],)]
+
+
+@pytest.mark.parametrize(
+    "item", [a for a in DEMO["articles"] if a["evidence"]], ids=lambda a: a["url"][-11:-5]
+)
+def test_evidence_has_the_stance_sentence(demo: dict, item: dict) -> None:
+    rows = query(
+        demo,
+        "SELECT c.evidence FROM articles a JOIN classifications c USING (article_id) "
+        f"WHERE a.canonical_url = '{item['url']}'",
+    )
+    assert item["evidence"] in rows[0][0]
+
+
+@pytest.mark.parametrize("item", DEMO["articles"], ids=lambda a: a["url"][-11:-5])
+def test_published_at(demo: dict, item: dict) -> None:
+    rows = query(
+        demo,
+        "SELECT strftime(published_at AT TIME ZONE 'Asia/Ho_Chi_Minh', '%Y-%m-%dT%H:%M') "
+        f"FROM articles WHERE canonical_url = '{item['url']}'",
+    )
+    assert rows == [(item["published_at"][:16],)]
+
+
+def test_digest_written(demo: dict) -> None:
+    assert (demo["data_dir"] / "digest" / "latest.html").is_file()
+
+
+def test_digest_lists_first_run_criticism(demo: dict) -> None:
+    digests = sorted((demo["data_dir"] / "digest").glob("digest-*.html"))
+    first = digests[0].read_text(encoding="utf-8")
+    titles = [a["title"] for a in DEMO["articles"] if a["label"] == "criticism"]
+    assert [t for t in titles if t not in first] == []
+
+
+def test_run_summary_printed(demo: dict) -> None:
+    assert "total: 1 sites, 1 ok, 0 failed" in demo["first"].stdout
+
+
+def test_logs_written(demo: dict) -> None:
+    assert len(list((demo["data_dir"] / "logs").glob("*.log"))) == 2
+
+
+def test_unreachable_site_reported_without_traceback(tmp_path: Path) -> None:
+    result = run_congvu(
+        "nightly", "--data-dir", str(tmp_path), "--site", "vnexpress",
+        "--origin", "http://127.0.0.1:9/{site}",
+    )  # fmt: skip
+    assert (result.returncode, "Traceback" in result.stdout + result.stderr) == (1, False)
+
+
+def test_unreachable_site_named_in_summary(tmp_path: Path) -> None:
+    result = run_congvu(
+        "nightly", "--data-dir", str(tmp_path), "--site", "vnexpress",
+        "--origin", "http://127.0.0.1:9/{site}",
+    )  # fmt: skip
+    assert "sites that failed: vnexpress" in result.stdout
+
+
+def test_overview_notebook_runs_on_the_demo_database(
+    demo: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(ROOT / "notebooks" / "1.0-overview.ipynb", as_version=4)
+    monkeypatch.setenv("CONGVU_DB", str(demo["data_dir"] / "congvu.duckdb"))
+    resources = {"metadata": {"path": str(ROOT / "notebooks")}}
+    NotebookClient(notebook, timeout=120, resources=resources).execute()
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert [o for o in outputs if o.output_type == "error"] == []

@@ -1,0 +1,107 @@
+"""DuckDB storage: idempotent bulk loads, dedup by canonical URL, a locked database."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipelines.store import DatabaseLocked, load_staged, open_db
+
+
+def staged(staging: Path, run_id: str, site: str, records: list[dict], tail: str = "") -> Path:
+    """Write a staging file as the crawl would."""
+    path = staging / run_id / f"{site}.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [json.dumps(r, ensure_ascii=False) for r in records]
+    path.write_text("\n".join(lines) + "\n" + tail, encoding="utf-8")
+    return path
+
+
+def record(n: int, canonical: str | None = None) -> dict:
+    """A crawled article record."""
+    return {
+        "url": f"https://example.vn/bai-{n}.html",
+        "canonical_url": canonical or f"https://example.vn/bai-{n}.html",
+        "site": "example",
+        "title": f"Bài {n}",
+        "sapo": "",
+        "body": "Nội dung.",
+        "author": None,
+        "category": "Thời sự",
+        "published_at": "2026-03-07T08:01:00+07:00",
+        "date_source": "meta",
+        "extraction": "profile",
+        "fetched_at": f"2026-03-07T09:{n:02d}:00+00:00",
+        "raw_sha256": "0" * 64,
+        "raw_path": "example/00/x.html.gz",
+    }
+
+
+def count(db: Path) -> int:
+    """Articles in the database."""
+    con = open_db(db)
+    try:
+        return con.execute("SELECT count(*) FROM articles").fetchone()[0]
+    finally:
+        con.close()
+
+
+def load(db: Path, staging: Path) -> int:
+    """Load the staging folder; return the new rows."""
+    con = open_db(db)
+    try:
+        return load_staged(con, staging).rows_new
+    finally:
+        con.close()
+
+
+def test_loading_twice_adds_nothing(tmp_path: Path) -> None:
+    staged(tmp_path / "staging", "r1", "example", [record(1), record(2)])
+    load(tmp_path / "db.duckdb", tmp_path / "staging")
+    assert load(tmp_path / "db.duckdb", tmp_path / "staging") == 0
+
+
+def test_same_canonical_url_from_two_runs_stored_once(tmp_path: Path) -> None:
+    staged(tmp_path / "staging", "r1", "example", [record(1)])
+    staged(tmp_path / "staging", "r2", "example", [record(2, canonical=record(1)["url"])])
+    load(tmp_path / "db.duckdb", tmp_path / "staging")
+    assert count(tmp_path / "db.duckdb") == 1
+
+
+def test_duplicates_within_one_file_stored_once(tmp_path: Path) -> None:
+    staged(tmp_path / "staging", "r1", "example", [record(1), record(1)])
+    assert load(tmp_path / "db.duckdb", tmp_path / "staging") == 1
+
+
+def test_line_cut_short_by_a_kill_is_skipped(tmp_path: Path) -> None:
+    staged(tmp_path / "staging", "r1", "example", [record(1)], tail='{"url": "https://exa')
+    assert load(tmp_path / "db.duckdb", tmp_path / "staging") == 1
+
+
+def test_published_at_keeps_the_instant(tmp_path: Path) -> None:
+    staged(tmp_path / "staging", "r1", "example", [record(1)])
+    load(tmp_path / "db.duckdb", tmp_path / "staging")
+    con = open_db(tmp_path / "db.duckdb", read_only=True)
+    value = con.execute("SELECT published_at::VARCHAR FROM articles").fetchone()[0]
+    con.close()
+    assert value == "2026-03-07 08:01:00+07"
+
+
+def test_locked_database_gives_a_clear_error(tmp_path: Path) -> None:
+    db = tmp_path / "db.duckdb"
+    open_db(db).close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb,sys; c=duckdb.connect({str(db)!r}); "
+         "print('held', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(DatabaseLocked, match="read_only=True"):
+            open_db(db, wait_s=1)
+    finally:
+        holder.communicate("")
