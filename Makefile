@@ -13,7 +13,7 @@ help: ## list the targets
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,transformer]'
 	touch $(STAMP)
 
 run: $(STAMP) ## run the nightly job on the configured real sites (data/congvu.duckdb, data/digest/)
