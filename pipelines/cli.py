@@ -1,4 +1,4 @@
-"""The congvu command: nightly job, demo, crawl, load, classify, digest."""
+"""The congvu command: nightly job, demo, crawl, load, classify, reclassify, export, db."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 from crawlers.profiles import ProfileError, SiteProfile, load_profile, load_profiles
@@ -15,25 +16,27 @@ from pipelines.paths import DataPaths
 EXIT_FAILED = 2
 
 
-def select_profiles(names: Sequence[str] | None) -> list[SiteProfile]:
-    """The configured site profiles, or the named ones (an unknown name is an error)."""
+def select_profiles(
+    names: Sequence[str] | None, files: Sequence[Path] | None = None
+) -> list[SiteProfile]:
+    """The named site profiles and profile files; all configured sites when none is given."""
     profiles = load_profiles()
+    chosen = [load_profile(path) for path in files or []]
     if not names:
-        return list(profiles.values())
+        return chosen or list(profiles.values())
     unknown = sorted(set(names) - set(profiles))
     if unknown:
         raise ProfileError(f"unknown site(s) {', '.join(unknown)}; known: {', '.join(profiles)}")
-    return [profiles[name] for name in names]
+    return chosen + [profiles[name] for name in names]
 
 
 def cmd_nightly(args: argparse.Namespace) -> int:
     """Crawl the configured sites, load, classify the new articles, write the digest."""
     from pipelines.nightly import nightly
 
-    paths = DataPaths(args.data_dir)
     report = nightly(
-        paths,
-        select_profiles(args.site),
+        DataPaths(args.data_dir),
+        select_profiles(args.site, args.profile),
         load_classifier(args.model),
         origin=args.origin,
         wait_s=args.wait,
@@ -60,30 +63,52 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_crawl(args: argparse.Namespace) -> int:
     """Crawl sites (or given URLs) into staging files only; `congvu load` stores them."""
     from pipelines.crawl import run_crawl
+    from pipelines.lock import run_lock
     from pipelines.nightly import new_run_id
 
     paths = DataPaths(args.data_dir)
-    run_dir = paths.staging / new_run_id()
-    results = run_crawl(
-        select_profiles(args.site), run_dir, paths.raw, urls=args.url, origin=args.origin
-    )
+    run_id = new_run_id()
+    with run_lock(paths.lock, f"crawl {run_id}"):
+        results = run_crawl(
+            select_profiles(args.site, args.profile),
+            paths.staging / run_id,
+            paths.raw,
+            urls=args.url,
+            origin=args.origin,
+        )
     for result in results:
         print(result.line())
-    print(f"staged in {run_dir}")
+    print(f"staged in {paths.staging / run_id}")
     return 0 if all(r.status == "ok" for r in results) else 1
 
 
 def cmd_load(args: argparse.Namespace) -> int:
     """Load staged crawl files into the database and classify the new articles."""
-    from pipelines.nightly import store_and_classify
+    from pipelines.lock import run_lock
+    from pipelines.nightly import classify_unlabelled, load_new
 
     paths = DataPaths(args.data_dir)
     classifier = load_classifier(args.model)
-    load, classified = store_and_classify(paths, select_profiles(None), classifier, args.wait)
+    with run_lock(paths.lock, "load"):
+        load = load_new(paths, select_profiles(None), args.wait)
+        classified = classify_unlabelled(paths, classifier, args.wait)
     print(
         f"loaded {load.files} staging files: {load.rows_read} articles read, "
         f"{load.rows_new} new; {classified} classified with {classifier.model_id}"
     )
+    return 0
+
+
+def cmd_reclassify(args: argparse.Namespace) -> int:
+    """Label every stored article with a model (earlier models' labels stay, keyed by model)."""
+    from pipelines.lock import run_lock
+    from pipelines.nightly import classify_unlabelled
+
+    paths = DataPaths(args.data_dir)
+    classifier = load_classifier(args.model)
+    with run_lock(paths.lock, f"reclassify {classifier.model_id}"):
+        count = classify_unlabelled(paths, classifier, args.wait)
+    print(f"{count} articles labelled with {classifier.model_id}")
     return 0
 
 
@@ -127,13 +152,61 @@ def cmd_digest(args: argparse.Namespace) -> int:
     if run_id is None:
         con = open_db(paths.db, read_only=True)
         try:
-            row = con.execute("SELECT max(run_id) FROM crawl_runs").fetchone()
+            run_id = con.execute("SELECT max(run_id) FROM crawl_runs").fetchone()[0]
         finally:
             con.close()
-        run_id = row[0]
         if run_id is None:
             raise LookupError(f"no runs recorded in {paths.db} yet")
     print(write_digest(paths, run_id, load_classifier(args.model).model_id))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export labelled articles published between two dates for analysts."""
+    from pipelines.exports import export_articles, labelled_articles
+
+    paths = DataPaths(args.data_dir)
+    model_id = load_classifier(args.model).model_id
+    frame = labelled_articles(paths, model_id, args.start, args.end)
+    span = f"{args.start or 'start'}_{args.end or 'now'}"
+    target = args.output or paths.exports / f"articles_{span}.{args.format}"
+    export_articles(frame, target, args.format)
+    print(f"{len(frame)} articles ({model_id} labels) -> {target}")
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    """Database maintenance: migrate, status, schema, backup."""
+    from pipelines.exports import backup_database
+    from pipelines.migrations import pending, schema_markdown
+    from pipelines.store import open_db
+
+    paths = DataPaths(args.data_dir)
+    if args.action == "backup":
+        print(f"backup written: {backup_database(paths, args.wait)}")
+        return 0
+    if args.action == "migrate":
+        con = open_db(paths.db, wait_s=args.wait)  # opening read-write applies pending migrations
+        con.close()
+        print(f"{paths.db}: schema up to date")
+        return 0
+    con = open_db(paths.db, read_only=True, wait_s=args.wait)
+    try:
+        if args.action == "schema":
+            print(schema_markdown(con))
+            return 0
+        applied = con.execute("SELECT name, applied_at FROM schema_migrations ORDER BY name")
+        for name, when in applied.fetchall():
+            print(f"applied  {name}  {when:%Y-%m-%d %H:%M}")
+        for name in pending(con):
+            print(f"pending  {name}  (run `congvu db migrate`)")
+        tables = con.execute(
+            "SELECT table_name, estimated_size FROM duckdb_tables() ORDER BY table_name"
+        ).fetchall()
+        for table, rows in tables:
+            print(f"table    {table}: about {rows} rows")
+    finally:
+        con.close()
     return 0
 
 
@@ -160,7 +233,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds to wait for a database lock held by someone else (default: %(default)s)",
     )
     sites = argparse.ArgumentParser(add_help=False)
-    sites.add_argument("--site", action="append", help="only this site (repeatable)")
+    sites.add_argument("--site", action="append", help="only this configured site (repeatable)")
+    sites.add_argument(
+        "--profile", action="append", type=Path, help="a site profile file to crawl (repeatable)"
+    )
     sites.add_argument(
         "--origin",
         help="fetch the sites' pages from this origin instead, e.g. http://127.0.0.1:8000/{site}",
@@ -176,6 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_crawl)
     p = sub.add_parser("load", parents=[data, model, wait], help=cmd_load.__doc__)
     p.set_defaults(func=cmd_load)
+    p = sub.add_parser("reclassify", parents=[data, model, wait], help=cmd_reclassify.__doc__)
+    p.set_defaults(func=cmd_reclassify)
     p = sub.add_parser("classify", parents=[model], help=cmd_classify.__doc__)
     p.add_argument("--input", required=True, type=Path, help="JSON lines with id and text")
     p.add_argument("--output", required=True, type=Path, help="where to write the predictions")
@@ -183,6 +261,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("digest", parents=[data, model], help=cmd_digest.__doc__)
     p.add_argument("--run", help="run id (default: the latest run)")
     p.set_defaults(func=cmd_digest)
+    p = sub.add_parser("export", parents=[data, model], help=cmd_export.__doc__)
+    p.add_argument("--from", dest="start", type=date.fromisoformat, help="first day, YYYY-MM-DD")
+    p.add_argument("--to", dest="end", type=date.fromisoformat, help="last day, YYYY-MM-DD")
+    p.add_argument("--format", choices=["parquet", "csv", "xlsx"], default="parquet")
+    p.add_argument("--output", type=Path, help="file to write (default: data/exports/...)")
+    p.set_defaults(func=cmd_export)
+    p = sub.add_parser("db", parents=[data, wait], help=cmd_db.__doc__)
+    p.add_argument("action", choices=["migrate", "status", "schema", "backup"])
+    p.set_defaults(func=cmd_db)
     return parser
 
 

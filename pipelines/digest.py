@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import datetime, timezone
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from pipelines.paths import DataPaths
-from pipelines.store import open_db
+from pipelines.store import open_db, save_digest, undigested_since
 
 SECTIONS = (("criticism", "Bài phê phán"), ("praise", "Bài khen ngợi"))
 
 
-def render_digest(paths: DataPaths, run_id: str, model_id: str) -> str:
-    """The digest of one run: per-site crawl results, counts by label, flagged articles."""
+def render_digest(
+    paths: DataPaths, run_id: str, model_id: str, since: datetime | None, until: datetime
+) -> str:
+    """A run's digest: its per-site results, and the articles loaded in (since, until]."""
     con = open_db(paths.db, read_only=True)
     try:
         run = con.execute(
@@ -28,7 +31,7 @@ def render_digest(paths: DataPaths, run_id: str, model_id: str) -> str:
             "WHERE run_id = ? ORDER BY site",
             [run_id],
         ).df()
-        # Articles this run added to the database, with this model's label.
+        # Articles no digest has shown yet (a killed run's included), with this model's label.
         new = con.execute(
             """
             SELECT a.site, a.url, a.title,
@@ -38,10 +41,10 @@ def render_digest(paths: DataPaths, run_id: str, model_id: str) -> str:
                                 ELSE c.score_neutral END AS score
             FROM articles a JOIN classifications c
               ON c.article_id = a.article_id AND c.model_id = ?
-            WHERE a.loaded_at >= ?
+            WHERE a.loaded_at > coalesce(?::TIMESTAMPTZ, '-infinity') AND a.loaded_at <= ?
             ORDER BY score DESC, a.published_at DESC
             """,
-            [model_id, run[1]],
+            [model_id, since, until],
         ).df()
     finally:
         con.close()
@@ -77,9 +80,35 @@ def render_digest(paths: DataPaths, run_id: str, model_id: str) -> str:
 
 
 def write_digest(paths: DataPaths, run_id: str, model_id: str) -> Path:
-    """Write digest-<run_id>.html and refresh latest.html; return the run's file."""
+    """Write digest-<run_id>.html (articles not in any digest yet), refresh latest.html, record it.
+
+    Rewriting the digest of a run that has one keeps that digest's window.
+    """
+    con = open_db(paths.db, read_only=True)
+    try:
+        window = con.execute(
+            "SELECT digest_from, digest_until FROM crawl_runs WHERE run_id = ?", [run_id]
+        ).fetchone()
+        since = undigested_since(con)
+        newest = con.execute(
+            "SELECT max(run_id) FROM crawl_runs WHERE digest IS NOT NULL"
+        ).fetchone()
+    finally:
+        con.close()
+    if window and window[1] is not None:
+        since, until = window
+    else:
+        until = datetime.now(timezone.utc)
     paths.digests.mkdir(parents=True, exist_ok=True)
     target = paths.digests / f"digest-{run_id}.html"
-    target.write_text(render_digest(paths, run_id, model_id), encoding="utf-8")
-    shutil.copyfile(target, paths.digests / "latest.html")
+    partial = target.with_suffix(".part")
+    partial.write_text(render_digest(paths, run_id, model_id, since, until), encoding="utf-8")
+    partial.replace(target)
+    if newest[0] is None or run_id >= newest[0]:
+        shutil.copyfile(target, paths.digests / "latest.html")
+    con = open_db(paths.db)
+    try:
+        save_digest(con, run_id, target, since, until)
+    finally:
+        con.close()
     return target

@@ -1,6 +1,13 @@
-"""The DuckDB schema as append-only numbered migrations; never edit one that has shipped."""
+"""The DuckDB schema as append-only numbered migrations; never edit one that has shipped.
+
+Every table and column carries a `-- comment` in its migration; `migrate` stores it with
+COMMENT ON, so analysts read the documentation in the database itself (duckdb_columns()) or
+as text with `congvu db schema`.
+"""
 
 from __future__ import annotations
+
+import re
 
 import duckdb
 
@@ -8,86 +15,145 @@ MIGRATIONS: list[tuple[str, str]] = [
     (
         "001_core_tables",
         """
-        CREATE TABLE sites (
+        CREATE TABLE sites (  -- one row per site profile
             site VARCHAR PRIMARY KEY,      -- profile name, e.g. 'vnexpress'
             title VARCHAR,                 -- the site's name as readers know it
-            base_url VARCHAR,
-            kind VARCHAR,                  -- press | portal
+            base_url VARCHAR,              -- the site's home address
+            kind VARCHAR,                  -- press | portal (provincial government portal)
             province VARCHAR,              -- province of a provincial outlet, else NULL
             verified BOOLEAN,              -- selectors confirmed on a real page
-            updated_at TIMESTAMPTZ
+            updated_at TIMESTAMPTZ         -- when this row was last written from the profile
         );
-        CREATE TABLE crawl_runs (
+        CREATE TABLE crawl_runs (  -- one row per nightly run: its summary
             run_id VARCHAR PRIMARY KEY,    -- UTC start time, e.g. '20261128T190000Z'
-            started_at TIMESTAMPTZ,
-            finished_at TIMESTAMPTZ,
-            status VARCHAR,                -- ok | partial (some sites failed) | failed
-            sites_ok INTEGER,
-            sites_failed INTEGER,
+            started_at TIMESTAMPTZ,        -- when the run started
+            finished_at TIMESTAMPTZ,       -- when it finished (NULL while running or if killed)
+            status VARCHAR,                -- running | ok | sites_failed | failed | interrupted
+            sites_ok INTEGER,              -- sites that gave articles
+            sites_failed INTEGER,          -- sites that gave none (unreachable, layout changed)
             articles_crawled INTEGER,      -- article pages extracted by the crawl
-            articles_new INTEGER,          -- of those, not already in the database
-            summary VARCHAR                -- the printed run summary
+            articles_new INTEGER,          -- articles this run added to the database
+            summary VARCHAR,               -- the run summary as printed
+            digest VARCHAR,                -- path of the run's HTML digest
+            digest_from TIMESTAMPTZ,       -- the digest covers articles loaded after this time
+            digest_until TIMESTAMPTZ       -- and up to this time
         );
-        CREATE TABLE crawl_run_sites (
-            run_id VARCHAR,
-            site VARCHAR,
+        CREATE TABLE crawl_run_sites (  -- the run summary: one line per site and run
+            run_id VARCHAR,                -- the run
+            site VARCHAR,                  -- the site
             status VARCHAR,                -- ok | failed
             articles INTEGER,              -- article pages extracted
-            discovered INTEGER,            -- article links found in feeds and listings
+            discovered INTEGER,            -- article links found in feeds, sitemaps and listings
             pages INTEGER,                 -- pages fetched successfully
-            errors JSON,                   -- failed requests by kind, e.g. {"dns": 3}
-            message VARCHAR,
+            errors JSON,                   -- failed requests and bad pages by kind, e.g. {"dns": 3}
+            message VARCHAR,               -- what went wrong, in a sentence
             PRIMARY KEY (run_id, site)
         );
-        CREATE TABLE articles (
-            article_id VARCHAR PRIMARY KEY,          -- first 16 hex of md5(canonical_url)
-            canonical_url VARCHAR NOT NULL UNIQUE,   -- dedup key
+        CREATE TABLE articles (  -- one row per article (per canonical URL)
+            article_id VARCHAR PRIMARY KEY,          -- md5(canonical_url): one row per URL
+            canonical_url VARCHAR NOT NULL,          -- the page's canonical URL: the dedup key
             url VARCHAR NOT NULL,                    -- the URL it was fetched from
-            site VARCHAR NOT NULL,
-            title VARCHAR,
+            site VARCHAR NOT NULL,                   -- the site profile that crawled it
+            title VARCHAR,                           -- headline
             sapo VARCHAR,                            -- the lead paragraph
             body VARCHAR,                            -- sapo first, paragraphs split by blank lines
-            author VARCHAR,
+            author VARCHAR,                          -- byline as printed, NULL when none
             category VARCHAR,                        -- the site's own section name
-            published_at TIMESTAMPTZ,                -- NULL when the page gives no date
-            date_source VARCHAR,                     -- which rule gave published_at
+            published_at TIMESTAMPTZ,                -- publication time, NULL when not on the page
+            date_source VARCHAR,                     -- where published_at came from (rule)
             extraction VARCHAR,                      -- profile | fallback (generic extractor)
-            fetched_at TIMESTAMPTZ,
-            raw_sha256 VARCHAR,                      -- archived raw HTML: data/raw/<raw_path>
-            raw_path VARCHAR,
-            run_id VARCHAR,                          -- the crawl run that first stored it
-            loaded_at TIMESTAMPTZ
+            fetched_at TIMESTAMPTZ,                  -- when the page was fetched
+            raw_sha256 VARCHAR,                      -- SHA-256 of the raw HTML bytes
+            raw_path VARCHAR,                        -- archived raw HTML under data/raw/
+            run_id VARCHAR,                          -- the crawl run that fetched it
+            loaded_at TIMESTAMPTZ                    -- when it entered the database
         );
-        CREATE TABLE classifications (
-            article_id VARCHAR,
-            model_id VARCHAR,                        -- e.g. 'cue-lexicon-1'
+        CREATE TABLE classifications (  -- one label per article and model
+            article_id VARCHAR,                      -- the article
+            model_id VARCHAR,                        -- the model that gave the label
             label VARCHAR,                           -- praise | criticism | neutral
-            score_praise DOUBLE,
-            score_criticism DOUBLE,
-            score_neutral DOUBLE,
-            evidence VARCHAR[],                      -- sentences that carry the label
-            reason VARCHAR,
-            classified_at TIMESTAMPTZ,
+            score_praise DOUBLE,                     -- the model's score for praise (0-1)
+            score_criticism DOUBLE,                  -- for criticism (0-1)
+            score_neutral DOUBLE,                    -- for neutral (0-1); the three sum to 1
+            evidence VARCHAR[],                      -- the sentences that carry the label
+            reason VARCHAR,                          -- a note when the text could not be judged
+            classified_at TIMESTAMPTZ,               -- when
             PRIMARY KEY (article_id, model_id)
         );
-        CREATE TABLE staged_files (
+        CREATE TABLE staged_files (  -- crawl files already loaded (so reloading adds nothing)
             path VARCHAR PRIMARY KEY,                -- relative to data/staging
-            run_id VARCHAR,
-            rows_read INTEGER,
-            rows_new INTEGER,
-            loaded_at TIMESTAMPTZ
+            run_id VARCHAR,                          -- the run that wrote it
+            rows_read INTEGER,                       -- article lines read
+            rows_new INTEGER,                        -- articles it added
+            loaded_at TIMESTAMPTZ                    -- when
+        );
+        """,
+    ),
+    (
+        "002_stories",
+        """
+        CREATE TABLE article_stories (  -- syndicated copies grouped into stories
+            article_id VARCHAR PRIMARY KEY,          -- the article
+            story_id VARCHAR NOT NULL,               -- article_id of the story's first copy
+            similarity DOUBLE,                       -- estimated word overlap with the matched copy
+            signature BLOB                           -- MinHash of the body (64 x uint32)
+        );
+        """,
+    ),
+    (
+        "003_who_and_where",
+        """
+        CREATE TABLE article_places (  -- the province each article is mainly about
+            article_id VARCHAR PRIMARY KEY,          -- the article
+            province VARCHAR,                        -- on the 34-province map since 1 July 2025
+            province_named VARCHAR,                  -- as the article names it (pre-merger kept)
+            provinces VARCHAR[]                      -- every province the article names (current)
+        );
+        CREATE TABLE article_entities (  -- people, organisations and places named in an article
+            article_id VARCHAR,                      -- the article
+            kind VARCHAR,                            -- person | organisation | location
+            name VARCHAR,                            -- as written in the article
+            mentions INTEGER,                        -- how many times
+            PRIMARY KEY (article_id, kind, name)
         );
         """,
     ),
 ]
 
+_TABLE = re.compile(r"CREATE TABLE (\w+) \(\s*--\s*(.+)")
+_COLUMN = re.compile(r"^\s*(\w+) [A-Z][A-Z\[\]]*[^-\n]*--\s*(.+)$")
+
+
+def comments(sql: str) -> list[str]:
+    """COMMENT ON statements for the `-- comment` after each table and column in sql."""
+    statements: list[str] = []
+    table = None
+    for line in sql.splitlines():
+        if match := _TABLE.search(line):
+            table = match.group(1)
+            statements.append(f"COMMENT ON TABLE {table} IS {quote(match.group(2))}")
+        elif table and (match := _COLUMN.match(line)) and match.group(1) != "PRIMARY":
+            text = quote(match.group(2))
+            statements.append(f"COMMENT ON COLUMN {table}.{match.group(1)} IS {text}")
+    return statements
+
+
+def quote(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.strip().replace("'", "''") + "'"
+
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Apply the migrations not yet recorded; return the names applied now."""
+    """Apply the migrations not yet recorded, each in its own transaction; return their names."""
     con.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations "
         "(name VARCHAR PRIMARY KEY, applied_at TIMESTAMPTZ DEFAULT now())"
     )
+    con.execute("COMMENT ON TABLE schema_migrations IS 'schema migrations applied, in order'")
+    con.execute(
+        "COMMENT ON COLUMN schema_migrations.name IS 'migration name (pipelines/migrations.py)'"
+    )
+    con.execute("COMMENT ON COLUMN schema_migrations.applied_at IS 'when it was applied'")
     done = {row[0] for row in con.execute("SELECT name FROM schema_migrations").fetchall()}
     applied = []
     for name, sql in MIGRATIONS:
@@ -95,7 +161,40 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
             continue
         con.execute("BEGIN")
         con.execute(sql)
+        for statement in comments(sql):
+            con.execute(statement)
         con.execute("INSERT INTO schema_migrations (name) VALUES (?)", [name])
         con.execute("COMMIT")
         applied.append(name)
     return applied
+
+
+def pending(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Names of migrations not applied yet (on a read-only connection too)."""
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_migrations'"
+    ).fetchone()[0]
+    done = set()
+    if exists:
+        done = {row[0] for row in con.execute("SELECT name FROM schema_migrations").fetchall()}
+    return [name for name, _ in MIGRATIONS if name not in done]
+
+
+def schema_markdown(con: duckdb.DuckDBPyConnection) -> str:
+    """The tables and columns of the database with their comments, as Markdown."""
+    tables = con.execute(
+        "SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = 'main' "
+        "ORDER BY table_name"
+    ).fetchall()
+    lines = []
+    for table, table_comment in tables:
+        lines += [f"### {table}", "", table_comment or "", "", "| column | type | meaning |"]
+        lines.append("| --- | --- | --- |")
+        columns = con.execute(
+            "SELECT column_name, data_type, comment FROM duckdb_columns() "
+            "WHERE schema_name = 'main' AND table_name = ? ORDER BY column_index",
+            [table],
+        ).fetchall()
+        lines += [f"| {name} | {kind} | {comment or ''} |" for name, kind, comment in columns]
+        lines.append("")
+    return "\n".join(lines)

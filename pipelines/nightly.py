@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from crawlers.profiles import SiteProfile
 from nlp.classify import Classifier
+from pipelines.checkpoints import checkpoint
 from pipelines.crawl import SiteCrawl, run_crawl
 from pipelines.digest import write_digest
 from pipelines.enrich import classify_frame
+from pipelines.lock import RunLocked, run_lock
 from pipelines.paths import DataPaths
 from pipelines.store import (
+    DatabaseLocked,
     LoadResult,
+    begin_run,
     load_staged,
     open_db,
     save_classifications,
@@ -22,6 +26,7 @@ from pipelines.store import (
     save_sites,
     unclassified,
 )
+from pipelines.stories import WINDOW_DAYS, assign_stories, neighbours, save_stories, unassigned
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +42,10 @@ class RunReport:
     sites: list[SiteCrawl] = field(default_factory=list)
     load: LoadResult | None = None
     classified: int = 0
+    copies: int = 0
     digest: Path | None = None
     error: str = ""
+    notes: list[str] = field(default_factory=list)
 
     @property
     def status(self) -> str:
@@ -61,11 +68,13 @@ class RunReport:
         new = self.load.rows_new if self.load else 0
         lines.append(
             f"  total: {len(self.sites)} sites, {ok} ok, {len(self.sites) - ok} failed; "
-            f"{crawled} articles crawled, {new} new in the database, {self.classified} classified"
+            f"{crawled} articles crawled, {new} new in the database ({self.copies} copies of "
+            f"earlier stories), {self.classified} classified"
         )
         failed = [s.site for s in self.sites if s.status != "ok"]
         if failed:
             lines.append(f"  sites that failed: {', '.join(failed)}")
+        lines += [f"  note: {note}" for note in self.notes]
         if self.error:
             lines.append(f"  run failed: {self.error}")
         if self.digest:
@@ -79,26 +88,64 @@ def new_run_id(now: datetime | None = None) -> str:
     return (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
 
 
-def store_and_classify(
-    paths: DataPaths,
-    profiles: list[SiteProfile],
-    classifier: Classifier,
-    wait_s: float,
-) -> tuple[LoadResult, int]:
-    """Load staged articles, then classify the unclassified; the write lock is held briefly."""
+def load_new(paths: DataPaths, profiles: list[SiteProfile], wait_s: float) -> LoadResult:
+    """Load every staged crawl file not loaded yet (this run's and any a killed run left)."""
     con = open_db(paths.db, wait_s=wait_s)
     try:
         save_sites(con, profiles)
-        load = load_staged(con, paths.staging)
+        return load_staged(con, paths.staging)
+    finally:
+        con.close()
+
+
+def classify_unlabelled(paths: DataPaths, classifier: Classifier, wait_s: float) -> int:
+    """Label the stored articles this model has not labelled; the write lock is held briefly."""
+    con = open_db(paths.db, wait_s=wait_s)
+    try:
         todo = unclassified(con, classifier.model_id)
     finally:
         con.close()
     rows = classify_frame(classifier, todo)  # no database connection held while classifying
+    checkpoint("classify")
     con = open_db(paths.db, wait_s=wait_s)
     try:
-        return load, save_classifications(con, rows)
+        return save_classifications(con, rows)
     finally:
         con.close()
+
+
+def group_new_stories(paths: DataPaths, wait_s: float) -> int:
+    """Link each new article to a story; return how many were copies of an earlier article."""
+    con = open_db(paths.db, wait_s=wait_s)
+    try:
+        new = unassigned(con)
+        if new.empty:
+            return 0
+        known = neighbours(con, new["dated"].min() - timedelta(days=WINDOW_DAYS))
+    finally:
+        con.close()
+    links = assign_stories(new, known)  # computed with no database connection held
+    con = open_db(paths.db, wait_s=wait_s)
+    try:
+        save_stories(con, links)
+    finally:
+        con.close()
+    return sum(link.story_id != link.article_id for link in links)
+
+
+def start_run(paths: DataPaths, report: RunReport) -> None:
+    """Record the run as running (briefly: if the database is busy, the final write records it)."""
+    try:
+        con = open_db(paths.db, wait_s=5)
+    except DatabaseLocked:
+        report.notes.append("database busy at start; the run is recorded at the end")
+        return
+    try:
+        interrupted = begin_run(con, report.run_id, report.started_at)
+    finally:
+        con.close()
+    if interrupted:
+        report.notes.append(f"{interrupted} earlier run(s) had been killed: marked interrupted")
 
 
 def record_run(paths: DataPaths, report: RunReport, wait_s: float) -> None:
@@ -131,17 +178,34 @@ def nightly(
     origin: str | None = None,
     wait_s: float = 300.0,
 ) -> RunReport:
-    """Crawl, load, classify and digest; never raises for a site or database problem."""
+    """Crawl, load, classify and digest under the run lock; never raises for an expected fault."""
     started = datetime.now(timezone.utc)
     report = RunReport(new_run_id(started), started)
-    log_file = paths.logs / f"{report.run_id}.log"
-    report.sites = run_crawl(
-        profiles, paths.staging / report.run_id, paths.raw, origin=origin, log_file=log_file
-    )
     try:
-        report.load, report.classified = store_and_classify(paths, profiles, classifier, wait_s)
-        record_run(paths, report, wait_s)
-        report.digest = write_digest(paths, report.run_id, classifier.model_id)
+        with run_lock(paths.lock, f"nightly {report.run_id}") as takeover:
+            if takeover:
+                report.notes.append(takeover)
+            start_run(paths, report)
+            checkpoint("crawl")
+            report.sites = run_crawl(
+                profiles,
+                paths.staging / report.run_id,
+                paths.raw,
+                origin=origin,
+                log_file=paths.logs / f"{report.run_id}.log",
+            )
+            report.load = load_new(paths, profiles, wait_s)
+            report.copies = group_new_stories(paths, wait_s)
+            report.classified = classify_unlabelled(paths, classifier, wait_s)
+            record_run(paths, report, wait_s)
+            checkpoint("report")
+            report.digest = write_digest(paths, report.run_id, classifier.model_id)
+    except RunLocked as exc:
+        report.error = str(exc)
+    except DatabaseLocked as exc:
+        report.error = (
+            f"{exc}. The crawled articles stay staged in {paths.staging}: the next run loads them."
+        )
     except Exception as exc:  # reported in the summary; the traceback goes to the log
         log.exception("run %s failed", report.run_id)
         report.error = f"{exc}. Crawled data stays staged in {paths.staging} for the next run."

@@ -24,6 +24,21 @@ class DataPaths:
         return self.root / "congvu.duckdb"
 
     @property
+    def lock(self) -> Path:
+        """Held by the running job so two runs never overlap."""
+        return self.root / "congvu.lock"
+
+    @property
+    def backups(self) -> Path:
+        """Database copies made by `congvu db backup`."""
+        return self.root / "backups"
+
+    @property
+    def exports(self) -> Path:
+        """Files written by `congvu export`."""
+        return self.root / "exports"
+
+    @property
     def staging(self) -> Path:
         """Crawl output, one folder per run: <run_id>/<site>.jsonl and <site>.stats.json."""
         return self.root / "staging"

@@ -12,6 +12,7 @@ import duckdb
 import pandas as pd
 
 from crawlers.profiles import SiteProfile
+from pipelines.checkpoints import checkpoint
 from pipelines.migrations import migrate
 
 # Columns of a staging line, with the types DuckDB reads them as.
@@ -90,43 +91,62 @@ def pending_files(con: duckdb.DuckDBPyConnection, staging_dir: Path) -> list[Pat
 def load_staged(con: duckdb.DuckDBPyConnection, staging_dir: Path) -> LoadResult:
     """Bulk-load pending staging files in one transaction, keeping the first copy of each URL."""
     files = pending_files(con, staging_dir)
-    rows_read = rows_new = 0
+    if not files:
+        return LoadResult(0, 0, 0)
     columns = "{" + ", ".join(f"'{k}': '{v}'" for k, v in STAGED_COLUMNS.items()) + "}"
     con.execute("BEGIN")
     try:
-        for file in files:
-            relative = file.relative_to(staging_dir).as_posix()
-            run_id = file.parent.name
-            # ignore_errors skips a line cut short by a killed crawl instead of failing the load.
+        # One scan of every pending file; ignore_errors skips a line cut short by a killed crawl.
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE incoming AS
+            SELECT *, string_split(filename, '/')[-2] AS run_id
+            FROM read_json(?, format='newline_delimited', columns={columns},
+                           ignore_errors=true, filename=true)
+            """,
+            [[str(f) for f in files]],
+        )
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE fresh AS
+            SELECT md5(i.canonical_url) AS article_id, i.*
+            FROM incoming i ANTI JOIN articles a ON a.article_id = md5(i.canonical_url)
+            WHERE i.canonical_url IS NOT NULL
+            QUALIFY row_number() OVER (PARTITION BY i.canonical_url ORDER BY i.fetched_at) = 1
+            """
+        )
+        con.execute(
+            """
+            INSERT INTO articles
+            SELECT article_id, canonical_url, url, site, title, sapo, body, author, category,
+                   published_at, date_source, extraction, fetched_at, raw_sha256, raw_path,
+                   run_id, now()
+            FROM fresh
+            """
+        )
+        counts = con.execute(
+            """
+            SELECT f.file, coalesce(r.n, 0), coalesce(n.n, 0)
+            FROM unnest(?) f(file)
+            LEFT JOIN (SELECT filename, count(*) n FROM incoming GROUP BY 1) r
+                   ON r.filename = f.file
+            LEFT JOIN (SELECT filename, count(*) n FROM fresh GROUP BY 1) n
+                   ON n.filename = f.file
+            """,
+            [[str(f) for f in files]],
+        ).fetchall()
+        for file, read, new in counts:
+            path = Path(file)
             con.execute(
-                f"CREATE OR REPLACE TEMP TABLE incoming AS SELECT * FROM read_json(?, "
-                f"format='newline_delimited', columns={columns}, ignore_errors=true)",
-                [str(file)],
+                "INSERT INTO staged_files VALUES (?, ?, ?, ?, now())",
+                [path.relative_to(staging_dir).as_posix(), path.parent.name, read, new],
             )
-            read = con.execute("SELECT count(*) FROM incoming").fetchone()[0]
-            new = con.execute(
-                """
-                INSERT INTO articles
-                SELECT substr(md5(canonical_url), 1, 16), canonical_url, url, site, title, sapo,
-                       body, author, category, published_at, date_source, extraction, fetched_at,
-                       raw_sha256, raw_path, ?, now()
-                FROM incoming
-                WHERE canonical_url IS NOT NULL
-                  AND canonical_url NOT IN (SELECT canonical_url FROM articles)
-                QUALIFY row_number() OVER (PARTITION BY canonical_url ORDER BY fetched_at) = 1
-                """,
-                [run_id],
-            ).fetchone()[0]
-            con.execute(
-                "INSERT INTO staged_files VALUES (?, ?, ?, ?, now())", [relative, run_id, read, new]
-            )
-            rows_read += read
-            rows_new += new
+        checkpoint("load")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return LoadResult(len(files), rows_read, rows_new)
+    return LoadResult(len(files), sum(c[1] for c in counts), sum(c[2] for c in counts))
 
 
 def unclassified(con: duckdb.DuckDBPyConnection, model_id: str) -> pd.DataFrame:
@@ -160,18 +180,34 @@ def save_classifications(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> 
         con.unregister("new_classifications")
 
 
+def begin_run(con: duckdb.DuckDBPyConnection, run_id: str, started_at: object) -> int:
+    """Record run_id as running; mark runs left 'running' by a killed job as interrupted."""
+    con.execute("BEGIN")
+    interrupted = con.execute(
+        "UPDATE crawl_runs SET status = 'interrupted' WHERE status = 'running' AND run_id <> ?",
+        [run_id],
+    ).fetchone()[0]
+    con.execute(
+        "INSERT OR REPLACE INTO crawl_runs (run_id, started_at, status) VALUES (?, ?, 'running')",
+        [run_id, started_at],
+    )
+    con.execute("COMMIT")
+    return interrupted
+
+
 def save_run(
     con: duckdb.DuckDBPyConnection,
     run: dict[str, object],
     sites: list[dict[str, object]],
 ) -> None:
-    """Record a crawl run and its per-site lines (replacing an earlier record of the same run)."""
+    """Record a finished run and its per-site lines (replacing what was recorded of it so far)."""
     con.execute("BEGIN")
     con.execute("DELETE FROM crawl_run_sites WHERE run_id = ?", [run["run_id"]])
     con.execute("DELETE FROM crawl_runs WHERE run_id = ?", [run["run_id"]])
     con.execute(
-        "INSERT INTO crawl_runs VALUES ($run_id, $started_at, $finished_at, $status, $sites_ok, "
-        "$sites_failed, $articles_crawled, $articles_new, $summary)",
+        "INSERT INTO crawl_runs (run_id, started_at, finished_at, status, sites_ok, sites_failed, "
+        "articles_crawled, articles_new, summary) VALUES ($run_id, $started_at, $finished_at, "
+        "$status, $sites_ok, $sites_failed, $articles_crawled, $articles_new, $summary)",
         run,
     )
     for s in sites:
@@ -189,3 +225,18 @@ def save_run(
             ],
         )
     con.execute("COMMIT")
+
+
+def undigested_since(con: duckdb.DuckDBPyConnection) -> object:
+    """The end of the last digest's window: later loads have not been in any digest yet."""
+    return con.execute("SELECT max(digest_until) FROM crawl_runs").fetchone()[0]
+
+
+def save_digest(
+    con: duckdb.DuckDBPyConnection, run_id: str, path: Path, since: object, until: object
+) -> None:
+    """Record which file holds a run's digest and the load window it covers."""
+    con.execute(
+        "UPDATE crawl_runs SET digest = ?, digest_from = ?, digest_until = ? WHERE run_id = ?",
+        [str(path), since, until, run_id],
+    )

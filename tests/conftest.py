@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,6 +34,7 @@ class Site:
 
     def __init__(self) -> None:
         self.routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
+        self.delays: dict[str, float] = {}
         self.hits: list[str] = []
 
     def add(
@@ -42,9 +44,11 @@ class Site:
         content_type: str = "text/html",
         status: int = 200,
         headers: dict[str, str] | None = None,
+        delay: float = 0.0,
     ) -> None:
-        """Serve body at path (path includes any query string)."""
+        """Serve body at path (path includes any query string), after delay seconds."""
         self.routes[path] = (status, {"Content-Type": content_type, **(headers or {})}, body)
+        self.delays[path] = delay
 
 
 @contextmanager
@@ -54,6 +58,7 @@ def serve(site: Site) -> Iterator[str]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server naming
             site.hits.append(self.path)
+            time.sleep(site.delays.get(self.path, 0.0))
             status, headers, body = site.routes.get(
                 self.path, (404, {"Content-Type": "text/plain"}, b"not found")
             )

@@ -1,0 +1,102 @@
+"""Groups syndicated copies (the same story on several sites or under a new URL) into stories."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pandas as pd
+from datasketch import MinHash, MinHashLSH
+
+NUM_PERM = 64
+SHINGLE = 5  # words per shingle
+THRESHOLD = 0.6  # estimated Jaccard of 5-word shingles: reposts score > 0.8, distinct stories < 0.1
+WINDOW_DAYS = 30  # copies are looked for among articles dated this close
+
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class StoryLink:
+    """One article's story: its own id when it is a first copy."""
+
+    article_id: str
+    story_id: str
+    similarity: float
+    signature: bytes
+
+
+def signature(text: str) -> MinHash:
+    """MinHash of the text's lower-cased 5-word shingles."""
+    words = _WORD.findall(text.lower())
+    shingles = {" ".join(words[i : i + SHINGLE]) for i in range(max(1, len(words) - SHINGLE + 1))}
+    minhash = MinHash(num_perm=NUM_PERM)
+    minhash.update_batch([s.encode("utf-8") for s in shingles])
+    return minhash
+
+
+def from_blob(blob: bytes) -> MinHash:
+    """A MinHash from its stored hash values."""
+    return MinHash(num_perm=NUM_PERM, hashvalues=np.frombuffer(blob, dtype=np.uint32))
+
+
+def unassigned(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Articles without a story yet, oldest first, with their text."""
+    return con.execute(
+        """
+        SELECT a.article_id, concat_ws(E'\\n', a.title, a.body) AS text,
+               coalesce(a.published_at, a.fetched_at) AS dated
+        FROM articles a ANTI JOIN article_stories s USING (article_id)
+        ORDER BY dated, a.article_id
+        """
+    ).df()
+
+
+def neighbours(con: duckdb.DuckDBPyConnection, since: object) -> pd.DataFrame:
+    """Grouped articles dated since the given time: the copies a new article may match."""
+    return con.execute(
+        """
+        SELECT s.article_id, s.story_id, s.signature
+        FROM article_stories s JOIN articles a USING (article_id)
+        WHERE coalesce(a.published_at, a.fetched_at) >= ?
+        """,
+        [since],
+    ).df()
+
+
+def assign_stories(new: pd.DataFrame, known: pd.DataFrame) -> list[StoryLink]:
+    """Match each new article to the most similar earlier copy, or start a story with it."""
+    lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
+    minhashes: dict[str, MinHash] = {}
+    story_of: dict[str, str] = {}
+    for article_id, story_id, blob in known.itertuples(index=False):
+        minhashes[article_id] = from_blob(blob)
+        story_of[article_id] = story_id
+        lsh.insert(article_id, minhashes[article_id])
+    links = []
+    for article_id, text, _ in new.itertuples(index=False):
+        minhash = signature(text or "")
+        scored = [(minhash.jaccard(minhashes[c]), c) for c in lsh.query(minhash)]
+        best = max(scored, default=(0.0, None))
+        story, similarity = (story_of[best[1]], best[0]) if best[1] else (article_id, 1.0)
+        links.append(StoryLink(article_id, story, similarity, minhash.hashvalues.tobytes()))
+        minhashes[article_id], story_of[article_id] = minhash, story
+        lsh.insert(article_id, minhash)
+    return links
+
+
+def save_stories(con: duckdb.DuckDBPyConnection, links: list[StoryLink]) -> int:
+    """Insert the story links in bulk; articles already grouped keep their story."""
+    if not links:
+        return 0
+    frame = pd.DataFrame([vars(link) for link in links])
+    con.register("new_stories", frame)
+    try:
+        return con.execute(
+            "INSERT OR IGNORE INTO article_stories "
+            "SELECT article_id, story_id, similarity, signature FROM new_stories"
+        ).fetchone()[0]
+    finally:
+        con.unregister("new_stories")

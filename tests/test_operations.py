@@ -1,0 +1,270 @@
+"""Nightly operation under faults: run lock, killed runs, a locked database, exports, backups."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from tests.conftest import ROOT, Site, run_congvu, serve
+
+DEMO_DIR = ROOT / "crawlers" / "demo"
+DEMO = json.loads((DEMO_DIR / "expected.json").read_text(encoding="utf-8"))
+CONGVU = str(Path(sys.executable).with_name("congvu"))
+
+
+def demo_site(article_delay: float = 0.0) -> Site:
+    """The shipped demo pages, optionally with slow article pages."""
+    site = Site()
+    for path in (DEMO_DIR / "www").rglob("*"):
+        if path.is_file():
+            route = "/demo/" + path.relative_to(DEMO_DIR / "www").as_posix()
+            kind = "application/rss+xml" if path.suffix == ".xml" else "text/html"
+            slow = article_delay if "/tin-tuc/" in route and route[-11:-5].isdigit() else 0.0
+            site.add(route, path.read_bytes(), content_type=kind, delay=slow)
+    return site
+
+
+@pytest.fixture
+def origin() -> Iterator[str]:
+    """The demo site served on 127.0.0.1 at <origin>/demo/."""
+    with serve(demo_site()) as base:
+        yield base + "/{site}"
+
+
+def nightly_args(data_dir: Path, origin: str, *extra: str) -> list[str]:
+    """Arguments of a nightly run on the demo profile served at origin."""
+    profile = str(DEMO_DIR / "demo.yaml")
+    return [
+        "nightly",
+        "--data-dir",
+        str(data_dir),
+        "--profile",
+        profile,
+        "--origin",
+        origin,
+        *extra,
+    ]
+
+
+def start_paused(data_dir: Path, origin: str, stage: str) -> subprocess.Popen:
+    """Start a real nightly run that stops at stage; return once it has reached it."""
+    env = {**os.environ, "CONGVU_PAUSE_AT": stage}
+    process = subprocess.Popen(
+        [CONGVU, *nightly_args(data_dir, origin)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    for line in process.stdout:
+        if line.strip() == f"paused at {stage}":
+            return process
+    raise AssertionError(f"the run ended before reaching {stage}: exit {process.wait()}")
+
+
+def kill(process: subprocess.Popen) -> None:
+    """SIGKILL: no cleanup code runs, as when the machine loses power or the OOM killer strikes."""
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    process.stdout.close()
+
+
+def rows(data_dir: Path, sql: str) -> list[tuple]:
+    """Query the run's database read-only."""
+    con = duckdb.connect(str(data_dir / "congvu.duckdb"), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def state(data_dir: Path) -> dict[str, object]:
+    """What an analyst would check after a run: articles, duplicates, labels, stories."""
+    return {
+        "articles": rows(data_dir, "SELECT count(*) FROM articles")[0][0],
+        "distinct_urls": rows(data_dir, "SELECT count(DISTINCT canonical_url) FROM articles")[0][0],
+        "labelled": rows(data_dir, "SELECT count(*) FROM classifications")[0][0],
+        "grouped": rows(data_dir, "SELECT count(*) FROM article_stories")[0][0],
+    }
+
+
+COMPLETE = {"articles": 9, "distinct_urls": 9, "labelled": 9, "grouped": 9}
+
+
+@pytest.mark.parametrize("stage", ["load", "classify", "report"])
+def test_run_killed_at_stage_is_completed_by_the_next(
+    tmp_path: Path, origin: str, stage: str
+) -> None:
+    kill(start_paused(tmp_path, origin, stage))
+    result = run_congvu(*nightly_args(tmp_path, origin))
+    assert (result.returncode, state(tmp_path)) == (0, COMPLETE), result.stdout
+
+
+def test_run_killed_during_crawl_is_completed_by_the_next(tmp_path: Path) -> None:
+    with serve(demo_site(article_delay=0.5)) as base:
+        process = subprocess.Popen(
+            [CONGVU, *nightly_args(tmp_path, base + "/{site}")],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        staged = tmp_path / "staging"
+        deadline = time.monotonic() + 60
+        while not any(f.stat().st_size for f in staged.glob("*/demo.jsonl")):
+            assert time.monotonic() < deadline and process.poll() is None
+            time.sleep(0.05)
+        still_crawling = process.poll() is None
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        result = run_congvu(*nightly_args(tmp_path, base + "/{site}"))
+    assert (still_crawling, result.returncode, state(tmp_path)) == (True, 0, COMPLETE)
+
+
+def test_killed_run_is_recorded_as_interrupted(tmp_path: Path, origin: str) -> None:
+    kill(start_paused(tmp_path, origin, "classify"))
+    run_congvu(*nightly_args(tmp_path, origin))
+    statuses = [r[0] for r in rows(tmp_path, "SELECT status FROM crawl_runs ORDER BY run_id")]
+    assert statuses == ["interrupted", "ok"]
+
+
+def test_articles_of_a_run_killed_before_its_digest_reach_the_next_digest(
+    tmp_path: Path, origin: str
+) -> None:
+    kill(start_paused(tmp_path, origin, "report"))
+    run_congvu(*nightly_args(tmp_path, origin))
+    digest = (tmp_path / "digest" / "latest.html").read_text(encoding="utf-8")
+    titles = [a["title"] for a in DEMO["articles"] if a["label"] != "neutral"]
+    assert [t for t in titles if t not in digest] == []
+
+
+def test_second_run_refused_while_one_is_running(tmp_path: Path, origin: str) -> None:
+    process = start_paused(tmp_path, origin, "classify")
+    try:
+        result = run_congvu(*nightly_args(tmp_path, origin))
+    finally:
+        kill(process)
+    assert (result.returncode, "another congvu run is in progress" in result.stdout) == (2, True)
+
+
+def test_lock_of_a_killed_run_is_taken_over(tmp_path: Path, origin: str) -> None:
+    kill(start_paused(tmp_path, origin, "load"))
+    result = run_congvu(*nightly_args(tmp_path, origin))
+    assert "took over the lock of a run that died" in result.stdout
+
+
+@pytest.fixture
+def analyst(tmp_path: Path) -> Iterator[Callable[[bool], Callable[[], object]]]:
+    """Open the database in another process as an analyst's notebook would, until released."""
+    holders: list[subprocess.Popen] = []
+
+    def hold(read_only: bool) -> Callable[[], object]:
+        code = (
+            "import duckdb, sys; "
+            f"c = duckdb.connect({str(tmp_path / 'congvu.duckdb')!r}, read_only={read_only}); "
+            "print('open', flush=True); sys.stdin.read()"
+        )
+        holder = subprocess.Popen(
+            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        assert holder.stdout.readline().strip() == "open"
+        holders.append(holder)
+        return lambda: holder.communicate("")
+
+    yield hold
+    for holder in holders:
+        if holder.returncode is None:
+            holder.communicate("")
+
+
+@pytest.mark.parametrize("read_only", [True, False], ids=["read-only", "read-write"])
+def test_open_notebook_makes_the_run_stop_cleanly(
+    tmp_path: Path, origin: str, analyst: Callable, read_only: bool
+) -> None:
+    run_congvu("db", "migrate", "--data-dir", str(tmp_path))
+    analyst(read_only)
+    result = run_congvu(*nightly_args(tmp_path, origin, "--wait", "1"))
+    said = "stay staged" in result.stdout and "Traceback" not in result.stdout + result.stderr
+    assert (result.returncode, said) == (2, True), result.stdout + result.stderr
+
+
+def test_articles_staged_while_the_database_was_locked_are_loaded_next_time(
+    tmp_path: Path, origin: str, analyst: Callable
+) -> None:
+    run_congvu("db", "migrate", "--data-dir", str(tmp_path))
+    release = analyst(read_only=False)
+    run_congvu(*nightly_args(tmp_path, origin, "--wait", "1"))
+    release()
+    result = run_congvu("load", "--data-dir", str(tmp_path))  # no crawl: only what was staged
+    assert (result.returncode, state(tmp_path)["articles"]) == (0, 9)
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder after one demo run."""
+    data_dir = tmp_path_factory.mktemp("stored")
+    assert run_congvu("demo", "--data-dir", str(data_dir)).returncode == 0
+    return data_dir
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv", "xlsx"])
+def test_export_has_every_article(stored: Path, tmp_path: Path, fmt: str) -> None:
+    target = tmp_path / f"out.{fmt}"
+    run_congvu("export", "--data-dir", str(stored), "--format", fmt, "--output", str(target))
+    read = {"parquet": pd.read_parquet, "csv": pd.read_csv, "xlsx": pd.read_excel}[fmt]
+    assert sorted(read(target)["url"]) == sorted(a["url"] for a in DEMO["articles"])
+
+
+def test_export_keeps_vietnamese_text_in_csv(stored: Path, tmp_path: Path) -> None:
+    target = tmp_path / "out.csv"
+    run_congvu("export", "--data-dir", str(stored), "--format", "csv", "--output", str(target))
+    assert DEMO["articles"][0]["title"] in target.read_text(encoding="utf-8-sig")
+
+
+def test_export_date_range(stored: Path, tmp_path: Path) -> None:
+    target = tmp_path / "out.parquet"
+    run_congvu(
+        "export", "--data-dir", str(stored), "--from", "2026-11-22", "--to", "2026-11-24",
+        "--output", str(target),
+    )  # fmt: skip
+    inside = [a for a in DEMO["articles"] if "2026-11-22" <= a["published_at"][:10] <= "2026-11-24"]
+    assert len(pd.read_parquet(target)) == len(inside)
+
+
+def test_backup_is_a_complete_database(stored: Path) -> None:
+    result = run_congvu("db", "backup", "--data-dir", str(stored))
+    backup = result.stdout.split("backup written: ")[1].strip()
+    con = duckdb.connect(backup, read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM articles").fetchone()[0] == 9
+    finally:
+        con.close()
+
+
+def test_db_status_lists_applied_migrations(stored: Path) -> None:
+    result = run_congvu("db", "status", "--data-dir", str(stored))
+    assert "applied  001_core_tables" in result.stdout
+
+
+def test_every_column_is_documented_in_the_database(stored: Path) -> None:
+    undocumented = rows(
+        stored,
+        "SELECT table_name || '.' || column_name FROM duckdb_columns() "
+        "WHERE schema_name = 'main' AND NOT internal AND comment IS NULL",
+    )
+    assert undocumented == []
+
+
+def test_reclassify_with_a_new_model_keeps_the_old_labels(stored: Path, tmp_path: Path) -> None:
+    model = tmp_path / "cue-lexicon-test"
+    shutil.copytree(ROOT / "models" / "cue-lexicon-1", model)
+    config = json.loads((model / "model.json").read_text())
+    (model / "model.json").write_text(json.dumps({**config, "model_id": "cue-lexicon-test"}))
+    run_congvu("reclassify", "--data-dir", str(stored), "--model", str(model))
+    counts = rows(stored, "SELECT model_id, count(*) FROM classifications GROUP BY 1 ORDER BY 1")
+    assert counts == [("cue-lexicon-1", 9), ("cue-lexicon-test", 9)]
