@@ -11,6 +11,7 @@ import pandas as pd
 from datasketch import MinHash, MinHashLSH
 
 NUM_PERM = 64
+SCHEME = "affine32"  # stored signatures are only comparable under the scheme that made them
 SHINGLE = 5  # words per shingle
 THRESHOLD = 0.6  # estimated Jaccard of 5-word shingles: reposts score > 0.8, distinct stories < 0.1
 WINDOW_DAYS = 30  # copies are looked for among articles dated this close
@@ -32,14 +33,15 @@ def signature(text: str) -> MinHash:
     """MinHash of the text's lower-cased 5-word shingles."""
     words = _WORD.findall(text.lower())
     shingles = {" ".join(words[i : i + SHINGLE]) for i in range(max(1, len(words) - SHINGLE + 1))}
-    minhash = MinHash(num_perm=NUM_PERM)
+    minhash = MinHash(num_perm=NUM_PERM, scheme=SCHEME)
     minhash.update_batch([s.encode("utf-8") for s in shingles])
     return minhash
 
 
 def from_blob(blob: bytes) -> MinHash:
     """A MinHash from its stored hash values."""
-    return MinHash(num_perm=NUM_PERM, hashvalues=np.frombuffer(blob, dtype=np.uint32))
+    values = np.frombuffer(blob, dtype=np.uint32)
+    return MinHash(num_perm=NUM_PERM, hashvalues=values, scheme=SCHEME)
 
 
 def unassigned(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
