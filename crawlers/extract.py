@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
 import html as htmllib
 import json
 import re
 import unicodedata
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from statistics import median_low
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import htmldate
 import trafilatura
 from lxml import etree
-from parsel import Selector, SelectorList
-from w3lib.encoding import html_to_unicode
+from parsel.csstranslator import HTMLTranslator
 
-from crawlers.dates import date_from_url, parse_datetime
+from crawlers.dates import NUMERIC_RE, date_from_url, parse_datetime
+from crawlers.encoding import decode_html
 from crawlers.profiles import Rule, SiteProfile
 
 TEXT_FIELDS = ("title", "sapo", "author", "category")
@@ -45,11 +48,13 @@ BLOCK_TAGS = {
     "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "ol",
     "p", "section", "table", "td", "th", "tr", "ul",
 }  # fmt: skip
-CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
-LOWER = "translate(@{},'ABCDEFGHIJKLMNOPQRSTUVWXYZ','abcdefghijklmnopqrstuvwxyz')=$name"
-META_MATCH = " or ".join(LOWER.format(attr) for attr in ("property", "name", "itemprop"))
-META_XPATH = f"//meta[{META_MATCH}]/@content"
+# Zero-width and soft-hyphen characters, and control characters lxml passes through.
+INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\x00-\x08\x0e-\x1b\ufffe\uffff]")
+META_ATTRS = ("property", "name", "itemprop")
+INERT_TAG = re.compile(rb"<(script|style|svg)[\s>/]")
+JS_TYPES = (b"javascript", b"ecmascript", b"module")
+# A page may be stamped a little ahead of our clock; beyond this a date is taken as wrong.
+CLOCK_SKEW = timedelta(minutes=15)
 GENERIC_DATE_RULES = (
     Rule("meta", "article:published_time"),
     Rule("jsonld", "datePublished"),
@@ -75,28 +80,75 @@ def clean(text: Any, unescape: bool = False) -> str:
             if "&" not in text:
                 break
             text = htmllib.unescape(text)
-    text = unicodedata.normalize("NFC", text).translate(INVISIBLE)
+    text = INVISIBLE.sub("", unicodedata.normalize("NFC", text))
     return " ".join(text.split())
 
 
 def to_text(html: str | bytes | None) -> str:
-    """Page text safe for lxml: bytes decoded as Scrapy would, control characters removed."""
+    """Page text: bytes decoded with decode_html (BOM, declared charset checked, else guessed)."""
     if html is None:
         return ""
     if isinstance(html, bytes):
-        html = html_to_unicode("text/html", html)[1]
-    html = html.encode("utf-8", "replace").decode("utf-8")
-    return CONTROL_CHARS.sub("", html)
+        return decode_html(html)[0]
+    return html
 
 
-def make_selector(html: str) -> Selector | None:
-    """A parsel Selector for html, or None when lxml cannot make a tree of it."""
+def is_javascript(opening: bytes) -> bool:
+    """True for a <script ...> opening tag of JavaScript (no type, or a JavaScript type)."""
+    opening = opening.lower()
+    return b"type=" not in opening or any(kind in opening for kind in JS_TYPES)
+
+
+def strip_inert(data: bytes) -> bytes:
+    """data without script and style bodies or inline SVG: no article text, much parsing time.
+
+    JavaScript and CSS keep their (emptied) tags; an inline <svg> goes whole. Other scripts
+    (ld+json, application/json, text/template) are kept: extraction may read them.
+    """
+    parts, position, search = [], 0, 0
+    while match := INERT_TAG.search(data, search):
+        start, tag = match.start(), match.group(1)
+        opening_end = data.find(b">", start)
+        closing = data.find(b"</" + tag + b">", opening_end)
+        if opening_end < 0 or closing < 0:
+            break
+        if tag == b"svg":
+            keep, resume = start, closing + len(tag) + 3
+        elif tag == b"script" and not is_javascript(data[start:opening_end]):
+            search = closing
+            continue
+        else:
+            keep, resume = opening_end + 1, closing
+        parts.append(data[position:keep])
+        position = search = resume
+    parts.append(data[position:])
+    return b"".join(parts)
+
+
+def parse_html(html: str, utf8: bytes | None = None) -> Any:
+    """The lxml tree of html (lone surrogates replaced), or None when lxml cannot parse it.
+
+    utf8: the page's bytes when they are already valid UTF-8, which spares encoding html again.
+    """
+    raw = utf8 if utf8 is not None else html.encode("utf-8", "replace")
+    data = strip_inert(raw.replace(b"\x00", b"").strip())
     try:
-        sel = Selector(text=html or "<html></html>")
-        sel.xpath("/*")
-        return sel
+        parser = etree.HTMLParser(recover=True, encoding="utf-8", huge_tree=False)
+        return etree.fromstring(data or b"<html></html>", parser=parser)
     except Exception:  # lxml raises various errors on hostile input
         return None
+
+
+@lru_cache(maxsize=1024)
+def compiled(kind: str, query: str) -> etree.XPath:
+    """A compiled XPath for an XPath query or a CSS selector (parsel's ::text/::attr() allowed)."""
+    xpath = HTMLTranslator().css_to_xpath(query) if kind == "css" else query
+    return etree.XPath(xpath, smart_strings=False)
+
+
+def css_xpath(css: str) -> etree.XPath:
+    """A compiled XPath for a CSS selector, relative to the node it is applied to."""
+    return compiled("css", css)
 
 
 def element_text(root: Any) -> str:
@@ -123,17 +175,6 @@ def element_text(root: Any) -> str:
             parts.append(" ")
         parts.append(el.tail or "")
     return "".join(parts)
-
-
-def node_text(node: Selector) -> str:
-    """The text of a selected node: an element's text content, or a text/attribute string."""
-    root = node.root
-    if isinstance(root, str | int | float):
-        return str(root)
-    try:
-        return element_text(root)
-    except Exception:  # a tree too odd to walk yields nothing rather than an error
-        return ""
 
 
 def load_jsonld(text: str) -> Any:
@@ -178,51 +219,115 @@ def dig(value: Any, keys: list[str]) -> list[Any]:
 class Page:
     """A parsed page with its JSON-LD articles read once, on first use."""
 
-    def __init__(self, html: str) -> None:
+    def __init__(self, html: str, utf8: bytes | None = None) -> None:
         self.html = html
-        self.sel = make_selector(html)
+        self.root = parse_html(html, utf8)
         self._jsonld: list[dict[str, Any]] | None = None
+        self._meta: dict[str, list[str]] | None = None
+
+    @property
+    def meta(self) -> dict[str, list[str]]:
+        """Contents of the page's <meta> tags by lower-cased property, name or itemprop."""
+        if self._meta is None:
+            self._meta = {}
+            root = self.root
+            for element in root.iter("meta") if root is not None else ():
+                content = element.get("content")
+                if content is None:
+                    continue
+                keys = {element.get(attr, "").strip().lower() for attr in META_ATTRS}
+                for key in keys - {""}:
+                    self._meta.setdefault(key, []).append(content)
+        return self._meta
 
     @property
     def jsonld(self) -> list[dict[str, Any]]:
         """The Article-like objects of the page's ld+json blocks."""
         if self._jsonld is None:
             blocks = self.select("xpath", "//script[@type='application/ld+json']/text()")
-            objects = [obj for block in blocks for obj in flatten_jsonld(load_jsonld(block.get()))]
+            objects = [obj for block in blocks for obj in flatten_jsonld(load_jsonld(block))]
             self._jsonld = [obj for obj in objects if is_article(obj)]
         return self._jsonld
 
-    def select(self, kind: str, query: str, **variables: Any) -> SelectorList[Selector]:
-        """CSS or XPath matches, empty on any selector or tree error."""
-        if self.sel is None:
-            return SelectorList()
+    def select(self, kind: str, query: str) -> list[Any]:
+        """CSS or XPath matches (elements or strings), empty on any selector or tree error."""
+        if self.root is None:
+            return []
         try:
-            if kind == "css":
-                return self.sel.css(query)
-            return self.sel.xpath(query, **variables)
+            found = compiled(kind, query)(self.root)
         except Exception:  # a bad selector or a broken tree must not stop extraction
-            return SelectorList()
+            return []
+        return found if isinstance(found, list) else [found]
 
     def values(self, rule: Rule) -> list[str]:
         """The cleaned, non-empty strings a rule yields on this page, in document order."""
         if rule.kind == "meta":
-            found = [n.get() for n in self.select("xpath", META_XPATH, name=rule.value.lower())]
-            raw, unescape = found, True
+            raw, unescape = self.meta.get(rule.value.lower(), []), True
         elif rule.kind == "jsonld":
             keys = rule.value.split(".")
             raw = [v for obj in self.jsonld for v in dig(obj, keys) if not isinstance(v, bool)]
             unescape = True
         else:
-            raw, unescape = [node_text(n) for n in self.select(rule.kind, rule.value)], False
+            raw, unescape = [root_text(n) for n in self.select(rule.kind, rule.value)], False
         return [text for text in (clean(v, unescape) for v in raw) if text]
 
-    def drop(self, css: str) -> None:
-        """Remove every element matching css from the tree (tails are kept)."""
-        for node in self.select("css", css):
+    def drop_within(self, roots: list[Any], exclude: tuple[str, ...]) -> list[Any]:
+        """Drop what exclude matches inside the nodes' common container; the nodes still there.
+
+        Only the container of the matched nodes is searched, which is what can change their text,
+        instead of the whole page: far fewer elements to test on a large page.
+        """
+        elements = [root for root in roots if isinstance(root, etree._Element)]
+        top = common_ancestor(elements)
+        if top is None or not exclude:
+            return roots
+        for css in exclude:
             try:
-                node.drop()
-            except Exception:  # the root element or a detached node cannot be dropped
+                matches = css_xpath(css)(top)
+            except Exception:  # a selector lxml cannot run is skipped, not fatal
                 continue
+            for element in matches:
+                if isinstance(element, etree._Element) and element.getparent() is not None:
+                    drop_tree(element)
+        if top.getparent() is None and top is not self.root:
+            return [root for root in roots if not isinstance(root, etree._Element)]
+        return [root for root in roots if not isinstance(root, etree._Element) or under(root, top)]
+
+
+def drop_tree(element: Any) -> None:
+    """Remove element and its content, keeping the text that follows it."""
+    parent = element.getparent()
+    if parent is None:
+        return
+    if element.tail:
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + element.tail
+        else:
+            parent.text = (parent.text or "") + element.tail
+    parent.remove(element)
+
+
+def common_ancestor(elements: list[Any]) -> Any:
+    """The deepest element containing all of elements (None for an empty list)."""
+    if not elements:
+        return None
+    path = [elements[0], *elements[0].iterancestors()][::-1]
+    depth = len(path)
+    for element in elements[1:]:
+        other = [element, *element.iterancestors()][::-1]
+        limit = min(depth, len(other))
+        depth = next((i for i in range(limit) if other[i] is not path[i]), limit)
+        if depth == 0:
+            return None
+    return path[depth - 1]
+
+
+def under(element: Any, top: Any) -> bool:
+    """True while element is top or still attached below it (not dropped with an ancestor)."""
+    if element is top:
+        return True
+    return any(ancestor is top for ancestor in element.iterancestors())
 
 
 def first_text(page: Page, rules: tuple[Rule, ...], field: str) -> tuple[str, Rule | None]:
@@ -237,26 +342,65 @@ def first_text(page: Page, rules: tuple[Rule, ...], field: str) -> tuple[str, Ru
     return "", None
 
 
-def first_date(page: Page, rules: tuple[Rule, ...]) -> tuple[datetime | None, Rule | None]:
-    """The first value of the rules that parses as a date."""
+class DateCheck:
+    """Dates are accepted up to a latest time; later ones are noted and skipped."""
+
+    def __init__(self, latest: datetime) -> None:
+        self.latest = latest
+        self.rejected: datetime | None = None
+
+    def ok(self, value: datetime | None) -> bool:
+        """True for a date not after the latest time; a later one is remembered as rejected."""
+        if value is None:
+            return False
+        if value > self.latest:
+            self.rejected = self.rejected or value
+            return False
+        return True
+
+
+def first_date(
+    page: Page, rules: tuple[Rule, ...], check: DateCheck
+) -> tuple[datetime | None, Rule | None]:
+    """The first value of the rules that parses as a date not in the future."""
     for rule in rules:
         for value in page.values(rule):
             parsed = parse_datetime(value, dayfirst=rule.dayfirst)
-            if parsed is not None:
+            if check.ok(parsed):
                 return parsed, rule
     return None, None
 
 
-def paragraphs(page: Page, rules: tuple[Rule, ...]) -> tuple[list[str], Rule | None]:
-    """Body paragraphs (one per matched element) of the first rule that yields any."""
+def paragraphs(
+    page: Page, rules: tuple[Rule, ...], exclude: tuple[str, ...] = ()
+) -> tuple[list[str], Rule | None]:
+    """Body paragraphs (one per matched element, exclude dropped) of the first rule with any."""
     for rule in rules:
+        if rule.kind in ("css", "xpath"):
+            nodes = page.select(rule.kind, rule.value)
+            if not nodes:
+                continue
+            roots = page.drop_within(nodes, exclude)
+            texts = (clean(root_text(root)) for root in roots)
+        else:
+            texts = iter(page.values(rule))
         found: list[str] = []
-        for text in page.values(rule):
-            if not found or found[-1] != text:
+        for text in texts:
+            if text and (not found or found[-1] != text):
                 found.append(text)
         if found:
             return found, rule
     return [], None
+
+
+def root_text(root: Any) -> str:
+    """The text of a selection result: an element's text content, or a text/attribute string."""
+    if isinstance(root, str | int | float):
+        return str(root)
+    try:
+        return element_text(root)
+    except Exception:  # a tree too odd to walk yields nothing rather than an error
+        return ""
 
 
 def strip_tracking(url: str) -> str:
@@ -292,7 +436,7 @@ def absolute(base: str, href: str | None) -> str | None:
 def canonical_url(page: Page, url: str) -> str:
     """<link rel=canonical>, else og:url, else url; absolute, no fragment or tracking params."""
     candidates = [
-        *page.select("css", "link[rel~=canonical]::attr(href)").getall(),
+        *page.select("css", "link[rel~=canonical]::attr(href)"),
         *page.values(Rule("meta", "og:url")),
     ]
     for href in candidates:
@@ -342,10 +486,18 @@ def fallback_fields(html: str, url: str) -> dict[str, str]:
 
 
 def htmldate_date(html: str, url: str) -> datetime | None:
-    """htmldate's guess of the original publication date, as Vietnam time."""
+    """htmldate's reading of the original publication date, as Vietnam time.
+
+    Its extensive search is off: on a page without a usable date it guesses from any year it
+    sees (2026 becomes 1 January 2026), and a wrong date is worse than none.
+    """
     try:
         found = htmldate.find_date(
-            html, url=url or None, original_date=True, outputformat="%Y-%m-%dT%H:%M:%S"
+            html,
+            url=url or None,
+            original_date=True,
+            extensive_search=False,
+            outputformat="%Y-%m-%dT%H:%M:%S",
         )
     except Exception:  # htmldate raises on some broken documents
         return None
@@ -353,28 +505,43 @@ def htmldate_date(html: str, url: str) -> datetime | None:
 
 
 def find_date(
-    page: Page, profile: SiteProfile | None, url: str
+    page: Page, profile: SiteProfile | None, url: str, check: DateCheck
 ) -> tuple[datetime | None, str | None, Rule | None]:
-    """Publication time: profile rules, common meta/JSON-LD, the URL stamp, then htmldate."""
+    """Publication time: profile rules, common meta/JSON-LD, the URL stamp, then htmldate.
+
+    A date later than check allows is skipped (and noted in check) for the next source.
+    """
     if profile is not None:
-        found, rule = first_date(page, profile.rules("published_at"))
+        found, rule = first_date(page, profile.rules("published_at"), check)
         if found is not None:
             return found, str(rule), rule
-    found, rule = first_date(page, GENERIC_DATE_RULES)
+    found, rule = first_date(page, GENERIC_DATE_RULES, check)
     if found is not None:
         return found, str(rule), None
     found = date_from_url(url)
-    if found is not None:
+    if check.ok(found):
         return found, "url", None
     found = htmldate_date(page.html, url)
-    if found is not None:
+    if check.ok(found):
         return found, "htmldate", None
     return None, None, None
 
 
-def extract_article(profile: SiteProfile | None, url: str, html: str) -> dict[str, Any]:
-    """The article's fields; profile rules first, trafilatura/htmldate where they fail."""
-    page = Page(to_text(html))
+def extract_article(
+    profile: SiteProfile | None,
+    url: str,
+    html: str | bytes,
+    fetched_at: datetime | None = None,
+    utf8: bytes | None = None,
+) -> dict[str, Any]:
+    """The article's fields; profile rules first, trafilatura/htmldate where they fail.
+
+    `rules` says where each field came from: a profile rule ("css:h1.title"), a generic rule
+    ("generic:meta:og:title") or trafilatura ("fallback:trafilatura"). A date later than
+    fetched_at (default now) plus CLOCK_SKEW is not used; it goes to `date_rejected`. utf8 may
+    carry the page's bytes when they are valid UTF-8 (parsed as they are).
+    """
+    page = Page(to_text(html), utf8)
     record: dict[str, Any] = {
         "url": url,
         "canonical_url": canonical_url(page, url),
@@ -383,6 +550,7 @@ def extract_article(profile: SiteProfile | None, url: str, html: str) -> dict[st
         "body": "",
         "published_at": None,
         "date_source": None,
+        "date_rejected": None,
         "extraction": "fallback",
         "rules": {},
     }
@@ -393,13 +561,15 @@ def extract_article(profile: SiteProfile | None, url: str, html: str) -> dict[st
             record[field], rule = first_text(page, profile.rules(field), field)
             if rule is not None:
                 rules[field] = str(rule)
-    record["published_at"], record["date_source"], date_rule = find_date(page, profile, url)
-    if date_rule is not None:
-        rules["published_at"] = str(date_rule)
+    check = DateCheck((fetched_at or datetime.now(timezone.utc)) + CLOCK_SKEW)
+    published, source, date_rule = find_date(page, profile, url, check)
+    record["published_at"], record["date_source"] = published, source
+    if check.rejected is not None:
+        record["date_rejected"] = check.rejected.isoformat()
+    if source is not None:
+        rules["published_at"] = str(date_rule) if date_rule is not None else f"generic:{source}"
     if profile is not None:
-        for css in profile.exclude:
-            page.drop(css)
-        found, rule = paragraphs(page, profile.rules("body"))
+        found, rule = paragraphs(page, profile.rules("body"), profile.exclude)
         if rule is not None:
             rules["body"] = str(rule)
     if found and record["title"]:
@@ -409,22 +579,88 @@ def extract_article(profile: SiteProfile | None, url: str, html: str) -> dict[st
             found.insert(0, sapo)
         record["body"] = "\n\n".join(found)
     else:
+        rules.pop("body", None)
         fallback = fallback_fields(page.html, url)
         for field in ("title", "author", "category", "body"):
-            record[field] = record.get(field) or fallback.get(field, "")
+            if not record.get(field) and fallback.get(field):
+                record[field] = fallback[field]
+                rules[field] = "fallback:trafilatura"
         for field, generic in GENERIC_TEXT_RULES.items():
             if not record[field]:
-                record[field] = first_text(page, generic, field)[0]
+                record[field], rule = first_text(page, generic, field)
+                if rule is not None:
+                    rules[field] = f"generic:{rule}"
     record["rules"] = rules
     return record
 
 
+def content_hash(title: str | None, body: str | None) -> str:
+    """SHA-256 of the normalised title and body text: equal when the article text is unchanged."""
+    text = clean(title) + "\n" + clean(body)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def page_record(
+    profile: SiteProfile | None,
+    url: str,
+    body: bytes,
+    content_type: str | None,
+    fetched_at: datetime | None = None,
+) -> dict[str, Any]:
+    """An article record from a page's raw bytes: decoded, extracted, hashed."""
+    text, encoding = decode_html(body, content_type)
+    utf8 = body if encoding == "utf-8" and not body.startswith(b"\xef\xbb\xbf") else None
+    record = extract_article(profile, url, text, fetched_at, utf8)
+    record["encoding"] = encoding
+    record["content_type"] = content_type
+    record["content_hash"] = content_hash(record["title"], record["body"])
+    return record
+
+
+def reextract_record(
+    profile: SiteProfile | None,
+    url: str,
+    raw_html: bytes,
+    content_type: str | None,
+    fetched_at: datetime | None = None,
+) -> dict[str, Any]:
+    """Rebuild an article record from archived bytes, with no network: as the crawl would."""
+    return page_record(profile, url, raw_html, content_type, fetched_at)
+
+
+def listing_dates(html: str | bytes, links: list[str]) -> list[datetime]:
+    """Dates a listing page shows: <time> tags, short date texts and date-stamped article URLs."""
+    page = Page(to_text(html))
+    found = [date_from_url(link) for link in links]
+    for value in page.select("xpath", "//time/@datetime"):
+        found.append(parse_datetime(value))
+    for value in page.select("xpath", "//body//text()[string-length(normalize-space()) < 60]"):
+        value = str(value)
+        if NUMERIC_RE.search(value) or "tháng" in value:
+            found.append(parse_datetime(value))
+    return [value for value in found if value is not None]
+
+
+def older_than(dates: list[datetime], since: datetime) -> bool:
+    """True when most dates of a listing page are before since (its middle date is)."""
+    return bool(dates) and median_low(sorted(dates)) < since
+
+
 def is_article_url(profile: SiteProfile, url: str) -> bool:
-    """True when url (query and fragment ignored) matches the profile's article_url."""
+    """True when url matches the profile's article_url: without its query, else with it.
+
+    Most sites name an article in the path (the query is then noise); some portals only in the
+    query (chi-tiet?id=123): a pattern that spells out the query matches those.
+    """
     try:
         parts = urlsplit(url.strip())
         bare = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
-        return re.search(profile.article_url, bare) is not None
+        if re.search(profile.article_url, bare) is not None:
+            return True
+        if not parts.query:
+            return False
+        with_query = urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, ""))
+        return re.search(profile.article_url, with_query) is not None
     except (ValueError, re.error):
         return False
 
@@ -432,9 +668,9 @@ def is_article_url(profile: SiteProfile, url: str) -> bool:
 def article_links(profile: SiteProfile, page_url: str, html: str) -> list[str]:
     """Article URLs linked from a page: absolute, fragment-free, de-duplicated, in order."""
     page = Page(to_text(html))
-    base = absolute(page_url, page.select("xpath", "//base/@href").get()) or page_url
+    base = absolute(page_url, next(iter(page.select("xpath", "//base/@href")), None)) or page_url
     links: dict[str, None] = {}
-    for href in page.select("xpath", "//a/@href").getall():
+    for href in page.select("xpath", "//a/@href"):
         url = absolute(base, href)
         if url and is_article_url(profile, url):
             links.setdefault(url)

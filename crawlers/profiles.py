@@ -30,7 +30,7 @@ TOP_KEYS = {
     "exclude": False,
     "fields": True,
 }
-DISCOVERY_KEYS = {"rss", "listings"}
+DISCOVERY_KEYS = ("rss", "sitemaps", "listings")
 LISTING_KEYS = {"url", "pages", "next_page"}
 PAGE_PLACEHOLDERS = {"url", "page", "index"}
 
@@ -68,10 +68,15 @@ class Listing:
 
 @dataclass(frozen=True)
 class Discovery:
-    """Where the spider finds article URLs: feeds first, then listings."""
+    """Where the spider finds article URLs: feeds, sitemaps and listings, in the profile's order.
+
+    A sitemap URL ending in /robots.txt stands for the sitemaps that robots.txt lists.
+    """
 
     rss: tuple[str, ...] = ()
+    sitemaps: tuple[str, ...] = ()
     listings: tuple[Listing, ...] = ()
+    order: tuple[str, ...] = DISCOVERY_KEYS
 
 
 @dataclass(frozen=True)
@@ -215,19 +220,28 @@ def parse_listing(path: Path, key: str, raw: Any) -> Listing:
 
 
 def parse_discovery(path: Path, raw: Any) -> Discovery:
-    """The discovery mapping: rss feeds and listing pages."""
+    """The discovery mapping: rss feeds, sitemaps and listing pages, tried in the order written."""
     if raw is None:
         return Discovery()
     if not isinstance(raw, dict):
-        raise fail(path, "discovery", "must be a mapping with rss and/or listings")
-    check_keys(path, "discovery.", raw, DISCOVERY_KEYS)
-    rss = need_list(path, "discovery.rss", raw.get("rss"))
+        raise fail(path, "discovery", "must be a mapping with rss, sitemaps and/or listings")
+    check_keys(path, "discovery.", raw, set(DISCOVERY_KEYS))
+    urls = {
+        key: tuple(
+            need_url(path, f"discovery.{key}[{i}]", url)
+            for i, url in enumerate(need_list(path, f"discovery.{key}", raw.get(key)))
+        )
+        for key in ("rss", "sitemaps")
+    }
     listings = need_list(path, "discovery.listings", raw.get("listings"))
+    written = tuple(key for key in raw if key in DISCOVERY_KEYS)
     return Discovery(
-        rss=tuple(need_url(path, f"discovery.rss[{i}]", url) for i, url in enumerate(rss)),
+        rss=urls["rss"],
+        sitemaps=urls["sitemaps"],
         listings=tuple(
             parse_listing(path, f"discovery.listings[{i}]", item) for i, item in enumerate(listings)
         ),
+        order=written + tuple(key for key in DISCOVERY_KEYS if key not in written),
     )
 
 

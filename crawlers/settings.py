@@ -22,15 +22,35 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 DOWNLOAD_TIMEOUT = 30
 RETRY_ENABLED = True
 RETRY_TIMES = 2
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+# Retries wait 2 s, then 4 s... (at most 60 s); a Retry-After up to 5 minutes is obeyed.
+RETRY_BACKOFF_BASE = 2.0
+RETRY_BACKOFF_MAX = 60.0
+RETRY_AFTER_MAX = 300.0
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawlers.middlewares.PoliteRetryMiddleware": 550,
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawlers.middlewares.QuickMetaRefreshMiddleware": 580,
+}
+# Every response is untrusted: the size cap also bounds gzip/deflate/br decompression.
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 REDIRECT_MAX_TIMES = 5
+
+# Incremental crawling: without --since, sitemap entries older than this many days are skipped;
+# with --since, listings are paged back until their entries are older (at most this many pages).
+CONGVU_SITEMAP_DAYS = 3
+CONGVU_BACKFILL_MAX_PAGES = 200
+CONGVU_MAX_SITEMAPS = 50
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 # Scrapy 2.19's remote control runs code sent over HTTP: never on a machine left running nightly.
 REMOTE_CONTROL_ENABLED = False
 
 ITEM_PIPELINES = {"pipelines.staging.StagingPipeline": 500}
+# An article page gives one item: Scrapy's default of 100 parallel workers per response is waste.
+CONCURRENT_ITEMS = 8
 
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"

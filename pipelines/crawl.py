@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 
+from crawlers.process import scrapy_settings
 from crawlers.profiles import SiteProfile
 from crawlers.spiders.profile import ProfileSpider
+from crawlers.state import KnownPage
 
 
 @dataclass
@@ -26,6 +30,10 @@ class SiteCrawl:
     pages: int
     errors: dict[str, int]
     message: str
+    # The other congvu/* counters: known, refetch, not_modified, unchanged, date/missing,
+    # date/future, extraction/profile|fallback, field/<name> (found by a profile rule),
+    # pages/<kind>, retry_after... (layout drift is computed from these).
+    counts: dict[str, int] = field(default_factory=dict)
 
     def line(self) -> str:
         """One line for the run summary."""
@@ -40,35 +48,35 @@ def summarise(site: str, stats: dict[str, Any]) -> SiteCrawl:
     """Judge one site's crawl from its Scrapy stats."""
     counters = {k.removeprefix("congvu/"): v for k, v in stats.items() if k.startswith("congvu/")}
     errors = {k.removeprefix("error/"): v for k, v in counters.items() if k.startswith("error/")}
+    counts = {k: v for k, v in counters.items() if not k.startswith("error/")}
     pages = sum(v for k, v in counters.items() if k.startswith("pages/"))
     articles = counters.get("articles", 0)
     discovered = counters.get("discovered", 0)
-    if pages == 0:
+    stored = counters.get("known", 0) + counters.get("not_modified", 0)
+    if pages == 0 and stored == 0:
         kinds = ", ".join(sorted(errors)) or stats.get("finish_reason", "nothing fetched")
-        return SiteCrawl(site, "failed", 0, 0, 0, errors, f"Unreachable ({kinds}).")
+        return SiteCrawl(site, "failed", 0, 0, 0, errors, f"Unreachable ({kinds}).", counts)
     if articles == 0 and discovered == 0:
         message = "Pages fetched but no article links matched: has the layout changed?"
-        return SiteCrawl(site, "failed", 0, 0, pages, errors, message)
-    if articles == 0:
+        return SiteCrawl(site, "failed", 0, 0, pages, errors, message, counts)
+    if articles == 0 and stored < discovered:
         message = f"{discovered} article links found but no article could be extracted."
-        return SiteCrawl(site, "failed", 0, discovered, pages, errors, message)
-    return SiteCrawl(site, "ok", articles, discovered, pages, errors, "")
+        return SiteCrawl(site, "failed", 0, discovered, pages, errors, message, counts)
+    message = f"{stored} already stored, not fetched again." if stored else ""
+    return SiteCrawl(site, "ok", articles, discovered, pages, errors, message, counts)
 
 
 def crawl_settings(run_dir: Path, raw_dir: Path, log_file: Path | None, replay: bool) -> Settings:
-    """Project settings plus this run's folders; no politeness delay when replaying locally."""
-    settings = Settings()
-    settings.setmodule("crawlers.settings", priority="project")
+    """Project settings plus this run's folders; no politeness delay when replaying locally.
+
+    CONGVU_SCRAPY_SETTINGS (a JSON object) overrides any setting, e.g. a short DOWNLOAD_TIMEOUT.
+    """
+    settings = scrapy_settings(replay)
     settings.set("CONGVU_RUN_DIR", str(run_dir))
     settings.set("CONGVU_RAW_DIR", str(raw_dir))
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
         settings.set("LOG_FILE", str(log_file))
-    if replay:
-        # The replay origin is our own server on this machine, not a site to be polite to.
-        settings.set("DOWNLOAD_DELAY", 0)
-        settings.set("AUTOTHROTTLE_ENABLED", False)
-        settings.set("RETRY_TIMES", 0)
     return settings
 
 
@@ -79,8 +87,14 @@ def run_crawl(
     urls: list[str] | None = None,
     origin: str | None = None,
     log_file: Path | None = None,
+    known: Mapping[str, KnownPage] | None = None,
+    since: datetime | None = None,
 ) -> list[SiteCrawl]:
-    """Crawl the sites into run_dir (one Scrapy process: call once per Python process)."""
+    """Crawl the sites into run_dir (one Scrapy process: call once per Python process).
+
+    known: stored pages by URL and canonical URL, not fetched again unless changed (only
+    .get() is used, so a lazy mapping will do); since: backfill from this time on.
+    """
     run_dir.mkdir(parents=True, exist_ok=True)
     if log_file is not None:
         # underthesea adds a stderr handler to the root logger on import; the log goes to the file.
@@ -90,7 +104,7 @@ def run_crawl(
     for profile in profiles:
         crawler = process.create_crawler(ProfileSpider)
         crawlers[profile.name] = crawler
-        process.crawl(crawler, profile=profile, urls=urls, origin=origin)
+        process.crawl(crawler, profile=profile, urls=urls, origin=origin, known=known, since=since)
     process.start()
     results = []
     for site, crawler in crawlers.items():

@@ -16,7 +16,15 @@ from typing import Any
 import pytest
 from w3lib.encoding import html_to_unicode
 
-from crawlers.extract import article_links, extract_article, is_article_url
+from crawlers.encoding import decode_html
+from crawlers.extract import (
+    Page,
+    article_links,
+    content_hash,
+    extract_article,
+    is_article_url,
+    reextract_record,
+)
 from crawlers.profiles import Rule, SiteProfile, load_profiles
 
 SITES = ("vnexpress", "tuoitre", "dantri", "baochinhphu", "vietnamnet", "baodautu")
@@ -35,6 +43,7 @@ KEYS = {
     "category",
     "published_at",
     "date_source",
+    "date_rejected",
     "extraction",
     "rules",
 }
@@ -271,3 +280,132 @@ def test_canonical_drops_tracking_params() -> None:
     html = '<link rel="canonical" href="/a-1234567.html?utm_source=fb&id=3#x">'
     record = extract_article(None, "https://vnexpress.net/x", html)
     assert record["canonical_url"] == "https://vnexpress.net/a-1234567.html?id=3"
+
+
+DATED = """<html><head><meta property="article:published_time" content="{meta}"></head>
+<body><h1>Tiêu đề</h1><span class="date">{text}</span><article><p>Nội dung bài.</p></article>
+</body></html>"""
+NOW = datetime.fromisoformat("2026-03-07T09:00:00+07:00")
+
+
+def test_future_date_rejected() -> None:
+    html = DATED.format(meta="2026-04-01T08:00:00+07:00", text="")
+    assert extract_article(None, "https://x.vn/a.html", html, NOW)["published_at"] is None
+
+
+def test_future_date_noted() -> None:
+    html = DATED.format(meta="2026-04-01T08:00:00+07:00", text="")
+    record = extract_article(None, "https://x.vn/a.html", html, NOW)
+    assert record["date_rejected"] == "2026-04-01T08:00:00+07:00"
+
+
+def test_date_a_few_minutes_ahead_accepted() -> None:
+    html = DATED.format(meta="2026-03-07T09:05:00+07:00", text="")
+    record = extract_article(None, "https://x.vn/a.html", html, NOW)
+    assert record["published_at"] == datetime.fromisoformat("2026-03-07T09:05:00+07:00")
+
+
+def test_future_date_falls_through_to_the_next_rule() -> None:
+    profile = dataclasses.replace(
+        PROFILES["vnexpress"],
+        fields={
+            **PROFILES["vnexpress"].fields,
+            "published_at": (Rule("meta", "article:published_time"), Rule("css", "span.date")),
+        },
+    )
+    html = DATED.format(meta="2026-04-01T08:00:00+07:00", text="07/03/2026 08:01")
+    record = extract_article(profile, "https://x.vn/a.html", html, NOW)
+    assert record["published_at"] == datetime.fromisoformat("2026-03-07T08:01:00+07:00")
+
+
+def test_page_without_date_has_none() -> None:
+    html = DATED.format(meta="", text="")
+    assert extract_article(None, "https://x.vn/a.html", html, NOW)["published_at"] is None
+
+
+def test_fallback_rules_name_their_source(article: Any, pages: Path) -> None:
+    _, facts = article("vietnamnet")
+    html = decode((pages / "vietnamnet" / "article.html").read_bytes())
+    assert extract_article(None, facts["url"], html)["rules"]["body"] == "fallback:trafilatura"
+
+
+def test_content_hash_ignores_whitespace() -> None:
+    assert content_hash("Tiêu đề", "Đoạn một.\n\nĐoạn hai.") == content_hash(
+        " Tiêu  đề ", "Đoạn một. Đoạn hai."
+    )
+
+
+def test_content_hash_sees_an_edit() -> None:
+    assert content_hash("Tiêu đề", "Đoạn một.") != content_hash("Tiêu đề", "Đoạn 1.")
+
+
+@pytest.mark.parametrize("site", SITES)
+def test_reextract_matches_extract(site: str, article: Any, pages: Path) -> None:
+    record, facts = article(site)
+    raw = (pages / site / "article.html").read_bytes()
+    again = reextract_record(PROFILES[site], facts["url"], raw, "text/html")
+    assert again["body"] == record["body"]
+
+
+VIETNAMESE = "<html><head>{meta}</head><body><h1>Ủy ban nhân dân tỉnh Đắk Lắk</h1></body></html>"
+TONES = "\u0300\u0301\u0303\u0309\u0323"
+
+
+def cp1258(text: str) -> bytes:
+    """Text in windows-1258 as Vietnamese pages write it: tone marks as combining characters."""
+    out = []
+    for char in unicodedata.normalize("NFD", text):
+        if char in TONES:
+            out.append(char)
+        elif out and out[-1] not in TONES and unicodedata.combining(char):
+            out[-1] = unicodedata.normalize("NFC", out[-1] + char)
+        else:
+            out.append(char)
+    return "".join(out).encode("cp1258")
+
+
+def test_decode_valid_utf8() -> None:
+    raw = VIETNAMESE.format(meta="").encode("utf-8")
+    assert decode_html(raw, "text/html; charset=utf-8") == (raw.decode("utf-8"), "utf-8")
+
+
+def test_decode_header_wrongly_latin1() -> None:
+    raw = VIETNAMESE.format(meta="").encode("utf-8")
+    assert decode_html(raw, "text/html; charset=iso-8859-1")[1] == "utf-8"
+
+
+def test_decode_meta_wrongly_utf8_on_windows_1258_bytes() -> None:
+    raw = cp1258(VIETNAMESE.format(meta='<meta charset="utf-8">'))
+    assert decode_html(raw, "text/html")[1] == "cp1258"
+
+
+def test_decode_bom_wins() -> None:
+    raw = b"\xef\xbb\xbf" + VIETNAMESE.format(meta="").encode("utf-8")
+    assert decode_html(raw, "text/html; charset=windows-1258")[1] == "utf-8"
+
+
+def test_windows_1258_text_becomes_nfc() -> None:
+    raw = cp1258(VIETNAMESE.format(meta=""))
+    record = extract_article(None, "https://x.vn/a.html", raw)
+    assert record["title"] == "Ủy ban nhân dân tỉnh Đắk Lắk"
+
+
+INERT = """<html><head><style>p {{ color: red }}</style>
+<script>var s = "<p class='x'>not text</p>";</script>
+<script type="application/ld+json">{{"@type": "NewsArticle", "headline": "Từ JSON-LD"}}</script>
+</head><body><h1>T</h1><svg><text>icon</text></svg><p class="x">Chữ sau hình</p></body></html>"""
+
+
+def test_script_style_and_svg_do_not_hide_text() -> None:
+    assert Page(INERT.format()).values(Rule("css", "p.x")) == ["Chữ sau hình"]
+
+
+def test_json_ld_survives_the_script_stripping() -> None:
+    assert Page(INERT.format()).values(Rule("jsonld", "headline")) == ["Từ JSON-LD"]
+
+
+def test_query_pattern_matches_portal_article() -> None:
+    profile = dataclasses.replace(
+        PROFILES["vnexpress"], article_url=r"^https://x\.gov\.vn/chi-tiet\?id=\d+"
+    )
+    assert is_article_url(profile, "https://x.gov.vn/chi-tiet?id=123&_c=3")

@@ -119,3 +119,27 @@ def test_page_url_for_page_two(template: str, expected: str) -> None:
 
 def test_page_one_is_the_listing_itself() -> None:
     assert Listing("https://x.vn/thoi-su", 3, "{url}-p{page}").page_url(1) == "https://x.vn/thoi-su"
+
+
+DISCOVERY = """\
+discovery:
+  listings: [https://example.vn/thoi-su]
+  sitemaps: [https://example.vn/robots.txt]
+  rss: [https://example.vn/rss.xml]
+"""
+
+
+def test_sitemaps_are_read(tmp_path: Path) -> None:
+    path = write(tmp_path, "demo", MINIMAL.format(name="demo") + DISCOVERY)
+    assert load_profile(path).discovery.sitemaps == ("https://example.vn/robots.txt",)
+
+
+def test_discovery_order_is_the_order_written(tmp_path: Path) -> None:
+    path = write(tmp_path, "demo", MINIMAL.format(name="demo") + DISCOVERY)
+    assert load_profile(path).discovery.order == ("listings", "sitemaps", "rss")
+
+
+def test_bad_sitemap_url_names_the_key(tmp_path: Path) -> None:
+    text = MINIMAL.format(name="demo") + "discovery:\n  sitemaps: [sitemap.xml]\n"
+    with pytest.raises(ProfileError, match=r"discovery\.sitemaps\[0\]"):
+        load_profile(write(tmp_path, "demo", text))

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from datetime import datetime, timezone
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.exceptions import (
     CannotResolveHostError,
+    DownloadCancelledError,
     DownloadConnectionRefusedError,
     DownloadTimeoutError,
+    IgnoreRequest,
     ResponseDataLossError,
 )
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils._compression import _DecompressionMaxSizeExceeded
+from scrapy.utils.gz import gunzip
+from twisted.internet.defer import CancelledError
 from twisted.internet.error import (
     ConnectionRefusedError,
     DNSLookupError,
@@ -23,9 +28,19 @@ from twisted.internet.error import (
     TimeoutError,
 )
 
-from crawlers.extract import article_links, extract_article, is_article_url
-from crawlers.feeds import feed_links
-from crawlers.profiles import SiteProfile
+from crawlers.dates import to_vietnam
+from crawlers.encoding import decode_html
+from crawlers.extract import (
+    absolute,
+    article_links,
+    is_article_url,
+    listing_dates,
+    older_than,
+    page_record,
+)
+from crawlers.feeds import Entry, XmlRefused, feed_entries, robots_sitemaps, sitemap_entries
+from crawlers.profiles import Listing, SiteProfile
+from crawlers.state import KnownPage
 
 ERROR_KINDS = {
     DownloadConnectionRefusedError: "connection_refused",
@@ -36,21 +51,54 @@ ERROR_KINDS = {
     TimeoutError: "timeout",
     TCPTimedOutError: "timeout",
     ResponseDataLossError: "data_loss",
+    DownloadCancelledError: "too_large",  # the only cancellation: DOWNLOAD_MAXSIZE exceeded
+    CancelledError: "too_large",
 }
+IGNORED_KINDS = {  # why a downloader middleware dropped a request, by its message
+    "robots.txt": "robots_disallowed",
+    "max redirections": "redirect_loop",
+    "decompression": "gzip_bomb",
+}
+# Discovery pages come before articles, in the order the profile lists its sources.
+DISCOVERY_PRIORITY = 100
 
 
 def error_kind(failure: Any) -> str:
     """A short name for why a request failed, used as a per-site counter."""
     if failure.check(HttpError):
         return f"http_{failure.value.response.status}"
+    if failure.check(IgnoreRequest):
+        message = str(failure.value)
+        return next((kind for key, kind in IGNORED_KINDS.items() if key in message), "ignored")
     for exception, kind in ERROR_KINDS.items():
         if failure.check(exception):
             return kind
     return failure.type.__name__.lower() if failure.type else "unknown"
 
 
+def header(response: Response, name: str) -> str | None:
+    """A response header as text, or None."""
+    value = response.headers.get(name)
+    return value.decode("latin-1").strip() if value else None
+
+
+def is_html(response: Response) -> bool:
+    """True for an HTML page: an HTML content type, or markup that starts like HTML."""
+    content_type = (header(response, "Content-Type") or "").lower()
+    if "html" in content_type:
+        return True
+    head = response.body[:1024].lstrip().lower()
+    return head.startswith(b"<!doctype html") or b"<html" in head
+
+
 class ProfileSpider(scrapy.Spider):
-    """Crawls one site: feeds and listings from its profile, or the URLs it is given."""
+    """Crawls one site: its feeds, sitemaps and listings (or the URLs it is given).
+
+    `known` maps stored article URLs (and canonical URLs) to what is known of them: those are
+    not fetched again unless a sitemap or feed lastmod says they changed, and then only with
+    If-None-Match / If-Modified-Since. `since` backfills: listings are paged back until their
+    entries are older than it, and sitemap entries from it on are taken.
+    """
 
     name = "profile"
 
@@ -59,6 +107,8 @@ class ProfileSpider(scrapy.Spider):
         profile: SiteProfile,
         urls: list[str] | None = None,
         origin: str | None = None,
+        known: Mapping[str, KnownPage] | None = None,
+        since: datetime | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(name=profile.name, **kwargs)
@@ -66,31 +116,82 @@ class ProfileSpider(scrapy.Spider):
         self.urls = urls or []
         # Replay mode: fetch the site's URLs from a local server instead ("{site}" = profile name).
         self.origin = origin.replace("{site}", profile.name).rstrip("/") if origin else None
+        self.known: Mapping[str, KnownPage] = known or {}
+        self.since = to_vietnam(since) if since is not None else None
+        self.scheduled: set[str] = set()  # article URLs requested in this run
+        self.skipped: set[str] = set()  # known article URLs not fetched again
+        self.pages: set[str] = set()  # feeds, sitemaps and listing pages requested
+        self.lastmods: dict[str, datetime] = {}
+
+    def setting(self, name: str, default: int) -> int:
+        """An integer setting of this crawl."""
+        return self.crawler.settings.getint(name, default) if hasattr(self, "crawler") else default
+
+    def cutoff(self) -> datetime:
+        """Sitemap entries last modified before this are not taken: since, else a few days."""
+        if self.since is not None:
+            return self.since
+        days = self.setting("CONGVU_SITEMAP_DAYS", 3)
+        return to_vietnam(datetime.now(timezone.utc) - timedelta(days=days))
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        """Given URLs first; otherwise the profile's feeds, then its listings."""
+        """Given URLs first; otherwise the profile's sources in the order it lists them."""
         if self.urls:
             for url in self.urls:
                 if not self.owns_host(urlsplit(url).hostname or ""):
-                    continue
+                    continue  # another site's URL: its own spider fetches it
                 if is_article_url(self.profile, url):
-                    yield self.request(url, self.parse_article)
+                    self.scheduled.add(url)
+                    self.count("discovered")
+                    yield self.request(url, self.parse_article, via="url")
                 else:
                     yield self.request(url, self.parse_listing, page=1, listing=None)
             return
-        for feed in self.profile.discovery.rss:
-            yield self.request(feed, self.parse_feed)
-        for listing in self.profile.discovery.listings:
-            yield self.request(listing.url, self.parse_listing, page=1, listing=listing)
+        for request in self.discovery_requests():
+            if request is not None:
+                yield request
 
-    def request(self, url: str, callback: Any, **meta: Any) -> scrapy.Request:
-        """A request for a site URL, sent to the replay origin when one is set."""
+    def discovery_requests(self) -> Iterator[scrapy.Request | None]:
+        """Requests for the profile's feeds, sitemaps and listings, earlier sources first."""
+        discovery = self.profile.discovery
+        for rank, kind in enumerate(discovery.order):
+            priority = DISCOVERY_PRIORITY - 10 * rank
+            if kind == "rss":
+                for feed in discovery.rss:
+                    yield self.page_request(feed, self.parse_feed, priority)
+            elif kind == "sitemaps":
+                for sitemap in discovery.sitemaps:
+                    callback = self.parse_robots if is_robots(sitemap) else self.parse_sitemap
+                    yield self.page_request(sitemap, callback, priority)
+            else:
+                for listing in discovery.listings:
+                    yield self.page_request(
+                        listing.url, self.parse_listing, priority, page=1, listing=listing
+                    )
+
+    def request(self, url: str, callback: Any, priority: int = 0, **meta: Any) -> scrapy.Request:
+        """A request for a site URL, sent to the replay origin when one is set.
+
+        dont_filter: the spider de-duplicates itself, and Scrapy's filter would silently drop
+        the second visit of a redirect loop instead of letting it fail (and be counted).
+        """
         return scrapy.Request(
             self.fetch_url(url),
             callback=callback,
             errback=self.on_error,
+            priority=priority,
+            dont_filter=True,
             meta={"site_url": url, **meta},
         )
+
+    def page_request(
+        self, url: str, callback: Any, priority: int, **meta: Any
+    ) -> scrapy.Request | None:
+        """A request for a feed, sitemap or listing page not requested yet in this run."""
+        if url in self.pages:
+            return None
+        self.pages.add(url)
+        return self.request(url, callback, priority, **meta)
 
     def fetch_url(self, url: str) -> str:
         """Where to fetch url: unchanged, or under the replay origin for the site's own hosts."""
@@ -120,53 +221,210 @@ class ProfileSpider(scrapy.Spider):
         self.count(f"error/{kind}")
         self.logger.warning("%s: %s failed (%s)", self.profile.name, failure.request.url, kind)
 
+    def bad_body(self, response: Response, html: bool = True) -> str | None:
+        """Why a response cannot be read (empty_body, not_html), or None when it can."""
+        if not response.body.strip():
+            return "empty_body"
+        if html and not is_html(response):
+            return "not_html"
+        return None
+
+    def discover(
+        self, url: str, via: str, lastmod: datetime | None = None
+    ) -> Iterator[scrapy.Request]:
+        """The request for an article URL found by a feed, sitemap or listing, if it needs one."""
+        if lastmod is not None:
+            self.lastmods.setdefault(url, lastmod)
+        if url in self.scheduled or url in self.skipped:
+            return
+        self.count("discovered")
+        known = self.known.get(url)
+        if known is not None and not known.changed_by(lastmod):
+            self.skipped.add(url)
+            self.count("known")
+            return
+        self.scheduled.add(url)
+        request = self.request(url, self.parse_article, via=via, known=known)
+        if known is not None:
+            self.count("refetch")
+            request.headers.update(known.conditional_headers())
+            request.meta["handle_httpstatus_list"] = [304]
+        yield request
+
+    def is_new(self, url: str) -> bool:
+        """True for an article URL not met yet in this run."""
+        return url not in self.scheduled and url not in self.skipped
+
     def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
-        """Article links from an RSS/Atom feed."""
+        """Article links from an RSS/Atom feed, with their dates as lastmod."""
         self.count("pages/feed")
+        for url, lastmod in self.entries(response, self.read_xml(response, feed_entries) or ()):
+            yield from self.discover(url, "rss", lastmod)
+
+    def parse_robots(self, response: Response) -> Iterator[scrapy.Request]:
+        """The sitemaps a robots.txt lists."""
+        self.count("pages/robots")
+        text = response.body.decode("utf-8", "replace")
+        for url in robots_sitemaps(text)[: self.setting("CONGVU_MAX_SITEMAPS", 50)]:
+            if self.owns_host(urlsplit(url).hostname or ""):
+                request = self.page_request(url, self.parse_sitemap, response.request.priority)
+                if request is not None:
+                    yield request
+
+    def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
+        """Article URLs of a sitemap modified since the cutoff; child sitemaps of an index."""
+        self.count("pages/sitemap")
+        sitemap = self.read_xml(response, sitemap_entries)
+        if sitemap is None:
+            return
+        cutoff = self.cutoff()
+        if sitemap.is_index:
+            yield from self.child_sitemaps(sitemap.entries, cutoff, response.request.priority)
+            return
+        recent = [e for e in sitemap.entries if e.lastmod is None or e.lastmod >= cutoff]
+        for url, lastmod in self.entries(response, recent):
+            yield from self.discover(url, "sitemap", lastmod)
+
+    def entries(
+        self, response: Response, entries: Iterable[Entry]
+    ) -> Iterator[tuple[str, datetime | None]]:
+        """Article URLs of feed/sitemap entries: absolute, tracking parameters dropped."""
+        base = self.site_url(response)
+        for entry in entries:
+            url = absolute(base, entry.url)
+            if url and is_article_url(self.profile, url):
+                yield url, entry.lastmod
+
+    def child_sitemaps(
+        self, entries: tuple[Entry, ...], cutoff: datetime, priority: int
+    ) -> Iterator[scrapy.Request]:
+        """Requests for an index's sitemaps changed since the cutoff (undated ones: a few)."""
+        budget = self.setting("CONGVU_MAX_SITEMAPS", 50) - len(self.pages)
+        undated = 0 if self.since is not None else 5
+        for entry in entries:
+            if budget <= 0:
+                self.count("sitemaps_capped")
+                return
+            if entry.lastmod is None:
+                if self.since is None and undated <= 0:
+                    continue
+                undated -= 1
+            elif entry.lastmod < cutoff:
+                continue
+            request = self.page_request(entry.url, self.parse_sitemap, priority)
+            if request is not None:
+                budget -= 1
+                yield request
+
+    def read_xml(self, response: Response, parse: Any) -> Any:
+        """A feed or sitemap parsed safely (gzip bounded); None, counted, when it cannot be."""
+        problem = self.bad_body(response, html=False)
+        if problem:
+            self.count(f"error/{problem}")
+            return None
+        body = response.body
+        if body[:3] == b"\x1f\x8b\x08":
+            try:
+                body = gunzip(body, max_size=self.setting("DOWNLOAD_MAXSIZE", 10 * 1024 * 1024))
+            except _DecompressionMaxSizeExceeded:
+                self.count("error/gzip_bomb")
+                return None
+            except (OSError, EOFError, ValueError):
+                self.count("error/bad_feed")
+                return None
         try:
-            links = feed_links(response.body)
+            return parse(body)
+        except XmlRefused:
+            self.count("error/xml_bomb")
+            self.logger.warning("%s: refused XML with entities at %s", self.profile.name, response)
         except Exception as exc:  # a broken feed must not stop the site's crawl
             self.count("error/bad_feed")
-            self.logger.warning("%s: unreadable feed %s (%s)", self.profile.name, response.url, exc)
-            return
-        for link in links:
-            if is_article_url(self.profile, link):
-                self.count("discovered")
-                yield self.request(link, self.parse_article)
+            self.logger.warning("%s: unreadable feed %s (%s)", self.profile.name, response, exc)
+        return None
 
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
-        """Article links of a listing page, and its next page while the profile allows."""
+        """Article links of a listing page, and its next page while the profile (or since) asks."""
         self.count("pages/listing")
-        if not isinstance(response, scrapy.http.TextResponse):
-            self.count("error/not_html")
+        problem = self.bad_body(response)
+        if problem:
+            self.count(f"error/{problem}")
             return
         page_url = self.site_url(response)
-        for link in article_links(self.profile, page_url, response.text):
-            self.count("discovered")
-            yield self.request(link, self.parse_article)
-        listing = response.meta.get("listing")
+        text = decode_html(response.body, header(response, "Content-Type"))[0]
+        links = article_links(self.profile, page_url, text)
+        fresh = [link for link in links if self.is_new(link)]
+        for link in links:
+            yield from self.discover(link, "listing")
+        listing: Listing | None = response.meta.get("listing")
         page = response.meta["page"]
-        if listing is not None and listing.next_page and page < listing.pages:
-            yield self.request(
-                listing.page_url(page + 1), self.parse_listing, page=page + 1, listing=listing
-            )
+        if (
+            listing is None
+            or not listing.next_page
+            or not self.next_page_wanted(listing, page, fresh, text)
+        ):
+            return
+        request = self.page_request(
+            listing.page_url(page + 1),
+            self.parse_listing,
+            response.request.priority,
+            page=page + 1,
+            listing=listing,
+        )
+        if request is not None:
+            yield request
+
+    def next_page_wanted(self, listing: Listing, page: int, fresh: list[str], text: str) -> bool:
+        """Within the profile's pages; when backfilling, until entries predate since."""
+        if page < listing.pages:
+            return True
+        if self.since is None or not fresh:
+            return False
+        if page >= self.setting("CONGVU_BACKFILL_MAX_PAGES", 200):
+            self.count("backfill_capped")
+            return False
+        return not older_than(listing_dates(text, fresh), self.since)
 
     def parse_article(self, response: Response) -> Iterator[dict[str, Any]]:
         """One article record, with the raw bytes for the archive."""
+        if response.status == 304:
+            self.count("not_modified")
+            return
         self.count("pages/article")
-        if not isinstance(response, scrapy.http.TextResponse):
-            self.count("error/not_html")
+        problem = self.bad_body(response)
+        if problem:
+            self.count(f"error/{problem}")
             return
         url = self.site_url(response)
-        record = extract_article(self.profile, url, response.text)
-        record["site"] = self.profile.name
-        record["fetched_at"] = datetime.now(timezone.utc)
-        record["http_status"] = response.status
-        record["encoding"] = response.encoding
-        record["raw_html"] = response.body
+        fetched_at = datetime.now(timezone.utc)
+        content_type = header(response, "Content-Type")
+        record = page_record(self.profile, url, response.body, content_type, fetched_at)
         if not record.get("title") or not record.get("body"):
             self.count("error/empty_article")
             self.logger.warning("%s: no title or body at %s", self.profile.name, url)
             return
+        if record["published_at"] is None:
+            self.count("date/future" if record["date_rejected"] else "date/missing")
+        lastmod = self.lastmods.get(response.meta["site_url"])
+        record.update(
+            site=self.profile.name,
+            fetched_at=fetched_at,
+            http_status=response.status,
+            etag=header(response, "ETag"),
+            last_modified=header(response, "Last-Modified"),
+            lastmod=lastmod,
+            discovered_via=response.meta.get("via", "url"),
+            raw_html=response.body,
+        )
+        known = response.meta.get("known") or self.known.get(record["canonical_url"])
+        if known is not None and known.content_hash == record["content_hash"]:
+            self.count("unchanged")
         self.count(f"extraction/{record['extraction']}")
+        for name, rule in record["rules"].items():
+            if not rule.startswith(("generic:", "fallback:")):
+                self.count(f"field/{name}")  # found by the profile's own rules: coverage
         yield record
+
+
+def is_robots(url: str) -> bool:
+    """True for a robots.txt URL (in a profile's sitemaps: read the sitemaps it lists)."""
+    return urlsplit(url).path.endswith("/robots.txt")

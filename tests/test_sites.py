@@ -1,0 +1,85 @@
+"""The site profiles as a set: coverage for a provincial department, and real home pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crawlers.extract import article_links
+from crawlers.profiles import SITES_DIR, load_profiles
+
+PROFILES = load_profiles()
+SAVED = {"vnexpress", "tuoitre", "dantri", "baochinhphu", "vietnamnet", "baodautu"}
+NATIONAL = {"nhandan", "daibieunhandan", "thanhnien", "laodong", "baotintuc"}
+# Saved home pages (../shared/pages/homepages) of profiled sites, and the links each must give.
+HOMEPAGES = {
+    "laodong.vn_home.html": ("laodong", "https://laodong.vn/", 80),
+    "baotintuc.vn_home.html": ("baotintuc", "https://baotintuc.vn/", 80),
+    "danviet.vn_home.html": ("danviet", "https://danviet.vn/", 20),
+    "giaoduc.net.vn_page.html": ("giaoduc", "https://giaoduc.net.vn/", 50),
+    "dantri_2017.html": ("dantri", "https://dantri.com.vn/", 50),
+    "dantri_2020.html": ("dantri", "https://dantri.com.vn/", 50),
+}
+NEW = sorted(set(PROFILES) - SAVED)
+
+
+def test_at_least_ten_sites_beyond_the_saved_six() -> None:
+    assert len(NEW) >= 10
+
+
+def test_at_least_five_provincial_portals() -> None:
+    portals = [
+        p for p in PROFILES.values() if p.kind == "portal" and p.base_url.endswith(".gov.vn")
+    ]
+    assert len(portals) >= 5
+
+
+def test_at_least_three_provincial_or_sector_papers() -> None:
+    papers = [n for n in NEW if PROFILES[n].kind == "press" and n not in NATIONAL]
+    assert len(papers) >= 3
+
+
+def test_national_outlets_the_department_reads() -> None:
+    assert set(PROFILES) >= NATIONAL
+
+
+@pytest.mark.parametrize("name", [n for n, p in PROFILES.items() if p.kind == "portal"])
+def test_portal_records_its_province(name: str) -> None:
+    assert PROFILES[name].province
+
+
+@pytest.mark.parametrize("name", NEW)
+def test_profile_without_a_saved_page_is_unverified(name: str) -> None:
+    assert PROFILES[name].verified is False
+
+
+@pytest.mark.parametrize("name", NEW)
+def test_unverified_profile_says_what_is_unchecked(name: str) -> None:
+    text = (SITES_DIR / f"{name}.yaml").read_text(encoding="utf-8")
+    assert "From knowledge (unchecked)" in text or "from knowledge (unchecked)" in text
+
+
+@pytest.mark.parametrize("name", NEW)
+def test_profile_has_generic_fallback_rules(name: str) -> None:
+    rules = [str(rule) for rule in PROFILES[name].rules("title")]
+    assert "meta:og:title" in rules
+
+
+@pytest.mark.parametrize("name", sorted(PROFILES))
+def test_profile_has_a_discovery_source(name: str) -> None:
+    discovery = PROFILES[name].discovery
+    assert discovery.rss or discovery.sitemaps or discovery.listings
+
+
+@pytest.mark.parametrize(("page", "site"), [(k, v[0]) for k, v in HOMEPAGES.items()])
+def test_homepage_yields_article_links(shared_dir: Path, page: str, site: str) -> None:
+    _, url, least = HOMEPAGES[page]
+    html = (shared_dir / "pages" / "homepages" / page).read_bytes()
+    assert len(article_links(PROFILES[site], url, html)) >= least
+
+
+def test_laodong_media_sections_left_out(shared_dir: Path) -> None:
+    html = (shared_dir / "pages" / "homepages" / "laodong.vn_home.html").read_bytes()
+    links = article_links(PROFILES["laodong"], "https://laodong.vn/", html)
+    assert not any("/video" in link or "/photo/" in link for link in links)
