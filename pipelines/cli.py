@@ -1,19 +1,22 @@
-"""The congvu command: nightly job, demo, crawl, load, classify, reclassify, export, db."""
+"""The congvu command: the nightly job and the tools around it (`congvu --help` lists them)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from crawlers.profiles import ProfileError, SiteProfile, load_profile, load_profiles
 from nlp.classify import DEFAULT_MODEL, load_classifier
 from pipelines.paths import DataPaths
 
 EXIT_FAILED = 2
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def select_profiles(
@@ -75,6 +78,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
             paths.raw,
             urls=args.url,
             origin=args.origin,
+            since=args.since,
         )
     for result in results:
         print(result.line())
@@ -109,6 +113,71 @@ def cmd_reclassify(args: argparse.Namespace) -> int:
     with run_lock(paths.lock, f"reclassify {classifier.model_id}"):
         count = classify_unlabelled(paths, classifier, args.wait)
     print(f"{count} articles labelled with {classifier.model_id}")
+    return 0
+
+
+def cmd_reextract(args: argparse.Namespace) -> int:
+    """Rebuild stored articles from the raw HTML archive (no network); changes become versions."""
+    from pipelines.lock import run_lock
+    from pipelines.nightly import classify_unlabelled, load_new
+    from pipelines.reextract import reextract_to_staging
+
+    paths = DataPaths(args.data_dir)
+    profiles = select_profiles(args.site, args.profile)
+    with run_lock(paths.lock, "reextract"):
+        done = reextract_to_staging(paths, profiles)
+        load = load_new(paths, profiles, args.wait)
+        classified = classify_unlabelled(paths, load_classifier(args.model), args.wait)
+    print(
+        f"{done.articles} articles re-extracted from the archive ({done.missing_raw} without an "
+        f"archived page); {load.rows_changed} changed and stored as new versions; "
+        f"{classified} labelled again"
+    )
+    return 0
+
+
+def mark_verified(site: str) -> Path:
+    """Set `verified: true` in a configured site's profile after a live check passed."""
+    from crawlers.profiles import SITES_DIR
+
+    path = SITES_DIR / f"{site}.yaml"
+    text = path.read_text(encoding="utf-8")
+    stamp = date.today().isoformat()
+    marked = re.sub(
+        r"^verified: false.*$",
+        f"verified: true  # confirmed live by `congvu sites check` on {stamp}",
+        text,
+        count=1,
+        flags=re.MULTILINE,
+    )
+    path.write_text(marked, encoding="utf-8")
+    return path
+
+
+def cmd_sites(args: argparse.Namespace) -> int:
+    """List the sites with their health, or check one site's profile against the live site."""
+    if args.action == "check":
+        from crawlers.check import check_site, format_check
+
+        if not args.name:
+            raise ValueError("name the site to check: congvu sites check SITE")
+        (profile,) = select_profiles([args.name])
+        check = check_site(profile, origin=args.origin)
+        print(format_check(check))
+        if check.ok and not profile.verified and args.origin is None:
+            print(f"marked verified: {mark_verified(profile.name)}")
+        return 0 if check.ok else 1
+    from pipelines.store import site_health
+
+    paths = DataPaths(args.data_dir)
+    health = site_health(paths.db) if paths.db.exists() else {}
+    print(f"{'site':<16}{'kind':<8}{'province':<22}{'verified':<10}last run")
+    for profile in select_profiles(None):
+        last = health.get(profile.name, "never crawled")
+        verified = "yes" if profile.verified else "no"
+        print(
+            f"{profile.name:<16}{profile.kind:<8}{profile.province or '-':<22}{verified:<10}{last}"
+        )
     return 0
 
 
@@ -249,7 +318,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
     p = sub.add_parser("crawl", parents=[data, sites], help=cmd_crawl.__doc__)
     p.add_argument("--url", action="append", help="fetch this article or listing URL only")
+    p.add_argument(
+        "--since",
+        type=lambda text: datetime.fromisoformat(text).replace(tzinfo=VIETNAM),
+        help="backfill: follow listings and sitemaps back to this date (YYYY-MM-DD)",
+    )
     p.set_defaults(func=cmd_crawl)
+    p = sub.add_parser("reextract", parents=[data, model, wait, sites], help=cmd_reextract.__doc__)
+    p.set_defaults(func=cmd_reextract)
+    p = sub.add_parser("sites", parents=[data], help=cmd_sites.__doc__)
+    p.add_argument("action", choices=["list", "check"])
+    p.add_argument("name", nargs="?", help="the site to check")
+    p.add_argument("--origin", help="check against this origin instead of the live site")
+    p.set_defaults(func=cmd_sites)
     p = sub.add_parser("load", parents=[data, model, wait], help=cmd_load.__doc__)
     p.set_defaults(func=cmd_load)
     p = sub.add_parser("reclassify", parents=[data, model, wait], help=cmd_reclassify.__doc__)

@@ -27,7 +27,7 @@ def render_digest(
         if run is None:
             raise LookupError(f"no crawl run {run_id} in {paths.db}")
         sites = con.execute(
-            "SELECT site, status, articles, discovered, errors FROM crawl_run_sites "
+            "SELECT site, status, articles, discovered, errors, warning FROM crawl_run_sites "
             "WHERE run_id = ? ORDER BY site",
             [run_id],
         ).df()
@@ -36,11 +36,13 @@ def render_digest(
             """
             SELECT a.site, a.url, a.title,
                    strftime(a.published_at, '%d/%m/%Y %H:%M') AS published_at, c.label, c.evidence,
+                   coalesce(st.story_id, a.article_id) AS story_id,
                    CASE c.label WHEN 'praise' THEN c.score_praise
                                 WHEN 'criticism' THEN c.score_criticism
                                 ELSE c.score_neutral END AS score
             FROM articles a JOIN classifications c
               ON c.article_id = a.article_id AND c.model_id = ?
+            LEFT JOIN article_stories st ON st.article_id = a.article_id
             WHERE a.loaded_at > coalesce(?::TIMESTAMPTZ, '-infinity') AND a.loaded_at <= ?
             ORDER BY score DESC, a.published_at DESC
             """,
@@ -54,6 +56,11 @@ def render_digest(
         .assign(total=lambda t: t.sum(axis=1))
         .reset_index()
     )
+    stories = new.groupby("label")["story_id"].nunique()
+    story_counts = {
+        label: int(stories.get(label, 0)) for label in ("criticism", "praise", "neutral")
+    }
+    story_counts["total"] = int(new["story_id"].nunique())
     site_rows = [
         {**row, "errors": json.loads(row["errors"] or "{}")} for row in sites.to_dict("records")
     ]
@@ -68,6 +75,7 @@ def render_digest(
         sites=site_rows,
         failed_sites=[s["site"] for s in site_rows if s["status"] != "ok"],
         counts=counts.to_dict("records"),
+        stories=story_counts,
         sections=[
             {
                 "label": label,

@@ -46,7 +46,9 @@ MIGRATIONS: list[tuple[str, str]] = [
             discovered INTEGER,            -- article links found in feeds, sitemaps and listings
             pages INTEGER,                 -- pages fetched successfully
             errors JSON,                   -- failed requests and bad pages by kind, e.g. {"dns": 3}
+            counts JSON,                   -- the crawl's other counters (fallback extractions, ...)
             message VARCHAR,               -- what went wrong, in a sentence
+            warning VARCHAR,               -- layout drift: coverage fell against recent runs
             PRIMARY KEY (run_id, site)
         );
         CREATE TABLE articles (  -- one row per article (per canonical URL)
@@ -65,6 +67,9 @@ MIGRATIONS: list[tuple[str, str]] = [
             fetched_at TIMESTAMPTZ,                  -- when the page was fetched
             raw_sha256 VARCHAR,                      -- SHA-256 of the raw HTML bytes
             raw_path VARCHAR,                        -- archived raw HTML under data/raw/
+            content_type VARCHAR,                    -- the page's Content-Type header as served
+            content_hash VARCHAR,                    -- SHA-256 of the normalised title and body
+            version INTEGER,                         -- 1, +1 each time the content changed
             run_id VARCHAR,                          -- the crawl run that fetched it
             loaded_at TIMESTAMPTZ                    -- when it entered the database
         );
@@ -115,6 +120,36 @@ MIGRATIONS: list[tuple[str, str]] = [
             name VARCHAR,                            -- as written in the article
             mentions INTEGER,                        -- how many times
             PRIMARY KEY (article_id, kind, name)
+        );
+        """,
+    ),
+    (
+        "004_crawl_state",
+        """
+        CREATE TABLE page_state (  -- what the crawler knows of each URL, to fetch only what changed
+            url VARCHAR PRIMARY KEY,                 -- a fetched article URL (and canonical URL)
+            article_id VARCHAR,                      -- the article stored from it
+            site VARCHAR,                            -- the site
+            content_hash VARCHAR,                    -- hash of the content last fetched
+            etag VARCHAR,                            -- the ETag the site sent
+            last_modified VARCHAR,                   -- the Last-Modified the site sent
+            lastmod TIMESTAMPTZ,                     -- the sitemap/feed lastmod last seen
+            first_seen TIMESTAMPTZ,                  -- first fetched
+            last_fetched TIMESTAMPTZ                 -- last fetched
+        );
+        CREATE TABLE article_versions (  -- every content an article has had, none overwritten
+            article_id VARCHAR,                      -- the article
+            version INTEGER,                         -- 1 = first stored
+            source VARCHAR,                          -- crawl (the site changed it) | reextract
+            content_hash VARCHAR,                    -- hash of this content
+            title VARCHAR,                           -- headline of this version
+            sapo VARCHAR,                            -- lead of this version
+            body VARCHAR,                            -- body of this version
+            published_at TIMESTAMPTZ,                -- publication time this version gave
+            fetched_at TIMESTAMPTZ,                  -- when this version was fetched
+            raw_path VARCHAR,                        -- its archived raw HTML
+            stored_at TIMESTAMPTZ,                   -- when this version was stored
+            PRIMARY KEY (article_id, version)
         );
         """,
     ),

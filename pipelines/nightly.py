@@ -8,10 +8,12 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from crawlers.profiles import SiteProfile
+from crawlers.state import KnownPage
 from nlp.classify import Classifier
 from pipelines.checkpoints import checkpoint
 from pipelines.crawl import SiteCrawl, run_crawl
 from pipelines.digest import write_digest
+from pipelines.drift import drift_warning, recent_runs
 from pipelines.enrich import classify_frame
 from pipelines.lock import RunLocked, run_lock
 from pipelines.paths import DataPaths
@@ -19,6 +21,7 @@ from pipelines.store import (
     DatabaseLocked,
     LoadResult,
     begin_run,
+    known_pages,
     load_staged,
     open_db,
     save_classifications,
@@ -46,6 +49,7 @@ class RunReport:
     digest: Path | None = None
     error: str = ""
     notes: list[str] = field(default_factory=list)
+    warnings: dict[str, str] = field(default_factory=dict)  # site -> layout drift warning
 
     @property
     def status(self) -> str:
@@ -74,6 +78,7 @@ class RunReport:
         failed = [s.site for s in self.sites if s.status != "ok"]
         if failed:
             lines.append(f"  sites that failed: {', '.join(failed)}")
+        lines += [f"  warning: {site}: {text}" for site, text in self.warnings.items()]
         lines += [f"  note: {note}" for note in self.notes]
         if self.error:
             lines.append(f"  run failed: {self.error}")
@@ -133,6 +138,21 @@ def group_new_stories(paths: DataPaths, wait_s: float) -> int:
     return sum(link.story_id != link.article_id for link in links)
 
 
+def crawl_state(paths: DataPaths, report: RunReport) -> dict[str, KnownPage]:
+    """The pages already stored, so the crawl fetches only what is new or changed."""
+    if not paths.db.exists():
+        return {}
+    try:
+        con = open_db(paths.db, read_only=True, wait_s=5)
+    except DatabaseLocked:
+        report.notes.append("database busy at start: stored pages are fetched again")
+        return {}
+    try:
+        return known_pages(con)
+    finally:
+        con.close()
+
+
 def start_run(paths: DataPaths, report: RunReport) -> None:
     """Record the run as running (briefly: if the database is busy, the final write records it)."""
     try:
@@ -152,6 +172,10 @@ def record_run(paths: DataPaths, report: RunReport, wait_s: float) -> None:
     """Write the run and its per-site lines to crawl_runs / crawl_run_sites."""
     con = open_db(paths.db, wait_s=wait_s)
     try:
+        history = recent_runs(con, report.run_id)
+        for site in report.sites:
+            if warning := drift_warning(site, history.get(site.site, [])):
+                report.warnings[site.site] = warning
         save_run(
             con,
             {
@@ -165,7 +189,7 @@ def record_run(paths: DataPaths, report: RunReport, wait_s: float) -> None:
                 "articles_new": report.load.rows_new if report.load else 0,
                 "summary": report.summary(),
             },
-            [asdict(s) for s in report.sites],
+            [{**asdict(s), "warning": report.warnings.get(s.site, "")} for s in report.sites],
         )
     finally:
         con.close()
@@ -186,6 +210,7 @@ def nightly(
             if takeover:
                 report.notes.append(takeover)
             start_run(paths, report)
+            known = crawl_state(paths, report)
             checkpoint("crawl")
             report.sites = run_crawl(
                 profiles,
@@ -193,6 +218,7 @@ def nightly(
                 paths.raw,
                 origin=origin,
                 log_file=paths.logs / f"{report.run_id}.log",
+                known=known,
             )
             report.load = load_new(paths, profiles, wait_s)
             report.copies = group_new_stories(paths, wait_s)

@@ -12,6 +12,7 @@ import duckdb
 import pandas as pd
 
 from crawlers.profiles import SiteProfile
+from crawlers.state import KnownPage
 from pipelines.checkpoints import checkpoint
 from pipelines.migrations import migrate
 
@@ -31,6 +32,11 @@ STAGED_COLUMNS = {
     "fetched_at": "TIMESTAMPTZ",
     "raw_sha256": "VARCHAR",
     "raw_path": "VARCHAR",
+    "content_type": "VARCHAR",
+    "content_hash": "VARCHAR",
+    "etag": "VARCHAR",
+    "last_modified": "VARCHAR",
+    "lastmod": "TIMESTAMPTZ",
 }
 
 
@@ -45,6 +51,7 @@ class LoadResult:
     files: int
     rows_read: int
     rows_new: int
+    rows_changed: int = 0
 
 
 def open_db(path: Path, read_only: bool = False, wait_s: float = 60.0) -> duckdb.DuckDBPyConnection:
@@ -89,64 +96,148 @@ def pending_files(con: duckdb.DuckDBPyConnection, staging_dir: Path) -> list[Pat
 
 
 def load_staged(con: duckdb.DuckDBPyConnection, staging_dir: Path) -> LoadResult:
-    """Bulk-load pending staging files in one transaction, keeping the first copy of each URL."""
+    """Bulk-load pending staging files in one transaction, run by run in crawl order.
+
+    A new canonical URL becomes an article (version 1). A stored article whose content hash
+    changed gets its new content as the next version (the old one stays in article_versions)
+    and loses its labels, so it is labelled again. page_state keeps what the crawler needs.
+    """
     files = pending_files(con, staging_dir)
-    if not files:
-        return LoadResult(0, 0, 0)
-    columns = "{" + ", ".join(f"'{k}': '{v}'" for k, v in STAGED_COLUMNS.items()) + "}"
+    runs: dict[Path, list[Path]] = {}
+    for file in files:
+        runs.setdefault(file.parent, []).append(file)
+    result = LoadResult(len(files), 0, 0, 0)
     con.execute("BEGIN")
     try:
-        # One scan of every pending file; ignore_errors skips a line cut short by a killed crawl.
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE incoming AS
-            SELECT *, string_split(filename, '/')[-2] AS run_id
-            FROM read_json(?, format='newline_delimited', columns={columns},
-                           ignore_errors=true, filename=true)
-            """,
-            [[str(f) for f in files]],
-        )
-        con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE fresh AS
-            SELECT md5(i.canonical_url) AS article_id, i.*
-            FROM incoming i ANTI JOIN articles a ON a.article_id = md5(i.canonical_url)
-            WHERE i.canonical_url IS NOT NULL
-            QUALIFY row_number() OVER (PARTITION BY i.canonical_url ORDER BY i.fetched_at) = 1
-            """
-        )
-        con.execute(
-            """
-            INSERT INTO articles
-            SELECT article_id, canonical_url, url, site, title, sapo, body, author, category,
-                   published_at, date_source, extraction, fetched_at, raw_sha256, raw_path,
-                   run_id, now()
-            FROM fresh
-            """
-        )
-        counts = con.execute(
-            """
-            SELECT f.file, coalesce(r.n, 0), coalesce(n.n, 0)
-            FROM unnest(?) f(file)
-            LEFT JOIN (SELECT filename, count(*) n FROM incoming GROUP BY 1) r
-                   ON r.filename = f.file
-            LEFT JOIN (SELECT filename, count(*) n FROM fresh GROUP BY 1) n
-                   ON n.filename = f.file
-            """,
-            [[str(f) for f in files]],
-        ).fetchall()
-        for file, read, new in counts:
-            path = Path(file)
-            con.execute(
-                "INSERT INTO staged_files VALUES (?, ?, ?, ?, now())",
-                [path.relative_to(staging_dir).as_posix(), path.parent.name, read, new],
-            )
+        for run_files in runs.values():
+            read, new, changed = load_run_files(con, staging_dir, run_files)
+            result.rows_read += read
+            result.rows_new += new
+            result.rows_changed += changed
         checkpoint("load")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return LoadResult(len(files), sum(c[1] for c in counts), sum(c[2] for c in counts))
+    return result
+
+
+def load_run_files(
+    con: duckdb.DuckDBPyConnection, staging_dir: Path, files: list[Path]
+) -> tuple[int, int, int]:
+    """Load one run's staging files (inside the caller's transaction): rows read, new, changed."""
+    names = [str(f) for f in files]
+    columns = "{" + ", ".join(f"'{k}': '{v}'" for k, v in STAGED_COLUMNS.items()) + "}"
+    # One scan of the files; ignore_errors skips a line cut short by a killed crawl.
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE incoming AS
+        SELECT *, string_split(filename, '/')[-2] AS run_id, md5(canonical_url) AS article_id
+        FROM read_json(?, format='newline_delimited', columns={columns},
+                       ignore_errors=true, filename=true)
+        WHERE canonical_url IS NOT NULL
+        """,
+        [names],
+    )
+    # The latest fetch of each article in the run.
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE latest AS
+        SELECT * FROM incoming
+        QUALIFY row_number() OVER (PARTITION BY article_id ORDER BY fetched_at DESC) = 1
+        """
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE fresh AS "
+        "SELECT l.* FROM latest l ANTI JOIN articles a USING (article_id)"
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE changed AS
+        SELECT l.*, a.version + 1 AS next_version
+        FROM latest l JOIN articles a USING (article_id)
+        WHERE l.content_hash IS NOT NULL AND a.content_hash IS DISTINCT FROM l.content_hash
+        """
+    )
+    con.execute(
+        """
+        INSERT INTO articles
+        SELECT article_id, canonical_url, url, site, title, sapo, body, author, category,
+               published_at, date_source, extraction, fetched_at, raw_sha256, raw_path,
+               content_type, content_hash, 1, run_id, now()
+        FROM fresh
+        """
+    )
+    con.execute(
+        """
+        INSERT INTO article_versions
+        SELECT article_id, 1, 'crawl', content_hash, title, sapo, body, published_at,
+               fetched_at, raw_path, now() FROM fresh
+        UNION ALL
+        SELECT article_id, next_version,
+               CASE WHEN run_id LIKE 'reextract-%' THEN 'reextract' ELSE 'crawl' END,
+               content_hash, title, sapo, body, published_at, fetched_at, raw_path, now()
+        FROM changed
+        """
+    )
+    con.execute(
+        """
+        UPDATE articles a SET title = c.title, sapo = c.sapo, body = c.body,
+            author = c.author, category = c.category, published_at = c.published_at,
+            date_source = c.date_source, extraction = c.extraction, fetched_at = c.fetched_at,
+            raw_sha256 = c.raw_sha256, raw_path = c.raw_path, content_type = c.content_type,
+            content_hash = c.content_hash, version = c.next_version
+        FROM changed c WHERE a.article_id = c.article_id
+        """
+    )
+    con.execute("DELETE FROM classifications WHERE article_id IN (SELECT article_id FROM changed)")
+    save_page_state(con)
+    counts = con.execute(
+        """
+        SELECT f.file, coalesce(r.n, 0), coalesce(n.n, 0)
+        FROM unnest(?) f(file)
+        LEFT JOIN (SELECT filename, count(*) n FROM incoming GROUP BY 1) r ON r.filename = f.file
+        LEFT JOIN (SELECT filename, count(*) n FROM fresh GROUP BY 1) n ON n.filename = f.file
+        """,
+        [names],
+    ).fetchall()
+    for file, read, new in counts:
+        path = Path(file)
+        con.execute(
+            "INSERT INTO staged_files VALUES (?, ?, ?, ?, now())",
+            [path.relative_to(staging_dir).as_posix(), path.parent.name, read, new],
+        )
+    changed = con.execute("SELECT count(*) FROM changed").fetchone()[0]
+    return sum(c[1] for c in counts), sum(c[2] for c in counts), changed
+
+
+def save_page_state(con: duckdb.DuckDBPyConnection) -> None:
+    """Upsert the crawl state of every URL in the `latest` batch (article and canonical URL)."""
+    con.execute(
+        """
+        INSERT INTO page_state
+        SELECT DISTINCT ON (u.url) u.url, l.article_id, l.site, l.content_hash, l.etag,
+               l.last_modified, l.lastmod, l.fetched_at, l.fetched_at
+        FROM latest l, unnest([l.url, l.canonical_url]) u(url)
+        ON CONFLICT (url) DO UPDATE SET
+            article_id = excluded.article_id, content_hash = excluded.content_hash,
+            etag = excluded.etag, last_modified = excluded.last_modified,
+            lastmod = coalesce(excluded.lastmod, page_state.lastmod),
+            last_fetched = excluded.last_fetched
+        """
+    )
+
+
+def known_pages(con: duckdb.DuckDBPyConnection, days: int = 60) -> dict[str, KnownPage]:
+    """Pages fetched in the last `days`, by URL: the crawl skips them unless they changed."""
+    rows = con.execute(
+        """
+        SELECT url, content_hash, etag, last_modified, lastmod, last_fetched FROM page_state
+        WHERE last_fetched >= now() - to_days(?)
+        """,
+        [days],
+    ).fetchall()
+    return {row[0]: KnownPage(*row) for row in rows}
 
 
 def unclassified(con: duckdb.DuckDBPyConnection, model_id: str) -> pd.DataFrame:
@@ -212,7 +303,7 @@ def save_run(
     )
     for s in sites:
         con.execute(
-            "INSERT INTO crawl_run_sites VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO crawl_run_sites VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 run["run_id"],
                 s["site"],
@@ -221,7 +312,9 @@ def save_run(
                 s["discovered"],
                 s["pages"],
                 json.dumps(s["errors"]),
+                json.dumps(s.get("counts", {})),
                 s["message"],
+                s.get("warning", ""),
             ],
         )
     con.execute("COMMIT")
@@ -240,3 +333,22 @@ def save_digest(
         "UPDATE crawl_runs SET digest = ?, digest_from = ?, digest_until = ? WHERE run_id = ?",
         [str(path), since, until, run_id],
     )
+
+
+def site_health(db: Path) -> dict[str, str]:
+    """Per site, a line on its latest run: status, articles, links, warning or error."""
+    con = open_db(db, read_only=True)
+    try:
+        rows = con.execute(
+            """
+            SELECT site, run_id, status, articles, discovered, message, warning
+            FROM crawl_run_sites
+            QUALIFY row_number() OVER (PARTITION BY site ORDER BY run_id DESC) = 1
+            """
+        ).fetchall()
+    finally:
+        con.close()
+    return {
+        site: f"{run_id} {status}: {articles} articles, {links} links. {warning or message}".strip()
+        for site, run_id, status, articles, links, message, warning in rows
+    }

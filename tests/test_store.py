@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.store import DatabaseLocked, load_staged, open_db
+from pipelines.store import DatabaseLocked, known_pages, load_staged, open_db
 
 
 def staged(staging: Path, run_id: str, site: str, records: list[dict], tail: str = "") -> Path:
@@ -105,3 +105,51 @@ def test_locked_database_gives_a_clear_error(tmp_path: Path) -> None:
             open_db(db, wait_s=1)
     finally:
         holder.communicate("")
+
+
+def changed(n: int, body: str, minute: int) -> dict:
+    """A refetch of article n whose content is body."""
+    return {**record(minute), "url": record(n)["url"], "canonical_url": record(n)["url"],
+            "body": body, "content_hash": body}  # fmt: skip
+
+
+def test_change_between_two_staged_runs_keeps_both_versions(tmp_path: Path) -> None:
+    staged(tmp_path / "staging", "r1", "example", [changed(1, "Bản đầu.", 1)])
+    staged(tmp_path / "staging", "r2", "example", [changed(1, "Bản đã sửa.", 2)])
+    load(tmp_path / "db.duckdb", tmp_path / "staging")
+    con = open_db(tmp_path / "db.duckdb", read_only=True)
+    versions = con.execute("SELECT version, body FROM article_versions ORDER BY 1").fetchall()
+    con.close()
+    assert versions == [(1, "Bản đầu."), (2, "Bản đã sửa.")]
+
+
+def test_change_seen_in_a_later_load_adds_a_version(tmp_path: Path) -> None:
+    staged(tmp_path / "staging", "r1", "example", [changed(1, "Bản đầu.", 1)])
+    load(tmp_path / "db.duckdb", tmp_path / "staging")
+    staged(tmp_path / "staging", "r2", "example", [changed(1, "Bản đã sửa.", 2)])
+    load(tmp_path / "db.duckdb", tmp_path / "staging")
+    con = open_db(tmp_path / "db.duckdb", read_only=True)
+    versions = con.execute("SELECT version, body FROM article_versions ORDER BY 1").fetchall()
+    current = con.execute("SELECT version, body FROM articles").fetchall()
+    con.close()
+    assert (versions, current) == ([(1, "Bản đầu."), (2, "Bản đã sửa.")], [(2, "Bản đã sửa.")])
+
+
+def test_unchanged_refetch_adds_no_version(tmp_path: Path) -> None:
+    staged(tmp_path / "staging", "r1", "example", [changed(1, "Bản đầu.", 1)])
+    load(tmp_path / "db.duckdb", tmp_path / "staging")
+    staged(tmp_path / "staging", "r2", "example", [changed(1, "Bản đầu.", 2)])
+    load(tmp_path / "db.duckdb", tmp_path / "staging")
+    con = open_db(tmp_path / "db.duckdb", read_only=True)
+    assert con.execute("SELECT count(*) FROM article_versions").fetchone()[0] == 1
+    con.close()
+
+
+def test_crawl_state_remembers_validators(tmp_path: Path) -> None:
+    refetch = {**changed(1, "Bản đầu.", 1), "etag": '"v1"', "last_modified": None}
+    staged(tmp_path / "staging", "r1", "example", [refetch])
+    load(tmp_path / "db.duckdb", tmp_path / "staging")
+    con = open_db(tmp_path / "db.duckdb", read_only=True)
+    known = known_pages(con, days=100_000)
+    con.close()
+    assert known[refetch["url"]].etag == '"v1"'
