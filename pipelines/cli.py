@@ -20,13 +20,15 @@ VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def select_profiles(
-    names: Sequence[str] | None, files: Sequence[Path] | None = None
+    names: Sequence[str] | None, files: Sequence[Path] | None = None, verified_only: bool = False
 ) -> list[SiteProfile]:
-    """The named site profiles and profile files; all configured sites when none is given."""
+    """The named site profiles and profile files; without either, the configured sites."""
     profiles = load_profiles()
     chosen = [load_profile(path) for path in files or []]
     if not names:
-        return chosen or list(profiles.values())
+        if chosen:
+            return chosen
+        return [p for p in profiles.values() if p.verified or not verified_only]
     unknown = sorted(set(names) - set(profiles))
     if unknown:
         raise ProfileError(f"unknown site(s) {', '.join(unknown)}; known: {', '.join(profiles)}")
@@ -37,9 +39,17 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     """Crawl the configured sites, load, classify the new articles, write the digest."""
     from pipelines.nightly import nightly
 
+    profiles = select_profiles(args.site, args.profile, verified_only=True)
+    if not args.site and not args.profile:
+        skipped = sorted(set(load_profiles()) - {p.name for p in profiles})
+        if skipped:
+            print(
+                f"not crawled until `congvu sites check NAME` verifies them (or --site NAME): "
+                f"{', '.join(skipped)}"
+            )
     report = nightly(
         DataPaths(args.data_dir),
-        select_profiles(args.site, args.profile),
+        profiles,
         load_classifier(args.model),
         origin=args.origin,
         wait_s=args.wait,
