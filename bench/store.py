@@ -63,13 +63,13 @@ def synthetic_article(n: int, start: datetime) -> dict:
 
 
 def bench_load(work: Path) -> float:
-    """Articles/s for loading LOAD_ROWS staged articles (10 files) into a fresh database."""
+    """Articles/s for loading LOAD_ROWS staged articles (one run, 20 site files) into a new DB."""
     start = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    for part in range(10):
-        target = work / "staging" / f"run{part}" / "site.jsonl"
-        target.parent.mkdir(parents=True)
+    (work / "staging" / "run").mkdir(parents=True)
+    for part in range(20):
+        target = work / "staging" / "run" / f"site{part}.jsonl"
         with target.open("w", encoding="utf-8") as out:
-            for n in range(part * LOAD_ROWS // 10, (part + 1) * LOAD_ROWS // 10):
+            for n in range(part * LOAD_ROWS // 20, (part + 1) * LOAD_ROWS // 20):
                 out.write(json.dumps(synthetic_article(n, start), ensure_ascii=False) + "\n")
     con = open_db(work / "load.duckdb")
     began = time.perf_counter()
@@ -89,7 +89,8 @@ def fill_for_queries(path: Path) -> None:
         SELECT printf('%016x', i), 'https://bao.example.vn/' || i, 'https://bao.example.vn/' || i,
                'site' || (i % 40), 'Tiêu đề ' || i, 'Sapo', repeat('nội dung ', 200), NULL,
                'Thời sự', TIMESTAMPTZ '2024-01-01 00:00:00+07' + to_minutes(i), 'meta', 'profile',
-               TIMESTAMPTZ '2024-01-01 00:00:00+07' + to_minutes(i), NULL, NULL, 'bench', now()
+               TIMESTAMPTZ '2024-01-01 00:00:00+07' + to_minutes(i), NULL, NULL, 'text/html',
+               NULL, 1, 'bench', now()
         FROM range({QUERY_ROWS}) t(i)
         """
     )

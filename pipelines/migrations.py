@@ -137,10 +137,10 @@ MIGRATIONS: list[tuple[str, str]] = [
             first_seen TIMESTAMPTZ,                  -- first fetched
             last_fetched TIMESTAMPTZ                 -- last fetched
         );
-        CREATE TABLE article_versions (  -- every content an article has had, none overwritten
-            article_id VARCHAR,                      -- the article
-            version INTEGER,                         -- 1 = first stored
-            source VARCHAR,                          -- crawl (the site changed it) | reextract
+        CREATE TABLE article_versions (  -- earlier contents of changed articles, none overwritten
+            article_id VARCHAR,                      -- the article (its current content: articles)
+            version INTEGER,                         -- this content's version number (1 = first)
+            replaced_by VARCHAR,                     -- crawl (the site changed it) | reextract
             content_hash VARCHAR,                    -- hash of this content
             title VARCHAR,                           -- headline of this version
             sapo VARCHAR,                            -- lead of this version
@@ -148,7 +148,7 @@ MIGRATIONS: list[tuple[str, str]] = [
             published_at TIMESTAMPTZ,                -- publication time this version gave
             fetched_at TIMESTAMPTZ,                  -- when this version was fetched
             raw_path VARCHAR,                        -- its archived raw HTML
-            stored_at TIMESTAMPTZ,                   -- when this version was stored
+            replaced_at TIMESTAMPTZ,                 -- when a newer content replaced it
             PRIMARY KEY (article_id, version)
         );
         """,

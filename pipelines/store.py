@@ -99,8 +99,9 @@ def load_staged(con: duckdb.DuckDBPyConnection, staging_dir: Path) -> LoadResult
     """Bulk-load pending staging files in one transaction, run by run in crawl order.
 
     A new canonical URL becomes an article (version 1). A stored article whose content hash
-    changed gets its new content as the next version (the old one stays in article_versions)
-    and loses its labels, so it is labelled again. page_state keeps what the crawler needs.
+    changed takes the new content as its next version, the replaced one moving to
+    article_versions, and loses its labels, so it is labelled again. page_state keeps what the
+    crawler needs.
     """
     files = pending_files(con, staging_dir)
     runs: dict[Path, list[Path]] = {}
@@ -139,22 +140,22 @@ def load_run_files(
         """,
         [names],
     )
-    # The latest fetch of each article in the run.
+    # Keys only (no text copied): the latest fetch of each article, and which are new or changed.
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE latest AS
-        SELECT * FROM incoming
+        SELECT rowid AS rid, article_id, content_hash FROM incoming
         QUALIFY row_number() OVER (PARTITION BY article_id ORDER BY fetched_at DESC) = 1
         """
     )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE fresh AS "
-        "SELECT l.* FROM latest l ANTI JOIN articles a USING (article_id)"
+        "SELECT l.rid, l.article_id FROM latest l ANTI JOIN articles a USING (article_id)"
     )
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE changed AS
-        SELECT l.*, a.version + 1 AS next_version
+        SELECT l.rid, l.article_id, a.version + 1 AS next_version
         FROM latest l JOIN articles a USING (article_id)
         WHERE l.content_hash IS NOT NULL AND a.content_hash IS DISTINCT FROM l.content_hash
         """
@@ -162,32 +163,32 @@ def load_run_files(
     con.execute(
         """
         INSERT INTO articles
-        SELECT article_id, canonical_url, url, site, title, sapo, body, author, category,
+        SELECT i.article_id, canonical_url, url, site, title, sapo, body, author, category,
                published_at, date_source, extraction, fetched_at, raw_sha256, raw_path,
                content_type, content_hash, 1, run_id, now()
-        FROM fresh
+        FROM incoming i JOIN fresh f ON i.rowid = f.rid
         """
     )
+    # Keep the content being replaced: article_versions holds every earlier version.
     con.execute(
         """
         INSERT INTO article_versions
-        SELECT article_id, 1, 'crawl', content_hash, title, sapo, body, published_at,
-               fetched_at, raw_path, now() FROM fresh
-        UNION ALL
-        SELECT article_id, next_version,
-               CASE WHEN run_id LIKE 'reextract-%' THEN 'reextract' ELSE 'crawl' END,
-               content_hash, title, sapo, body, published_at, fetched_at, raw_path, now()
-        FROM changed
+        SELECT a.article_id, a.version,
+               CASE WHEN i.run_id LIKE 'reextract-%' THEN 'reextract' ELSE 'crawl' END,
+               a.content_hash, a.title, a.sapo, a.body, a.published_at, a.fetched_at,
+               a.raw_path, now()
+        FROM articles a JOIN changed c USING (article_id) JOIN incoming i ON i.rowid = c.rid
         """
     )
     con.execute(
         """
-        UPDATE articles a SET title = c.title, sapo = c.sapo, body = c.body,
-            author = c.author, category = c.category, published_at = c.published_at,
-            date_source = c.date_source, extraction = c.extraction, fetched_at = c.fetched_at,
-            raw_sha256 = c.raw_sha256, raw_path = c.raw_path, content_type = c.content_type,
-            content_hash = c.content_hash, version = c.next_version
-        FROM changed c WHERE a.article_id = c.article_id
+        UPDATE articles a SET title = i.title, sapo = i.sapo, body = i.body,
+            author = i.author, category = i.category, published_at = i.published_at,
+            date_source = i.date_source, extraction = i.extraction, fetched_at = i.fetched_at,
+            raw_sha256 = i.raw_sha256, raw_path = i.raw_path, content_type = i.content_type,
+            content_hash = i.content_hash, version = c.next_version
+        FROM changed c JOIN incoming i ON i.rowid = c.rid
+        WHERE a.article_id = c.article_id
         """
     )
     con.execute("DELETE FROM classifications WHERE article_id IN (SELECT article_id FROM changed)")
@@ -197,7 +198,8 @@ def load_run_files(
         SELECT f.file, coalesce(r.n, 0), coalesce(n.n, 0)
         FROM unnest(?) f(file)
         LEFT JOIN (SELECT filename, count(*) n FROM incoming GROUP BY 1) r ON r.filename = f.file
-        LEFT JOIN (SELECT filename, count(*) n FROM fresh GROUP BY 1) n ON n.filename = f.file
+        LEFT JOIN (SELECT i.filename, count(*) n FROM fresh JOIN incoming i ON i.rowid = fresh.rid
+                   GROUP BY 1) n ON n.filename = f.file
         """,
         [names],
     ).fetchall()
@@ -216,9 +218,9 @@ def save_page_state(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         """
         INSERT INTO page_state
-        SELECT DISTINCT ON (u.url) u.url, l.article_id, l.site, l.content_hash, l.etag,
-               l.last_modified, l.lastmod, l.fetched_at, l.fetched_at
-        FROM latest l, unnest([l.url, l.canonical_url]) u(url)
+        SELECT DISTINCT ON (u.url) u.url, i.article_id, i.site, i.content_hash, i.etag,
+               i.last_modified, i.lastmod, i.fetched_at, i.fetched_at
+        FROM latest l JOIN incoming i ON i.rowid = l.rid, unnest([i.url, i.canonical_url]) u(url)
         ON CONFLICT (url) DO UPDATE SET
             article_id = excluded.article_id, content_hash = excluded.content_hash,
             etag = excluded.etag, last_modified = excluded.last_modified,
