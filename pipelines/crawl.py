@@ -66,6 +66,24 @@ def summarise(site: str, stats: dict[str, Any]) -> SiteCrawl:
     return SiteCrawl(site, "ok", articles, discovered, pages, errors, message, counts)
 
 
+def log_to_file(path: Path) -> None:
+    """Send all logging (Scrapy's included) to path only, at INFO; nothing to the terminal.
+
+    underthesea adds a stderr handler to the root logger on import: it goes, so a nightly run
+    prints its summary and nothing else.
+    """
+    root = logging.getLogger()
+    if any(getattr(h, "baseFilename", None) == str(path.resolve()) for h in root.handlers):
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    root.handlers.clear()
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s [%(name)s] %(levelname)s: %(message)s"))
+    handler.setLevel(logging.INFO)
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
 def crawl_settings(run_dir: Path, raw_dir: Path, log_file: Path | None, replay: bool) -> Settings:
     """Project settings plus this run's folders; no politeness delay when replaying locally.
 
@@ -75,8 +93,8 @@ def crawl_settings(run_dir: Path, raw_dir: Path, log_file: Path | None, replay: 
     settings.set("CONGVU_RUN_DIR", str(run_dir))
     settings.set("CONGVU_RAW_DIR", str(raw_dir))
     if log_file is not None:
-        log_file.parent.mkdir(parents=True, exist_ok=True)
-        settings.set("LOG_FILE", str(log_file))
+        log_to_file(log_file)
+        settings.set("LOG_INSTALL_ROOT_HANDLER", False)  # the root logger already writes there
     return settings
 
 
@@ -96,9 +114,6 @@ def run_crawl(
     .get() is used, so a lazy mapping will do); since: backfill from this time on.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
-    if log_file is not None:
-        # underthesea adds a stderr handler to the root logger on import; the log goes to the file.
-        logging.getLogger().handlers.clear()
     process = CrawlerProcess(crawl_settings(run_dir, raw_dir, log_file, replay=origin is not None))
     crawlers: dict[str, Crawler] = {}
     for profile in profiles:

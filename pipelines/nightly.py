@@ -11,7 +11,7 @@ from crawlers.profiles import SiteProfile
 from crawlers.state import KnownPage
 from nlp.classify import Classifier
 from pipelines.checkpoints import checkpoint
-from pipelines.crawl import SiteCrawl, run_crawl
+from pipelines.crawl import SiteCrawl, log_to_file, run_crawl
 from pipelines.digest import write_digest
 from pipelines.drift import drift_warning, recent_runs
 from pipelines.enrich import classify_frame
@@ -205,6 +205,8 @@ def nightly(
     """Crawl, load, classify and digest under the run lock; never raises for an expected fault."""
     started = datetime.now(timezone.utc)
     report = RunReport(new_run_id(started), started)
+    log_file = paths.logs / f"{report.run_id}.log"
+    log_to_file(log_file)
     try:
         with run_lock(paths.lock, f"nightly {report.run_id}") as takeover:
             if takeover:
@@ -217,7 +219,7 @@ def nightly(
                 paths.staging / report.run_id,
                 paths.raw,
                 origin=origin,
-                log_file=paths.logs / f"{report.run_id}.log",
+                log_file=log_file,
                 known=known,
             )
             report.load = load_new(paths, profiles, wait_s)
@@ -235,4 +237,5 @@ def nightly(
     except Exception as exc:  # reported in the summary; the traceback goes to the log
         log.exception("run %s failed", report.run_id)
         report.error = f"{exc}. Crawled data stays staged in {paths.staging} for the next run."
+    log.info("run summary\n%s", report.summary())  # the run's log file keeps it too
     return report
