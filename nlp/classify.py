@@ -19,6 +19,8 @@ MODEL_FILES = ("model.json", "model.yaml", "model.yml")
 # A new kind (a trained linear model, a transformer) plugs in by adding one line here.
 KINDS: dict[str, str] = {
     "cue-lexicon": "nlp.lexicon:CueLexiconClassifier.from_dir",
+    "tfidf-lr": "nlp.linear:LinearClassifier.from_dir",
+    "transformer": "nlp.transformer:TransformerClassifier.from_dir",
 }
 
 
@@ -74,7 +76,7 @@ def read_model_config(model_dir: Path) -> dict:
     raise ModelNotFoundError(f"{model_dir} has no {' or '.join(MODEL_FILES)}")
 
 
-def _resolve(model: str | Path) -> Path:
+def resolve_model(model: str | Path) -> Path:
     """Turn a model id or a folder path into an existing model folder."""
     path = Path(model)
     if isinstance(model, Path) or path.is_dir() or len(path.parts) > 1:
@@ -94,7 +96,7 @@ def _resolve(model: str | Path) -> Path:
 
 def load_classifier(model: str | Path | None = None) -> Classifier:
     """Load a classifier from a model id under models_dir() or a path to a model folder."""
-    model_dir = _resolve(DEFAULT_MODEL if model is None else model)
+    model_dir = resolve_model(DEFAULT_MODEL if model is None else model)
     config = read_model_config(model_dir)
     kind = config["kind"]
     if kind not in KINDS:

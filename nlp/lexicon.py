@@ -270,3 +270,22 @@ def _neutral_reason(scored: list[SentenceScore]) -> str:
     if all(h.weight == 0 for h in hits):
         return f"only negated cues ({_cue_list(hits)})"
     return f"cue evidence below the neutral score ({_cue_list([h for h in hits if h.weight])})"
+
+
+def carriers(scored: list[SentenceScore], label: str, limit: int) -> list[SentenceScore]:
+    """Return up to limit sentences with the most cue evidence for a label, strongest first."""
+    with_evidence = (s for s in scored if getattr(s, label) > 0)
+    return sorted(with_evidence, key=lambda s: -getattr(s, label))[:limit]
+
+
+def cue_summary(scored: list[SentenceScore], label: str = "") -> str:
+    """Name the cues found: those for a label, or for a neutral label all of them, or none."""
+    if label:
+        hits = [h for s in scored for h in s.hits if h.polarity == label and h.weight > 0]
+        return f"{label} cues: {_cue_list(hits)}" if hits else f"no {label} cue phrase"
+    hits = [h for s in scored for h in s.hits]
+    if not hits:
+        return "no cue phrases found"
+    if all(h.weight == 0 for h in hits):
+        return f"only negated cues ({_cue_list(hits)})"
+    return f"cues: {_cue_list([h for h in hits if h.weight])}"

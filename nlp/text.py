@@ -66,3 +66,22 @@ def segment(text: str) -> list[str]:
     # underthesea's CRF tokenizer takes about 1.3 s per 50,000 characters; the lexicon does not
     # need it (it matches syllables), later models may.
     return [w for line in lines(text) for w in word_tokenize(line)]
+
+
+def head_lines(text: str, max_chars: int) -> list[str]:
+    """Return the first lines of normalised text (title first), cut to about max_chars in all."""
+    out: list[str] = []
+    used = 0
+    for line in lines(text):
+        if used >= max_chars:
+            break
+        if used + len(line) > max_chars:
+            line = line[: max_chars - used].rsplit(" ", 1)[0]
+        out.append(line)
+        used += len(line) + 1
+    return out
+
+
+def segment_lines(line_list: list[str]) -> list[list[str]]:
+    """Segment each line into words with underthesea ("cán bộ" stays one word)."""
+    return [word_tokenize(line) for line in line_list]

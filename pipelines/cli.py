@@ -289,6 +289,20 @@ def cmd_db(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train a classifier (--backend linear|transformer --out FOLDER; --help for all options)."""
+    from nlp.train import main as train_main
+
+    return train_main(args.rest)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Evaluate a model on hand labels (--model ID --labels FILE.csv; --help for all options)."""
+    from nlp.evaluate import main as evaluate_main
+
+    return evaluate_main(args.rest)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="congvu", description=__doc__)
@@ -358,6 +372,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["parquet", "csv", "xlsx"], default="parquet")
     p.add_argument("--output", type=Path, help="file to write (default: data/exports/...)")
     p.set_defaults(func=cmd_export)
+    for name, func in (("train", cmd_train), ("evaluate", cmd_evaluate)):
+        p = sub.add_parser(name, help=func.__doc__, add_help=False)
+        p.add_argument("rest", nargs=argparse.REMAINDER)
+        p.set_defaults(func=func)
     p = sub.add_parser("db", parents=[data, wait], help=cmd_db.__doc__)
     p.add_argument("action", choices=["migrate", "status", "schema", "backup"])
     p.set_defaults(func=cmd_db)
@@ -366,7 +384,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand; expected failures print one line and exit 2, no traceback."""
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("train", "evaluate"):
+        # nlp.train and nlp.evaluate own these options; congvu passes them through unchanged.
+        args = argparse.Namespace(command=argv[0], rest=argv[1:])
+        args.func = cmd_train if argv[0] == "train" else cmd_evaluate
+    else:
+        args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except KeyboardInterrupt:

@@ -27,3 +27,26 @@ def classify_frame(classifier: Classifier, articles: pd.DataFrame) -> pd.DataFra
     columns = ["article_id", "model_id", "label", "score_praise", "score_criticism"]
     columns += ["score_neutral", "evidence", "reason"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def places_and_people(articles: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rows for article_places (main province) and article_entities, from article_id, text."""
+    from nlp.entities import entity_counts
+    from nlp.provinces import main_province, provinces
+
+    places, named = [], []
+    for article_id, text in zip(articles["article_id"], articles["text"], strict=True):
+        text = text or ""
+        main = main_province(text)
+        places.append(
+            {
+                "article_id": article_id,
+                "province": main.name if main else None,
+                "province_named": main.original if main else None,
+                "provinces": sorted({p.name for p in provinces(text)}),
+            }
+        )
+        for (kind, name), count in entity_counts(text).items():
+            named.append({"article_id": article_id, "kind": kind, "name": name, "mentions": count})
+    entity_columns = ["article_id", "kind", "name", "mentions"]
+    return pd.DataFrame(places), pd.DataFrame(named, columns=entity_columns)

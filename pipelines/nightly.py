@@ -14,7 +14,7 @@ from pipelines.checkpoints import checkpoint
 from pipelines.crawl import SiteCrawl, log_to_file, run_crawl
 from pipelines.digest import write_digest
 from pipelines.drift import drift_warning, recent_runs
-from pipelines.enrich import classify_frame
+from pipelines.enrich import classify_frame, places_and_people
 from pipelines.lock import RunLocked, run_lock
 from pipelines.paths import DataPaths
 from pipelines.store import (
@@ -25,9 +25,11 @@ from pipelines.store import (
     load_staged,
     open_db,
     save_classifications,
+    save_places,
     save_run,
     save_sites,
     unclassified,
+    without_places,
 )
 from pipelines.stories import WINDOW_DAYS, assign_stories, neighbours, save_stories, unassigned
 
@@ -153,6 +155,22 @@ def crawl_state(paths: DataPaths, report: RunReport) -> dict[str, KnownPage]:
         con.close()
 
 
+def find_who_and_where(paths: DataPaths, wait_s: float) -> int:
+    """Give each new article its province and named entities; return how many were done."""
+    con = open_db(paths.db, wait_s=wait_s)
+    try:
+        todo = without_places(con)
+    finally:
+        con.close()
+    places, entities = places_and_people(todo)  # computed with no database connection held
+    con = open_db(paths.db, wait_s=wait_s)
+    try:
+        save_places(con, places, entities)
+    finally:
+        con.close()
+    return len(places)
+
+
 def start_run(paths: DataPaths, report: RunReport) -> None:
     """Record the run as running (briefly: if the database is busy, the final write records it)."""
     try:
@@ -224,6 +242,7 @@ def nightly(
             )
             report.load = load_new(paths, profiles, wait_s)
             report.copies = group_new_stories(paths, wait_s)
+            find_who_and_where(paths, wait_s)
             report.classified = classify_unlabelled(paths, classifier, wait_s)
             record_run(paths, report, wait_s)
             checkpoint("report")

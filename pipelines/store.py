@@ -354,3 +354,39 @@ def site_health(db: Path) -> dict[str, str]:
         site: f"{run_id} {status}: {articles} articles, {links} links. {warning or message}".strip()
         for site, run_id, status, articles, links, message, warning in rows
     }
+
+
+def without_places(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Articles not yet given a province and entities: article_id and their text."""
+    return con.execute(
+        """
+        SELECT a.article_id, concat_ws(E'\\n', a.title, a.body) AS text
+        FROM articles a ANTI JOIN article_places p USING (article_id)
+        ORDER BY a.article_id
+        """
+    ).df()
+
+
+def save_places(
+    con: duckdb.DuckDBPyConnection, places: pd.DataFrame, entities: pd.DataFrame
+) -> None:
+    """Bulk-insert who and where; articles already done keep their rows."""
+    if places.empty:
+        return
+    con.register("new_places", places)
+    con.register("new_entities", entities)
+    try:
+        con.execute("BEGIN")
+        con.execute(
+            "INSERT OR IGNORE INTO article_places "
+            "SELECT article_id, province, province_named, provinces FROM new_places"
+        )
+        if not entities.empty:
+            con.execute(
+                "INSERT OR IGNORE INTO article_entities "
+                "SELECT article_id, kind, name, mentions FROM new_entities"
+            )
+        con.execute("COMMIT")
+    finally:
+        con.unregister("new_places")
+        con.unregister("new_entities")

@@ -17,6 +17,7 @@ from nlp.classify import (
 )
 from nlp.evaluate import evaluate
 from nlp.lexicon import CueLexiconClassifier
+from nlp.text import sentences
 
 # Macro-F1 of cue-lexicon-1 on labels/dev.csv as measured for models/cue-lexicon-1/metrics.json,
 # minus 0.01. Raise it when the lexicon gets better; never lower it to make a change pass.
@@ -171,3 +172,96 @@ def test_macro_f1_on_dev_labels_stays_above_floor(classifier: Classifier, shared
         shared_dir / "corpus" / "vntc-politics-law.jsonl.gz",
     )
     assert result["macro_f1"] >= MACRO_F1_FLOOR
+
+
+# The trained linear model (models/tfidf-lr-1): the issue's behaviour cases. Its quality floor is
+# in tests/test_train_linear.py (cross-validated, recomputed).
+
+
+@pytest.fixture(scope="module")
+def trained() -> Classifier:
+    """The trained linear model, loaded once."""
+    return load_classifier("tfidf-lr-1")
+
+
+def test_trained_model_reports_its_id(trained: Classifier) -> None:
+    assert trained.model_id == "tfidf-lr-1"
+
+
+def test_trained_seed_article_is_criticism(trained: Classifier, shared_dir: Path) -> None:
+    assert trained.classify(seed_article(shared_dir)).label == "criticism"
+
+
+def test_trained_seed_evidence_has_buck_passing_sentence(
+    trained: Classifier, shared_dir: Path
+) -> None:
+    evidence = trained.classify(seed_article(shared_dir)).evidence
+    assert any("né tránh, đùn đẩy công việc" in sentence for sentence in evidence)
+
+
+def test_trained_negated_trouble_is_not_criticism(trained: Classifier) -> None:
+    text = "Cán bộ một cửa của phường không hề gây phiền hà cho người dân."
+    assert trained.classify(text).label != "criticism"
+
+
+def test_trained_negated_praise_is_criticism(trained: Classifier) -> None:
+    text = "Nhiều cán bộ, công chức chưa dám nghĩ dám làm, ngại va chạm."
+    assert trained.classify(text).label == "criticism"
+
+
+def test_trained_praise_sentence_is_praise(trained: Classifier) -> None:
+    text = (
+        "Chủ tịch UBND tỉnh biểu dương cán bộ xã Tam Hiệp, người dám nghĩ, dám làm, "
+        "giải quyết nhanh thủ tục cho doanh nghiệp."
+    )
+    assert trained.classify(text).label == "praise"
+
+
+def test_trained_headline_alone_is_criticism(trained: Classifier) -> None:
+    prediction = trained.classify("Cách chức Chủ tịch huyện vì sai phạm quản lý đất đai")
+    assert prediction.label == "criticism"
+
+
+def test_trained_headline_alone_is_its_own_evidence(trained: Classifier) -> None:
+    prediction = trained.classify("Cách chức Chủ tịch huyện vì sai phạm quản lý đất đai")
+    assert prediction.evidence == ["Cách chức Chủ tịch huyện vì sai phạm quản lý đất đai"]
+
+
+def test_trained_routine_news_is_neutral(trained: Classifier) -> None:
+    text = "Thời tiết Hà Nội hôm nay nắng nhẹ, nhiệt độ cao nhất 28 độ C."
+    assert trained.classify(text).label == "neutral"
+
+
+def test_trained_empty_text_is_neutral_with_reason(trained: Classifier) -> None:
+    prediction = trained.classify(" \n\t ")
+    assert (prediction.label, prediction.reason) == ("neutral", "empty text")
+
+
+def test_trained_english_text_is_neutral_with_reason(trained: Classifier) -> None:
+    prediction = trained.classify("Officials were disciplined for corruption and bribery.")
+    assert prediction.label == "neutral" and "Vietnamese" in prediction.reason
+
+
+def test_trained_long_text_is_fast(trained: Classifier, shared_dir: Path) -> None:
+    article = seed_article(shared_dir)
+    text = (article * (50_000 // len(article) + 1))[:50_000]
+    started = time.perf_counter()
+    prediction = trained.classify(text)
+    assert prediction.label in LABELS and time.perf_counter() - started < 1.0
+
+
+def test_trained_scores_sum_to_one(trained: Classifier, shared_dir: Path) -> None:
+    scores = trained.classify(seed_article(shared_dir)).scores
+    assert sorted(scores) == sorted(LABELS) and sum(scores.values()) == pytest.approx(1.0)
+
+
+def test_trained_label_has_the_highest_score(trained: Classifier) -> None:
+    prediction = trained.classify("Nhiều cán bộ, công chức chưa dám nghĩ dám làm, ngại va chạm.")
+    assert max(prediction.scores, key=prediction.scores.__getitem__) == prediction.label
+
+
+def test_trained_model_names_sentences_it_weighs(trained: Classifier, shared_dir: Path) -> None:
+    # The evidence used when no cue phrase supports the label: sentences of the text itself.
+    text = seed_article(shared_dir)
+    found = trained.weighted_sentences(text, "criticism")  # type: ignore[attr-defined]
+    assert found and all(sentence in sentences(text) for sentence in found)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from pathlib import Path
 
-from nlp.text import normalize, segment, sentences
+from nlp.text import head_lines, normalize, segment, segment_lines, sentences
 
 
 def seed_text(shared_dir: Path) -> str:
@@ -53,3 +53,17 @@ def test_paragraphs_are_split_into_sentences(shared_dir: Path) -> None:
 
 def test_segment_joins_multi_syllable_words() -> None:
     assert "cán bộ" in segment("Nhiều cán bộ né tránh công việc")
+
+
+def test_head_starts_with_the_title(shared_dir: Path) -> None:
+    assert head_lines(seed_text(shared_dir), 500)[0] == (
+        "Quảng Nam: Yêu cầu chấn chỉnh tình trạng cán bộ “né” việc"
+    )
+
+
+def test_head_stops_near_the_budget(shared_dir: Path) -> None:
+    assert len("\n".join(head_lines(seed_text(shared_dir), 500))) <= 500
+
+
+def test_segment_lines_keeps_one_list_per_line() -> None:
+    assert len(segment_lines(["Cán bộ né việc", "Người dân bức xúc"])) == 2

@@ -1,0 +1,71 @@
+"""Throughput of the nightly enrichment (classify with evidence) and of entity extraction.
+
+Run from the project root:  .venv/bin/python bench/nlp.py [--n 2000] [--model ID ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import resource
+import sys
+import time
+from collections.abc import Callable
+from itertools import islice
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from nlp.classify import DEFAULT_MODEL, load_classifier  # noqa: E402
+from nlp.entities import entities  # noqa: E402
+from nlp.provinces import main_province  # noqa: E402
+from nlp.trainset import read_corpus  # noqa: E402
+
+DEFAULT_CORPUS = Path("../shared/corpus/vntc-politics-law.jsonl.gz")
+
+
+def peak_mib() -> float:
+    """Peak resident memory of this process so far, in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def timed(name: str, texts: list[str], work: Callable[[str], object]) -> None:
+    """Run work over the texts once and print articles per second and peak memory."""
+    work(texts[0])  # load models and warm caches outside the clock
+    started = time.perf_counter()
+    for text in texts:
+        work(text)
+    seconds = time.perf_counter() - started
+    print(
+        f"{name:<46} {len(texts):>5} articles {seconds:>7.1f} s {len(texts) / seconds:>8.1f}/s"
+        f"   peak memory so far {peak_mib():>6.0f} MiB",
+        flush=True,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the throughput of enrichment per model, then of entity and province extraction."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--n", type=int, default=2000, help="first N corpus articles")
+    parser.add_argument("--entities-n", type=int, default=None, help="default: --n")
+    parser.add_argument(
+        "--model", action="append", help=f"model id (repeatable; default: {DEFAULT_MODEL})"
+    )
+    args = parser.parse_args(argv)
+    if not args.corpus.is_file():
+        parser.error(f"{args.corpus} not found (shared data: ../shared)")
+    texts = [r["text"] for r in islice(read_corpus(args.corpus), args.n)]
+    chars = sum(map(len, texts)) / len(texts)
+    print(f"Python {platform.python_version()}, one process; {chars:.0f} characters an article")
+    print(f"{'after loading the corpus':<46} {'':>35}   peak memory so far {peak_mib():>6.0f} MiB")
+    for model_id in args.model or [DEFAULT_MODEL]:
+        classifier = load_classifier(model_id)
+        timed(f"enrich: classify with evidence, {classifier.model_id}", texts, classifier.classify)
+    timed("provinces (34-province map)", texts, main_province)
+    timed("entities (underthesea CRF, first 3000 chars)", texts[: args.entities_n], entities)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,176 @@
+"""Named entities (persons, organisations, locations) with underthesea's shipped CRF models."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from functools import cache
+from typing import NamedTuple
+
+from underthesea import word_tokenize
+from underthesea.pipeline.chunking.model_crf import CRFChunkingPredictor
+from underthesea.pipeline.ner.model_crf import CRFNERPredictor
+from underthesea.pipeline.ner.tagged_feature import apply_function
+from underthesea.pipeline.pos_tag.model_crf import CRFPOSTagPredictor
+
+from nlp.text import sentences
+
+KINDS = {"PER": "person", "ORG": "organization", "LOC": "location"}
+# Articles are long and the CRF chain is slow (about 6,000 characters a second); who and where an
+# article is about is nearly always named in its first paragraphs.
+DEFAULT_MAX_CHARS = 3000
+
+_TEMPLATE_RE = re.compile(
+    r"T\[(?P<index1>\-?\d+)(\,(?P<index2>\-?\d+))?\](\[(?P<column>.*)\])?(\.(?P<function>.*))?"
+)
+# Job titles the CRF folds into a following name or place ("Chủ tịch UBND huyện Thăng Bình").
+TITLES = {
+    "Chủ tịch", "Phó Chủ tịch", "Giám đốc", "Phó Giám đốc", "Bí thư", "Phó Bí thư", "Trưởng",
+    "Phó", "Thủ tướng", "Phó Thủ tướng", "Bộ trưởng", "Thứ trưởng", "Nguyên", "Ông", "Bà",
+    "Chánh", "Tổng", "Cục trưởng", "Trưởng phòng", "Chánh án", "Viện trưởng", "Đại tá", "Thượng tá",
+    "Trung tá", "Thiếu tá", "Đại úy", "Thượng úy", "Trung úy", "Thiếu úy",
+}  # fmt: skip
+# First words of public bodies and companies, which the CRF often calls locations.
+ORG_HEADS = {
+    "Sở", "Bộ", "UBND", "HĐND", "Ủy ban", "Văn phòng", "Ban", "Cục", "Chi cục", "Tổng cục",
+    "Công ty", "Tổng công ty", "Tập đoàn", "Ngân hàng", "Trường", "Bệnh viện", "Công an",
+    "Tòa án", "TAND", "Viện", "VKSND", "Hội", "Đảng ủy", "Tỉnh ủy", "Thành ủy", "Huyện ủy",
+    "Thanh tra", "Quốc hội", "Chính phủ", "Phòng", "Đài", "Báo", "Liên đoàn", "Hiệp hội",
+}  # fmt: skip
+_PUNCT = " \"'“”‘’()[],.:;!?-–—"
+Feature = Callable[[list[list[str]], int], str]
+
+
+class Entity(NamedTuple):
+    """One named entity of an article: kind (person, organization, location) and its text."""
+
+    kind: str
+    text: str
+
+
+def _compile(template: str) -> Feature:
+    """Compile one underthesea feature template ("T[-1,0][1]", "T[0].istitle") to a function."""
+    # Same strings as underthesea.pipeline.*.tagged_feature.template2features, which rebuilds
+    # every column of the sentence for every token and template (quadratic in sentence length).
+    m = _TEMPLATE_RE.match(template)
+    if m is None:
+        raise ValueError(f"unknown feature template {template!r}")
+    index1 = int(m.group("index1"))
+    index2 = int(m.group("index2")) if m.group("index2") else None
+    column = int(m.group("column")) if m.group("column") else 0
+    function = m.group("function")
+    prefix = f"{template}="
+
+    def feature(columns: list[list[str]], i: int) -> str:
+        n = len(columns[0])
+        if i + index1 < 0:
+            return prefix + "BOS"
+        if i + index1 >= n:
+            return prefix + "EOS"
+        if index2 is not None:
+            if i + index2 >= n:
+                return prefix + "EOS"
+            word = " ".join(columns[column][i + index1 : i + index2 + 1])
+        else:
+            word = columns[column][i + index1]
+        if function is not None:
+            return f"{prefix}{apply_function(function, word)}"
+        return prefix + word
+
+    return feature
+
+
+class _Tagger(NamedTuple):
+    """A shipped underthesea CRF model and its compiled feature templates."""
+
+    model: object
+    features: tuple[Feature, ...]
+
+    def tag(self, columns: list[list[str]]) -> list[str]:
+        """Tag one sentence given as columns (words, then earlier tags, then a placeholder)."""
+        n = len(columns[0])
+        x = [[f(columns, i) for f in self.features] for i in range(n)]
+        return list(self.model.tag(x))  # type: ignore[attr-defined]
+
+
+@cache
+def _taggers() -> tuple[_Tagger, _Tagger, _Tagger]:
+    """Load the part-of-speech, chunking and NER models that ship inside underthesea."""
+    out = []
+    for predictor in (CRFPOSTagPredictor, CRFChunkingPredictor, CRFNERPredictor):
+        instance = predictor.Instance()
+        features = tuple(_compile(t) for t in instance.transformer.template)
+        out.append(_Tagger(instance.model, features))
+    return out[0], out[1], out[2]
+
+
+def tag_sentence(sentence: str) -> list[tuple[str, str, str, str]]:
+    """Return (word, POS, chunk, NER tag) per word, exactly as underthesea.ner(sentence)."""
+    words = word_tokenize(sentence)
+    if not words:
+        return []
+    pos, chunk, ner = _taggers()
+    placeholder = ["X"] * len(words)
+    pos_tags = pos.tag([words, placeholder])
+    chunk_tags = chunk.tag([words, pos_tags, placeholder])
+    ner_tags = ner.tag([words, pos_tags, chunk_tags, placeholder])
+    return list(zip(words, pos_tags, chunk_tags, ner_tags, strict=True))
+
+
+def _spans(tagged: Sequence[tuple[str, str, str, str]]) -> list[Entity]:
+    """Join B-/I- tagged words into entities; an I- tag that continues nothing starts one."""
+    found: list[Entity] = []
+    kind = ""
+    words: list[str] = []
+    for word, _, _, tag in [*tagged, ("", "", "", "O")]:
+        prefix, _, label = tag.partition("-")
+        if prefix == "I" and label == kind and words:
+            words.append(word)
+            continue
+        if kind and words:
+            found.append(Entity(KINDS[kind], " ".join(words)))
+        kind, words = (label, [word]) if label in KINDS else ("", [])
+    return found
+
+
+def entities(text: str, max_chars: int | None = DEFAULT_MAX_CHARS) -> list[Entity]:
+    """Return the distinct persons, organisations and locations of a text, in order of first use."""
+    return list(entity_counts(text, max_chars))
+
+
+def entity_counts(text: str, max_chars: int | None = DEFAULT_MAX_CHARS) -> dict[Entity, int]:
+    """Return each distinct entity of a text with its number of mentions, in order of first use."""
+    found: dict[Entity, int] = {}
+    used = 0
+    for sentence in sentences(text):
+        if max_chars is not None and used >= max_chars:
+            break
+        used += len(sentence)
+        for entity in _spans(tag_sentence(sentence)):
+            cleaned = _trim(entity.text)
+            if cleaned and not any(c.isdigit() for c in cleaned):
+                key = Entity(_kind(entity.kind, cleaned), cleaned)
+                found[key] = found.get(key, 0) + 1
+    return found
+
+
+def _trim(span: str) -> str:
+    """Keep a span from its first to its last capitalised word ("cánh rừng Đa Mi" -> "Đa Mi")."""
+    words = [w.strip(_PUNCT) for w in span.split(" ")]
+    capitalised = [i for i, w in enumerate(words) if w[:1].isupper()]
+    if not capitalised:
+        return ""
+    words = words[capitalised[0] : capitalised[-1] + 1]
+    while len(words) > 1 and " ".join(words[:2]) in TITLES:
+        words = words[2:]
+    while words and words[0] in TITLES:
+        words = words[1:]
+    return " ".join(words).strip(_PUNCT)
+
+
+def _kind(kind: str, text: str) -> str:
+    """Correct the 2017 CRF's habit of tagging public bodies as locations ("Sở Nội vụ")."""
+    head = text.split(" ")[0]
+    if kind == "location" and (head in ORG_HEADS or " ".join(text.split(" ")[:2]) in ORG_HEADS):
+        return "organization"
+    return kind

@@ -1,0 +1,198 @@
+"""The province an article is about, on the 34-province map in force since 1 July 2025."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import underthesea.address
+
+from nlp.text import lines, normalize
+
+# The old (63-province) -> new (34-province) table that underthesea ships with its address
+# converter (source: vietnamadminunits, effective 2025-07-01), plus its 2024 district list.
+MAPPING_PATH = Path(underthesea.address.__file__).parent / "data" / "mapping.json"
+TITLE_WEIGHT = 3.0
+
+# Spellings the press uses besides the official short names, keyed by the table's old province key.
+# "Hồ Chí Minh" alone is left out on purpose: it is mostly the president, the ideology or a road.
+EXTRA_NAMES: dict[str, tuple[str, ...]] = {
+    "thanhphohochiminh": (
+        "TP.HCM",
+        "TP. HCM",
+        "TP HCM",
+        "TPHCM",
+        "Tp.HCM",
+        "Tp. HCM",
+        "Tp HCM",
+        "TP.Hồ Chí Minh",
+        "TP. Hồ Chí Minh",
+        "TP Hồ Chí Minh",
+        "Tp. Hồ Chí Minh",
+        "Tp Hồ Chí Minh",
+        "Thành phố Hồ Chí Minh",
+        "thành phố Hồ Chí Minh",
+        "Sài Gòn",
+    ),
+    "thanhphohue": ("Thừa Thiên Huế", "Thừa Thiên - Huế", "Thừa Thiên-Huế", "TT-Huế"),
+    "tinhbariavungtau": ("Bà Rịa-Vũng Tàu", "Bà Rịa – Vũng Tàu", "BR-VT", "Vũng Tàu", "Bà Rịa"),
+    "tinhdaklak": ("Đắc Lắc", "Đắk Lắc", "Đăk Lăk", "Đắc Lắk", "Đắk Lăk", "Daklak", "Đaklak"),
+    "tinhdaknong": ("Đăk Nông", "Đắc Nông", "Daknong"),
+    "tinhkontum": ("Kontum", "KonTum"),
+    "tinhbackan": ("Bắc Cạn",),
+}
+# Merged before the 2025 reform, absent from the table, frequent in older press (the VNTC corpus
+# is 2006-2007): Hà Tây became part of Hà Nội on 1 August 2008.
+HISTORIC_NAMES: dict[str, str] = {"Hà Tây": "thanhphohanoi"}
+# A capitalised word right before a match that still lets it be a place ("Tỉnh Quảng Nam").
+PLACE_WORDS = {"Tỉnh", "Thành", "Thủ", "TP", "TP.", "Tp", "Tp.", "UBND", "HĐND", "Q.", "H."}
+# Common family and middle names: a province name right after one is a person's name.
+_NAME_PARTS = """
+Nguyễn Trần Lê Phạm Hoàng Huỳnh Phan Vũ Võ Đặng Bùi Đỗ Hồ Ngô Dương Lý Đào Đoàn Vương Trịnh Trương
+Lâm Mai Tô Tạ Hà Lưu Cao Đinh Lương Châu Thái Văn Thị Đức Hữu Minh Ngọc Thanh Quang Công Xuân Hồng
+Kim Thu Bá Đình Tiến Mạnh Quốc Trọng Như Anh
+"""
+NAME_PARTS = set(_NAME_PARTS.split())
+# A district counts only after its administrative word: "huyện Thăng Bình", "TP.Nha Trang".
+DISTRICT_PREFIX = r"(?<!\w)(?i:huyện|quận|thị xã|thành phố|tp\.?|tx\.?|q\.)\s*"
+
+
+@dataclass(frozen=True)
+class Province:
+    """A province an article names: its current name, the name the article used, and weight."""
+
+    name: str  # current (since 1 July 2025) short name, e.g. "Đà Nẵng"
+    original: str  # the pre-merger province the article named, e.g. "Quảng Nam"
+    code: str  # current province code
+    mentions: int
+    in_title: bool
+    score: float  # mentions, the title's counting TITLE_WEIGHT times
+
+
+@dataclass(frozen=True)
+class _Place:
+    """What one matched name stands for: an old province key and the old province's short name."""
+
+    old_key: str
+    original: str
+
+
+@cache
+def _table() -> tuple[dict, re.Pattern[str], re.Pattern[str], dict[str, _Place]]:
+    """Load the shipped table; build the province and district patterns and the name index."""
+    data = json.loads(MAPPING_PATH.read_text(encoding="utf-8"))
+    old = data["old_province_names"]
+    places: dict[str, _Place] = {}
+    for key, info in old.items():
+        names = [info["short"], info["name"], *EXTRA_NAMES.get(key, ())]
+        for name in names:
+            if key == "thanhphohochiminh" and name == info["short"]:
+                continue
+            places[normalize(name)] = _Place(key, normalize(info["short"]))
+    for name, key in HISTORIC_NAMES.items():
+        places[normalize(name)] = _Place(key, name)
+    province_re = re.compile(_alternation(places))
+    districts: dict[str, set[str]] = defaultdict(set)
+    for record in data["ward_mapping"]:
+        name = re.sub(r"^(?i:huyện|quận|thị xã|thành phố)\s+", "", record["old_district"])
+        districts[normalize(name)].add(record["old_province_key"])
+    district_places = {}
+    for name, keys in districts.items():
+        if len(keys) == 1 and name not in places:
+            (key,) = keys
+            district_places[name] = _Place(key, normalize(old[key]["short"]))
+    district_re = re.compile(DISTRICT_PREFIX + _alternation(district_places, lookbehind=False))
+    for name, place in district_places.items():
+        places.setdefault("district:" + name, place)
+    return data, province_re, district_re, places
+
+
+def _alternation(names: dict[str, _Place], lookbehind: bool = True) -> str:
+    """A pattern matching any of the names as whole words, longest first, in group 1."""
+    ordered = sorted(names, key=len, reverse=True)
+    body = "|".join(r"\s+".join(map(re.escape, n.split())) for n in ordered)
+    return (r"(?<![\w.])" if lookbehind else "") + rf"({body})(?!\w)"
+
+
+def _is_in_a_name(line: str, start: int, end: int) -> bool:
+    """Return whether a match is part of a longer proper name: "Nguyễn Thái Bình", "Thái Bình
+    Dương" (a capitalised word joined to it by a space, other than a place word)."""
+    before = line[:start]
+    previous = re.search(r"(\S+) +$", before)
+    if previous:
+        word = previous.group(1)
+        opens_sentence = not before[: previous.start()].strip() or re.search(
+            r"[.!?:;\"“(\-–]\s*$", before[: previous.start()]
+        )
+        if (
+            word[:1].isupper()
+            and word[-1].isalnum()
+            and not word.isupper()
+            and word not in PLACE_WORDS
+            and (word in NAME_PARTS or not opens_sentence)
+        ):
+            return True
+    after = re.match(r" +(\w+)", line[end:])
+    return bool(after and after.group(1)[:1].isupper() and not after.group(1).isupper())
+
+
+def mentions(text: str) -> list[tuple[_Place, bool]]:
+    """Return every province or unique district named in a text, with whether it is in the title."""
+    _, province_re, district_re, places = _table()
+    found = []
+    for i, line in enumerate(lines(text)):
+        taken: list[tuple[int, int]] = []
+        for m in province_re.finditer(line):
+            if not _is_in_a_name(line, m.start(1), m.end(1)):
+                found.append((places[re.sub(r"\s+", " ", m.group(1))], i == 0))
+            taken.append(m.span(1))
+        for m in district_re.finditer(line):
+            if any(s < m.end(1) and m.start(1) < e for s, e in taken):
+                continue
+            if not _is_in_a_name(line, m.start(), m.end(1)):
+                found.append((places["district:" + re.sub(r"\s+", " ", m.group(1))], i == 0))
+    return found
+
+
+def provinces(text: str) -> list[Province]:
+    """Return each (current province, old name) an article names, the highest score first."""
+    data = _table()[0]
+    new_key = data["province_mapping"]
+    new_names = data["province_names"]
+    counts: dict[tuple[str, str], list] = {}
+    for order, (place, in_title) in enumerate(mentions(text)):
+        entry = counts.setdefault((new_key[place.old_key], place.original), [0, False, 0.0, order])
+        entry[0] += 1
+        entry[1] = entry[1] or in_title
+        entry[2] += TITLE_WEIGHT if in_title else 1.0
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1][2], kv[1][3]))
+    return [
+        Province(
+            normalize(new_names[key]["short"]), original, new_names[key]["code"], n, title, score
+        )
+        for (key, original), (n, title, score, _) in ranked
+    ]
+
+
+def main_province(text: str) -> Province | None:
+    """Return the current province an article is mainly about (by weighted mentions), or None."""
+    found = provinces(text)
+    if not found:
+        return None
+    totals: dict[str, float] = defaultdict(float)
+    for p in found:
+        totals[p.name] += p.score
+    best = max(totals, key=lambda name: (totals[name], -[p.name for p in found].index(name)))
+    group = [p for p in found if p.name == best]
+    return Province(
+        best,
+        group[0].original,
+        group[0].code,
+        sum(p.mentions for p in group),
+        any(p.in_title for p in group),
+        totals[best],
+    )

@@ -1,0 +1,275 @@
+"""The training set: cue-lexicon weak labels over the corpus plus the hand labels, and CV folds."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import json
+import random
+import re
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from pathlib import Path
+
+from nlp.classify import LABELS, load_classifier
+from nlp.evaluate import load_labels
+from nlp.lexicon import CueLexiconClassifier
+
+TRAINSET_FILE = "trainset.csv.gz"
+_KEY_RE = re.compile(r"\W+")
+
+
+@dataclass(frozen=True)
+class WeakRecipe:
+    """How weak labels are drawn from the cue lexicon; every number is in the lexicon's units."""
+
+    lexicon: str = "cue-lexicon-1"
+    margin: float = 2.0  # praise / criticism: evidence >= margin x the lexicon's neutral score
+    dominance: float = 3.0  # ... and >= dominance x the other polarity's evidence
+    neutral_below: float = 0.5  # neutral: both polarities < neutral_below x the neutral score
+    neutral_sample: int = 2000  # clear neutrals are plentiful: keep this many, drawn with seed
+    seed: int = 0
+
+
+@dataclass
+class TrainSet:
+    """Hand-labelled and weakly labelled corpus articles, with near-duplicate groups."""
+
+    hand: dict[str, str]  # id -> hand label
+    weak: dict[str, str]  # id -> weak label (never a hand-labelled article or its duplicate)
+    texts: dict[str, str]  # id -> text, for every hand and weak id
+    groups: dict[str, str]  # id -> near-duplicate group, for every hand and weak id
+    recipe: WeakRecipe = field(default_factory=WeakRecipe)
+    counts: dict = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        """Return the recipe and the per-label counts, as recorded with a model."""
+        return {
+            "weak_recipe": asdict(self.recipe),
+            "hand_counts": dict(sorted(Counter(self.hand.values()).items())),
+            "weak_counts": dict(sorted(Counter(self.weak.values()).items())),
+            **self.counts,
+        }
+
+
+def read_corpus(path: Path) -> Iterator[dict]:
+    """Yield the records (id, split, category, source, text) of a JSON-lines corpus."""
+    opener = gzip.open if Path(path).suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as lines:
+        for line in lines:
+            if line.strip():
+                yield json.loads(line)
+
+
+def duplicate_keys(text: str) -> list[str]:
+    """Keys two reposts of one article share: the normalised title, the hash of the body."""
+    first, _, body = text.strip().partition("\n")
+    title = _KEY_RE.sub(" ", first.lower()).strip()
+    body_key = _KEY_RE.sub(" ", body.lower()).strip()
+    keys = []
+    if len(title) >= 10:  # very short titles ("Tin vắn") say nothing about identity
+        keys.append("title:" + title)
+    if len(body_key) >= 50:
+        keys.append("body:" + hashlib.sha1(body_key.encode("utf-8")).hexdigest())
+    return keys
+
+
+def near_duplicate_groups(texts: dict[str, str]) -> dict[str, str]:
+    """Group articles that share a normalised title or body (union-find); id -> group id."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        root = x
+        while parent.setdefault(root, root) != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    for article_id, text in texts.items():
+        for key in duplicate_keys(text):
+            parent[find(key)] = find(article_id)
+    out: dict[str, str] = {}
+    for article_id in texts:
+        out[article_id] = find(article_id)
+    return out
+
+
+@cache
+def _lexicon(model: str) -> CueLexiconClassifier:
+    """Load a cue lexicon once per process."""
+    classifier = load_classifier(model)
+    if not isinstance(classifier, CueLexiconClassifier):
+        raise ValueError(f"{model} is not a cue-lexicon model; weak labels need one")
+    return classifier
+
+
+def cue_totals(classifier: CueLexiconClassifier, text: str) -> tuple[float, float]:
+    """Return the lexicon's praise and criticism evidence for a text (its decision units)."""
+    scored = classifier.score_sentences(text)
+    scope = classifier.lexicon.scope
+    praise = scope.praise_factor * sum(s.praise for s in scored)
+    return praise, sum(s.criticism for s in scored)
+
+
+def weak_label(praise: float, criticism: float, neutral_score: float, recipe: WeakRecipe) -> str:
+    """Return the weak label of an article's cue evidence, or "" when it is not clear enough."""
+    if criticism >= recipe.margin * neutral_score and criticism >= recipe.dominance * praise:
+        return "criticism"
+    if praise >= recipe.margin * neutral_score and praise >= recipe.dominance * criticism:
+        return "praise"
+    if max(praise, criticism) < recipe.neutral_below * neutral_score:
+        return "neutral"
+    return ""
+
+
+def _weak_labels_chunk(args: tuple[str, WeakRecipe, list[tuple[str, str]]]) -> list[str]:
+    """Weak-label a chunk of (id, text) in a worker process."""
+    model, recipe, items = args
+    classifier = _lexicon(model)
+    neutral_score = classifier.lexicon.scope.neutral_score
+    return [weak_label(*cue_totals(classifier, text), neutral_score, recipe) for _, text in items]
+
+
+def weak_labels(items: list[tuple[str, str]], recipe: WeakRecipe, jobs: int = 1) -> dict[str, str]:
+    """Weak-label (id, text) pairs with the recipe's lexicon; unclear articles are left out."""
+    chunks = [items[i : i + 500] for i in range(0, len(items), 500)]
+    tasks = [(recipe.lexicon, recipe, chunk) for chunk in chunks]
+    if jobs > 1 and len(chunks) > 1:
+        with ProcessPoolExecutor(jobs) as pool:
+            results = list(pool.map(_weak_labels_chunk, tasks))
+    else:
+        results = [_weak_labels_chunk(task) for task in tasks]
+    labels = [label for result in results for label in result]
+    return {i: label for (i, _), label in zip(items, labels, strict=True) if label}
+
+
+def build_trainset(
+    labels_csv: Path,
+    corpus: Path,
+    recipe: WeakRecipe | None = None,
+    jobs: int = 1,
+    max_weak: int | None = None,
+    max_corpus: int | None = None,
+) -> TrainSet:
+    """Weak-label the corpus, keep the clear cases and add the hand labels (see WeakRecipe).
+
+    max_weak and max_corpus make small sets for quick runs: at most max_weak weak labels (each
+    label keeping its share), drawn from the first max_corpus corpus articles only.
+    """
+    recipe = recipe or WeakRecipe()
+    hand = load_labels(labels_csv)
+    texts = {r["id"]: r["text"] for r in read_corpus(corpus)}
+    missing = sorted(set(hand) - set(texts))
+    if missing:
+        raise ValueError(f"{len(missing)} labelled ids are not in {corpus}, e.g. {missing[0]}")
+    groups = near_duplicate_groups(texts)
+    hand_groups = {groups[i] for i in hand}
+    pool = list(texts)[:max_corpus] if max_corpus is not None else list(texts)
+    candidates = sorted(i for i in pool if groups[i] not in hand_groups)
+    weak = weak_labels([(i, texts[i]) for i in candidates], recipe, jobs)
+    found = Counter(weak.values())
+    neutrals = sorted(i for i, label in weak.items() if label == "neutral")
+    rng = random.Random(recipe.seed)
+    dropped = set(neutrals) - set(rng.sample(neutrals, min(recipe.neutral_sample, len(neutrals))))
+    weak = {i: label for i, label in weak.items() if i not in dropped}
+    if max_weak is not None and len(weak) > max_weak:
+        # A smaller set for quick runs and tests: the same share of each label.
+        keep = set()
+        for label in LABELS:
+            ids = sorted(i for i, lab in weak.items() if lab == label)
+            share = max(1, round(max_weak * len(ids) / len(weak))) if ids else 0
+            keep.update(rng.sample(ids, min(share, len(ids))))
+        weak = {i: label for i, label in weak.items() if i in keep}
+    counts = {
+        "corpus_articles": len(texts),
+        "considered": len(pool),
+        "excluded_as_hand_labelled_or_duplicate": len(pool) - len(candidates),
+        "weak_candidates": len(candidates),
+        "weak_clear_before_sampling": dict(sorted(found.items())),
+        "weak_unclear": len(candidates) - sum(found.values()),
+    }
+    kept = set(hand) | set(weak)
+    return TrainSet(
+        hand=hand,
+        weak=weak,
+        texts={i: texts[i] for i in kept},
+        groups={i: groups[i] for i in kept},
+        recipe=recipe,
+        counts=counts,
+    )
+
+
+def write_trainset(trainset: TrainSet, path: Path) -> None:
+    """Write the weak labels (id, label) and the hand ids (label left to the labels file)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["id", "source", "label"])
+    for article_id in sorted(trainset.hand):
+        writer.writerow([article_id, "hand", ""])
+    for article_id, label in sorted(trainset.weak.items()):
+        writer.writerow([article_id, "weak", label])
+    # mtime=0: the same training set gives the same bytes.
+    Path(path).write_bytes(gzip.compress(buffer.getvalue().encode("utf-8"), mtime=0))
+
+
+def read_trainset(path: Path, labels_csv: Path, corpus: Path) -> TrainSet:
+    """Rebuild a recorded training set from its file, the hand labels and the corpus."""
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    hand_all = load_labels(labels_csv)
+    hand = {r["id"]: hand_all[r["id"]] for r in rows if r["source"] == "hand"}
+    weak = {r["id"]: r["label"] for r in rows if r["source"] == "weak"}
+    all_texts = {r["id"]: r["text"] for r in read_corpus(corpus)}
+    groups = near_duplicate_groups(all_texts)
+    kept = set(hand) | set(weak)
+    return TrainSet(
+        hand=hand,
+        weak=weak,
+        texts={i: all_texts[i] for i in kept},
+        groups={i: groups[i] for i in kept},
+    )
+
+
+def read_trainset_ids(path: Path) -> dict[str, str]:
+    """Return {id: source} of a recorded training set, to refuse evaluating on training data."""
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return {r["id"]: r["source"] for r in csv.DictReader(f)}
+
+
+def cv_folds(
+    trainset: TrainSet, n_splits: int = 5, seed: int = 0
+) -> list[tuple[list[str], list[str]]]:
+    """Split the hand labels into stratified folds that keep near-duplicates together."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    ids = sorted(trainset.hand)
+    labels = [trainset.hand[i] for i in ids]
+    groups = [trainset.groups[i] for i in ids]
+    splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    return [
+        ([ids[k] for k in train], [ids[k] for k in test])
+        for train, test in splitter.split(ids, labels, groups)
+    ]
+
+
+def fold_weak_ids(trainset: TrainSet, held_out: list[str]) -> list[str]:
+    """The weak ids a fold may train on: none in a held-out article's near-duplicate group."""
+    # build_trainset already leaves every hand-labelled group out of the weak pool; this keeps a
+    # fold honest for any weak pool, e.g. one read back from an older file.
+    held = {trainset.groups[i] for i in held_out}
+    return sorted(i for i in trainset.weak if trainset.groups[i] not in held)
+
+
+def sha256(path: Path) -> str:
+    """Return the hex SHA-256 of a file."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

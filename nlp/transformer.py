@@ -1,0 +1,309 @@
+"""Fine-tune and run a transformer classifier (kind "transformer") with cue-lexicon evidence."""
+
+from __future__ import annotations
+
+import math
+import random
+import shutil
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nlp.classify import LABELS, Prediction, models_dir, neutral
+from nlp.evaluate import metrics
+from nlp.lexicon import VIETNAMESE_RE, CueLexiconClassifier, Lexicon, carriers, cue_summary
+from nlp.text import head_lines, segment_lines, sentences
+from nlp.trainset import TrainSet, cv_folds, fold_weak_ids
+
+KIND = "transformer"
+
+
+@dataclass(frozen=True)
+class TransformerOptions:
+    """Fine-tuning options; the defaults suit PhoBERT-base on a GPU."""
+
+    segment: bool = True  # underthesea words joined by "_" ("cán_bộ"), as PhoBERT was trained
+    head_chars: int = 2000  # the title and first lines up to this many characters are read
+    max_length: int = 256  # tokens per article (PhoBERT's limit is 256)
+    epochs: float = 3.0
+    max_steps: int = 0  # > 0: stop after this many optimiser steps (quick runs, tests)
+    batch_size: int = 16
+    learning_rate: float = 2e-5
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    hand_weight: float = 10.0  # a hand label's loss counts this many weak labels'
+    cv_folds: int = 5  # 0: no cross-validation (metrics.json then says there are no figures)
+    seed: int = 0
+    device: str = "auto"  # "auto": cuda when available, else cpu
+
+
+def prepare(text: str, options: TransformerOptions) -> str:
+    """The model's input text: the head of the article, word-segmented when options.segment."""
+    lines = head_lines(text, options.head_chars)
+    if not options.segment:
+        return "\n".join(lines)
+    return "\n".join(" ".join(w.replace(" ", "_") for w in words) for words in segment_lines(lines))
+
+
+def _device(name: str) -> Any:
+    """Resolve "auto" to cuda when available."""
+    import torch
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _load_base(base_model: str | Path) -> tuple[Any, Any]:
+    """Load a tokenizer and a fresh 3-label classification head from a folder or hub name."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(base_model))
+    model = AutoModelForSequenceClassification.from_pretrained(
+        str(base_model),
+        num_labels=len(LABELS),
+        id2label=dict(enumerate(LABELS)),
+        label2id={label: i for i, label in enumerate(LABELS)},
+        ignore_mismatched_sizes=True,
+    )
+    return tokenizer, model
+
+
+def fine_tune(
+    base_model: str | Path,
+    texts: list[str],
+    labels: list[str],
+    weights: list[float],
+    options: TransformerOptions,
+) -> tuple[Any, Any]:
+    """Fine-tune a fresh copy of the base model with class- and source-weighted cross-entropy."""
+    import torch
+
+    torch.manual_seed(options.seed)
+    random.seed(options.seed)
+    tokenizer, model = _load_base(base_model)
+    device = _device(options.device)
+    model.to(device)
+    counts = Counter(labels)
+    class_weight = torch.tensor(
+        [len(labels) / (len(LABELS) * counts[label]) if counts[label] else 0.0 for label in LABELS],
+        dtype=torch.float,
+        device=device,
+    )
+    order = list(range(len(texts)))
+    steps_per_epoch = math.ceil(len(order) / options.batch_size)
+    total = options.max_steps or max(1, math.ceil(options.epochs * steps_per_epoch))
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=options.learning_rate, weight_decay=options.weight_decay
+    )
+    warmup = int(total * options.warmup_ratio)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer,
+        lambda step: min(1.0, (step + 1) / max(1, warmup)) * max(0.0, 1 - step / total),
+    )
+    loss_fn = torch.nn.CrossEntropyLoss(weight=class_weight, reduction="none")
+    rng = random.Random(options.seed)
+    model.train()
+    step = 0
+    while step < total:
+        rng.shuffle(order)
+        for start in range(0, len(order), options.batch_size):
+            batch = order[start : start + options.batch_size]
+            encoded = tokenizer(
+                [texts[i] for i in batch],
+                truncation=True,
+                max_length=options.max_length,
+                padding=True,
+                return_tensors="pt",
+            ).to(device)
+            target = torch.tensor([LABELS.index(labels[i]) for i in batch], device=device)
+            weight = torch.tensor([weights[i] for i in batch], dtype=torch.float, device=device)
+            logits = model(**encoded).logits
+            loss = (loss_fn(logits, target) * weight).sum() / weight.sum()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad()
+            step += 1
+            if step >= total:
+                break
+    model.eval()
+    return tokenizer, model
+
+
+def predict_logits(
+    tokenizer: Any, model: Any, texts: list[str], max_length: int, batch_size: int = 16
+) -> np.ndarray:
+    """Logits in LABELS order for prepared texts."""
+    import torch
+
+    device = next(model.parameters()).device
+    order = [model.config.label2id[label] for label in LABELS]
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(texts), batch_size):
+            encoded = tokenizer(
+                texts[start : start + batch_size],
+                truncation=True,
+                max_length=max_length,
+                padding=True,
+                return_tensors="pt",
+            ).to(device)
+            out.append(model(**encoded).logits[:, order].float().cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, len(LABELS)))
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax."""
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def train_transformer(
+    trainset: TrainSet,
+    out_dir: Path,
+    base_model: str | Path,
+    options: TransformerOptions,
+    model_id: str,
+) -> dict[str, Any]:
+    """Cross-validate (unless cv_folds is 0), fine-tune on everything and write the folder."""
+    from nlp.train import _dumps
+
+    prepared = {i: prepare(t, options) for i, t in trainset.texts.items()}
+
+    def run(hand_ids: list[str], weak_ids: list[str]) -> tuple[Any, Any]:
+        ids = hand_ids + weak_ids
+        labels = [trainset.hand[i] for i in hand_ids] + [trainset.weak[i] for i in weak_ids]
+        weights = [options.hand_weight] * len(hand_ids) + [1.0] * len(weak_ids)
+        return fine_tune(base_model, [prepared[i] for i in ids], labels, weights, options)
+
+    if options.cv_folds >= 2:
+        logits: dict[str, np.ndarray] = {}
+        for train_ids, test_ids in cv_folds(trainset, options.cv_folds, options.seed):
+            tokenizer, model = run(train_ids, fold_weak_ids(trainset, test_ids))
+            out = predict_logits(
+                tokenizer, model, [prepared[i] for i in test_ids], options.max_length
+            )
+            logits.update(zip(test_ids, out, strict=True))
+        ids = sorted(logits)
+        predicted = [LABELS[int(np.argmax(logits[i]))] for i in ids]
+        metrics_doc: dict[str, Any] = {
+            "model_id": model_id,
+            "evaluation": "cross-validation on the hand labels (never in-sample)",
+            **metrics([trainset.hand[i] for i in ids], predicted),
+            "fold_scheme": (
+                f"{options.cv_folds}-fold StratifiedGroupKFold over the hand labels (groups: "
+                f"near-duplicates), seed {options.seed}; each fold fine-tunes a fresh copy of the "
+                "base model on the other folds' hand labels plus the weak labels"
+            ),
+        }
+    else:
+        metrics_doc = {
+            "model_id": model_id,
+            "evaluation": "none: trained with cv_folds=0, so there are no held-out figures; "
+            "evaluate it on labels it was not trained on",
+        }
+    tokenizer, model = run(sorted(trainset.hand), sorted(trainset.weak))
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    lexicon_dir = models_dir() / trainset.recipe.lexicon
+    shutil.copyfile(lexicon_dir / "cues.yaml", out_dir / "cues.yaml")
+    config = {
+        "model_id": model_id,
+        "kind": KIND,
+        "base_model": str(base_model),
+        "cues": "cues.yaml",
+        "segment": options.segment,
+        "head_chars": options.head_chars,
+        "max_length": options.max_length,
+        "labels": list(LABELS),
+        "description": "A fine-tuned transformer; evidence sentences come from the cue lexicon.",
+        "definition": "shared/docs/labeling-guide.md",
+        "metrics": "metrics.json",
+        "recipe": "recipe.json",
+        "trainset": "trainset.csv.gz",
+    }
+    (out_dir / "model.json").write_text(_dumps(config), encoding="utf-8")
+    (out_dir / "metrics.json").write_text(_dumps(metrics_doc), encoding="utf-8")
+    cues = {"file": "cues.yaml", "from": f"models/{lexicon_dir.name}"}
+    return {"options": asdict(options), "cues": cues}
+
+
+class TransformerClassifier:
+    """A fine-tuned sequence classifier; evidence from the cue lexicon, else its top sentences."""
+
+    def __init__(
+        self,
+        tokenizer: Any,
+        model: Any,
+        cues: CueLexiconClassifier,
+        options: TransformerOptions,
+        model_id: str,
+    ) -> None:
+        """Wrap a tokenizer and model under a model id."""
+        self.tokenizer = tokenizer
+        self.model = model
+        self.cues = cues
+        self.options = options
+        self.model_id = model_id
+
+    @classmethod
+    def from_dir(cls, model_dir: Path, config: dict[str, Any]) -> TransformerClassifier:
+        """Load from a model folder written by train_transformer (no download ever)."""
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            str(model_dir), local_files_only=True
+        )
+        model.to(_device("auto"))
+        model.eval()
+        lexicon = Lexicon.from_yaml(Path(model_dir) / config.get("cues", "cues.yaml"))
+        options = TransformerOptions(
+            segment=bool(config.get("segment", True)),
+            head_chars=int(config.get("head_chars", TransformerOptions.head_chars)),
+            max_length=int(config.get("max_length", TransformerOptions.max_length)),
+        )
+        model_id = str(config.get("model_id", Path(model_dir).name))
+        return cls(tokenizer, model, CueLexiconClassifier(lexicon, "cues"), options, model_id)
+
+    def classify(self, text: str) -> Prediction:
+        """Label one text with evidence; never raises on empty or non-Vietnamese input."""
+        if not text or not text.strip():
+            return neutral("empty text")
+        if not VIETNAMESE_RE.search(text):
+            return neutral("no Vietnamese letters found; the model only reads Vietnamese")
+        probs = _softmax(
+            predict_logits(
+                self.tokenizer, self.model, [prepare(text, self.options)], self.options.max_length
+            )
+        )[0]
+        scores = {label: float(p) for label, p in zip(LABELS, probs, strict=True)}
+        label = LABELS[int(np.argmax(probs))]
+        scored = self.cues.score_sentences(text)
+        confidence = f"{label} {scores[label]:.2f} ({self.model_id})"
+        if label == "neutral":
+            return Prediction(label, scores, [], f"{confidence}; {cue_summary(scored)}")
+        limit = self.cues.lexicon.scope.max_evidence
+        carrying = carriers(scored, label, limit)
+        if carrying:
+            reason = f"{confidence}; {cue_summary(carrying, label)}"
+            return Prediction(label, scores, [s.text for s in carrying], reason)
+        head = sentences("\n".join(head_lines(text, self.options.head_chars)))
+        sentence_probs = _softmax(
+            predict_logits(
+                self.tokenizer,
+                self.model,
+                [prepare(s, self.options) for s in head],
+                self.options.max_length,
+            )
+        )
+        k = LABELS.index(label)
+        ranked = sorted(range(len(head)), key=lambda i: -sentence_probs[i, k])[:2]
+        reason = f"{confidence}; no {label} cue phrase: sentences the model rates most {label}"
+        return Prediction(label, scores, [head[i] for i in sorted(ranked)], reason)
