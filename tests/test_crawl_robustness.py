@@ -28,6 +28,7 @@ from scrapy.http import HtmlResponse
 from crawlers.extract import reextract_record
 from crawlers.middlewares import retry_after
 from crawlers.profiles import load_profile
+from pipelines.demo import serve_on_loopback
 from pipelines.staging import read_raw
 
 SITE = "thu"
@@ -163,15 +164,8 @@ class Server:
                 pass
 
         ThreadingHTTPServer.request_queue_size = 64
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        httpd.daemon_threads = True
-        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{httpd.server_address[1]}"
-        finally:
-            httpd.shutdown()
-            httpd.server_close()
+        with serve_on_loopback(Handler) as origin:
+            yield origin
 
 
 def page(title: str, paragraphs: list[str], published: str | None, charset: str = "utf-8") -> str:
