@@ -40,6 +40,19 @@ STAGED_COLUMNS = {
 }
 
 
+# Rows per row group when this process writes. A bulk load (a backfill, a re-extraction) fills
+# whole row groups, which DuckDB writes straight into the file during the insert instead of
+# through the write-ahead log at COMMIT, so the data is written once: measured with
+# bench/store.py, loading 100,000 articles takes about a third less time than with DuckDB's
+# default of 122,880. Readers are unaffected; the size is not stored in the file.
+ROW_GROUP_SIZE = 16_384
+
+
+def sql_quote(text: str) -> str:
+    """Text as the inside of a single-quoted SQL literal."""
+    return text.replace("'", "''")
+
+
 class DatabaseLocked(RuntimeError):
     """Another process holds the database's write lock (often an analyst's notebook)."""
 
@@ -59,11 +72,14 @@ def open_db(path: Path, read_only: bool = False, wait_s: float = 60.0) -> duckdb
     path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + wait_s
     delay = 0.2
+    options = "READ_ONLY" if read_only else f"ROW_GROUP_SIZE {ROW_GROUP_SIZE}"
     while True:
+        con = duckdb.connect()
         try:
-            con = duckdb.connect(str(path), read_only=read_only)
+            con.execute(f"ATTACH '{sql_quote(str(path))}' AS congvu ({options})")
             break
         except duckdb.IOException as exc:
+            con.close()
             if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
                 if "lock" in str(exc).lower():
                     raise DatabaseLocked(
@@ -73,6 +89,7 @@ def open_db(path: Path, read_only: bool = False, wait_s: float = 60.0) -> duckdb
                 raise
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
             delay = min(delay * 2, 10.0)
+    con.execute("USE congvu")
     con.execute("SET TimeZone = 'Asia/Ho_Chi_Minh'")
     if not read_only:
         migrate(con)
@@ -217,15 +234,40 @@ def save_page_state(con: duckdb.DuckDBPyConnection) -> None:
     """Upsert the crawl state of every URL in the `latest` batch (article and canonical URL)."""
     con.execute(
         """
+        CREATE OR REPLACE TEMP TABLE fetched_urls AS
+        WITH fetched AS (
+            SELECT i.url, i.canonical_url, i.article_id, i.site, i.content_hash, i.etag,
+                   i.last_modified, i.lastmod, i.fetched_at
+            FROM incoming i SEMI JOIN latest l ON i.rowid = l.rid
+        )
+        FROM (
+            SELECT url, * EXCLUDE (url, canonical_url) FROM fetched
+            UNION ALL
+            SELECT canonical_url, * EXCLUDE (url, canonical_url) FROM fetched
+            WHERE canonical_url <> url
+        )
+        -- One row per URL: a page fetched itself wins over a page naming it as canonical.
+        QUALIFY row_number() OVER (PARTITION BY url ORDER BY article_id = md5(url) DESC,
+                                   fetched_at DESC) = 1
+        """
+    )
+    # An update of the URLs already known, then a plain insert of the new ones: cheaper than
+    # INSERT ... ON CONFLICT when, as in a backfill, nearly every URL is new.
+    con.execute(
+        """
+        UPDATE page_state p SET
+            article_id = f.article_id, content_hash = f.content_hash, etag = f.etag,
+            last_modified = f.last_modified, lastmod = coalesce(f.lastmod, p.lastmod),
+            last_fetched = f.fetched_at
+        FROM fetched_urls f WHERE p.url = f.url
+        """
+    )
+    con.execute(
+        """
         INSERT INTO page_state
-        SELECT DISTINCT ON (u.url) u.url, i.article_id, i.site, i.content_hash, i.etag,
-               i.last_modified, i.lastmod, i.fetched_at, i.fetched_at
-        FROM latest l JOIN incoming i ON i.rowid = l.rid, unnest([i.url, i.canonical_url]) u(url)
-        ON CONFLICT (url) DO UPDATE SET
-            article_id = excluded.article_id, content_hash = excluded.content_hash,
-            etag = excluded.etag, last_modified = excluded.last_modified,
-            lastmod = coalesce(excluded.lastmod, page_state.lastmod),
-            last_fetched = excluded.last_fetched
+        SELECT f.url, f.article_id, f.site, f.content_hash, f.etag, f.last_modified, f.lastmod,
+               f.fetched_at, f.fetched_at
+        FROM fetched_urls f ANTI JOIN page_state p USING (url)
         """
     )
 

@@ -154,3 +154,25 @@ def test_crawl_state_remembers_validators(tmp_path: Path) -> None:
     known = known_pages(con, days=100_000)
     con.close()
     assert known[refetch["url"]].etag == '"v1"'
+
+
+def test_page_naming_another_as_canonical_keeps_one_state_per_url(tmp_path: Path) -> None:
+    # bai-2 is a mobile copy whose canonical is bai-1, fetched in the same run as bai-1 itself.
+    records = [record(1), record(2, canonical="https://example.vn/bai-1.html")]
+    staged(tmp_path / "staging", "r1", "example", records)
+    load(tmp_path / "db.duckdb", tmp_path / "staging")
+    con = open_db(tmp_path / "db.duckdb", read_only=True)
+    urls = con.execute("SELECT url FROM page_state ORDER BY url").fetchall()
+    con.close()
+    assert urls == [("https://example.vn/bai-1.html",), ("https://example.vn/bai-2.html",)]
+
+
+def test_known_page_refetched_updates_its_state(tmp_path: Path) -> None:
+    staged(tmp_path / "staging", "r1", "example", [{**changed(1, "Bản đầu.", 1), "etag": '"v1"'}])
+    load(tmp_path / "db.duckdb", tmp_path / "staging")
+    staged(tmp_path / "staging", "r2", "example", [{**changed(1, "Bản sau.", 2), "etag": '"v2"'}])
+    load(tmp_path / "db.duckdb", tmp_path / "staging")
+    con = open_db(tmp_path / "db.duckdb", read_only=True)
+    known = known_pages(con, days=100_000)
+    con.close()
+    assert known[changed(1, "", 1)["url"]].etag == '"v2"'
