@@ -23,12 +23,12 @@ DEMO = json.loads((DEMO_DIR / "expected.json").read_text(encoding="utf-8"))
 CONGVU = str(Path(sys.executable).with_name("congvu"))
 
 
-def demo_site(article_delay: float = 0.0) -> Site:
-    """The shipped demo pages, optionally with slow article pages."""
+def demo_site(article_delay: float = 0.0, names: tuple[str, ...] = ("demo",)) -> Site:
+    """The shipped demo pages under /<name>/ for each name, optionally with slow article pages."""
     site = Site()
     for path in (DEMO_DIR / "www").rglob("*"):
-        if path.is_file():
-            route = "/demo/" + path.relative_to(DEMO_DIR / "www").as_posix()
+        for name in names if path.is_file() else ():
+            route = f"/{name}/" + path.relative_to(DEMO_DIR / "www").as_posix()
             kind = "application/rss+xml" if path.suffix == ".xml" else "text/html"
             slow = article_delay if "/tin-tuc/" in route and route[-11:-5].isdigit() else 0.0
             site.add(route, path.read_bytes(), content_type=kind, delay=slow)
@@ -124,6 +124,30 @@ def test_run_killed_during_crawl_is_completed_by_the_next(tmp_path: Path) -> Non
         process.wait()
         result = run_congvu(*nightly_args(tmp_path, base + "/{site}"))
     assert (still_crawling, result.returncode, state(tmp_path)) == (True, 0, COMPLETE)
+
+
+def test_killed_crawl_leaves_no_worker_process_writing(tmp_path: Path) -> None:
+    # Two sites: the crawl runs them in worker processes (one per core), which must die with it.
+    twin = tmp_path / "twin.yaml"
+    demo_yaml = (DEMO_DIR / "demo.yaml").read_text(encoding="utf-8")
+    twin.write_text(demo_yaml.replace("name: demo", "name: twin"), encoding="utf-8")
+    with serve(demo_site(article_delay=0.3, names=("demo", "twin"))) as base:
+        process = subprocess.Popen(
+            [CONGVU, "crawl", "--data-dir", str(tmp_path / "data"), "--origin", base + "/{site}",
+             "--profile", str(DEMO_DIR / "demo.yaml"), "--profile", str(twin)],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        staged = tmp_path / "data" / "staging"
+        deadline = time.monotonic() + 60
+        while not any(f.stat().st_size for f in staged.glob("*/*.jsonl")):
+            assert time.monotonic() < deadline and process.poll() is None
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        time.sleep(0.5)  # let the kernel deliver the parent-death signal
+        sizes = {f: f.stat().st_size for f in staged.glob("*/*.jsonl")}
+        time.sleep(2.0)  # several article fetches' worth: a surviving worker would write
+    assert {f: f.stat().st_size for f in staged.glob("*/*.jsonl")} == sizes
 
 
 def test_killed_run_is_recorded_as_interrupted(tmp_path: Path, origin: str) -> None:
