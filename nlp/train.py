@@ -148,6 +148,7 @@ def _train_linear(trainset: TrainSet, out_dir: Path, opts: Any, model_id: str) -
         "cues": "cues.yaml",
         "head_chars": opts.head_chars,
         "temperature": temperature,
+        "criticism_bias": classifier.bias,
         "labels": list(LABELS),
         "description": (
             "TF-IDF over underthesea word segments of the title and first lines, plus cue-lexicon "

@@ -243,12 +243,12 @@ def read_trainset_ids(path: Path) -> dict[str, str]:
 
 
 def cv_folds(
-    trainset: TrainSet, n_splits: int = 5, seed: int = 0
+    trainset: TrainSet, n_splits: int = 5, seed: int = 0, hand_ids: list[str] | None = None
 ) -> list[tuple[list[str], list[str]]]:
-    """Split the hand labels into stratified folds that keep near-duplicates together."""
+    """Split hand labels (all, or hand_ids) into stratified folds, near-duplicates together."""
     from sklearn.model_selection import StratifiedGroupKFold
 
-    ids = sorted(trainset.hand)
+    ids = sorted(trainset.hand if hand_ids is None else hand_ids)
     labels = [trainset.hand[i] for i in ids]
     groups = [trainset.groups[i] for i in ids]
     splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)

@@ -174,18 +174,18 @@ def test_macro_f1_on_dev_labels_stays_above_floor(classifier: Classifier, shared
     assert result["macro_f1"] >= MACRO_F1_FLOOR
 
 
-# The trained linear model (models/tfidf-lr-1): the issue's behaviour cases. Its quality floor is
+# The trained linear model (models/tfidf-lr-2): the issue's behaviour cases. Its quality floor is
 # in tests/test_train_linear.py (cross-validated, recomputed).
 
 
 @pytest.fixture(scope="module")
 def trained() -> Classifier:
     """The trained linear model, loaded once."""
-    return load_classifier("tfidf-lr-1")
+    return load_classifier("tfidf-lr-2")
 
 
 def test_trained_model_reports_its_id(trained: Classifier) -> None:
-    assert trained.model_id == "tfidf-lr-1"
+    assert trained.model_id == "tfidf-lr-2"
 
 
 def test_trained_seed_article_is_criticism(trained: Classifier, shared_dir: Path) -> None:
