@@ -1,11 +1,15 @@
 """Throughput of the nightly enrichment (classify with evidence) and of entity extraction.
 
 Run from the project root:  .venv/bin/python bench/nlp.py [--n 2000] [--model ID ...]
+Compare models on one core, classification only:
+    taskset -c 1 .venv/bin/python bench/nlp.py --n 1000 --model tfidf-lr-1 --model e5-small-ft-1 \
+        --threads 1 --classify-only
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import resource
 import sys
@@ -52,16 +56,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--model", action="append", help=f"model id (repeatable; default: {DEFAULT_MODEL})"
     )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="torch CPU threads for transformer models (0: default)",
+    )
+    parser.add_argument(
+        "--classify-only", action="store_true", help="skip the entity and province timings"
+    )
     args = parser.parse_args(argv)
+    if args.threads > 0:
+        try:
+            import torch
+        except ImportError:
+            parser.error("--threads needs torch (pip install -e '.[transformer]')")
+        torch.set_num_threads(args.threads)
     if not args.corpus.is_file():
         parser.error(f"{args.corpus} not found (shared data: ../shared)")
     texts = [r["text"] for r in islice(read_corpus(args.corpus), args.n)]
     chars = sum(map(len, texts)) / len(texts)
-    print(f"Python {platform.python_version()}, one process; {chars:.0f} characters an article")
+    print(
+        f"Python {platform.python_version()}, one process, {platform.processor() or 'cpu'}, "
+        f"{len(os.sched_getaffinity(0))} core(s) allowed; {chars:.0f} characters an article"
+    )
     print(f"{'after loading the corpus':<46} {'':>35}   peak memory so far {peak_mib():>6.0f} MiB")
     for model_id in args.model or [DEFAULT_MODEL]:
         classifier = load_classifier(model_id)
         timed(f"enrich: classify with evidence, {classifier.model_id}", texts, classifier.classify)
+    if args.classify_only:
+        return 0
     timed("provinces (34-province map)", texts, main_province)
     timed("entities (underthesea CRF, first 3000 chars)", texts[: args.entities_n], entities)
     return 0

