@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -289,3 +290,28 @@ def cue_summary(scored: list[SentenceScore], label: str = "") -> str:
     if all(h.weight == 0 for h in hits):
         return f"only negated cues ({_cue_list(hits)})"
     return f"cues: {_cue_list([h for h in hits if h.weight])}"
+
+
+def explain(
+    scores: dict[str, float],
+    model_id: str,
+    cues: CueLexiconClassifier,
+    scored: list[SentenceScore],
+    model_evidence: Callable[[str], list[str]],
+    how: str,
+) -> Prediction:
+    """A trained model's label (its top score) with evidence: cue sentences, else its own pick.
+
+    model_evidence(label) gives the sentences the model itself finds most of that label; `how`
+    says how it chose them, for the reason.
+    """
+    label = max(scores, key=scores.__getitem__)
+    confidence = f"{label} {scores[label]:.2f} ({model_id})"
+    if label == "neutral":
+        return Prediction(label, scores, [], f"{confidence}; {cue_summary(scored)}")
+    carrying = carriers(scored, label, cues.lexicon.scope.max_evidence)
+    if carrying:
+        reason = f"{confidence}; {cue_summary(carrying, label)}"
+        return Prediction(label, scores, [s.text for s in carrying], reason)
+    reason = f"{confidence}; no {label} cue phrase: {how}"
+    return Prediction(label, scores, model_evidence(label), reason)

@@ -24,8 +24,7 @@ from nlp.lexicon import (
     CueLexiconClassifier,
     Lexicon,
     SentenceScore,
-    carriers,
-    cue_summary,
+    explain,
 )
 from nlp.text import head_lines, segment_lines, sentences
 from nlp.trainset import TrainSet, cv_folds, fold_weak_ids
@@ -253,18 +252,14 @@ class LinearClassifier:
         logits = with_bias(log_proba(self.vectorizer, self.model, [tokens], cue), self.bias)
         probs = softmax(logits, self.temperature)[0]
         scores = {label: float(p) for label, p in zip(LABELS, probs, strict=True)}
-        label = LABELS[int(np.argmax(probs))]
-        confidence = f"{label} {scores[label]:.2f} ({self.model_id})"
-        if label == "neutral":
-            return Prediction(label, scores, [], f"{confidence}; {cue_summary(scored)}")
-        limit = self.cues.lexicon.scope.max_evidence
-        carrying = carriers(scored, label, limit)
-        if carrying:
-            reason = f"{confidence}; {cue_summary(carrying, label)}"
-            return Prediction(label, scores, [s.text for s in carrying], reason)
-        evidence = self.weighted_sentences(text, label, limit=2)
-        reason = f"{confidence}; no {label} cue phrase: sentences the model weighs most"
-        return Prediction(label, scores, evidence, reason)
+        return explain(
+            scores,
+            self.model_id,
+            self.cues,
+            scored,
+            lambda label: self.weighted_sentences(text, label, limit=2),
+            "sentences the model weighs most",
+        )
 
     def weighted_sentences(self, text: str, label: str, limit: int = 2) -> list[str]:
         """Return the sentences of the text's head whose words push most towards a label."""

@@ -16,7 +16,7 @@ import numpy as np
 
 from nlp.classify import LABELS, ModelNotFoundError, Prediction, models_dir, neutral
 from nlp.evaluate import metrics
-from nlp.lexicon import VIETNAMESE_RE, CueLexiconClassifier, Lexicon, carriers, cue_summary
+from nlp.lexicon import VIETNAMESE_RE, CueLexiconClassifier, Lexicon, explain
 from nlp.text import head_lines, segment_lines, sentences
 from nlp.trainset import TrainSet, cv_folds, fold_weak_ids
 
@@ -452,16 +452,17 @@ class TransformerClassifier:
             )
         )[0]
         scores = {label: float(p) for label, p in zip(LABELS, probs, strict=True)}
-        label = LABELS[int(np.argmax(probs))]
-        scored = self.cues.score_sentences(text)
-        confidence = f"{label} {scores[label]:.2f} ({self.model_id})"
-        if label == "neutral":
-            return Prediction(label, scores, [], f"{confidence}; {cue_summary(scored)}")
-        limit = self.cues.lexicon.scope.max_evidence
-        carrying = carriers(scored, label, limit)
-        if carrying:
-            reason = f"{confidence}; {cue_summary(carrying, label)}"
-            return Prediction(label, scores, [s.text for s in carrying], reason)
+        return explain(
+            scores,
+            self.model_id,
+            self.cues,
+            self.cues.score_sentences(text),
+            lambda label: self.rated_sentences(text, label),
+            "sentences the model rates most",
+        )
+
+    def rated_sentences(self, text: str, label: str, limit: int = 2) -> list[str]:
+        """The sentences of the text's head that the model rates most of a label, in order."""
         head = sentences("\n".join(head_lines(text, self.options.head_chars)))
         sentence_probs = _softmax(
             predict_logits(
@@ -472,6 +473,5 @@ class TransformerClassifier:
             )
         )
         k = LABELS.index(label)
-        ranked = sorted(range(len(head)), key=lambda i: -sentence_probs[i, k])[:2]
-        reason = f"{confidence}; no {label} cue phrase: sentences the model rates most {label}"
-        return Prediction(label, scores, [head[i] for i in sorted(ranked)], reason)
+        ranked = sorted(range(len(head)), key=lambda i: -sentence_probs[i, k])[:limit]
+        return [head[i] for i in sorted(ranked)]
