@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.paths import DataPaths
-from pipelines.store import open_db
+from pipelines.store import open_db, sql_quote
 
 FORMATS = ("parquet", "csv", "xlsx")
 
@@ -65,7 +65,7 @@ def backup_database(paths: DataPaths, wait_s: float = 60.0) -> Path:
     con = open_db(paths.db, read_only=True, wait_s=wait_s)
     try:
         source = con.execute("SELECT current_database()").fetchone()[0]
-        con.execute(f"ATTACH '{target}' AS backup (READ_WRITE)")
+        con.execute(f"ATTACH '{sql_quote(str(target))}' AS backup (READ_WRITE)")
         con.execute(f'COPY FROM DATABASE "{source}" TO backup')
         con.execute("DETACH backup")
     finally:

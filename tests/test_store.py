@@ -113,15 +113,21 @@ def changed(n: int, body: str, minute: int) -> dict:
             "body": body, "content_hash": body}  # fmt: skip
 
 
+def versions(db: Path) -> tuple[list[tuple], list[tuple]]:
+    """(version, body) of the earlier versions and of the current articles."""
+    con = open_db(db, read_only=True)
+    try:
+        earlier = con.execute("SELECT version, body FROM article_versions").fetchall()
+        return earlier, con.execute("SELECT version, body FROM articles").fetchall()
+    finally:
+        con.close()
+
+
 def test_change_between_two_staged_runs_keeps_both_versions(tmp_path: Path) -> None:
     staged(tmp_path / "staging", "r1", "example", [changed(1, "Bản đầu.", 1)])
     staged(tmp_path / "staging", "r2", "example", [changed(1, "Bản đã sửa.", 2)])
     load(tmp_path / "db.duckdb", tmp_path / "staging")
-    con = open_db(tmp_path / "db.duckdb", read_only=True)
-    earlier = con.execute("SELECT version, body FROM article_versions").fetchall()
-    current = con.execute("SELECT version, body FROM articles").fetchall()
-    con.close()
-    assert (earlier, current) == ([(1, "Bản đầu.")], [(2, "Bản đã sửa.")])
+    assert versions(tmp_path / "db.duckdb") == ([(1, "Bản đầu.")], [(2, "Bản đã sửa.")])
 
 
 def test_change_seen_in_a_later_load_adds_a_version(tmp_path: Path) -> None:
@@ -129,11 +135,7 @@ def test_change_seen_in_a_later_load_adds_a_version(tmp_path: Path) -> None:
     load(tmp_path / "db.duckdb", tmp_path / "staging")
     staged(tmp_path / "staging", "r2", "example", [changed(1, "Bản đã sửa.", 2)])
     load(tmp_path / "db.duckdb", tmp_path / "staging")
-    con = open_db(tmp_path / "db.duckdb", read_only=True)
-    earlier = con.execute("SELECT version, body FROM article_versions").fetchall()
-    current = con.execute("SELECT version, body FROM articles").fetchall()
-    con.close()
-    assert (earlier, current) == ([(1, "Bản đầu.")], [(2, "Bản đã sửa.")])
+    assert versions(tmp_path / "db.duckdb") == ([(1, "Bản đầu.")], [(2, "Bản đã sửa.")])
 
 
 def test_unchanged_refetch_adds_no_version(tmp_path: Path) -> None:
