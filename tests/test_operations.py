@@ -16,6 +16,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from nlp.entities import KINDS
 from tests.conftest import ROOT, Site, run_congvu, serve
 
 DEMO_DIR = ROOT / "crawlers" / "demo"
@@ -307,3 +308,13 @@ def test_reading_a_missing_database_says_so_and_creates_nothing(
     output = result.stdout + result.stderr
     said = f"no database at {data_dir / 'congvu.duckdb'}" in output and "Traceback" not in output
     assert (result.returncode, said, data_dir.exists()) == (2, True, False), output
+
+
+def test_entity_kinds_documented_as_the_data_spells_them(stored: Path) -> None:
+    documented = rows(
+        stored,
+        "SELECT comment FROM duckdb_columns() "
+        "WHERE table_name = 'article_entities' AND column_name = 'kind'",
+    )[0][0]
+    stored_kinds = {kind for (kind,) in rows(stored, "SELECT DISTINCT kind FROM article_entities")}
+    assert set(documented.split(" | ")) == set(KINDS.values()) >= stored_kinds, stored_kinds
