@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import ensurepip
+import os
+import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import ROOT
 
@@ -42,3 +47,54 @@ def test_fresh_venv_with_the_pip_python_ships_runs_the_demo(tmp_path: Path) -> N
         "congvu demo": (demo.stdout + demo.stderr)[-1000:],
     }
     assert (install.returncode, cleaning.returncode, demo.returncode) == (0, 0, 0), said
+
+
+@pytest.fixture
+def checkout(tmp_path: Path) -> Path:
+    """A folder with the Makefile and pyproject.toml, as a fresh clone has them (no .venv)."""
+    for name in ("Makefile", "pyproject.toml"):
+        shutil.copy(ROOT / name, tmp_path)
+    hour_ago = time.time() - 3600
+    os.utime(tmp_path / "pyproject.toml", (hour_ago, hour_ago))
+    return tmp_path
+
+
+def dry_run(folder: Path, target: str) -> list[str]:
+    """The commands `make TARGET` would run in folder (make -n: nothing is run)."""
+    result = subprocess.run(
+        ["make", "-n", target], cwd=folder, capture_output=True, text=True, check=True
+    )
+    return result.stdout.splitlines()
+
+
+def installs(commands: list[str]) -> list[str]:
+    """What each pip install command installs (its last argument)."""
+    return [c.split()[-1] for c in commands if " -m pip install " in c and "--upgrade pip" not in c]
+
+
+@pytest.mark.parametrize("target", ["run", "demo", "venv"])
+def test_run_and_demo_install_only_the_default_dependencies(checkout: Path, target: str) -> None:
+    assert installs(dry_run(checkout, target)) == ["."]
+
+
+def test_test_after_run_installs_the_extras_run_left_out(checkout: Path) -> None:
+    (checkout / ".venv").mkdir()
+    (checkout / ".venv" / ".installed").touch()  # what `make run` leaves
+    commands = dry_run(checkout, "test")
+    assert (installs(commands), any("-m venv" in c for c in commands)) == (
+        ["'.[dev]'", "'.[transformer]'"],
+        False,
+    )
+
+
+def test_changed_pyproject_reinstalls_the_extras(checkout: Path) -> None:
+    (checkout / ".venv").mkdir()
+    for stamp in (".installed", ".installed-dev", ".installed-transformer"):
+        (checkout / ".venv" / stamp).touch()
+    later = time.time() + 60  # a dependency added after the installs (a whole tick later)
+    os.utime(checkout / "pyproject.toml", (later, later))
+    assert installs(dry_run(checkout, "test")) == [".", "'.[dev]'", "'.[transformer]'"]
+
+
+def test_e5_installs_the_transformer_extra(checkout: Path) -> None:
+    assert installs(dry_run(checkout, "e5")) == [".", "'.[transformer]'"]
