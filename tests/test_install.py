@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ensurepip
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -98,3 +99,13 @@ def test_changed_pyproject_reinstalls_the_extras(checkout: Path) -> None:
 
 def test_e5_installs_the_transformer_extra(checkout: Path) -> None:
     assert installs(dry_run(checkout, "e5")) == [".", "'.[transformer]'"]
+
+
+def test_scheduled_runs_keep_congvus_exit_codes() -> None:
+    # make turns any failing command's code into 2, so `make run` cannot tell "some sites
+    # failed" (1) from "the run failed" (2): the nightly schedules call the command itself.
+    cron = re.findall(r"^\d+ \d+ \* \* \* .*$", README, flags=re.MULTILINE)
+    systemd = re.findall(r"^ExecStart=.*$", README, flags=re.MULTILINE)
+    nightly = [line for line in cron + systemd if " nightly" in line]
+    assert (len(nightly), [line for line in nightly if "make run" in line]) == (2, [])
+    assert all(".venv/bin/congvu nightly" in line for line in nightly), nightly
