@@ -101,6 +101,19 @@ def test_e5_installs_the_transformer_extra(checkout: Path) -> None:
     assert installs(dry_run(checkout, "e5")) == [".", "'.[transformer]'"]
 
 
+def test_ci_runs_lint_and_the_tests() -> None:
+    result = subprocess.run(
+        [ROOT / ".ci" / "run"], env={**os.environ, "MAKEFLAGS": "n"},
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    ran = [line for line in result.stdout.splitlines() if "ruff" in line or "pytest" in line]
+    assert ran == [
+        ".venv/bin/ruff check .",
+        ".venv/bin/ruff format --check .",
+        ".venv/bin/python -m pytest",
+    ], result.stdout + result.stderr
+
+
 def test_scheduled_runs_keep_congvus_exit_codes() -> None:
     # make turns any failing command's code into 2, so `make run` cannot tell "some sites
     # failed" (1) from "the run failed" (2): the nightly schedules call the command itself.
