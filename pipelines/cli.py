@@ -294,6 +294,20 @@ def cmd_db(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_prune(args: argparse.Namespace) -> int:
+    """Delete staging files loaded more than --keep-days ago; unloaded ones and raw HTML stay."""
+    from pipelines.retention import prune_staging
+
+    paths = DataPaths(args.data_dir)
+    done = prune_staging(paths, args.keep_days, args.wait)
+    print(
+        f"{done.files} staging files loaded more than {args.keep_days} days ago deleted "
+        f"({done.size / 1e6:.1f} MB); {done.unloaded} not loaded yet kept; raw HTML in "
+        f"{paths.raw} kept (`congvu reextract` rebuilds articles from it)"
+    )
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     """Train a classifier (--backend linear|transformer --out FOLDER; --help for all options)."""
     from nlp.train import main as train_main
@@ -413,6 +427,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="checkpoint folder to write (default: %(default)s)",
     )
     p.set_defaults(func=cmd_model)
+    p = sub.add_parser("prune", parents=[data, wait], help=cmd_prune.__doc__)
+    p.add_argument(
+        "--keep-days",
+        type=int,
+        required=True,
+        help="keep staging files loaded within this many days",
+    )
+    p.set_defaults(func=cmd_prune)
     p = sub.add_parser("db", parents=[data, wait], help=cmd_db.__doc__)
     p.add_argument("action", choices=["migrate", "status", "schema", "backup"])
     p.set_defaults(func=cmd_db)
