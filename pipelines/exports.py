@@ -61,9 +61,9 @@ def backup_database(paths: DataPaths, wait_s: float = 60.0) -> Path:
     """Copy the database into data/backups/ through a read-only connection (readers unaffected)."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     target = paths.backups / f"congvu-{stamp}.duckdb"
-    target.parent.mkdir(parents=True, exist_ok=True)
     con = open_db(paths.db, read_only=True, wait_s=wait_s)
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)  # only once there is a database to copy
         source = con.execute("SELECT current_database()").fetchone()[0]
         con.execute(f"ATTACH '{sql_quote(str(target))}' AS backup (READ_WRITE)")
         con.execute(f'COPY FROM DATABASE "{source}" TO backup')

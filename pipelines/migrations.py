@@ -153,6 +153,14 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "008_entity_kind_spelling",
+        # 003 documented the kinds as 'organisation'; the stored values (nlp/entities.py KINDS),
+        # which queries must match, are spelt 'organization'.
+        """
+        COMMENT ON COLUMN article_entities.kind IS 'person | organization | location';
+        """,
+    ),
 ]
 
 _TABLE = re.compile(r"CREATE TABLE (\w+) \(\s*--\s*(.+)")

@@ -67,9 +67,22 @@ class LoadResult:
     rows_changed: int = 0
 
 
+def existing_db(path: Path) -> Path:
+    """The database file to read; a clear error, and nothing created, when there is none yet."""
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no database at {path} yet: a run creates it (`congvu nightly`, or `congvu demo` "
+            "for data/demo); check --data-dir or CONGVU_DATA_DIR"
+        )
+    return path
+
+
 def open_db(path: Path, read_only: bool = False, wait_s: float = 60.0) -> duckdb.DuckDBPyConnection:
     """Connect, retrying with backoff while another process holds the lock; migrate if writable."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if read_only:
+        existing_db(path)  # DuckDB cannot create a file read-only: say so instead of a traceback
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + wait_s
     delay = 0.2
     options = "READ_ONLY" if read_only else f"ROW_GROUP_SIZE {ROW_GROUP_SIZE}"

@@ -109,6 +109,10 @@ def test_run_summary_printed(demo: dict) -> None:
     assert "total: 1 sites, 1 ok, 0 failed" in demo["first"].stdout
 
 
+def test_run_prints_no_test_hook_lines(demo: dict) -> None:
+    assert [line for line in demo["first"].stdout.splitlines() if "stage:" in line] == []
+
+
 def test_logs_written(demo: dict) -> None:
     assert len(list((demo["data_dir"] / "logs").glob("*.log"))) == 2
 

@@ -16,6 +16,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from nlp.entities import KINDS
 from tests.conftest import ROOT, Site, run_congvu, serve
 
 DEMO_DIR = ROOT / "crawlers" / "demo"
@@ -292,3 +293,28 @@ def test_reclassify_with_a_new_model_keeps_the_old_labels(stored: Path, tmp_path
     run_congvu("reclassify", "--data-dir", str(stored), "--model", str(model))
     counts = rows(stored, "SELECT model_id, count(*) FROM classifications GROUP BY 1 ORDER BY 1")
     assert counts == [("cue-lexicon-1", 9), ("cue-lexicon-test", 9)]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["export"], ["db", "status"], ["db", "schema"], ["db", "backup"], ["digest"]],
+    ids=" ".join,
+)
+def test_reading_a_missing_database_says_so_and_creates_nothing(
+    tmp_path: Path, command: list[str]
+) -> None:
+    data_dir = tmp_path / "data"
+    result = run_congvu(*command, "--data-dir", str(data_dir))
+    output = result.stdout + result.stderr
+    said = f"no database at {data_dir / 'congvu.duckdb'}" in output and "Traceback" not in output
+    assert (result.returncode, said, data_dir.exists()) == (2, True, False), output
+
+
+def test_entity_kinds_documented_as_the_data_spells_them(stored: Path) -> None:
+    documented = rows(
+        stored,
+        "SELECT comment FROM duckdb_columns() "
+        "WHERE table_name = 'article_entities' AND column_name = 'kind'",
+    )[0][0]
+    stored_kinds = {kind for (kind,) in rows(stored, "SELECT DISTINCT kind FROM article_entities")}
+    assert set(documented.split(" | ")) == set(KINDS.values()) >= stored_kinds, stored_kinds

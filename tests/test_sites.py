@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
+import crawlers.profiles
 from crawlers.extract import article_links
-from crawlers.profiles import SITES_DIR, load_profiles
+from crawlers.profiles import SITES_DIR, load_profile, load_profiles
+from pipelines.cli import mark_verified
 
 PROFILES = load_profiles()
 SAVED = {"vnexpress", "tuoitre", "dantri", "baochinhphu", "vietnamnet", "baodautu"}
@@ -49,9 +52,35 @@ def test_portal_records_its_province(name: str) -> None:
     assert PROFILES[name].province
 
 
+def verified_without_a_check(path: Path) -> bool:
+    """Whether a profile says `verified: true` without the stamp `congvu sites check` writes."""
+    line = next(
+        x for x in path.read_text(encoding="utf-8").splitlines() if x.startswith("verified:")
+    )
+    return load_profile(path).verified and "confirmed live by `congvu sites check` on" not in line
+
+
 @pytest.mark.parametrize("name", NEW)
-def test_profile_without_a_saved_page_is_unverified(name: str) -> None:
-    assert PROFILES[name].verified is False
+def test_profile_without_a_saved_page_is_verified_only_by_a_live_check(name: str) -> None:
+    assert not verified_without_a_check(SITES_DIR / f"{name}.yaml")
+
+
+def test_profile_marked_by_sites_check_counts_as_verified(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What `congvu sites check NAME` writes when the live check passes, and the README says to
+    # commit: it must keep the suite green.
+    shutil.copy(SITES_DIR / f"{NEW[0]}.yaml", tmp_path)
+    monkeypatch.setattr(crawlers.profiles, "SITES_DIR", tmp_path)
+    marked = mark_verified(NEW[0])
+    assert (load_profile(marked).verified, verified_without_a_check(marked)) == (True, False)
+
+
+def test_profile_set_verified_by_hand_is_caught(tmp_path: Path) -> None:
+    path = tmp_path / f"{NEW[0]}.yaml"
+    text = (SITES_DIR / path.name).read_text(encoding="utf-8")
+    path.write_text(text.replace("\nverified: false", "\nverified: true", 1), encoding="utf-8")
+    assert verified_without_a_check(path)
 
 
 @pytest.mark.parametrize("name", NEW)

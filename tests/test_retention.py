@@ -1,0 +1,84 @@
+"""`congvu prune`: loaded staging files go after --keep-days; unloaded ones and raw HTML stay."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import run_congvu
+
+
+@pytest.fixture(scope="module")
+def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder after one demo run: one loaded staging file, its stats, the raw pages."""
+    data_dir = tmp_path_factory.mktemp("retention")
+    assert run_congvu("demo", "--data-dir", str(data_dir)).returncode == 0
+    return data_dir
+
+
+@pytest.fixture
+def data_dir(demo_data: Path, tmp_path: Path) -> Path:
+    """A copy of the demo data folder for one test to change."""
+    return Path(shutil.copytree(demo_data, tmp_path / "data"))
+
+
+def age(data_dir: Path, days: int) -> None:
+    """Move the record of every load `days` into the past, as time passing would."""
+    con = duckdb.connect(str(data_dir / "congvu.duckdb"))
+    try:
+        con.execute("UPDATE staged_files SET loaded_at = loaded_at - to_days(?)", [days])
+    finally:
+        con.close()
+
+
+def files(folder: Path) -> list[str]:
+    """Every file under folder, relative."""
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def prune(data_dir: Path, keep_days: str) -> str:
+    """Run `congvu prune`; its output, after checking it succeeded."""
+    result = run_congvu("prune", "--data-dir", str(data_dir), "--keep-days", keep_days)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_prune_deletes_staging_loaded_before_the_window(data_dir: Path) -> None:
+    raw = files(data_dir / "raw")
+    age(data_dir, 40)
+    said = prune(data_dir, "30")
+    assert (files(data_dir / "staging"), files(data_dir / "raw"), said.split()[0]) == ([], raw, "1")
+
+
+def test_prune_keeps_staging_loaded_within_the_window(data_dir: Path) -> None:
+    staged = files(data_dir / "staging")
+    age(data_dir, 20)
+    prune(data_dir, "30")
+    assert files(data_dir / "staging") == staged
+
+
+def test_prune_never_deletes_an_unloaded_file_which_the_next_load_stores(data_dir: Path) -> None:
+    # A killed run's file, staged long ago and never loaded: prune keeps it, the load takes it.
+    (run,) = (data_dir / "staging").iterdir()
+    killed = data_dir / "staging" / "20200101T000000Z"
+    killed.mkdir()
+    (killed / "demo.jsonl").write_bytes((run / "demo.jsonl").read_bytes())
+    age(data_dir, 400)
+    said = prune(data_dir, "0")
+    load = run_congvu("load", "--data-dir", str(data_dir))
+    assert (files(data_dir / "staging"), "1 not loaded yet kept" in said) == (
+        ["20200101T000000Z/demo.jsonl"],
+        True,
+    )
+    assert "loaded 1 staging files: 9 articles read" in load.stdout, load.stdout + load.stderr
+
+
+def test_prune_without_a_database_deletes_nothing(tmp_path: Path) -> None:
+    staged = tmp_path / "staging" / "20200101T000000Z" / "demo.jsonl"
+    staged.parent.mkdir(parents=True)
+    staged.write_text("{}\n")
+    result = run_congvu("prune", "--data-dir", str(tmp_path), "--keep-days", "0")
+    assert (result.returncode, staged.is_file()) == (2, True)
