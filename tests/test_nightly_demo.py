@@ -109,6 +109,10 @@ def test_run_summary_printed(demo: dict) -> None:
     assert "total: 1 sites, 1 ok, 0 failed" in demo["first"].stdout
 
 
+def test_run_output_has_no_test_hooks(demo: dict) -> None:
+    assert "stage:" not in demo["first"].stdout
+
+
 def test_logs_written(demo: dict) -> None:
     assert len(list((demo["data_dir"] / "logs").glob("*.log"))) == 2
 
