@@ -77,10 +77,10 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     """Crawl sites (or given URLs) into staging files only; `congvu load` stores them."""
     from pipelines.crawl import run_crawl
     from pipelines.lock import run_lock
-    from pipelines.nightly import new_run_id
+    from pipelines.nightly import claim_run_id
 
     paths = DataPaths(args.data_dir)
-    run_id = new_run_id()
+    run_id = claim_run_id(paths.staging)
     with run_lock(paths.lock, f"crawl {run_id}"):
         results = run_crawl(
             select_profiles(args.site, args.profile),

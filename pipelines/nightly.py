@@ -90,9 +90,22 @@ class RunReport:
         return "\n".join(lines)
 
 
-def new_run_id(now: datetime | None = None) -> str:
-    """A run id from the UTC start time, sortable."""
-    return (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+def claim_run_id(staging: Path, now: datetime | None = None, prefix: str = "") -> str:
+    """A run id from the UTC start time, sortable, claimed by creating its staging folder.
+
+    mkdir is atomic: a run started in the same second as another gets the next free suffix
+    (-02, -03, ...) instead of sharing its id, staging folder and log.
+    """
+    base = prefix + (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+    staging.mkdir(parents=True, exist_ok=True)
+    for number in range(1, 100):
+        run_id = base if number == 1 else f"{base}-{number:02d}"
+        try:
+            (staging / run_id).mkdir()
+        except FileExistsError:
+            continue
+        return run_id
+    raise RuntimeError(f"no free run id for {base} in {staging}")
 
 
 def load_new(paths: DataPaths, profiles: list[SiteProfile], wait_s: float) -> LoadResult:
@@ -222,7 +235,7 @@ def nightly(
 ) -> RunReport:
     """Crawl, load, classify and digest under the run lock; never raises for an expected fault."""
     started = datetime.now(timezone.utc)
-    report = RunReport(new_run_id(started), started)
+    report = RunReport(claim_run_id(paths.staging, started), started)
     log_file = paths.logs / f"{report.run_id}.log"
     log_to_file(log_file)
     try:

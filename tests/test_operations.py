@@ -10,12 +10,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
 
+from pipelines.lock import run_lock
+from pipelines.nightly import claim_run_id
 from tests.conftest import ROOT, Site, run_congvu, serve
 
 DEMO_DIR = ROOT / "crawlers" / "demo"
@@ -155,6 +158,40 @@ def test_killed_run_is_recorded_as_interrupted(tmp_path: Path, origin: str) -> N
     run_congvu(*nightly_args(tmp_path, origin))
     statuses = [r[0] for r in rows(tmp_path, "SELECT status FROM crawl_runs ORDER BY run_id")]
     assert statuses == ["interrupted", "ok"]
+
+
+def test_run_ids_claimed_at_the_same_instant_differ(tmp_path: Path) -> None:
+    now = datetime(2026, 11, 28, 19, 0, tzinfo=timezone.utc)
+    ids = [claim_run_id(tmp_path, now) for _ in range(3)]
+    assert ids == ["20261128T190000Z", "20261128T190000Z-02", "20261128T190000Z-03"]
+
+
+def run_ids(data_dir: Path, origin: str, runs: int) -> list[str]:
+    """Start runs at once while the run lock is held (each is refused); their run ids."""
+    with run_lock(data_dir / "congvu.lock", "test"):
+        processes = [
+            subprocess.Popen(
+                [CONGVU, *nightly_args(data_dir, origin)],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for _ in range(runs)
+        ]
+        outputs = [process.communicate()[0] for process in processes]
+    return [output.split("congvu run ")[1].split()[0] for output in outputs]
+
+
+def test_runs_started_in_the_same_second_get_their_own_id_and_log(
+    tmp_path: Path, origin: str
+) -> None:
+    for _attempt in range(10):  # until two runs do start in the same second
+        ids = run_ids(tmp_path, origin, 2)
+        if ids[0][:16] == ids[1][:16]:
+            break
+    logs = {path.stem for path in (tmp_path / "logs").glob("*.log")}
+    assert (ids[0][:16] == ids[1][:16], ids[0] != ids[1], set(ids) <= logs) == (True, True, True)
 
 
 def test_articles_of_a_run_killed_before_its_digest_reach_the_next_digest(
