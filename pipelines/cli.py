@@ -236,7 +236,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
             con.close()
         if run_id is None:
             raise LookupError(f"no runs recorded in {paths.db} yet")
-    print(write_digest(paths, run_id, load_classifier(args.model).model_id))
+    print(write_digest(paths, run_id, load_classifier(args.model).model_id, paths.db)[0])
     return 0
 
 

@@ -153,6 +153,13 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "005_run_errors",
+        """
+        ALTER TABLE crawl_runs ADD COLUMN error VARCHAR;
+        COMMENT ON COLUMN crawl_runs.error IS 'why the run failed, as printed (NULL unless failed)';
+        """,
+    ),
 ]
 
 _TABLE = re.compile(r"CREATE TABLE (\w+) \(\s*--\s*(.+)")

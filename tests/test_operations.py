@@ -153,11 +153,30 @@ def test_killed_crawl_leaves_no_worker_process_writing(tmp_path: Path) -> None:
     assert {f: f.stat().st_size for f in staged.glob("*/*.jsonl")} == sizes
 
 
-def test_killed_run_is_recorded_as_interrupted(tmp_path: Path, origin: str) -> None:
-    kill(start_paused(tmp_path, origin, "classify"))
+# "report": the run is recorded, its digest not yet written; a run is ok only with its digest.
+@pytest.mark.parametrize("stage", ["classify", "report"])
+def test_killed_run_is_recorded_as_interrupted(tmp_path: Path, origin: str, stage: str) -> None:
+    kill(start_paused(tmp_path, origin, stage))
     run_congvu(*nightly_args(tmp_path, origin))
     statuses = [r[0] for r in rows(tmp_path, "SELECT status FROM crawl_runs ORDER BY run_id")]
     assert statuses == ["interrupted", "ok"]
+
+
+def test_run_killed_after_its_load_is_credited_with_its_articles(
+    tmp_path: Path, origin: str
+) -> None:
+    kill(start_paused(tmp_path, origin, "classify"))
+    run_congvu(*nightly_args(tmp_path, origin))
+    credited = rows(tmp_path, "SELECT articles_new FROM crawl_runs ORDER BY run_id")
+    assert credited == [(9,), (0,)]
+
+
+def test_run_that_fails_after_its_record_is_recorded_failed(tmp_path: Path, origin: str) -> None:
+    (tmp_path / "digest").write_text("a file where the digest folder should be")
+    result = run_congvu(*nightly_args(tmp_path, origin))
+    runs = rows(tmp_path, "SELECT status, error FROM crawl_runs")
+    assert (result.returncode, [status for status, _ in runs]) == (2, ["failed"])
+    assert "digest" in runs[0][1]
 
 
 def test_run_ids_claimed_at_the_same_instant_differ(tmp_path: Path) -> None:
@@ -263,6 +282,19 @@ def test_articles_staged_while_the_database_was_locked_are_loaded_next_time(
     release()
     result = run_congvu("load", "--data-dir", str(tmp_path))  # no crawl: only what was staged
     assert (result.returncode, state(tmp_path)["articles"]) == (0, 9)
+
+
+def test_run_that_could_not_write_is_recorded_by_the_next(
+    tmp_path: Path, origin: str, analyst: Callable
+) -> None:
+    run_congvu("db", "migrate", "--data-dir", str(tmp_path))
+    release = analyst(read_only=False)
+    run_congvu(*nightly_args(tmp_path, origin, "--wait", "1"))
+    release()
+    run_congvu(*nightly_args(tmp_path, origin))
+    runs = rows(tmp_path, "SELECT status, error FROM crawl_runs ORDER BY run_id")
+    assert [status for status, _ in runs] == ["failed", "ok"]
+    assert "locked" in runs[0][1]
 
 
 @pytest.fixture(scope="module")
