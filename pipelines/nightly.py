@@ -16,8 +16,9 @@ from pipelines.crawl import SiteCrawl, log_to_file, run_crawl
 from pipelines.digest import write_digest
 from pipelines.drift import drift_warning, recent_runs
 from pipelines.enrich import classify_frame, places_and_people
-from pipelines.lock import RunLocked, run_lock
+from pipelines.lock import RunLocked
 from pipelines.paths import DataPaths
+from pipelines.snapshot import writing
 from pipelines.staging import to_json
 from pipelines.store import (
     DatabaseLocked,
@@ -121,7 +122,7 @@ def load_new(
     paths: DataPaths, profiles: list[SiteProfile], wait_s: float, run_id: str | None = None
 ) -> LoadResult:
     """Load every staged crawl file not loaded yet (this run's and any a killed run left)."""
-    con = open_db(paths.db, wait_s=wait_s)
+    con = open_db(paths.store, wait_s=wait_s)
     try:
         save_sites(con, profiles)
         return load_staged(con, paths.staging, run_id)
@@ -131,14 +132,14 @@ def load_new(
 
 def classify_unlabelled(paths: DataPaths, classifier: Classifier, wait_s: float) -> int:
     """Label the stored articles this model has not labelled; the write lock is held briefly."""
-    con = open_db(paths.db, wait_s=wait_s)
+    con = open_db(paths.store, wait_s=wait_s)
     try:
         todo = unclassified(con, classifier.model_id)
     finally:
         con.close()
     rows = classify_frame(classifier, todo)  # no database connection held while classifying
     checkpoint("classify")
-    con = open_db(paths.db, wait_s=wait_s)
+    con = open_db(paths.store, wait_s=wait_s)
     try:
         return save_classifications(con, rows)
     finally:
@@ -147,7 +148,7 @@ def classify_unlabelled(paths: DataPaths, classifier: Classifier, wait_s: float)
 
 def group_new_stories(paths: DataPaths, wait_s: float) -> int:
     """Link each new article to a story; return how many were copies of an earlier article."""
-    con = open_db(paths.db, wait_s=wait_s)
+    con = open_db(paths.store, wait_s=wait_s)
     try:
         new = unassigned(con)
         if new.empty:
@@ -156,7 +157,7 @@ def group_new_stories(paths: DataPaths, wait_s: float) -> int:
     finally:
         con.close()
     links = assign_stories(new, known)  # computed with no database connection held
-    con = open_db(paths.db, wait_s=wait_s)
+    con = open_db(paths.store, wait_s=wait_s)
     try:
         save_stories(con, links)
     finally:
@@ -166,10 +167,10 @@ def group_new_stories(paths: DataPaths, wait_s: float) -> int:
 
 def crawl_state(paths: DataPaths, report: RunReport) -> dict[str, KnownPage]:
     """The pages already stored, so the crawl fetches only what is new or changed."""
-    if not paths.db.exists():
+    if not paths.store.exists():
         return {}
     try:
-        con = open_db(paths.db, read_only=True, wait_s=5)
+        con = open_db(paths.store, read_only=True, wait_s=5)
     except DatabaseLocked:
         report.notes.append("database busy at start: stored pages are fetched again")
         return {}
@@ -181,13 +182,13 @@ def crawl_state(paths: DataPaths, report: RunReport) -> dict[str, KnownPage]:
 
 def find_who_and_where(paths: DataPaths, wait_s: float) -> int:
     """Give each new article its province and named entities; return how many were done."""
-    con = open_db(paths.db, wait_s=wait_s)
+    con = open_db(paths.store, wait_s=wait_s)
     try:
         todo = without_places(con)
     finally:
         con.close()
     places, entities = places_and_people(todo)  # computed with no database connection held
-    con = open_db(paths.db, wait_s=wait_s)
+    con = open_db(paths.store, wait_s=wait_s)
     try:
         save_places(con, places, entities)
     finally:
@@ -205,7 +206,7 @@ def start_run(paths: DataPaths, report: RunReport) -> None:
     stored here first.
     """
     try:
-        con = open_db(paths.db, wait_s=5)
+        con = open_db(paths.store, wait_s=5)
     except DatabaseLocked:
         report.notes.append("database busy at start; the run is recorded at the end")
         return
@@ -240,7 +241,7 @@ def run_row(report: RunReport) -> tuple[dict[str, object], list[dict[str, object
 
 def record_run(paths: DataPaths, report: RunReport, wait_s: float) -> None:
     """Write the run and its per-site lines to crawl_runs / crawl_run_sites."""
-    con = open_db(paths.db, wait_s=wait_s)
+    con = open_db(paths.store, wait_s=wait_s)
     try:
         history = recent_runs(con, report.run_id)
         for site in report.sites:
@@ -272,7 +273,7 @@ def record_failure(paths: DataPaths, report: RunReport) -> None:
 
 def finish_run_record(paths: DataPaths, report: RunReport, since: object, until: object) -> None:
     """Record the digest and the final status together: the run is ok only once both are."""
-    con = open_db(paths.db)
+    con = open_db(paths.store)
     try:
         finish_run(con, report.run_id, report.status, report.summary(), report.digest, since, until)
     finally:
@@ -305,7 +306,9 @@ def run_stages(
     report.classified = classify_unlabelled(paths, classifier, wait_s)
     record_run(paths, report, wait_s)  # status running: the digest is not written yet
     checkpoint("report")
-    report.digest, since, until = write_digest(paths, report.run_id, classifier.model_id, paths.db)
+    report.digest, since, until = write_digest(
+        paths, report.run_id, classifier.model_id, paths.store
+    )
     finish_run_record(paths, report, since, until)
 
 
@@ -328,7 +331,7 @@ def nightly(
     report = RunReport(claim_run_id(paths.staging, started), started)
     log_to_file(paths.logs / f"{report.run_id}.log")
     try:
-        with run_lock(paths.lock, f"nightly {report.run_id}") as takeover:
+        with writing(paths, f"nightly {report.run_id}", wait_s) as takeover:
             if takeover:
                 report.notes.append(takeover)
             try:
@@ -337,7 +340,7 @@ def nightly(
                 log.exception("run %s failed", report.run_id)
                 report.error = failure(exc, paths)
                 record_failure(paths, report)
-    except Exception as exc:  # taking the lock failed
+    except Exception as exc:  # taking the lock, adopting an old database or publishing failed
         log.exception("run %s failed", report.run_id)
         if not report.error:
             report.error = failure(exc, paths)

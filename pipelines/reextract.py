@@ -27,7 +27,7 @@ class Reextraction:
 
 def stored_pages(paths: DataPaths, sites: list[str]) -> list[tuple]:
     """(url, site, raw_sha256, raw_path, content_type, fetched_at) of the stored articles."""
-    con = open_db(paths.db, read_only=True)
+    con = open_db(paths.store, read_only=True)
     try:
         return con.execute(
             "SELECT url, site, raw_sha256, raw_path, content_type, fetched_at FROM articles "

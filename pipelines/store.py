@@ -54,7 +54,7 @@ def sql_quote(text: str) -> str:
 
 
 class DatabaseLocked(RuntimeError):
-    """Another process holds the database's write lock (often an analyst's notebook)."""
+    """Another process holds the database's lock (someone opened the job's own file)."""
 
 
 @dataclass
@@ -83,8 +83,9 @@ def open_db(path: Path, read_only: bool = False, wait_s: float = 60.0) -> duckdb
             if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
                 if "lock" in str(exc).lower():
                     raise DatabaseLocked(
-                        f"{path} is locked by another process (close notebooks that opened it "
-                        f"read-write, or open it with read_only=True): {exc}"
+                        f"{path} is locked by another process (only congvu should open the "
+                        f"job's own file; notebooks open data/congvu.duckdb with "
+                        f"read_only=True): {exc}"
                     ) from exc
                 raise
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())))

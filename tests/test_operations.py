@@ -1,4 +1,4 @@
-"""Nightly operation under faults: run lock, killed runs, a locked database, exports, backups."""
+"""Nightly operation under faults: run lock, killed runs, open databases, exports, backups."""
 
 from __future__ import annotations
 
@@ -239,14 +239,14 @@ def test_lock_of_a_killed_run_is_taken_over(tmp_path: Path, origin: str) -> None
 
 
 @pytest.fixture
-def analyst(tmp_path: Path) -> Iterator[Callable[[bool], Callable[[], object]]]:
-    """Open the database in another process as an analyst's notebook would, until released."""
+def analyst(tmp_path: Path) -> Iterator[Callable[..., Callable[[], object]]]:
+    """Open a database file in another process as an analyst's notebook would, until released."""
     holders: list[subprocess.Popen] = []
 
-    def hold(read_only: bool) -> Callable[[], object]:
+    def hold(read_only: bool, name: str = "congvu.duckdb") -> Callable[[], object]:
         code = (
             "import duckdb, sys; "
-            f"c = duckdb.connect({str(tmp_path / 'congvu.duckdb')!r}, read_only={read_only}); "
+            f"c = duckdb.connect({str(tmp_path / name)!r}, read_only={read_only}); "
             "print('open', flush=True); sys.stdin.read()"
         )
         holder = subprocess.Popen(
@@ -262,22 +262,36 @@ def analyst(tmp_path: Path) -> Iterator[Callable[[bool], Callable[[], object]]]:
             holder.communicate("")
 
 
+# Even a notebook that opened the analysts' file read-write (against the README) holds only
+# the snapshot it opened: the job writes its own file and publishes a new snapshot beside it.
 @pytest.mark.parametrize("read_only", [True, False], ids=["read-only", "read-write"])
-def test_open_notebook_makes_the_run_stop_cleanly(
+def test_open_notebook_does_not_stop_the_run(
     tmp_path: Path, origin: str, analyst: Callable, read_only: bool
 ) -> None:
     run_congvu("db", "migrate", "--data-dir", str(tmp_path))
     analyst(read_only)
     result = run_congvu(*nightly_args(tmp_path, origin, "--wait", "1"))
+    assert (result.returncode, state(tmp_path)) == (0, COMPLETE), result.stdout + result.stderr
+
+
+STORE = "store/congvu.duckdb"  # the job's own file, which nothing but congvu should open
+
+
+def test_job_file_held_by_another_process_makes_the_run_stop_cleanly(
+    tmp_path: Path, origin: str, analyst: Callable
+) -> None:
+    run_congvu("db", "migrate", "--data-dir", str(tmp_path))
+    analyst(read_only=True, name=STORE)
+    result = run_congvu(*nightly_args(tmp_path, origin, "--wait", "1"))
     said = "stay staged" in result.stdout and "Traceback" not in result.stdout + result.stderr
     assert (result.returncode, said) == (2, True), result.stdout + result.stderr
 
 
-def test_articles_staged_while_the_database_was_locked_are_loaded_next_time(
+def test_articles_staged_while_the_job_file_was_held_are_loaded_next_time(
     tmp_path: Path, origin: str, analyst: Callable
 ) -> None:
     run_congvu("db", "migrate", "--data-dir", str(tmp_path))
-    release = analyst(read_only=False)
+    release = analyst(read_only=False, name=STORE)
     run_congvu(*nightly_args(tmp_path, origin, "--wait", "1"))
     release()
     result = run_congvu("load", "--data-dir", str(tmp_path))  # no crawl: only what was staged
@@ -288,7 +302,7 @@ def test_run_that_could_not_write_is_recorded_by_the_next(
     tmp_path: Path, origin: str, analyst: Callable
 ) -> None:
     run_congvu("db", "migrate", "--data-dir", str(tmp_path))
-    release = analyst(read_only=False)
+    release = analyst(read_only=False, name=STORE)
     run_congvu(*nightly_args(tmp_path, origin, "--wait", "1"))
     release()
     run_congvu(*nightly_args(tmp_path, origin))
