@@ -82,10 +82,10 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     """Crawl sites (or given URLs) into staging files only; `congvu load` stores them."""
     from pipelines.crawl import run_crawl
     from pipelines.lock import run_lock
-    from pipelines.nightly import new_run_id
+    from pipelines.nightly import claim_run_id
 
     paths = DataPaths(args.data_dir)
-    run_id = new_run_id()
+    run_id = claim_run_id(paths.staging)
     with run_lock(paths.lock, f"crawl {run_id}"):
         results = run_crawl(
             select_profiles(args.site, args.profile),
@@ -103,12 +103,12 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
 def cmd_load(args: argparse.Namespace) -> int:
     """Load staged crawl files into the database and classify the new articles."""
-    from pipelines.lock import run_lock
     from pipelines.nightly import classify_unlabelled, load_new
+    from pipelines.snapshot import writing
 
     paths = DataPaths(args.data_dir)
     classifier = chosen_model(args)
-    with run_lock(paths.lock, "load"):
+    with writing(paths, "load", args.wait):
         load = load_new(paths, select_profiles(None), args.wait)
         classified = classify_unlabelled(paths, classifier, args.wait)
     print(
@@ -120,12 +120,12 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 def cmd_reclassify(args: argparse.Namespace) -> int:
     """Label every stored article with a model (earlier models' labels stay, keyed by model)."""
-    from pipelines.lock import run_lock
     from pipelines.nightly import classify_unlabelled
+    from pipelines.snapshot import writing
 
     paths = DataPaths(args.data_dir)
     classifier = chosen_model(args)
-    with run_lock(paths.lock, f"reclassify {classifier.model_id}"):
+    with writing(paths, f"reclassify {classifier.model_id}", args.wait):
         count = classify_unlabelled(paths, classifier, args.wait)
     print(f"{count} articles labelled with {classifier.model_id}")
     return 0
@@ -133,13 +133,13 @@ def cmd_reclassify(args: argparse.Namespace) -> int:
 
 def cmd_reextract(args: argparse.Namespace) -> int:
     """Rebuild stored articles from the raw HTML archive (no network); changes become versions."""
-    from pipelines.lock import run_lock
     from pipelines.nightly import classify_unlabelled, load_new
     from pipelines.reextract import reextract_to_staging
+    from pipelines.snapshot import writing
 
     paths = DataPaths(args.data_dir)
     profiles = select_profiles(args.site, args.profile)
-    with run_lock(paths.lock, "reextract"):
+    with writing(paths, "reextract", args.wait):
         done = reextract_to_staging(paths, profiles)
         load = load_new(paths, profiles, args.wait)
         classified = classify_unlabelled(paths, chosen_model(args), args.wait)
@@ -227,7 +227,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
-    """Rewrite the digest of a run (the latest by default)."""
+    """Rewrite the digest of a run (the latest by default) from the published database."""
     from pipelines.digest import write_digest
     from pipelines.store import open_db
 
@@ -241,7 +241,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
             con.close()
         if run_id is None:
             raise LookupError(f"no runs recorded in {paths.db} yet")
-    print(write_digest(paths, run_id, chosen_model(args).model_id))
+    print(write_digest(paths, run_id, chosen_model(args).model_id, paths.db)[0])
     return 0
 
 
@@ -263,6 +263,7 @@ def cmd_db(args: argparse.Namespace) -> int:
     """Database maintenance: migrate, status, schema, backup."""
     from pipelines.exports import backup_database
     from pipelines.migrations import pending, schema_markdown
+    from pipelines.snapshot import writing
     from pipelines.store import open_db
 
     paths = DataPaths(args.data_dir)
@@ -270,8 +271,9 @@ def cmd_db(args: argparse.Namespace) -> int:
         print(f"backup written: {backup_database(paths, args.wait)}")
         return 0
     if args.action == "migrate":
-        con = open_db(paths.db, wait_s=args.wait)  # opening read-write applies pending migrations
-        con.close()
+        with writing(paths, "db migrate", args.wait):
+            # Opening the store read-write applies pending migrations; the snapshot follows.
+            open_db(paths.store, wait_s=args.wait).close()
         print(f"{paths.db}: schema up to date")
         return 0
     con = open_db(paths.db, read_only=True, wait_s=args.wait)

@@ -10,22 +10,22 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from pipelines.paths import DataPaths
-from pipelines.store import open_db, save_digest, undigested_since
+from pipelines.store import open_db, undigested_since
 
 SECTIONS = (("criticism", "Bài phê phán"), ("praise", "Bài khen ngợi"))
 
 
 def render_digest(
-    paths: DataPaths, run_id: str, model_id: str, since: datetime | None, until: datetime
+    db: Path, run_id: str, model_id: str, since: datetime | None, until: datetime
 ) -> str:
     """A run's digest: its per-site results, and the articles loaded in (since, until]."""
-    con = open_db(paths.db, read_only=True)
+    con = open_db(db, read_only=True)
     try:
         run = con.execute(
             "SELECT run_id, started_at FROM crawl_runs WHERE run_id = ?", [run_id]
         ).fetchone()
         if run is None:
-            raise LookupError(f"no crawl run {run_id} in {paths.db}")
+            raise LookupError(f"no crawl run {run_id} in {db}")
         sites = con.execute(
             "SELECT site, status, articles, discovered, errors, warning FROM crawl_run_sites "
             "WHERE run_id = ? ORDER BY site",
@@ -87,12 +87,15 @@ def render_digest(
     )
 
 
-def write_digest(paths: DataPaths, run_id: str, model_id: str) -> Path:
-    """Write digest-<run_id>.html (articles not in any digest yet), refresh latest.html, record it.
+def write_digest(
+    paths: DataPaths, run_id: str, model_id: str, db: Path
+) -> tuple[Path, datetime | None, datetime]:
+    """Write digest-<run_id>.html from db (articles not in any digest yet), refresh latest.html.
 
+    Returns the file and the load window it covers, which the nightly job records with the run.
     Rewriting the digest of a run that has one keeps that digest's window.
     """
-    con = open_db(paths.db, read_only=True)
+    con = open_db(db, read_only=True)
     try:
         window = con.execute(
             "SELECT digest_from, digest_until FROM crawl_runs WHERE run_id = ?", [run_id]
@@ -110,13 +113,8 @@ def write_digest(paths: DataPaths, run_id: str, model_id: str) -> Path:
     paths.digests.mkdir(parents=True, exist_ok=True)
     target = paths.digests / f"digest-{run_id}.html"
     partial = target.with_suffix(".part")
-    partial.write_text(render_digest(paths, run_id, model_id, since, until), encoding="utf-8")
+    partial.write_text(render_digest(db, run_id, model_id, since, until), encoding="utf-8")
     partial.replace(target)
     if newest[0] is None or run_id >= newest[0]:
         shutil.copyfile(target, paths.digests / "latest.html")
-    con = open_db(paths.db)
-    try:
-        save_digest(con, run_id, target, since, until)
-    finally:
-        con.close()
-    return target
+    return target, since, until

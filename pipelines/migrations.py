@@ -154,6 +154,13 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
+        "005_run_errors",
+        """
+        ALTER TABLE crawl_runs ADD COLUMN error VARCHAR;
+        COMMENT ON COLUMN crawl_runs.error IS 'why the run failed, as printed (NULL unless failed)';
+        """,
+    ),
+    (
         "008_entity_kind_spelling",
         # 003 documented the kinds as 'organisation'; the stored values (nlp/entities.py KINDS),
         # which queries must match, are spelt 'organization'.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -15,16 +16,20 @@ from pipelines.crawl import SiteCrawl, log_to_file, run_crawl
 from pipelines.digest import write_digest
 from pipelines.drift import drift_warning, recent_runs
 from pipelines.enrich import classify_frame, places_and_people
-from pipelines.lock import RunLocked, run_lock
+from pipelines.lock import RunLocked
 from pipelines.paths import DataPaths
+from pipelines.snapshot import writing
+from pipelines.staging import to_json
 from pipelines.store import (
     DatabaseLocked,
     LoadResult,
     begin_run,
+    finish_run,
     known_pages,
     load_staged,
     open_db,
     save_classifications,
+    save_deferred_run,
     save_places,
     save_run,
     save_sites,
@@ -55,9 +60,14 @@ class RunReport:
 
     @property
     def status(self) -> str:
-        """ok, sites_failed (the run completed but some sites gave nothing) or failed."""
+        """ok, sites_failed (the run completed but some sites gave nothing), failed, or running.
+
+        A run is running until its digest is written: one killed before ends up interrupted.
+        """
         if self.error:
             return "failed"
+        if self.digest is None:
+            return "running"
         return "sites_failed" if any(s.status != "ok" for s in self.sites) else "ok"
 
     @property
@@ -90,31 +100,46 @@ class RunReport:
         return "\n".join(lines)
 
 
-def new_run_id(now: datetime | None = None) -> str:
-    """A run id from the UTC start time, sortable."""
-    return (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+def claim_run_id(staging: Path, now: datetime | None = None, prefix: str = "") -> str:
+    """A run id from the UTC start time, sortable, claimed by creating its staging folder.
+
+    mkdir is atomic: a run started in the same second as another gets the next free suffix
+    (-02, -03, ...) instead of sharing its id, staging folder and log.
+    """
+    base = prefix + (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+    staging.mkdir(parents=True, exist_ok=True)
+    for number in range(1, 100):
+        run_id = base if number == 1 else f"{base}-{number:02d}"
+        try:
+            (staging / run_id).mkdir()
+        except FileExistsError:
+            continue
+        return run_id
+    raise RuntimeError(f"no free run id for {base} in {staging}")
 
 
-def load_new(paths: DataPaths, profiles: list[SiteProfile], wait_s: float) -> LoadResult:
+def load_new(
+    paths: DataPaths, profiles: list[SiteProfile], wait_s: float, run_id: str | None = None
+) -> LoadResult:
     """Load every staged crawl file not loaded yet (this run's and any a killed run left)."""
-    con = open_db(paths.db, wait_s=wait_s)
+    con = open_db(paths.store, wait_s=wait_s)
     try:
         save_sites(con, profiles)
-        return load_staged(con, paths.staging)
+        return load_staged(con, paths.staging, run_id)
     finally:
         con.close()
 
 
 def classify_unlabelled(paths: DataPaths, classifier: Classifier, wait_s: float) -> int:
     """Label the stored articles this model has not labelled; the write lock is held briefly."""
-    con = open_db(paths.db, wait_s=wait_s)
+    con = open_db(paths.store, wait_s=wait_s)
     try:
         todo = unclassified(con, classifier.model_id)
     finally:
         con.close()
     rows = classify_frame(classifier, todo)  # no database connection held while classifying
     checkpoint("classify")
-    con = open_db(paths.db, wait_s=wait_s)
+    con = open_db(paths.store, wait_s=wait_s)
     try:
         return save_classifications(con, rows)
     finally:
@@ -123,7 +148,7 @@ def classify_unlabelled(paths: DataPaths, classifier: Classifier, wait_s: float)
 
 def group_new_stories(paths: DataPaths, wait_s: float) -> int:
     """Link each new article to a story; return how many were copies of an earlier article."""
-    con = open_db(paths.db, wait_s=wait_s)
+    con = open_db(paths.store, wait_s=wait_s)
     try:
         new = unassigned(con)
         if new.empty:
@@ -132,7 +157,7 @@ def group_new_stories(paths: DataPaths, wait_s: float) -> int:
     finally:
         con.close()
     links = assign_stories(new, known)  # computed with no database connection held
-    con = open_db(paths.db, wait_s=wait_s)
+    con = open_db(paths.store, wait_s=wait_s)
     try:
         save_stories(con, links)
     finally:
@@ -142,10 +167,10 @@ def group_new_stories(paths: DataPaths, wait_s: float) -> int:
 
 def crawl_state(paths: DataPaths, report: RunReport) -> dict[str, KnownPage]:
     """The pages already stored, so the crawl fetches only what is new or changed."""
-    if not paths.db.exists():
+    if not paths.store.exists():
         return {}
     try:
-        con = open_db(paths.db, read_only=True, wait_s=5)
+        con = open_db(paths.store, read_only=True, wait_s=5)
     except DatabaseLocked:
         report.notes.append("database busy at start: stored pages are fetched again")
         return {}
@@ -157,13 +182,13 @@ def crawl_state(paths: DataPaths, report: RunReport) -> dict[str, KnownPage]:
 
 def find_who_and_where(paths: DataPaths, wait_s: float) -> int:
     """Give each new article its province and named entities; return how many were done."""
-    con = open_db(paths.db, wait_s=wait_s)
+    con = open_db(paths.store, wait_s=wait_s)
     try:
         todo = without_places(con)
     finally:
         con.close()
     places, entities = places_and_people(todo)  # computed with no database connection held
-    con = open_db(paths.db, wait_s=wait_s)
+    con = open_db(paths.store, wait_s=wait_s)
     try:
         save_places(con, places, entities)
     finally:
@@ -171,14 +196,24 @@ def find_who_and_where(paths: DataPaths, wait_s: float) -> int:
     return len(places)
 
 
+DEFERRED = "run.json"  # a failed run's record, in its staging folder, for the next run to store
+
+
 def start_run(paths: DataPaths, report: RunReport) -> None:
-    """Record the run as running (briefly: if the database is busy, the final write records it)."""
+    """Record the run as running (briefly: if the database is busy, the final write records it).
+
+    Runs that could not record their failure in the database left it in their staging folder:
+    stored here first.
+    """
     try:
-        con = open_db(paths.db, wait_s=5)
+        con = open_db(paths.store, wait_s=5)
     except DatabaseLocked:
         report.notes.append("database busy at start; the run is recorded at the end")
         return
     try:
+        for deferred in sorted(paths.staging.glob(f"*/{DEFERRED}")):
+            record = json.loads(deferred.read_text(encoding="utf-8"))
+            save_deferred_run(con, record["run"], record["sites"])
         interrupted = begin_run(con, report.run_id, report.started_at)
     finally:
         con.close()
@@ -186,31 +221,102 @@ def start_run(paths: DataPaths, report: RunReport) -> None:
         report.notes.append(f"{interrupted} earlier run(s) had been killed: marked interrupted")
 
 
+def run_row(report: RunReport) -> tuple[dict[str, object], list[dict[str, object]]]:
+    """The run's crawl_runs row and its crawl_run_sites lines."""
+    run = {
+        "run_id": report.run_id,
+        "started_at": report.started_at,
+        "finished_at": datetime.now(timezone.utc),
+        "status": report.status,
+        "sites_ok": sum(s.status == "ok" for s in report.sites),
+        "sites_failed": sum(s.status != "ok" for s in report.sites),
+        "articles_crawled": sum(s.articles for s in report.sites),
+        "articles_new": report.load.rows_new if report.load else None,  # NULL: nothing loaded
+        "summary": report.summary(),
+        "error": report.error or None,
+    }
+    sites = [{**asdict(s), "warning": report.warnings.get(s.site, "")} for s in report.sites]
+    return run, sites
+
+
 def record_run(paths: DataPaths, report: RunReport, wait_s: float) -> None:
     """Write the run and its per-site lines to crawl_runs / crawl_run_sites."""
-    con = open_db(paths.db, wait_s=wait_s)
+    con = open_db(paths.store, wait_s=wait_s)
     try:
         history = recent_runs(con, report.run_id)
         for site in report.sites:
             if warning := drift_warning(site, history.get(site.site, [])):
                 report.warnings[site.site] = warning
-        save_run(
-            con,
-            {
-                "run_id": report.run_id,
-                "started_at": report.started_at,
-                "finished_at": datetime.now(timezone.utc),
-                "status": report.status,
-                "sites_ok": sum(s.status == "ok" for s in report.sites),
-                "sites_failed": sum(s.status != "ok" for s in report.sites),
-                "articles_crawled": sum(s.articles for s in report.sites),
-                "articles_new": report.load.rows_new if report.load else 0,
-                "summary": report.summary(),
-            },
-            [{**asdict(s), "warning": report.warnings.get(s.site, "")} for s in report.sites],
-        )
+        save_run(con, *run_row(report))
     finally:
         con.close()
+
+
+def defer_record(paths: DataPaths, report: RunReport) -> None:
+    """Leave a run's record in its staging folder; the next run stores it in crawl_runs."""
+    run, sites = run_row(report)
+    target = paths.staging / report.run_id / DEFERRED
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".part")
+    partial.write_text(json.dumps({"run": run, "sites": sites}, default=to_json), encoding="utf-8")
+    partial.replace(target)
+
+
+def record_failure(paths: DataPaths, report: RunReport) -> None:
+    """Record a failed run in the database, or, if it cannot be written, for the next run."""
+    try:
+        record_run(paths, report, wait_s=5)  # not --wait again: the fault may be that lock
+    except Exception:  # the database is the fault: keep the record for the next run
+        log.exception("run %s: could not record its failure in the database", report.run_id)
+        defer_record(paths, report)
+
+
+def finish_run_record(paths: DataPaths, report: RunReport, since: object, until: object) -> None:
+    """Record the digest and the final status together: the run is ok only once both are."""
+    con = open_db(paths.store)
+    try:
+        finish_run(con, report.run_id, report.status, report.summary(), report.digest, since, until)
+    finally:
+        con.close()
+
+
+def run_stages(
+    paths: DataPaths,
+    report: RunReport,
+    profiles: list[SiteProfile],
+    classifier: Classifier,
+    origin: str | None,
+    wait_s: float,
+) -> None:
+    """Crawl, load, group, find who and where, classify, record and digest (under the lock)."""
+    start_run(paths, report)
+    known = crawl_state(paths, report)
+    checkpoint("crawl")
+    report.sites = run_crawl(
+        profiles,
+        paths.staging / report.run_id,
+        paths.raw,
+        origin=origin,
+        log_file=paths.logs / f"{report.run_id}.log",
+        known=known,
+    )
+    report.load = load_new(paths, profiles, wait_s, report.run_id)
+    report.copies = group_new_stories(paths, wait_s)
+    find_who_and_where(paths, wait_s)
+    report.classified = classify_unlabelled(paths, classifier, wait_s)
+    record_run(paths, report, wait_s)  # status running: the digest is not written yet
+    checkpoint("report")
+    report.digest, since, until = write_digest(
+        paths, report.run_id, classifier.model_id, paths.store
+    )
+    finish_run_record(paths, report, since, until)
+
+
+def failure(exc: Exception, paths: DataPaths) -> str:
+    """The one-line reason a run failed, saying where its crawled articles are."""
+    if isinstance(exc, RunLocked):
+        return str(exc)
+    return f"{exc}. The crawled articles stay staged in {paths.staging}: the next run loads them."
 
 
 def nightly(
@@ -222,39 +328,22 @@ def nightly(
 ) -> RunReport:
     """Crawl, load, classify and digest under the run lock; never raises for an expected fault."""
     started = datetime.now(timezone.utc)
-    report = RunReport(new_run_id(started), started)
-    log_file = paths.logs / f"{report.run_id}.log"
-    log_to_file(log_file)
+    report = RunReport(claim_run_id(paths.staging, started), started)
+    log_to_file(paths.logs / f"{report.run_id}.log")
     try:
-        with run_lock(paths.lock, f"nightly {report.run_id}") as takeover:
+        with writing(paths, f"nightly {report.run_id}", wait_s) as takeover:
             if takeover:
                 report.notes.append(takeover)
-            start_run(paths, report)
-            known = crawl_state(paths, report)
-            checkpoint("crawl")
-            report.sites = run_crawl(
-                profiles,
-                paths.staging / report.run_id,
-                paths.raw,
-                origin=origin,
-                log_file=log_file,
-                known=known,
-            )
-            report.load = load_new(paths, profiles, wait_s)
-            report.copies = group_new_stories(paths, wait_s)
-            find_who_and_where(paths, wait_s)
-            report.classified = classify_unlabelled(paths, classifier, wait_s)
-            record_run(paths, report, wait_s)
-            checkpoint("report")
-            report.digest = write_digest(paths, report.run_id, classifier.model_id)
-    except RunLocked as exc:
-        report.error = str(exc)
-    except DatabaseLocked as exc:
-        report.error = (
-            f"{exc}. The crawled articles stay staged in {paths.staging}: the next run loads them."
-        )
-    except Exception as exc:  # reported in the summary; the traceback goes to the log
+            try:
+                run_stages(paths, report, profiles, classifier, origin, wait_s)
+            except Exception as exc:  # reported in the summary; the traceback goes to the log
+                log.exception("run %s failed", report.run_id)
+                report.error = failure(exc, paths)
+                record_failure(paths, report)
+    except Exception as exc:  # taking the lock, adopting an old database or publishing failed
         log.exception("run %s failed", report.run_id)
-        report.error = f"{exc}. Crawled data stays staged in {paths.staging} for the next run."
+        if not report.error:
+            report.error = failure(exc, paths)
+            defer_record(paths, report)  # nothing was written: the next run records it
     log.info("run summary\n%s", report.summary())  # the run's log file keeps it too
     return report

@@ -20,8 +20,13 @@ class DataPaths:
 
     @property
     def db(self) -> Path:
-        """The DuckDB file analysts open."""
+        """The DuckDB file analysts open: a snapshot of the store, replaced after each write."""
         return self.root / "congvu.duckdb"
+
+    @property
+    def store(self) -> Path:
+        """The job's own DuckDB file, which only congvu opens (the commands that write)."""
+        return self.root / "store" / "congvu.duckdb"
 
     @property
     def lock(self) -> Path:

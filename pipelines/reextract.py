@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 from crawlers.extract import reextract_record
 from crawlers.profiles import SiteProfile
+from pipelines.nightly import claim_run_id
 from pipelines.paths import DataPaths
 from pipelines.staging import read_raw, to_json
 from pipelines.store import open_db
@@ -27,7 +27,7 @@ class Reextraction:
 
 def stored_pages(paths: DataPaths, sites: list[str]) -> list[tuple]:
     """(url, site, raw_sha256, raw_path, content_type, fetched_at) of the stored articles."""
-    con = open_db(paths.db, read_only=True)
+    con = open_db(paths.store, read_only=True)
     try:
         return con.execute(
             "SELECT url, site, raw_sha256, raw_path, content_type, fetched_at FROM articles "
@@ -41,9 +41,9 @@ def stored_pages(paths: DataPaths, sites: list[str]) -> list[tuple]:
 def reextract_to_staging(paths: DataPaths, profiles: list[SiteProfile]) -> Reextraction:
     """Re-extract the sites' stored articles from the archive into a staging run for the load."""
     by_name = {p.name: p for p in profiles}
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    run_dir = paths.staging / f"{RUN_PREFIX}{stamp}"
-    run_dir.mkdir(parents=True, exist_ok=True)
+    # A fresh folder each time: one re-extraction in the same second as the last must not
+    # overwrite files already loaded, which the load would then skip.
+    run_dir = paths.staging / claim_run_id(paths.staging, prefix=RUN_PREFIX)
     written = missing = 0
     files: dict[str, object] = {}
     try:

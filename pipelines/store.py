@@ -54,7 +54,7 @@ def sql_quote(text: str) -> str:
 
 
 class DatabaseLocked(RuntimeError):
-    """Another process holds the database's write lock (often an analyst's notebook)."""
+    """Another process holds the database's lock (someone opened the job's own file)."""
 
 
 @dataclass
@@ -96,8 +96,9 @@ def open_db(path: Path, read_only: bool = False, wait_s: float = 60.0) -> duckdb
             if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
                 if "lock" in str(exc).lower():
                     raise DatabaseLocked(
-                        f"{path} is locked by another process (close notebooks that opened it "
-                        f"read-write, or open it with read_only=True): {exc}"
+                        f"{path} is locked by another process (only congvu should open the "
+                        f"job's own file; notebooks open data/congvu.duckdb with "
+                        f"read_only=True): {exc}"
                     ) from exc
                 raise
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
@@ -125,13 +126,16 @@ def pending_files(con: duckdb.DuckDBPyConnection, staging_dir: Path) -> list[Pat
     return [f for f in files if f.relative_to(staging_dir).as_posix() not in loaded]
 
 
-def load_staged(con: duckdb.DuckDBPyConnection, staging_dir: Path) -> LoadResult:
+def load_staged(
+    con: duckdb.DuckDBPyConnection, staging_dir: Path, run_id: str | None = None
+) -> LoadResult:
     """Bulk-load pending staging files in one transaction, run by run in crawl order.
 
     A new canonical URL becomes an article (version 1). A stored article whose content hash
     changed takes the new content as its next version, the replaced one moving to
     article_versions, and loses its labels, so it is labelled again. page_state keeps what the
-    crawler needs.
+    crawler needs. The loading run (run_id) is credited with the new articles in the same
+    transaction, so a run killed later still counts them.
     """
     files = pending_files(con, staging_dir)
     runs: dict[Path, list[Path]] = {}
@@ -145,6 +149,10 @@ def load_staged(con: duckdb.DuckDBPyConnection, staging_dir: Path) -> LoadResult
             result.rows_read += read
             result.rows_new += new
             result.rows_changed += changed
+        if run_id is not None:
+            con.execute(
+                "UPDATE crawl_runs SET articles_new = ? WHERE run_id = ?", [result.rows_new, run_id]
+            )
         checkpoint("load")
         con.execute("COMMIT")
     except BaseException:
@@ -348,14 +356,15 @@ def save_run(
     run: dict[str, object],
     sites: list[dict[str, object]],
 ) -> None:
-    """Record a finished run and its per-site lines (replacing what was recorded of it so far)."""
+    """Record a run and its per-site lines (replacing what was recorded of it so far)."""
     con.execute("BEGIN")
     con.execute("DELETE FROM crawl_run_sites WHERE run_id = ?", [run["run_id"]])
     con.execute("DELETE FROM crawl_runs WHERE run_id = ?", [run["run_id"]])
     con.execute(
         "INSERT INTO crawl_runs (run_id, started_at, finished_at, status, sites_ok, sites_failed, "
-        "articles_crawled, articles_new, summary) VALUES ($run_id, $started_at, $finished_at, "
-        "$status, $sites_ok, $sites_failed, $articles_crawled, $articles_new, $summary)",
+        "articles_crawled, articles_new, summary, error) VALUES ($run_id, $started_at, "
+        "$finished_at, $status, $sites_ok, $sites_failed, $articles_crawled, $articles_new, "
+        "$summary, $error)",
         run,
     )
     for s in sites:
@@ -382,13 +391,33 @@ def undigested_since(con: duckdb.DuckDBPyConnection) -> object:
     return con.execute("SELECT max(digest_until) FROM crawl_runs").fetchone()[0]
 
 
-def save_digest(
-    con: duckdb.DuckDBPyConnection, run_id: str, path: Path, since: object, until: object
+def save_deferred_run(
+    con: duckdb.DuckDBPyConnection, run: dict[str, object], sites: list[dict[str, object]]
 ) -> None:
-    """Record which file holds a run's digest and the load window it covers."""
+    """Store the record a failed run left in staging, unless the run is recorded as ended."""
+    ended = con.execute(
+        "SELECT count(*) FROM crawl_runs WHERE run_id = ? AND status NOT IN "
+        "('running', 'interrupted')",
+        [run["run_id"]],
+    ).fetchone()[0]
+    if not ended:
+        save_run(con, run, sites)
+
+
+def finish_run(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    status: str,
+    summary: str,
+    digest: Path,
+    since: object,
+    until: object,
+) -> None:
+    """Record a run's digest, the load window it covers, and the run's final status at once."""
     con.execute(
-        "UPDATE crawl_runs SET digest = ?, digest_from = ?, digest_until = ? WHERE run_id = ?",
-        [str(path), since, until, run_id],
+        "UPDATE crawl_runs SET status = ?, finished_at = now(), summary = ?, digest = ?, "
+        "digest_from = ?, digest_until = ? WHERE run_id = ?",
+        [status, summary, str(digest), since, until, run_id],
     )
 
 

@@ -1,4 +1,4 @@
-"""Nightly operation under faults: run lock, killed runs, a locked database, exports, backups."""
+"""Nightly operation under faults: run lock, killed runs, open databases, exports, backups."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
@@ -17,6 +18,8 @@ import pandas as pd
 import pytest
 
 from nlp.entities import KINDS
+from pipelines.lock import run_lock
+from pipelines.nightly import claim_run_id
 from tests.conftest import ROOT, Site, run_congvu, serve
 
 DEMO_DIR = ROOT / "crawlers" / "demo"
@@ -151,11 +154,64 @@ def test_killed_crawl_leaves_no_worker_process_writing(tmp_path: Path) -> None:
     assert {f: f.stat().st_size for f in staged.glob("*/*.jsonl")} == sizes
 
 
-def test_killed_run_is_recorded_as_interrupted(tmp_path: Path, origin: str) -> None:
-    kill(start_paused(tmp_path, origin, "classify"))
+# "report": the run is recorded, its digest not yet written; a run is ok only with its digest.
+@pytest.mark.parametrize("stage", ["classify", "report"])
+def test_killed_run_is_recorded_as_interrupted(tmp_path: Path, origin: str, stage: str) -> None:
+    kill(start_paused(tmp_path, origin, stage))
     run_congvu(*nightly_args(tmp_path, origin))
     statuses = [r[0] for r in rows(tmp_path, "SELECT status FROM crawl_runs ORDER BY run_id")]
     assert statuses == ["interrupted", "ok"]
+
+
+def test_run_killed_after_its_load_is_credited_with_its_articles(
+    tmp_path: Path, origin: str
+) -> None:
+    kill(start_paused(tmp_path, origin, "classify"))
+    run_congvu(*nightly_args(tmp_path, origin))
+    credited = rows(tmp_path, "SELECT articles_new FROM crawl_runs ORDER BY run_id")
+    assert credited == [(9,), (0,)]
+
+
+def test_run_that_fails_after_its_record_is_recorded_failed(tmp_path: Path, origin: str) -> None:
+    (tmp_path / "digest").write_text("a file where the digest folder should be")
+    result = run_congvu(*nightly_args(tmp_path, origin))
+    runs = rows(tmp_path, "SELECT status, error FROM crawl_runs")
+    assert (result.returncode, [status for status, _ in runs]) == (2, ["failed"])
+    assert "digest" in runs[0][1]
+
+
+def test_run_ids_claimed_at_the_same_instant_differ(tmp_path: Path) -> None:
+    now = datetime(2026, 11, 28, 19, 0, tzinfo=timezone.utc)
+    ids = [claim_run_id(tmp_path, now) for _ in range(3)]
+    assert ids == ["20261128T190000Z", "20261128T190000Z-02", "20261128T190000Z-03"]
+
+
+def run_ids(data_dir: Path, origin: str, runs: int) -> list[str]:
+    """Start runs at once while the run lock is held (each is refused); their run ids."""
+    with run_lock(data_dir / "congvu.lock", "test"):
+        processes = [
+            subprocess.Popen(
+                [CONGVU, *nightly_args(data_dir, origin)],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for _ in range(runs)
+        ]
+        outputs = [process.communicate()[0] for process in processes]
+    return [output.split("congvu run ")[1].split()[0] for output in outputs]
+
+
+def test_runs_started_in_the_same_second_get_their_own_id_and_log(
+    tmp_path: Path, origin: str
+) -> None:
+    for _attempt in range(10):  # until two runs do start in the same second
+        ids = run_ids(tmp_path, origin, 2)
+        if ids[0][:16] == ids[1][:16]:
+            break
+    logs = {path.stem for path in (tmp_path / "logs").glob("*.log")}
+    assert (ids[0][:16] == ids[1][:16], ids[0] != ids[1], set(ids) <= logs) == (True, True, True)
 
 
 def test_articles_of_a_run_killed_before_its_digest_reach_the_next_digest(
@@ -184,14 +240,14 @@ def test_lock_of_a_killed_run_is_taken_over(tmp_path: Path, origin: str) -> None
 
 
 @pytest.fixture
-def analyst(tmp_path: Path) -> Iterator[Callable[[bool], Callable[[], object]]]:
-    """Open the database in another process as an analyst's notebook would, until released."""
+def analyst(tmp_path: Path) -> Iterator[Callable[..., Callable[[], object]]]:
+    """Open a database file in another process as an analyst's notebook would, until released."""
     holders: list[subprocess.Popen] = []
 
-    def hold(read_only: bool) -> Callable[[], object]:
+    def hold(read_only: bool, name: str = "congvu.duckdb") -> Callable[[], object]:
         code = (
             "import duckdb, sys; "
-            f"c = duckdb.connect({str(tmp_path / 'congvu.duckdb')!r}, read_only={read_only}); "
+            f"c = duckdb.connect({str(tmp_path / name)!r}, read_only={read_only}); "
             "print('open', flush=True); sys.stdin.read()"
         )
         holder = subprocess.Popen(
@@ -207,26 +263,53 @@ def analyst(tmp_path: Path) -> Iterator[Callable[[bool], Callable[[], object]]]:
             holder.communicate("")
 
 
+# Even a notebook that opened the analysts' file read-write (against the README) holds only
+# the snapshot it opened: the job writes its own file and publishes a new snapshot beside it.
 @pytest.mark.parametrize("read_only", [True, False], ids=["read-only", "read-write"])
-def test_open_notebook_makes_the_run_stop_cleanly(
+def test_open_notebook_does_not_stop_the_run(
     tmp_path: Path, origin: str, analyst: Callable, read_only: bool
 ) -> None:
     run_congvu("db", "migrate", "--data-dir", str(tmp_path))
     analyst(read_only)
     result = run_congvu(*nightly_args(tmp_path, origin, "--wait", "1"))
+    assert (result.returncode, state(tmp_path)) == (0, COMPLETE), result.stdout + result.stderr
+
+
+STORE = "store/congvu.duckdb"  # the job's own file, which nothing but congvu should open
+
+
+def test_job_file_held_by_another_process_makes_the_run_stop_cleanly(
+    tmp_path: Path, origin: str, analyst: Callable
+) -> None:
+    run_congvu("db", "migrate", "--data-dir", str(tmp_path))
+    analyst(read_only=True, name=STORE)
+    result = run_congvu(*nightly_args(tmp_path, origin, "--wait", "1"))
     said = "stay staged" in result.stdout and "Traceback" not in result.stdout + result.stderr
     assert (result.returncode, said) == (2, True), result.stdout + result.stderr
 
 
-def test_articles_staged_while_the_database_was_locked_are_loaded_next_time(
+def test_articles_staged_while_the_job_file_was_held_are_loaded_next_time(
     tmp_path: Path, origin: str, analyst: Callable
 ) -> None:
     run_congvu("db", "migrate", "--data-dir", str(tmp_path))
-    release = analyst(read_only=False)
+    release = analyst(read_only=False, name=STORE)
     run_congvu(*nightly_args(tmp_path, origin, "--wait", "1"))
     release()
     result = run_congvu("load", "--data-dir", str(tmp_path))  # no crawl: only what was staged
     assert (result.returncode, state(tmp_path)["articles"]) == (0, 9)
+
+
+def test_run_that_could_not_write_is_recorded_by_the_next(
+    tmp_path: Path, origin: str, analyst: Callable
+) -> None:
+    run_congvu("db", "migrate", "--data-dir", str(tmp_path))
+    release = analyst(read_only=False, name=STORE)
+    run_congvu(*nightly_args(tmp_path, origin, "--wait", "1"))
+    release()
+    run_congvu(*nightly_args(tmp_path, origin))
+    runs = rows(tmp_path, "SELECT status, error FROM crawl_runs ORDER BY run_id")
+    assert [status for status, _ in runs] == ["failed", "ok"]
+    assert "locked" in runs[0][1]
 
 
 @pytest.fixture(scope="module")

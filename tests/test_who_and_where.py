@@ -31,11 +31,11 @@ def stored(tmp_path_factory: pytest.TempPathFactory) -> Path:
     staged = paths.staging / "r1" / "example.jsonl"
     staged.parent.mkdir(parents=True)
     staged.write_text(json.dumps(ARTICLE, ensure_ascii=False) + "\n", encoding="utf-8")
-    con = open_db(paths.db)
+    con = open_db(paths.store)
     load_staged(con, paths.staging)
     con.close()
     find_who_and_where(paths, wait_s=5)
-    return paths.db
+    return paths.store
 
 
 def rows(db: Path, sql: str) -> list[tuple]:
@@ -61,4 +61,4 @@ def test_named_province_is_a_location(stored: Path) -> None:
 
 
 def test_second_pass_adds_nothing(stored: Path) -> None:
-    assert find_who_and_where(DataPaths(stored.parent), wait_s=5) == 0
+    assert find_who_and_where(DataPaths(stored.parents[1]), wait_s=5) == 0

@@ -1,0 +1,113 @@
+"""The job's private database and the read snapshot of it that analysts open."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from pipelines.checkpoints import checkpoint
+from pipelines.lock import run_lock
+from pipelines.paths import DataPaths
+from pipelines.store import open_db
+
+log = logging.getLogger(__name__)
+PARTIAL = ".publishing"  # suffix of a snapshot being copied; a killed publish leaves one
+
+
+def wal(path: Path) -> Path:
+    """The write-ahead log DuckDB keeps beside a database file."""
+    return path.with_name(path.name + ".wal")
+
+
+def copy_synced(source: Path, target: Path) -> None:
+    """Copy source to target and flush it to disk before anything renames it into place."""
+    shutil.copyfile(source, target)
+    with open(target, "rb") as copied:
+        os.fsync(copied.fileno())
+
+
+def sync_folder(folder: Path) -> None:
+    """Flush a folder's entries, so a rename in it survives a power cut."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def adopt(paths: DataPaths, wait_s: float) -> bool:
+    """Move a database written in place at data/congvu.duckdb (before the store) into the store.
+
+    Runs under the run lock. The read-only connection held during the copy keeps any writer out,
+    and the copied write-ahead log is replayed into the store copy, so nothing is lost.
+    """
+    if paths.store.exists() or not paths.db.exists():
+        return False
+    paths.store.parent.mkdir(parents=True, exist_ok=True)
+    partial = paths.store.with_name(paths.store.name + PARTIAL)
+    wal(partial).unlink(missing_ok=True)
+    con = open_db(paths.db, read_only=True, wait_s=wait_s)
+    try:
+        copy_synced(paths.db, partial)
+        if wal(paths.db).exists():
+            copy_synced(wal(paths.db), wal(partial))
+    finally:
+        con.close()
+    con = open_db(partial, wait_s=wait_s)  # replays the copied log, applies new migrations
+    try:
+        con.execute("CHECKPOINT congvu")
+    finally:
+        con.close()
+    os.replace(partial, paths.store)
+    sync_folder(paths.store.parent)
+    return True
+
+
+def publish(paths: DataPaths, wait_s: float) -> None:
+    """Replace data/congvu.duckdb by a copy of the store, atomically (runs under the run lock).
+
+    A reader that opened the previous file keeps it (its inode) and a consistent view; one that
+    opens the path afterwards gets the new copy, complete: it is renamed into place only once
+    written and flushed.
+    """
+    if not paths.store.exists():
+        return
+    partial = paths.db.with_name(paths.db.name + PARTIAL)
+    partial.unlink(missing_ok=True)  # left by a publish that was killed
+    con = open_db(paths.store, wait_s=wait_s)
+    try:
+        # Everything into the file itself, which is then copied while this connection keeps
+        # every other process out of it.
+        con.execute("CHECKPOINT congvu")
+        copy_synced(paths.store, partial)
+    finally:
+        con.close()
+    checkpoint("publish")
+    # A log beside the snapshot can only come from someone who wrote into a snapshot; DuckDB
+    # would refuse to open the new file with it ("WAL does not match database file").
+    wal(paths.db).unlink(missing_ok=True)
+    os.replace(partial, paths.db)
+    sync_folder(paths.db.parent)
+
+
+@contextmanager
+def writing(paths: DataPaths, purpose: str, wait_s: float) -> Iterator[str]:
+    """Hold the run lock, write the store in the block, then publish it, even after an error.
+
+    Yields the lock's takeover note (empty unless a killed run's lock was taken over).
+    """
+    with run_lock(paths.lock, purpose) as note:
+        adopt(paths, wait_s)
+        try:
+            yield note
+        except BaseException:
+            try:  # what was committed before the error (a failed run's record) is shown too
+                publish(paths, wait_s)
+            except Exception:
+                log.exception("could not publish %s after an error", paths.db)
+            raise
+        publish(paths, wait_s)

@@ -1,0 +1,180 @@
+"""The read snapshot: analysts' readers never block the job and never see a half-written state."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+from pipelines.paths import DataPaths
+from pipelines.store import load_staged, open_db
+from tests.conftest import ROOT, Site, run_congvu, serve
+from tests.test_operations import DEMO_DIR, kill, nightly_args, rows, start_paused
+
+ARTICLE_ID = re.compile(r"-(\d{6})\.html")
+
+
+def published(block: str, last: int) -> bool:
+    """True when every article a listing item or feed item links to is at most number last."""
+    return all(int(number) <= last for number in ARTICLE_ID.findall(block))
+
+
+def demo_site_until(last: int) -> Site:
+    """The demo site on the day its newest article was number last: later ones not yet there."""
+    site = Site()
+    for path in (DEMO_DIR / "www").rglob("*"):
+        if not path.is_file() or not published(path.name, last):
+            continue
+        body = path.read_bytes()
+        if path.suffix in (".html", ".xml"):
+            text = body.decode("utf-8")
+            for item in (r'<article class="news-item">.*?</article>\n', r"<item>.*?</item>\s*"):
+                text = re.sub(
+                    item, lambda m: m[0] if published(m[0], last) else "", text, flags=re.S
+                )
+            body = text.encode("utf-8")
+        kind = "application/rss+xml" if path.suffix == ".xml" else "text/html"
+        site.add("/demo/" + path.relative_to(DEMO_DIR / "www").as_posix(), body, kind)
+    return site
+
+
+# A reader as an analyst's notebook: "hold" keeps one read-only connection and queries it over
+# and over; "fresh" opens a new one for each query. On stdin's end it prints what it saw.
+READER = """
+import json, sys, threading
+import duckdb
+mode, db = sys.argv[1], sys.argv[2]
+SQL = '''SELECT (SELECT count(*) FROM articles),
+                (SELECT count(*) FROM classifications WHERE model_id = 'cue-lexicon-1'),
+                (SELECT count(*) FROM crawl_runs),
+                (SELECT count(*) FROM crawl_runs WHERE status <> 'ok')'''
+stop = threading.Event()
+threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+held = duckdb.connect(db, read_only=True) if mode == "hold" else None
+print("open", flush=True)
+views, errors, queries = set(), [], 0
+while not stop.is_set():
+    try:
+        con = held or duckdb.connect(db, read_only=True)
+        views.add(tuple(con.execute(SQL).fetchone()))
+        queries += 1
+        if con is not held:
+            con.close()
+    except Exception as exc:
+        errors.append(repr(exc))
+    stop.wait(0.1)
+print(json.dumps({"views": sorted(views), "errors": errors, "queries": queries}), flush=True)
+"""
+
+
+def start_reader(mode: str, db: Path) -> subprocess.Popen:
+    """A reader process, once its first connection is open."""
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, mode, str(db)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert reader.stdout.readline().strip() == "open"
+    return reader
+
+
+def test_readers_across_three_nightly_runs(tmp_path: Path) -> None:
+    nights = {100203: 3, 100205: 5, 100207: 7, 100209: 9}  # newest article -> articles stored
+    figures = []
+
+    def night(last: int) -> int:
+        with serve(demo_site_until(last)) as base:
+            began = time.monotonic()
+            result = run_congvu(*nightly_args(tmp_path, base + "/{site}", "--wait", "5"))
+            figures.append(f"run up to {last}: exit {result.returncode}, "
+                           f"{time.monotonic() - began:.1f} s")  # fmt: skip
+        return result.returncode
+
+    assert night(100203) == 0
+    db = tmp_path / "congvu.duckdb"
+    readers = [start_reader("hold", db), start_reader("fresh", db)]
+    codes, seen = [], []
+    try:
+        for last in (100205, 100207, 100209):
+            codes.append(night(last))
+            latest = "SELECT status, articles_new FROM crawl_runs ORDER BY run_id DESC LIMIT 1"
+            seen.append((rows(tmp_path, "SELECT count(*) FROM articles")[0][0],
+                         *rows(tmp_path, latest)[0]))  # fmt: skip
+    finally:
+        held, fresh = (json.loads(reader.communicate("")[0]) for reader in readers)
+    figures.append(f"held connection: {held['queries']} queries, views {held['views']}")
+    figures.append(f"fresh connections: {fresh['queries']} queries, views {fresh['views']}")
+    print("\n".join(figures))  # the figures for the record (pytest -s shows them)
+    assert codes == [0, 0, 0]
+    assert seen == [(5, "ok", 2), (7, "ok", 2), (9, "ok", 2)]
+    # The held connection keeps the snapshot it opened (3 articles, all labelled, 1 run).
+    assert (held["errors"], held["views"]) == ([], [[3, 3, 1, 0]])
+    # Each fresh connection sees one whole run's result: all labelled, no run half done.
+    assert fresh["errors"] == []
+    assert [view for view in fresh["views"] if view[0] != view[1] or view[3]] == []
+    assert {view[0] for view in fresh["views"]} <= set(nights.values())
+    assert not db.with_name("congvu.duckdb.wal").exists()
+
+
+def test_run_killed_while_publishing_leaves_the_previous_snapshot(tmp_path: Path) -> None:
+    with serve(demo_site_until(100203)) as base:
+        assert run_congvu(*nightly_args(tmp_path, base + "/{site}")).returncode == 0
+    with serve(demo_site_until(100209)) as base:
+        kill(start_paused(tmp_path, base + "/{site}", "publish"))
+        before = rows(tmp_path, "SELECT count(*) FROM articles")[0][0]
+        result = run_congvu(*nightly_args(tmp_path, base + "/{site}"))
+    after = rows(tmp_path, "SELECT count(*) FROM articles")[0][0]
+    leftovers = [p.name for p in tmp_path.glob("congvu.duckdb.*")]
+    assert (before, result.returncode, after, leftovers) == (3, 0, 9, [])
+
+
+def test_database_written_in_place_is_adopted_without_loss(tmp_path: Path) -> None:
+    # An older congvu wrote data/congvu.duckdb itself; the last writer was killed after a
+    # commit, so part of the data is still only in the write-ahead log beside the file.
+    paths = DataPaths(tmp_path)
+    staged = paths.staging / "old" / "demo.jsonl"
+    staged.parent.mkdir(parents=True)
+    old = {
+        "url": "http://demo.congvu.invalid/tin-tuc/bai-cu-100001.html",
+        "site": "demo",
+        "title": "Bài cũ",
+        "body": "Nội dung cũ.",
+        "fetched_at": "2026-11-01T01:00:00+00:00",
+    }
+    staged.write_text(json.dumps({**old, "canonical_url": old["url"]}) + "\n", encoding="utf-8")
+    con = open_db(paths.db)
+    load_staged(con, paths.staging)
+    con.close()
+    code = (
+        "import duckdb, os, sys; c = duckdb.connect(sys.argv[1]); "
+        "c.execute(\"INSERT INTO sites (site, title) VALUES ('cu', 'Trang cũ')\"); os._exit(0)"
+    )
+    subprocess.run([sys.executable, "-c", code, str(paths.db)], check=True)
+    assert paths.db.with_name("congvu.duckdb.wal").exists()
+    with serve(demo_site_until(100209)) as base:
+        result = run_congvu(*nightly_args(tmp_path, base + "/{site}"))
+    kept = rows(tmp_path, "SELECT count(*) FROM articles WHERE title = 'Bài cũ'")[0][0]
+    logged = rows(tmp_path, "SELECT count(*) FROM sites WHERE site = 'cu'")[0][0]
+    articles = rows(tmp_path, "SELECT count(*) FROM articles")[0][0]
+    assert (result.returncode, kept, logged, articles) == (0, 1, 1, 10), result.stdout
+    assert paths.store.exists() and not paths.db.with_name("congvu.duckdb.wal").exists()
+
+
+def test_commands_that_write_publish_what_they_wrote(tmp_path: Path) -> None:
+    model = tmp_path / "cue-lexicon-test"
+    shutil.copytree(ROOT / "models" / "cue-lexicon-1", model)
+    config = json.loads((model / "model.json").read_text())
+    (model / "model.json").write_text(json.dumps({**config, "model_id": "cue-lexicon-test"}))
+    with serve(demo_site_until(100209)) as base:
+        assert run_congvu(*nightly_args(tmp_path, base + "/{site}")).returncode == 0
+    con = duckdb.connect(str(tmp_path / "congvu.duckdb"), read_only=True)  # opened before
+    run_congvu("reclassify", "--data-dir", str(tmp_path), "--model", str(model))
+    before = con.execute("SELECT count(*) FROM classifications").fetchone()[0]
+    con.close()
+    after = rows(tmp_path, "SELECT count(*) FROM classifications")[0][0]
+    assert (before, after) == (9, 18)
