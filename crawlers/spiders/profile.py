@@ -36,6 +36,7 @@ from crawlers.extract import (
     is_article_url,
     listing_dates,
     older_than,
+    on_domains,
     page_record,
 )
 from crawlers.feeds import Entry, XmlRefused, feed_entries, robots_sitemaps, sitemap_entries
@@ -202,7 +203,7 @@ class ProfileSpider(scrapy.Spider):
 
     def owns_host(self, host: str) -> bool:
         """True when host is one of the site's domains or a subdomain of one."""
-        return any(host == d or host.endswith("." + d) for d in self.profile.domains)
+        return on_domains(host, self.profile.domains)
 
     def site_url(self, response: Response) -> str:
         """The public URL of a response, undoing the replay-origin rewrite (redirects included)."""
