@@ -37,6 +37,7 @@ STAGED_COLUMNS = {
     "etag": "VARCHAR",
     "last_modified": "VARCHAR",
     "lastmod": "TIMESTAMPTZ",
+    "http_status": "INTEGER",  # 304 marks a stored page confirmed unchanged: no article
 }
 
 
@@ -153,10 +154,16 @@ def load_run_files(
         SELECT *, string_split(filename, '/')[-2] AS run_id, md5(canonical_url) AS article_id
         FROM read_json(?, format='newline_delimited', columns={columns},
                        ignore_errors=true, filename=true)
-        WHERE canonical_url IS NOT NULL
+        WHERE canonical_url IS NOT NULL OR http_status = 304
         """,
         [names],
     )
+    # Pages the site said were not modified: only their crawl state changes.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE not_modified AS "
+        "SELECT url, fetched_at, etag, last_modified, lastmod FROM incoming WHERE http_status = 304"
+    )
+    con.execute("DELETE FROM incoming WHERE http_status = 304")
     # Keys only (no text copied): the latest fetch of each article, and which are new or changed.
     con.execute(
         """
@@ -258,8 +265,22 @@ def save_page_state(con: duckdb.DuckDBPyConnection) -> None:
         UPDATE page_state p SET
             article_id = f.article_id, content_hash = f.content_hash, etag = f.etag,
             last_modified = f.last_modified, lastmod = coalesce(f.lastmod, p.lastmod),
-            last_fetched = f.fetched_at
+            last_fetched = greatest(p.last_fetched, f.fetched_at)  -- reextract: stored time
         FROM fetched_urls f WHERE p.url = f.url
+        """
+    )
+    # A 304 confirms the stored copy as of now, for every URL of that article.
+    con.execute(
+        """
+        UPDATE page_state p SET
+            etag = coalesce(n.etag, p.etag), last_modified = coalesce(n.last_modified,
+            p.last_modified), lastmod = coalesce(n.lastmod, p.lastmod),
+            last_fetched = greatest(p.last_fetched, n.fetched_at)
+        FROM (
+            SELECT s.article_id, n.* EXCLUDE (url) FROM not_modified n JOIN page_state s USING (url)
+            QUALIFY row_number() OVER (PARTITION BY s.article_id ORDER BY n.fetched_at DESC) = 1
+        ) n
+        WHERE p.article_id = n.article_id
         """
     )
     con.execute(

@@ -352,8 +352,9 @@ def test_not_modified_counted(nightly: dict[str, Any]) -> None:
     assert nightly["stats"]["counts"]["not_modified"] == 1
 
 
-def test_not_modified_page_not_staged(nightly: dict[str, Any]) -> None:
-    assert "/bai/da-luu-doi-2004.html" not in nightly["records"]
+def test_not_modified_page_staged_as_a_check_not_an_article(nightly: dict[str, Any]) -> None:
+    record = nightly["records"]["/bai/da-luu-doi-2004.html"]
+    assert (record["http_status"], "title" in record) == (304, False)
 
 
 def test_changed_page_staged_with_new_hash(nightly: dict[str, Any]) -> None:

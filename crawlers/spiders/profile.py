@@ -389,6 +389,7 @@ class ProfileSpider(scrapy.Spider):
         """One article record, with the raw bytes for the archive."""
         if response.status == 304:
             self.count("not_modified")
+            yield self.not_modified(response)
             return
         self.count("pages/article")
         problem = self.bad_body(response)
@@ -424,6 +425,23 @@ class ProfileSpider(scrapy.Spider):
             if not rule.startswith(("generic:", "fallback:")):
                 self.count(f"field/{name}")  # found by the profile's own rules: coverage
         yield record
+
+    def not_modified(self, response: Response) -> dict[str, Any]:
+        """A staging line saying a stored page was confirmed unchanged (304): no article.
+
+        The load refreshes the page's last_fetched from it, so a page that never changes stays
+        among the known pages instead of being fetched in full once it is 60 days old.
+        """
+        url = response.meta["site_url"]
+        return {
+            "url": url,
+            "site": self.profile.name,
+            "fetched_at": datetime.now(timezone.utc),
+            "http_status": 304,
+            "etag": header(response, "ETag"),
+            "last_modified": header(response, "Last-Modified"),
+            "lastmod": self.lastmods.get(url),
+        }
 
 
 def is_robots(url: str) -> bool:
