@@ -110,6 +110,8 @@ def cmd_load(args: argparse.Namespace) -> int:
         f"loaded {load.files} staging files: {load.rows_read} articles read, "
         f"{load.rows_new} new; {classified} classified with {classifier.model_id}"
     )
+    if load.quarantine:
+        print(f"warning: {load.unreadable()}")
     return 0
 
 

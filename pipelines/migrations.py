@@ -153,10 +153,20 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "006_bounded_input",
+        """
+        ALTER TABLE staged_files
+            ADD COLUMN rows_rejected INTEGER;        -- unreadable lines, kept in data/quarantine/
+        ALTER TABLE staged_files
+            ADD COLUMN truncated BOOLEAN;            -- last line cut short by a killed crawl
+        """,
+    ),
 ]
 
 _TABLE = re.compile(r"CREATE TABLE (\w+) \(\s*--\s*(.+)")
-_COLUMN = re.compile(r"^\s*(\w+) [A-Z][A-Z\[\]]*[^-\n]*--\s*(.+)$")
+_ALTERED = re.compile(r"^\s*ALTER TABLE (\w+)$")  # its next line adds one column
+_COLUMN = re.compile(r"^\s*(?:ADD COLUMN )?(\w+) [A-Z][A-Z\[\]]*[^-\n]*--\s*(.+)$")
 
 
 def comments(sql: str) -> list[str]:
@@ -167,6 +177,8 @@ def comments(sql: str) -> list[str]:
         if match := _TABLE.search(line):
             table = match.group(1)
             statements.append(f"COMMENT ON TABLE {table} IS {quote(match.group(2))}")
+        elif match := _ALTERED.match(line):
+            table = match.group(1)
         elif table and (match := _COLUMN.match(line)) and match.group(1) != "PRIMARY":
             text = quote(match.group(2))
             statements.append(f"COMMENT ON COLUMN {table}.{match.group(1)} IS {text}")
