@@ -160,6 +160,10 @@ MIGRATIONS: list[tuple[str, str]] = [
             ADD COLUMN rows_rejected INTEGER;        -- unreadable lines, kept in data/quarantine/
         ALTER TABLE staged_files
             ADD COLUMN truncated BOOLEAN;            -- last line cut short by a killed crawl
+        ALTER TABLE classifications
+            ADD COLUMN analysed_chars INTEGER;       -- characters the model read (at most 100,000)
+        ALTER TABLE article_places
+            ADD COLUMN analysed_chars INTEGER;       -- characters read for places (at most 100,000)
         """,
     ),
 ]

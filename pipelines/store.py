@@ -424,9 +424,10 @@ def save_classifications(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> 
     try:
         return con.execute(
             """
-            INSERT OR IGNORE INTO classifications
+            INSERT OR IGNORE INTO classifications BY NAME
             SELECT article_id, model_id, label, score_praise, score_criticism, score_neutral,
-                   evidence, reason, now() FROM new_classifications
+                   evidence, reason, now() AS classified_at, analysed_chars
+            FROM new_classifications
             """
         ).fetchone()[0]
     finally:
@@ -538,8 +539,8 @@ def save_places(
     try:
         con.execute("BEGIN")
         con.execute(
-            "INSERT OR IGNORE INTO article_places "
-            "SELECT article_id, province, province_named, provinces FROM new_places"
+            "INSERT OR IGNORE INTO article_places BY NAME "
+            "SELECT article_id, province, province_named, provinces, analysed_chars FROM new_places"
         )
         if not entities.empty:
             con.execute(
