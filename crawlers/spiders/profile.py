@@ -29,7 +29,7 @@ from twisted.internet.error import (
 )
 
 from crawlers.dates import to_vietnam
-from crawlers.encoding import decode_html
+from crawlers.encoding import decode_html, looks_garbled
 from crawlers.extract import (
     absolute,
     article_links,
@@ -403,6 +403,15 @@ class ProfileSpider(scrapy.Spider):
         if not record.get("title") or not record.get("body"):
             self.count("error/empty_article")
             self.logger.warning("%s: no title or body at %s", self.profile.name, url)
+            return
+        if looks_garbled(f"{record['title']}\n{record['body']}"):
+            self.count("error/encoding")  # stored, it would be mojibake, and labelled as such
+            self.logger.warning(
+                "%s: text garbled by a charset not decoded (%s) at %s",
+                self.profile.name,
+                record["encoding"],
+                url,
+            )
             return
         if record["published_at"] is None:
             self.count("date/future" if record["date_rejected"] else "date/missing")
