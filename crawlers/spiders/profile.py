@@ -122,6 +122,7 @@ class ProfileSpider(scrapy.Spider):
         self.scheduled: set[str] = set()  # article URLs requested in this run
         self.skipped: set[str] = set()  # known article URLs not fetched again
         self.pages: set[str] = set()  # feeds, sitemaps and listing pages requested
+        self.listing_fetches: dict[object, int] = {}  # article requests per listing (page)
         self.lastmods: dict[str, datetime] = {}
 
     def setting(self, name: str, default: int) -> int:
@@ -354,12 +355,23 @@ class ProfileSpider(scrapy.Spider):
         text = decode_html(response.body, header(response, "Content-Type"))[0]
         links = article_links(self.profile, page_url, text)
         fresh = [link for link in links if self.is_new(link)]
-        for link in links:
-            yield from self.discover(link, "listing")
         listing: Listing | None = response.meta.get("listing")
         page = response.meta["page"]
+        # The cap counts per listing and run; a backfill pages far back on purpose: per page.
+        budget: object = listing.url if listing is not None else page_url
+        budget = (budget, page) if self.since is not None else budget
+        cap = self.profile.max_listing_links
+        for link in links:
+            fetches = self.listing_fetches.get(budget, 0)
+            if fetches >= cap and self.is_new(link) and link not in self.known:
+                self.count("listing_links_cut")  # not fetched: more than the cap asks for
+                continue
+            for request in self.discover(link, "listing"):
+                self.listing_fetches[budget] = fetches + 1
+                yield request
         if (
-            listing is None
+            self.listing_fetches.get(budget, 0) >= cap
+            or listing is None
             or not listing.next_page
             or not self.next_page_wanted(listing, page, fresh, text)
         ):
