@@ -22,6 +22,14 @@ VIETNAMESE = set(
 MOJIBAKE = re.compile("[ÃÄÆ][\u0080-\u00bf\u2018-\u203a\u0152-\u0192]|á[»º]")
 FALLBACKS = ("utf-8", "cp1258")
 SAMPLE = 200_000
+# What a wrong decoding leaves where Vietnamese letters were, besides Latin letters Vietnamese
+# does not use (ï, Ñ, ß, œ): Latin-1 symbols rare in Vietnamese text (° « » · © ± × are common).
+STRAY_SYMBOLS = set("¡¢£¤¥¦¨ª¬¯²³´µ¶¸¹º¼½¾¿†‡‰ˆ˜™")
+# Share of stray characters among the non-ASCII ones above which a text is garbled: at most
+# 0.035 in each of the 20,442 corpus articles, at least 0.38 in 300 of them encoded in VISCII
+# and read as windows-1258. Below GARBLED_MIN stray characters a text is not judged.
+GARBLED_SHARE = 0.2
+GARBLED_MIN = 8
 
 
 def declared(body: bytes, content_type: str | None) -> list[str]:
@@ -72,3 +80,30 @@ def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]
             best = (points, name, text)
     assert best is not None  # utf-8 is always a candidate
     return best[2], best[1]
+
+
+def is_stray(char: str) -> bool:
+    """True for a non-ASCII character a wrong decoding leaves in Vietnamese text."""
+    if char in STRAY_SYMBOLS or "\x80" <= char <= "\x9f" or char == "\ufffd":
+        return True
+    category = unicodedata.category(char)
+    return category == "Mn" or (category[0] == "L" and char < "\u0250")
+
+
+def looks_garbled(text: str) -> bool:
+    """True when text reads as Vietnamese decoded with the wrong charset (VISCII, TCVN3...).
+
+    Those charsets have no Python codec, so such a page decodes, as windows-1258 or UTF-8, to
+    letters and symbols Vietnamese does not use where its accented letters should be.
+    """
+    sample = unicodedata.normalize("NFC", text[:SAMPLE])
+    letters = stray = 0
+    for char in sample:
+        if char < "\x80":
+            continue
+        if char in VIETNAMESE:
+            letters += 1
+        elif is_stray(char):
+            stray += 1
+    stray += len(MOJIBAKE.findall(sample))
+    return stray >= GARBLED_MIN and stray >= GARBLED_SHARE * (letters + stray)

@@ -433,15 +433,34 @@ def absolute(base: str, href: str | None) -> str | None:
     return url if url.startswith(("http://", "https://")) else None
 
 
-def canonical_url(page: Page, url: str) -> str:
-    """<link rel=canonical>, else og:url, else url; absolute, no fragment or tracking params."""
+def on_domains(host: str, domains: tuple[str, ...]) -> bool:
+    """True when host is one of domains or a subdomain of one."""
+    return any(host == d or host.endswith("." + d) for d in domains)
+
+
+def url_host(url: str) -> str:
+    """The lower-cased host of url ("" when it has none or cannot be parsed)."""
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def canonical_url(page: Page, url: str, domains: tuple[str, ...] = ()) -> str:
+    """<link rel=canonical>, else og:url, else url; absolute, no fragment or tracking params.
+
+    Only a URL on the site's own domains (url's host, less www., when none are given) is taken:
+    the article id is derived from it, so another site's page naming one of ours as canonical
+    would replace our article. Such syndicated copies stay apart and are grouped as one story.
+    """
+    domains = domains or (url_host(url).removeprefix("www."),)
     candidates = [
         *page.select("css", "link[rel~=canonical]::attr(href)"),
         *page.values(Rule("meta", "og:url")),
     ]
     for href in candidates:
         found = absolute(url, href)
-        if found:
+        if found and on_domains(url_host(found), domains):
             return found
     return absolute(url, url) or url
 
@@ -450,11 +469,7 @@ def site_name(profile: SiteProfile | None, url: str) -> str:
     """The profile name, or the URL's host without www. when there is no profile."""
     if profile is not None:
         return profile.name
-    try:
-        host = urlsplit(url).hostname or ""
-    except ValueError:
-        host = ""
-    return host.removeprefix("www.")
+    return url_host(url).removeprefix("www.")
 
 
 def fallback_fields(html: str, url: str) -> dict[str, str]:
@@ -544,7 +559,7 @@ def extract_article(
     page = Page(to_text(html), utf8)
     record: dict[str, Any] = {
         "url": url,
-        "canonical_url": canonical_url(page, url),
+        "canonical_url": canonical_url(page, url, profile.domains if profile else ()),
         "site": site_name(profile, url),
         **dict.fromkeys(TEXT_FIELDS, ""),
         "body": "",

@@ -29,10 +29,14 @@ TOP_KEYS = {
     "article_url": True,
     "exclude": False,
     "fields": True,
+    "max_listing_links": False,
 }
 DISCOVERY_KEYS = ("rss", "sitemaps", "listings")
 LISTING_KEYS = {"url", "pages", "next_page"}
 PAGE_PLACEHOLDERS = {"url", "page", "index"}
+# Article links one listing (its pages together) may send to be fetched in one run: a real
+# listing page links 15-50 articles, a broken one can link the whole archive.
+MAX_LISTING_LINKS = 200
 
 
 class ProfileError(ValueError):
@@ -94,6 +98,7 @@ class SiteProfile:
     verified: bool = False
     discovery: Discovery = field(default_factory=Discovery)
     exclude: tuple[str, ...] = ()
+    max_listing_links: int = MAX_LISTING_LINKS
 
     def __hash__(self) -> int:  # fields is a dict, so the generated hash would raise
         return hash(self.name)
@@ -275,6 +280,9 @@ def load_profile(path: str | Path) -> SiteProfile:
         re.compile(article_url)
     except re.error as exc:
         raise fail(path, "article_url", f"invalid regex {article_url!r}: {exc}") from exc
+    max_links = raw.get("max_listing_links", MAX_LISTING_LINKS)
+    if not isinstance(max_links, int) or isinstance(max_links, bool) or max_links < 1:
+        raise fail(path, "max_listing_links", f"must be a whole number >= 1, got {max_links!r}")
     exclude = need_list(path, "exclude", raw.get("exclude"))
     for i, selector in enumerate(exclude):
         check_css(path, f"exclude[{i}]", need_str(path, f"exclude[{i}]", selector))
@@ -290,6 +298,7 @@ def load_profile(path: str | Path) -> SiteProfile:
         verified=verified,
         discovery=parse_discovery(path, raw.get("discovery")),
         exclude=tuple(s.strip() for s in exclude),
+        max_listing_links=max_links,
     )
 
 

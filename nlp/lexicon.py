@@ -20,6 +20,8 @@ VIETNAMESE_RE = re.compile(
     "[àáảãạăằắẳẵặâầấẩẫậđèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ]", re.IGNORECASE
 )
 POLARITIES = ("praise", "criticism")
+# What may come before a sentence's first word: its capital letter says nothing about a name.
+SENTENCE_OPENERS = " \"'“‘(-–"
 
 
 @dataclass(frozen=True)
@@ -69,9 +71,13 @@ def _syllables(phrase: str) -> tuple[str, ...]:
     return tuple(SYLLABLE_RE.findall(normalize(phrase).lower()))
 
 
-def _is_proper_name(sentence: str, start: int, end: int) -> bool:
-    """Return whether a match is a capitalised name mid-sentence ("Lê Thanh Liêm", "Công ty X")."""
-    if not sentence[:start].strip(" \"'“‘(-–"):
+def _is_proper_name(sentence: str, start: int, end: int, opening: int) -> bool:
+    """Return whether a match is a capitalised name mid-sentence ("Lê Thanh Liêm", "Công ty X").
+
+    opening: where the sentence's first word starts (after quotes, brackets and dashes), found
+    once per sentence: slicing the text before each match made long sentences quadratic.
+    """
+    if start <= opening:
         return False  # the first word of a sentence is capitalised anyway
     words = SYLLABLE_RE.findall(sentence, start, end)
     return all(w[0].isupper() and not w.isupper() for w in words)
@@ -158,10 +164,15 @@ class Lexicon:
         in_context = title_is_public or self.has_public_term(lowered)
         # str.lower keeps Vietnamese text the same length; if it did not, skip the name check.
         aligned = len(lowered) == len(sentence)
+        opening = len(sentence) - len(sentence.lstrip(SENTENCE_OPENERS))
         out: list[Hit] = []
         negator_end: tuple[int, int] | None = None  # (syllable index after it, char end)
         for first, start, end, entry in self._matches(lowered):
-            if entry.kind in POLARITIES and aligned and _is_proper_name(sentence, start, end):
+            if (
+                entry.kind in POLARITIES
+                and aligned
+                and _is_proper_name(sentence, start, end, opening)
+            ):
                 continue
             if entry.kind == "negator":
                 n_syllables = len(SYLLABLE_RE.findall(lowered, start, end))

@@ -57,6 +57,9 @@ Lâm Mai Tô Tạ Hà Lưu Cao Đinh Lương Châu Thái Văn Thị Đức Hữu
 Kim Thu Bá Đình Tiến Mạnh Quốc Trọng Như Anh
 """
 NAME_PARTS = set(_NAME_PARTS.split())
+# What ends a sentence or opens a quote: a capitalised word after it may just start a sentence.
+SENTENCE_ENDS = set('.!?:;"“(-–')
+_WORD_AFTER_RE = re.compile(r" +(\w+)")
 # A district counts only after its administrative word: "huyện Thăng Bình", "TP.Nha Trang".
 DISTRICT_PREFIX = r"(?<!\w)(?i:huyện|quận|thị xã|thành phố|tp\.?|tx\.?|q\.)\s*"
 
@@ -120,14 +123,18 @@ def _alternation(names: dict[str, _Place], lookbehind: bool = True) -> str:
 
 def _is_in_a_name(line: str, start: int, end: int) -> bool:
     """Return whether a match is part of a longer proper name: "Nguyễn Thái Bình", "Thái Bình
-    Dương" (a capitalised word joined to it by a space, other than a place word)."""
-    before = line[:start]
-    previous = re.search(r"(\S+) +$", before)
-    if previous:
-        word = previous.group(1)
-        opens_sentence = not before[: previous.start()].strip() or re.search(
-            r"[.!?:;\"“(\-–]\s*$", before[: previous.start()]
-        )
+    Dương" (a capitalised word joined to it by a space, other than a place word).
+
+    Only the words next to the match are read, never the whole line before it, which made a
+    long line (a page without line breaks) quadratic.
+    """
+    previous = _word_before(line, start)
+    if previous is not None:
+        begin, word = previous
+        rest = begin  # the last character before the word that is not a space
+        while rest > 0 and line[rest - 1].isspace():
+            rest -= 1
+        opens_sentence = rest == 0 or line[rest - 1] in SENTENCE_ENDS
         if (
             word[:1].isupper()
             and word[-1].isalnum()
@@ -136,8 +143,21 @@ def _is_in_a_name(line: str, start: int, end: int) -> bool:
             and (word in NAME_PARTS or not opens_sentence)
         ):
             return True
-    after = re.match(r" +(\w+)", line[end:])
+    after = _WORD_AFTER_RE.match(line, end)
     return bool(after and after.group(1)[:1].isupper() and not after.group(1).isupper())
+
+
+def _word_before(line: str, start: int) -> tuple[int, str] | None:
+    """The word that ends, followed by spaces, right before line[start]: (its start, the word)."""
+    end = start
+    while end > 0 and line[end - 1] == " ":
+        end -= 1
+    begin = end
+    while begin > 0 and not line[begin - 1].isspace():
+        begin -= 1
+    if end == start or begin == end:
+        return None
+    return begin, line[begin:end]
 
 
 def mentions(text: str) -> list[tuple[_Place, bool]]:
@@ -150,8 +170,13 @@ def mentions(text: str) -> list[tuple[_Place, bool]]:
             if not _is_in_a_name(line, m.start(1), m.end(1)):
                 found.append((places[re.sub(r"\s+", " ", m.group(1))], i == 0))
             taken.append(m.span(1))
+        # Both kinds of match come in order: the first province span not ending before a
+        # district match is the only one that can overlap it.
+        first = 0
         for m in district_re.finditer(line):
-            if any(s < m.end(1) and m.start(1) < e for s, e in taken):
+            while first < len(taken) and taken[first][1] <= m.start(1):
+                first += 1
+            if first < len(taken) and taken[first][0] < m.end(1):
                 continue
             if not _is_in_a_name(line, m.start(), m.end(1)):
                 found.append((places["district:" + re.sub(r"\s+", " ", m.group(1))], i == 0))

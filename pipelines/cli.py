@@ -12,7 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from crawlers.profiles import ProfileError, SiteProfile, load_profile, load_profiles
-from nlp.classify import DEFAULT_MODEL, Classifier, load_classifier
+from nlp.classify import DEFAULT_MODEL, Classifier, load_classifier, neutral
 from pipelines.paths import DataPaths
 
 EXIT_FAILED = 2
@@ -115,6 +115,8 @@ def cmd_load(args: argparse.Namespace) -> int:
         f"loaded {load.files} staging files: {load.rows_read} articles read, "
         f"{load.rows_new} new; {classified} classified with {classifier.model_id}"
     )
+    if load.quarantine:
+        print(f"warning: {load.unreadable()}")
     return 0
 
 
@@ -197,33 +199,66 @@ def cmd_sites(args: argparse.Namespace) -> int:
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    """Classify {"id", "text"} JSON lines into {"id", "label", "scores", "evidence"} lines."""
+    """Classify {"id", "text"} JSON lines into {"id", "label", "scores", "evidence", "reason"}."""
+    from pipelines.enrich import analysed, cut_note
+
+    if args.output.exists() and args.input.exists() and args.output.samefile(args.input):
+        raise ValueError(f"--output {args.output} is the input file: writing would erase it")
     classifier = chosen_model(args)
     count = 0
-    with open(args.input, encoding="utf-8") as src, open(args.output, "w", encoding="utf-8") as out:
+    with open(args.input, "rb") as src, open(args.output, "w", encoding="utf-8") as out:
         for number, line in enumerate(src, start=1):
-            if not line.strip():
-                continue
             try:
-                record = json.loads(line)
-                text_id, text = record["id"], record["text"]
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                read = read_text_line(line)
+            except ValueError as exc:
                 raise ValueError(
-                    f'{args.input} line {number}: expected {{"id": ..., "text": ...}} ({exc})'
+                    f"{args.input} line {number}: {exc}; the {count} texts before it are "
+                    f"classified in {args.output}"
                 ) from exc
-            if not isinstance(text, str):
-                raise ValueError(f"{args.input} line {number}: text must be a string")
-            prediction = classifier.classify(text)
+            if read is None:
+                continue
+            text_id, text = read
+            if text.strip():
+                prediction = classifier.classify(analysed(text))
+                reason = cut_note(text) + prediction.reason
+            else:  # said in the line: a model would call it neutral without a word
+                prediction = neutral("empty text: nothing to classify, so neutral by default")
+                reason = prediction.reason
             result = {
                 "id": text_id,
                 "label": prediction.label,
                 "scores": prediction.scores,
                 "evidence": prediction.evidence,
+                "reason": reason,
             }
             out.write(json.dumps(result, ensure_ascii=False) + "\n")
+            out.flush()  # what is written stays written if a later line stops the run
             count += 1
     print(f"{count} texts classified with {classifier.model_id} -> {args.output}")
     return 0
+
+
+def read_text_line(line: bytes) -> tuple[object, str] | None:
+    """The id and text of one input line (None when blank); a ValueError says what is wrong."""
+    try:
+        decoded = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        where = f"byte {line[exc.start]:#04x} at column {exc.start + 1}"
+        raise ValueError(f"not UTF-8 ({where})") from exc
+    if not decoded.strip():
+        return None
+    try:
+        record = json.loads(decoded)
+        text_id, text = record["id"], record["text"]
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise ValueError(f'expected {{"id": ..., "text": ...}} ({exc})') from exc
+    if not isinstance(text, str):
+        raise ValueError("text must be a string")
+    try:  # a JSON escape can name half of a UTF-16 pair, which no UTF-8 output can hold
+        json.dumps([text_id, text], ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"lone surrogate {exc.object[exc.start]!r} in the id or text") from exc
+    return text_id, text
 
 
 def cmd_digest(args: argparse.Namespace) -> int:

@@ -161,6 +161,19 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
+        "006_bounded_input",
+        """
+        ALTER TABLE staged_files
+            ADD COLUMN rows_rejected INTEGER;        -- unreadable lines, kept in data/quarantine/
+        ALTER TABLE staged_files
+            ADD COLUMN truncated BOOLEAN;            -- last line cut short by a killed crawl
+        ALTER TABLE classifications
+            ADD COLUMN analysed_chars INTEGER;       -- characters the model read (at most 100,000)
+        ALTER TABLE article_places
+            ADD COLUMN analysed_chars INTEGER;       -- characters read for places (at most 100,000)
+        """,
+    ),
+    (
         "008_entity_kind_spelling",
         # 003 documented the kinds as 'organisation'; the stored values (nlp/entities.py KINDS),
         # which queries must match, are spelt 'organization'.
@@ -171,7 +184,8 @@ MIGRATIONS: list[tuple[str, str]] = [
 ]
 
 _TABLE = re.compile(r"CREATE TABLE (\w+) \(\s*--\s*(.+)")
-_COLUMN = re.compile(r"^\s*(\w+) [A-Z][A-Z\[\]]*[^-\n]*--\s*(.+)$")
+_ALTERED = re.compile(r"^\s*ALTER TABLE (\w+)$")  # its next line adds one column
+_COLUMN = re.compile(r"^\s*(?:ADD COLUMN )?(\w+) [A-Z][A-Z\[\]]*[^-\n]*--\s*(.+)$")
 
 
 def comments(sql: str) -> list[str]:
@@ -182,6 +196,8 @@ def comments(sql: str) -> list[str]:
         if match := _TABLE.search(line):
             table = match.group(1)
             statements.append(f"COMMENT ON TABLE {table} IS {quote(match.group(2))}")
+        elif match := _ALTERED.match(line):
+            table = match.group(1)
         elif table and (match := _COLUMN.match(line)) and match.group(1) != "PRIMARY":
             text = quote(match.group(2))
             statements.append(f"COMMENT ON COLUMN {table}.{match.group(1)} IS {text}")

@@ -91,6 +91,8 @@ class RunReport:
         if failed:
             lines.append(f"  sites that failed: {', '.join(failed)}")
         lines += [f"  warning: {site}: {text}" for site, text in self.warnings.items()]
+        if self.load and (self.load.rows_rejected or self.load.rows_truncated):
+            lines.append(f"  warning: staging: {self.load.unreadable()}")
         lines += [f"  note: {note}" for note in self.notes]
         if self.error:
             lines.append(f"  run failed: {self.error}")
@@ -125,7 +127,7 @@ def load_new(
     con = open_db(paths.store, wait_s=wait_s)
     try:
         save_sites(con, profiles)
-        return load_staged(con, paths.staging, run_id)
+        return load_staged(con, paths.staging, run_id, paths.quarantine)
     finally:
         con.close()
 

@@ -49,6 +49,11 @@ class DataPaths:
         return self.root / "staging"
 
     @property
+    def quarantine(self) -> Path:
+        """Staging lines the load could not read: <run_id>/<site>.jsonl, with line numbers."""
+        return self.root / "quarantine"
+
+    @property
     def raw(self) -> Path:
         """Archived raw HTML, gzip, by site and SHA-256."""
         return self.root / "raw"

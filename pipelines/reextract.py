@@ -26,12 +26,18 @@ class Reextraction:
 
 
 def stored_pages(paths: DataPaths, sites: list[str]) -> list[tuple]:
-    """(url, site, raw_sha256, raw_path, content_type, fetched_at) of the stored articles."""
+    """(url, site, raw_sha256, raw_path, content_type, fetched_at, validators) per stored article.
+
+    validators: the page's etag, last_modified and lastmod as the crawl state holds them; the
+    re-extracted record carries them, so the load does not erase them.
+    """
     con = open_db(paths.store, read_only=True)
     try:
         return con.execute(
-            "SELECT url, site, raw_sha256, raw_path, content_type, fetched_at FROM articles "
-            "WHERE site IN (SELECT unnest(?)) ORDER BY site, article_id",
+            "SELECT a.url, a.site, a.raw_sha256, a.raw_path, a.content_type, a.fetched_at, "
+            "{'etag': p.etag, 'last_modified': p.last_modified, 'lastmod': p.lastmod} "
+            "FROM articles a LEFT JOIN page_state p ON p.url = a.url "
+            "WHERE a.site IN (SELECT unnest(?)) ORDER BY a.site, a.article_id",
             [sites],
         ).fetchall()
     finally:
@@ -47,7 +53,7 @@ def reextract_to_staging(paths: DataPaths, profiles: list[SiteProfile]) -> Reext
     written = missing = 0
     files: dict[str, object] = {}
     try:
-        for url, site, sha, raw_path, content_type, fetched_at in stored_pages(
+        for url, site, sha, raw_path, content_type, fetched_at, validators in stored_pages(
             paths, list(by_name)
         ):
             try:
@@ -57,6 +63,7 @@ def reextract_to_staging(paths: DataPaths, profiles: list[SiteProfile]) -> Reext
                 continue
             record = reextract_record(by_name[site], url, raw, content_type, fetched_at)
             record.update(site=site, fetched_at=fetched_at, raw_sha256=sha, raw_path=raw_path)
+            record.update(validators)
             out = files.get(site) or (run_dir / f"{site}.jsonl").open("w", encoding="utf-8")
             files[site] = out
             out.write(json.dumps(record, ensure_ascii=False, default=to_json) + "\n")

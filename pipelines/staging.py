@@ -67,18 +67,26 @@ class StagingPipeline:
         """Archive the raw page, then append the article line (flushed: a kill loses at most it).
 
         Compression runs in a worker thread (zlib releases the GIL) so the crawl goes on meanwhile.
+        A not-modified line (HTTP 304, no page) is appended as it is.
         """
+        if item.get("http_status") == 304:
+            self.append(item)
+            return item
         raw = item.pop("raw_html")
         archived = await run_in_thread(archive_raw, self.raw_dir, item["site"], raw)
         item["raw_sha256"], item["raw_path"] = archived
+        self.append(item)
+        self.crawler.stats.inc_value("congvu/articles")
+        return item
+
+    def append(self, item: dict[str, Any]) -> None:
+        """Append one line to the site's staging file and flush it."""
         out = self.files.get(item["site"])
         if out is None:
             out = (self.run_dir / f"{item['site']}.jsonl").open("a", encoding="utf-8")
             self.files[item["site"]] = out
         out.write(json.dumps(item, ensure_ascii=False, default=to_json) + "\n")
         out.flush()
-        self.crawler.stats.inc_value("congvu/articles")
-        return item
 
     def close_spider(self) -> None:
         """Close the staging files."""

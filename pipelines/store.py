@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -37,6 +37,7 @@ STAGED_COLUMNS = {
     "etag": "VARCHAR",
     "last_modified": "VARCHAR",
     "lastmod": "TIMESTAMPTZ",
+    "http_status": "INTEGER",  # 304 marks a stored page confirmed unchanged: no article
 }
 
 
@@ -65,6 +66,26 @@ class LoadResult:
     rows_read: int
     rows_new: int
     rows_changed: int = 0
+    rows_rejected: int = 0  # unreadable lines, not loaded: copied to the quarantine files
+    rows_truncated: int = 0  # last lines cut short by a killed crawl (expected; quarantined too)
+    quarantine: list[Path] = field(default_factory=list)  # the files holding those lines
+
+    def unreadable(self) -> str:
+        """A sentence on the lines that could not be loaded and where they are kept."""
+        where = ", ".join(str(path) for path in self.quarantine)
+        return (
+            f"{self.rows_rejected} unreadable line(s) not loaded, "
+            f"{self.rows_truncated} cut short by a killed crawl; kept in {where}"
+        )
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """The lines of one staging file that could not be loaded, kept in a quarantine file."""
+
+    rejected: int
+    truncated: bool
+    path: Path
 
 
 def existing_db(path: Path) -> Path:
@@ -127,7 +148,10 @@ def pending_files(con: duckdb.DuckDBPyConnection, staging_dir: Path) -> list[Pat
 
 
 def load_staged(
-    con: duckdb.DuckDBPyConnection, staging_dir: Path, run_id: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    staging_dir: Path,
+    run_id: str | None = None,
+    quarantine_dir: Path | None = None,
 ) -> LoadResult:
     """Bulk-load pending staging files in one transaction, run by run in crawl order.
 
@@ -135,8 +159,11 @@ def load_staged(
     changed takes the new content as its next version, the replaced one moving to
     article_versions, and loses its labels, so it is labelled again. page_state keeps what the
     crawler needs. The loading run (run_id) is credited with the new articles in the same
-    transaction, so a run killed later still counts them.
+    transaction, so a run killed later still counts them. Lines that cannot be read are counted
+    and copied, with their file and line number, to quarantine_dir/<run_id>/<site>.jsonl
+    (default: quarantine next to staging_dir).
     """
+    quarantine_dir = quarantine_dir or staging_dir.parent / "quarantine"
     files = pending_files(con, staging_dir)
     runs: dict[Path, list[Path]] = {}
     for file in files:
@@ -145,10 +172,7 @@ def load_staged(
     con.execute("BEGIN")
     try:
         for run_files in runs.values():
-            read, new, changed = load_run_files(con, staging_dir, run_files)
-            result.rows_read += read
-            result.rows_new += new
-            result.rows_changed += changed
+            load_run_files(con, staging_dir, run_files, quarantine_dir, result)
         if run_id is not None:
             con.execute(
                 "UPDATE crawl_runs SET articles_new = ? WHERE run_id = ?", [result.rows_new, run_id]
@@ -162,22 +186,39 @@ def load_staged(
 
 
 def load_run_files(
-    con: duckdb.DuckDBPyConnection, staging_dir: Path, files: list[Path]
-) -> tuple[int, int, int]:
-    """Load one run's staging files (inside the caller's transaction): rows read, new, changed."""
+    con: duckdb.DuckDBPyConnection,
+    staging_dir: Path,
+    files: list[Path],
+    quarantine_dir: Path,
+    result: LoadResult,
+) -> None:
+    """Load one run's staging files (inside the caller's transaction), adding to result."""
     names = [str(f) for f in files]
     columns = "{" + ", ".join(f"'{k}': '{v}'" for k, v in STAGED_COLUMNS.items()) + "}"
-    # One scan of the files; ignore_errors skips a line cut short by a killed crawl.
+    # One scan of the files. With ignore_errors a line that cannot be parsed becomes a row of
+    # NULLs: counted below, and only then are its file's lines read again to find it.
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE incoming AS
         SELECT *, string_split(filename, '/')[-2] AS run_id, md5(canonical_url) AS article_id
         FROM read_json(?, format='newline_delimited', columns={columns},
                        ignore_errors=true, filename=true)
-        WHERE canonical_url IS NOT NULL
         """,
         [names],
     )
+    unreadable = {
+        file: quarantine_lines(Path(file), staging_dir, quarantine_dir, count)
+        for file, count in con.execute(
+            "SELECT filename, count(*) FROM incoming "
+            "WHERE canonical_url IS NULL AND http_status IS DISTINCT FROM 304 GROUP BY ALL"
+        ).fetchall()
+    }
+    # Pages the site said were not modified: only their crawl state changes.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE not_modified AS "
+        "SELECT url, fetched_at, etag, last_modified, lastmod FROM incoming WHERE http_status = 304"
+    )
+    con.execute("DELETE FROM incoming WHERE canonical_url IS NULL")
     # Keys only (no text copied): the latest fetch of each article, and which are new or changed.
     con.execute(
         """
@@ -243,12 +284,77 @@ def load_run_files(
     ).fetchall()
     for file, read, new in counts:
         path = Path(file)
+        bad = unreadable.get(file)
         con.execute(
-            "INSERT INTO staged_files VALUES (?, ?, ?, ?, now())",
-            [path.relative_to(staging_dir).as_posix(), path.parent.name, read, new],
+            "INSERT INTO staged_files (path, run_id, rows_read, rows_new, loaded_at, "
+            "rows_rejected, truncated) VALUES (?, ?, ?, ?, now(), ?, ?)",
+            [
+                path.relative_to(staging_dir).as_posix(),
+                path.parent.name,
+                read,
+                new,
+                bad.rejected if bad else 0,
+                bad.truncated if bad else False,
+            ],
         )
-    changed = con.execute("SELECT count(*) FROM changed").fetchone()[0]
-    return sum(c[1] for c in counts), sum(c[2] for c in counts), changed
+        result.rows_read += read
+        result.rows_new += new
+    for bad in unreadable.values():
+        result.rows_rejected += bad.rejected
+        result.rows_truncated += bad.truncated
+        result.quarantine.append(bad.path)
+    result.rows_changed += con.execute("SELECT count(*) FROM changed").fetchone()[0]
+
+
+def unreadable_reason(line: bytes) -> str | None:
+    """Why a non-blank staging line cannot be loaded, or None when it can."""
+    try:
+        text = line.decode("utf-8")
+        record = json.loads(text)
+    except UnicodeDecodeError:
+        return "not UTF-8"
+    except ValueError as exc:
+        return f"not JSON ({exc})"
+    if not isinstance(record, dict):
+        return "not a JSON object"
+    if record.get("canonical_url") is None and record.get("http_status") != 304:
+        return "no canonical_url"
+    try:  # the database's JSON reader refuses escaped lone surrogates, Python does not
+        json.dumps(record, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return "lone surrogate in a string"
+    return None
+
+
+def quarantine_lines(file: Path, staging_dir: Path, quarantine_dir: Path, count: int) -> Unreadable:
+    """Copy the unreadable lines of a staging file, with their line numbers, to quarantine.
+
+    count is how many lines the database reader refused. A final line with no newline that
+    cannot be read was cut short by a killed crawl: expected, so not counted as rejected. The
+    quarantine file is rewritten whole, so a load that is rolled back and run again keeps one
+    copy; the staging file itself is kept as it is.
+    """
+    relative = file.relative_to(staging_dir).as_posix()
+    data = file.read_bytes()
+    lines = data.split(b"\n")
+    found = []
+    for number, line in enumerate(lines, start=1):
+        reason = unreadable_reason(line) if line.strip() else None
+        if reason is not None:
+            text = line.decode("utf-8", "replace")
+            found.append({"file": relative, "line": number, "reason": reason, "text": text})
+    truncated = bool(found) and not data.endswith(b"\n") and found[-1]["line"] == len(lines)
+    if truncated:
+        found[-1]["reason"] = "cut short (a killed crawl): " + found[-1]["reason"]
+    if len(found) < count:  # never expected: say so rather than pretend the count is whole
+        reason = f"{count - len(found)} more line(s) refused by the database reader, not found"
+        found.append({"file": relative, "line": None, "reason": reason, "text": ""})
+    target = quarantine_dir / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("w", encoding="utf-8") as out:
+        for entry in found:
+            out.write(json.dumps(entry, ensure_ascii=False) + "\n")
+    return Unreadable(max(count, len(found)) - truncated, truncated, target)
 
 
 def save_page_state(con: duckdb.DuckDBPyConnection) -> None:
@@ -279,8 +385,22 @@ def save_page_state(con: duckdb.DuckDBPyConnection) -> None:
         UPDATE page_state p SET
             article_id = f.article_id, content_hash = f.content_hash, etag = f.etag,
             last_modified = f.last_modified, lastmod = coalesce(f.lastmod, p.lastmod),
-            last_fetched = f.fetched_at
+            last_fetched = greatest(p.last_fetched, f.fetched_at)  -- reextract: stored time
         FROM fetched_urls f WHERE p.url = f.url
+        """
+    )
+    # A 304 confirms the stored copy as of now, for every URL of that article.
+    con.execute(
+        """
+        UPDATE page_state p SET
+            etag = coalesce(n.etag, p.etag), last_modified = coalesce(n.last_modified,
+            p.last_modified), lastmod = coalesce(n.lastmod, p.lastmod),
+            last_fetched = greatest(p.last_fetched, n.fetched_at)
+        FROM (
+            SELECT s.article_id, n.* EXCLUDE (url) FROM not_modified n JOIN page_state s USING (url)
+            QUALIFY row_number() OVER (PARTITION BY s.article_id ORDER BY n.fetched_at DESC) = 1
+        ) n
+        WHERE p.article_id = n.article_id
         """
     )
     con.execute(
@@ -327,9 +447,10 @@ def save_classifications(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> 
     try:
         return con.execute(
             """
-            INSERT OR IGNORE INTO classifications
+            INSERT OR IGNORE INTO classifications BY NAME
             SELECT article_id, model_id, label, score_praise, score_criticism, score_neutral,
-                   evidence, reason, now() FROM new_classifications
+                   evidence, reason, now() AS classified_at, analysed_chars
+            FROM new_classifications
             """
         ).fetchone()[0]
     finally:
@@ -462,8 +583,8 @@ def save_places(
     try:
         con.execute("BEGIN")
         con.execute(
-            "INSERT OR IGNORE INTO article_places "
-            "SELECT article_id, province, province_named, provinces FROM new_places"
+            "INSERT OR IGNORE INTO article_places BY NAME "
+            "SELECT article_id, province, province_named, provinces, analysed_chars FROM new_places"
         )
         if not entities.empty:
             con.execute(

@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 from datasketch import MinHash, MinHashLSH
 
+from pipelines.enrich import analysed
+
 NUM_PERM = 64
 SCHEME = "affine32"  # stored signatures are only comparable under the scheme that made them
 SHINGLE = 5  # words per shingle
@@ -79,7 +81,7 @@ def assign_stories(new: pd.DataFrame, known: pd.DataFrame) -> list[StoryLink]:
         lsh.insert(article_id, minhashes[article_id])
     links = []
     for article_id, text, _ in new.itertuples(index=False):
-        minhash = signature(text or "")
+        minhash = signature(analysed(text))
         scored = [(minhash.jaccard(minhashes[c]), c) for c in lsh.query(minhash)]
         best = max(scored, default=(0.0, None))
         story, similarity = (story_of[best[1]], best[0]) if best[1] else (article_id, 1.0)

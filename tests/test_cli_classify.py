@@ -34,7 +34,7 @@ def predictions(shared_dir: Path, tmp_path: Path) -> dict[str, dict]:
 
 
 def test_output_keys(predictions: dict[str, dict]) -> None:
-    assert sorted(predictions["seed"]) == ["evidence", "id", "label", "scores"]
+    assert sorted(predictions["seed"]) == ["evidence", "id", "label", "reason", "scores"]
 
 
 def test_score_keys(predictions: dict[str, dict]) -> None:
@@ -62,3 +62,62 @@ def test_bad_line_is_named(tmp_path: Path) -> None:
     source.write_text('{"id": 1, "text": "Bình thường."}\n{"id": 2}\n', encoding="utf-8")
     result = run_congvu("classify", "--input", str(source), "--output", str(tmp_path / "o.jsonl"))
     assert (result.returncode, "line 2" in result.stderr) == (2, True)
+
+
+def test_output_onto_the_input_refused(tmp_path: Path) -> None:
+    source = tmp_path / "texts.jsonl"
+    source.write_text('{"id": 1, "text": "Bình thường."}\n', encoding="utf-8")
+    (tmp_path / "same.jsonl").symlink_to(source)  # the same file under another name
+    result = run_congvu(
+        "classify", "--input", str(source), "--output", str(tmp_path / "same.jsonl")
+    )
+    assert (result.returncode, "input file" in result.stderr) == (2, True)
+    assert source.read_text(encoding="utf-8") == '{"id": 1, "text": "Bình thường."}\n'
+
+
+def classify_lines(tmp_path: Path, data: bytes) -> tuple[object, list[dict]]:
+    """Run classify on raw input bytes; the result and the output lines written."""
+    source = tmp_path / "texts.jsonl"
+    source.write_bytes(data)
+    output = tmp_path / "preds.jsonl"
+    result = run_congvu("classify", "--input", str(source), "--output", str(output))
+    lines = output.read_text(encoding="utf-8").splitlines() if output.exists() else []
+    return result, [json.loads(line) for line in lines]
+
+
+GOOD_LINES = "".join(
+    json.dumps({"id": n, "text": f"Bài số {n}: thời tiết nắng nhẹ."}, ensure_ascii=False) + "\n"
+    for n in (1, 2)
+).encode()
+
+
+def test_non_utf8_byte_named_by_file_and_line(tmp_path: Path) -> None:
+    result, _ = classify_lines(tmp_path, GOOD_LINES + b'{"id": 3, "text": "ph\xe1t"}\n')
+    assert (
+        result.returncode,
+        f"{tmp_path / 'texts.jsonl'} line 3: not UTF-8" in result.stderr,
+    ) == (
+        2,
+        True,
+    )
+
+
+def test_non_utf8_byte_keeps_the_lines_before(tmp_path: Path) -> None:
+    _, written = classify_lines(tmp_path, GOOD_LINES + b'{"id": 3, "text": "ph\xe1t"}\n')
+    assert [p["id"] for p in written] == [1, 2]
+
+
+def test_lone_surrogate_named_by_file_and_line(tmp_path: Path) -> None:
+    result, written = classify_lines(tmp_path, GOOD_LINES + b'{"id": 3, "text": "a\\ud800b"}\n')
+    assert (result.returncode, "line 3: lone surrogate" in result.stderr, len(written)) == (
+        2,
+        True,
+        2,
+    )
+
+
+def test_empty_text_says_why_it_is_neutral(tmp_path: Path) -> None:
+    _, written = classify_lines(tmp_path, b'{"id": 1, "text": "  "}\n')
+    assert [(p["label"], p["reason"].startswith("empty text")) for p in written] == [
+        ("neutral", True)
+    ]

@@ -352,8 +352,9 @@ def test_not_modified_counted(nightly: dict[str, Any]) -> None:
     assert nightly["stats"]["counts"]["not_modified"] == 1
 
 
-def test_not_modified_page_not_staged(nightly: dict[str, Any]) -> None:
-    assert "/bai/da-luu-doi-2004.html" not in nightly["records"]
+def test_not_modified_page_staged_as_a_check_not_an_article(nightly: dict[str, Any]) -> None:
+    record = nightly["records"]["/bai/da-luu-doi-2004.html"]
+    assert (record["http_status"], "title" in record) == (304, False)
 
 
 def test_changed_page_staged_with_new_hash(nightly: dict[str, Any]) -> None:
@@ -428,3 +429,41 @@ def test_night_with_nothing_new_is_ok() -> None:
 def test_links_that_all_fail_still_fail() -> None:
     stats = {"congvu/pages/listing": 1, "congvu/discovered": 5, "congvu/error/http_500": 5}
     assert summarise("moi", stats).status == "failed"
+
+
+HUGE = [f"/bai/tin-{6000 + i}.html" for i in range(5000)]
+CAPPED = """\
+  listings:
+    - url: https://rong.test/tin-tuc/
+      pages: 2
+      next_page: https://rong.test/tin-tuc/trang-{page}/
+max_listing_links: 20"""
+
+
+@pytest.fixture(scope="module")
+def huge_listing(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A crawl of a listing linking 5,000 articles, with the profile's cap at 20 links."""
+    server = Server()
+    server.add("/rong/tin-tuc/", listing(HUGE))
+    server.add("/rong/tin-tuc/trang-2/", listing(["/bai/trang-hai-9999.html"]))
+    for link in HUGE[:20]:
+        server.add(f"/rong{link}", article(link))
+    tmp = tmp_path_factory.mktemp("huge")
+    return crawl_site(tmp, "rong", CAPPED, server, {})
+
+
+def test_listing_links_capped_per_run(huge_listing: dict[str, Any]) -> None:
+    fetched = {hit.path for hit in huge_listing["server"].hits if "/bai/" in hit.path}
+    assert fetched == {f"/rong{link}" for link in HUGE[:20]}
+
+
+def test_links_cut_counted(huge_listing: dict[str, Any]) -> None:
+    assert huge_listing["stats"]["counts"]["listing_links_cut"] == 4980
+
+
+def test_capped_listing_not_paged_further(huge_listing: dict[str, Any]) -> None:
+    assert hits(huge_listing, "/rong/tin-tuc/trang-2/") == []
+
+
+def test_capped_site_still_ok(huge_listing: dict[str, Any]) -> None:
+    assert (huge_listing["stats"]["status"], huge_listing["stats"]["articles"]) == ("ok", 20)

@@ -143,3 +143,14 @@ def test_bad_sitemap_url_names_the_key(tmp_path: Path) -> None:
     text = MINIMAL.format(name="demo") + "discovery:\n  sitemaps: [sitemap.xml]\n"
     with pytest.raises(ProfileError, match=r"discovery\.sitemaps\[0\]"):
         load_profile(write(tmp_path, "demo", text))
+
+
+def test_listing_link_cap_has_a_default(tmp_path: Path) -> None:
+    assert load_profile(write(tmp_path, "x", MINIMAL.format(name="x"))).max_listing_links == 200
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "many", "true"])
+def test_bad_listing_link_cap_named(tmp_path: Path, value: str) -> None:
+    text = MINIMAL.format(name="x") + f"max_listing_links: {value}\n"
+    with pytest.raises(ProfileError, match="max_listing_links"):
+        load_profile(write(tmp_path, "x", text))

@@ -178,3 +178,76 @@ def test_known_page_refetched_updates_its_state(tmp_path: Path) -> None:
     known = known_pages(con, days=100_000)
     con.close()
     assert known[changed(1, "", 1)["url"]].etag == '"v2"'
+
+
+def corrupt_run(staging: Path) -> Path:
+    """A staging file with four unreadable lines and a last line cut short by a kill."""
+    path = staged(staging, "r1", "example", [record(1)])
+    with path.open("ab") as out:
+        out.write(b'{"url": "https://example.vn/x", "title": "ha\n')  # line 2: not JSON
+        out.write(json.dumps(record(3)).encode() + b"\n")  # line 3: readable
+        out.write(b'{"url": "https://example.vn/no-canonical"}\n')  # line 4
+        out.write(b'["not", "an", "object"]\n\n')  # line 5, then a blank line 6
+        out.write(b'{"canonical_url": "https://example.vn/\xff\xfe"}\n')  # line 7: not UTF-8
+        out.write(b'{"url": "https://exa')  # line 8: cut short
+    return path
+
+
+@pytest.fixture
+def corrupt_load(tmp_path: Path) -> dict:
+    """Load a corrupt staging file; keep the load result, the database and the quarantine file."""
+    corrupt_run(tmp_path / "staging")
+    con = open_db(tmp_path / "db.duckdb")
+    try:
+        result = load_staged(con, tmp_path / "staging", quarantine_dir=tmp_path / "quarantine")
+        stored = con.execute("SELECT rows_read, rows_rejected, truncated FROM staged_files")
+        return {"result": result, "staged_files": stored.fetchall(), "tmp": tmp_path}
+    finally:
+        con.close()
+
+
+def test_unreadable_lines_counted(corrupt_load: dict) -> None:
+    result = corrupt_load["result"]
+    assert (result.rows_read, result.rows_rejected, result.rows_truncated) == (2, 4, 1)
+
+
+def test_unreadable_lines_counted_in_the_database(corrupt_load: dict) -> None:
+    assert corrupt_load["staged_files"] == [(2, 4, True)]
+
+
+def test_unreadable_lines_kept_with_file_and_line(corrupt_load: dict) -> None:
+    kept = corrupt_load["tmp"] / "quarantine" / "r1" / "example.jsonl"
+    entries = [json.loads(line) for line in kept.read_text(encoding="utf-8").splitlines()]
+    assert [(e["file"], e["line"]) for e in entries] == [
+        ("r1/example.jsonl", n) for n in (2, 4, 5, 7, 8)
+    ]
+
+
+def test_unreadable_lines_say_why(corrupt_load: dict) -> None:
+    kept = corrupt_load["tmp"] / "quarantine" / "r1" / "example.jsonl"
+    reasons = [json.loads(line)["reason"] for line in kept.read_text(encoding="utf-8").splitlines()]
+    expected = ["not JSON", "no canonical_url", "not a JSON object", "not UTF-8"]
+    expected.append("cut short (a killed crawl): not JSON")
+    assert [r[: len(e)] for r, e in zip(reasons, expected, strict=True)] == expected
+
+
+def test_unreadable_lines_named_in_the_run_summary(corrupt_load: dict) -> None:
+    from datetime import datetime, timezone
+
+    from pipelines.nightly import RunReport
+
+    report = RunReport("r2", datetime.now(timezone.utc), load=corrupt_load["result"])
+    kept = corrupt_load["tmp"] / "quarantine" / "r1" / "example.jsonl"
+    assert f"4 unreadable line(s) not loaded, 1 cut short by a killed crawl; kept in {kept}" in (
+        report.summary()
+    )
+
+
+def test_a_clean_load_quarantines_nothing(tmp_path: Path) -> None:
+    staged(tmp_path / "staging", "r1", "example", [record(1), record(2)])
+    con = open_db(tmp_path / "db.duckdb")
+    result = load_staged(con, tmp_path / "staging", quarantine_dir=tmp_path / "quarantine")
+    con.close()
+    assert (result.rows_rejected, result.quarantine, (tmp_path / "quarantine").exists()) == (
+        0, [], False,
+    )  # fmt: skip

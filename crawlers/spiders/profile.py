@@ -29,13 +29,14 @@ from twisted.internet.error import (
 )
 
 from crawlers.dates import to_vietnam
-from crawlers.encoding import decode_html
+from crawlers.encoding import decode_html, looks_garbled
 from crawlers.extract import (
     absolute,
     article_links,
     is_article_url,
     listing_dates,
     older_than,
+    on_domains,
     page_record,
 )
 from crawlers.feeds import Entry, XmlRefused, feed_entries, robots_sitemaps, sitemap_entries
@@ -121,6 +122,7 @@ class ProfileSpider(scrapy.Spider):
         self.scheduled: set[str] = set()  # article URLs requested in this run
         self.skipped: set[str] = set()  # known article URLs not fetched again
         self.pages: set[str] = set()  # feeds, sitemaps and listing pages requested
+        self.listing_fetches: dict[object, int] = {}  # article requests per listing (page)
         self.lastmods: dict[str, datetime] = {}
 
     def setting(self, name: str, default: int) -> int:
@@ -202,7 +204,7 @@ class ProfileSpider(scrapy.Spider):
 
     def owns_host(self, host: str) -> bool:
         """True when host is one of the site's domains or a subdomain of one."""
-        return any(host == d or host.endswith("." + d) for d in self.profile.domains)
+        return on_domains(host, self.profile.domains)
 
     def site_url(self, response: Response) -> str:
         """The public URL of a response, undoing the replay-origin rewrite (redirects included)."""
@@ -353,12 +355,23 @@ class ProfileSpider(scrapy.Spider):
         text = decode_html(response.body, header(response, "Content-Type"))[0]
         links = article_links(self.profile, page_url, text)
         fresh = [link for link in links if self.is_new(link)]
-        for link in links:
-            yield from self.discover(link, "listing")
         listing: Listing | None = response.meta.get("listing")
         page = response.meta["page"]
+        # The cap counts per listing and run; a backfill pages far back on purpose: per page.
+        budget: object = listing.url if listing is not None else page_url
+        budget = (budget, page) if self.since is not None else budget
+        cap = self.profile.max_listing_links
+        for link in links:
+            fetches = self.listing_fetches.get(budget, 0)
+            if fetches >= cap and self.is_new(link) and link not in self.known:
+                self.count("listing_links_cut")  # not fetched: more than the cap asks for
+                continue
+            for request in self.discover(link, "listing"):
+                self.listing_fetches[budget] = fetches + 1
+                yield request
         if (
-            listing is None
+            self.listing_fetches.get(budget, 0) >= cap
+            or listing is None
             or not listing.next_page
             or not self.next_page_wanted(listing, page, fresh, text)
         ):
@@ -388,6 +401,7 @@ class ProfileSpider(scrapy.Spider):
         """One article record, with the raw bytes for the archive."""
         if response.status == 304:
             self.count("not_modified")
+            yield self.not_modified(response)
             return
         self.count("pages/article")
         problem = self.bad_body(response)
@@ -401,6 +415,15 @@ class ProfileSpider(scrapy.Spider):
         if not record.get("title") or not record.get("body"):
             self.count("error/empty_article")
             self.logger.warning("%s: no title or body at %s", self.profile.name, url)
+            return
+        if looks_garbled(f"{record['title']}\n{record['body']}"):
+            self.count("error/encoding")  # stored, it would be mojibake, and labelled as such
+            self.logger.warning(
+                "%s: text garbled by a charset not decoded (%s) at %s",
+                self.profile.name,
+                record["encoding"],
+                url,
+            )
             return
         if record["published_at"] is None:
             self.count("date/future" if record["date_rejected"] else "date/missing")
@@ -423,6 +446,23 @@ class ProfileSpider(scrapy.Spider):
             if not rule.startswith(("generic:", "fallback:")):
                 self.count(f"field/{name}")  # found by the profile's own rules: coverage
         yield record
+
+    def not_modified(self, response: Response) -> dict[str, Any]:
+        """A staging line saying a stored page was confirmed unchanged (304): no article.
+
+        The load refreshes the page's last_fetched from it, so a page that never changes stays
+        among the known pages instead of being fetched in full once it is 60 days old.
+        """
+        url = response.meta["site_url"]
+        return {
+            "url": url,
+            "site": self.profile.name,
+            "fetched_at": datetime.now(timezone.utc),
+            "http_status": 304,
+            "etag": header(response, "ETag"),
+            "last_modified": header(response, "Last-Modified"),
+            "lastmod": self.lastmods.get(url),
+        }
 
 
 def is_robots(url: str) -> bool:
