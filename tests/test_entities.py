@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from underthesea import ner
@@ -62,10 +61,12 @@ def test_empty_text_has_no_entities() -> None:
 
 def test_long_article_reads_only_its_head(shared_dir: Path) -> None:
     article = seed_article(shared_dir)
-    text = (article * (50_000 // len(article) + 1))[:50_000]
-    started = time.perf_counter()
-    entities(text)
-    assert time.perf_counter() - started < 5.0
+    head = (article * (50_000 // len(article) + 1))[:50_000]
+    tail = "\nÔng Trần Văn Khải, Chủ tịch UBND tỉnh Lai Châu, phát biểu tại hội nghị."
+    assert (Entity("person", "Trần Văn Khải") in entities(tail), entities(head + tail)) == (
+        True,
+        entities(head),
+    )
 
 
 def test_mentions_are_counted(shared_dir: Path) -> None:
