@@ -255,7 +255,6 @@ def judge(check: SiteCheck) -> tuple[list[str], list[str]]:
 def run_check(profile: SiteProfile, origin: str | None, article: str | None) -> SiteCheck:
     """Run the check crawl in this process (the Twisted reactor: once per process)."""
     settings = scrapy_settings(replay=origin is not None)
-    settings.set("ITEM_PIPELINES", {})
     settings.set("LOG_LEVEL", "ERROR", priority="cmdline")
     settings.set("CONGVU_MAX_SITEMAPS", 6)
     settings.set("RETRY_TIMES", 0)
