@@ -146,11 +146,6 @@ def compiled(kind: str, query: str) -> etree.XPath:
     return etree.XPath(xpath, smart_strings=False)
 
 
-def css_xpath(css: str) -> etree.XPath:
-    """A compiled XPath for a CSS selector, relative to the node it is applied to."""
-    return compiled("css", css)
-
-
 def element_text(root: Any) -> str:
     """Text content of an lxml element, skipping scripts/styles/comments, blocks space-separated."""
     parts: list[str] = []
@@ -283,7 +278,7 @@ class Page:
             return roots
         for css in exclude:
             try:
-                matches = css_xpath(css)(top)
+                matches = compiled("css", css)(top)
             except Exception:  # a selector lxml cannot run is skipped, not fatal
                 continue
             for element in matches:
@@ -622,7 +617,7 @@ def page_record(
     content_type: str | None,
     fetched_at: datetime | None = None,
 ) -> dict[str, Any]:
-    """An article record from a page's raw bytes: decoded, extracted, hashed."""
+    """An article record from raw page bytes: decoded, extracted, hashed (crawl and reextract)."""
     text, encoding = decode_html(body, content_type)
     utf8 = body if encoding == "utf-8" and not body.startswith(b"\xef\xbb\xbf") else None
     record = extract_article(profile, url, text, fetched_at, utf8)
@@ -630,17 +625,6 @@ def page_record(
     record["content_type"] = content_type
     record["content_hash"] = content_hash(record["title"], record["body"])
     return record
-
-
-def reextract_record(
-    profile: SiteProfile | None,
-    url: str,
-    raw_html: bytes,
-    content_type: str | None,
-    fetched_at: datetime | None = None,
-) -> dict[str, Any]:
-    """Rebuild an article record from archived bytes, with no network: as the crawl would."""
-    return page_record(profile, url, raw_html, content_type, fetched_at)
 
 
 def listing_dates(html: str | bytes, links: list[str]) -> list[datetime]:

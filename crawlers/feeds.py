@@ -119,11 +119,6 @@ def atom_link(entry: etree._Element) -> str | None:
     return None
 
 
-def feed_links(xml: bytes) -> list[str]:
-    """Item links of a feed, whitespace stripped, in feed order."""
-    return [entry.url for entry in feed_entries(xml)]
-
-
 def sitemap_entries(xml: bytes) -> Sitemap:
     """A sitemap's <url> entries (lastmod or news:publication_date) or an index's <sitemap>s."""
     root = safe_root(xml)

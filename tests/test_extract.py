@@ -23,7 +23,7 @@ from crawlers.extract import (
     content_hash,
     extract_article,
     is_article_url,
-    reextract_record,
+    page_record,
 )
 from crawlers.profiles import Rule, SiteProfile, load_profiles
 
@@ -343,7 +343,7 @@ def test_content_hash_sees_an_edit() -> None:
 def test_reextract_matches_extract(site: str, article: Any, pages: Path) -> None:
     record, facts = article(site)
     raw = (pages / site / "article.html").read_bytes()
-    again = reextract_record(PROFILES[site], facts["url"], raw, "text/html")
+    again = page_record(PROFILES[site], facts["url"], raw, "text/html")
     assert again["body"] == record["body"]
 
 
