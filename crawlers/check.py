@@ -22,7 +22,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
 
-from crawlers.extract import page_record
+from crawlers.article import page_record
 from crawlers.process import scrapy_settings
 from crawlers.profiles import FIELDS, REQUIRED_FIELDS, SiteProfile
 from crawlers.spiders.profile import ProfileSpider, error_kind, header, is_robots

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from crawlers.extract import page_record
+from crawlers.article import page_record
 from crawlers.profiles import SiteProfile
 from pipelines.nightly import claim_run_id
 from pipelines.paths import DataPaths

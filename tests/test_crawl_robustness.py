@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from scrapy.http import HtmlResponse
 
-from crawlers.extract import page_record
+from crawlers.article import page_record
 from crawlers.middlewares import retry_after
 from crawlers.profiles import load_profile
 from pipelines.demo import serve_on_loopback

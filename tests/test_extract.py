@@ -16,16 +16,12 @@ from typing import Any
 import pytest
 from w3lib.encoding import html_to_unicode
 
+from crawlers.article import extract_article, page_record
 from crawlers.encoding import decode_html
-from crawlers.extract import (
-    Page,
-    article_links,
-    content_hash,
-    extract_article,
-    is_article_url,
-    page_record,
-)
+from crawlers.page import Page
 from crawlers.profiles import Rule, SiteProfile, load_profiles
+from crawlers.text import content_hash
+from crawlers.urls import article_links, is_article_url
 
 SITES = ("vnexpress", "tuoitre", "dantri", "baochinhphu", "vietnamnet", "baodautu")
 VNE_2025_URL = (

@@ -28,20 +28,14 @@ from twisted.internet.error import (
     TimeoutError,
 )
 
+from crawlers.article import page_record
 from crawlers.dates import to_vietnam
 from crawlers.encoding import decode_html, looks_garbled
-from crawlers.extract import (
-    absolute,
-    article_links,
-    is_article_url,
-    listing_dates,
-    older_than,
-    on_domains,
-    page_record,
-)
 from crawlers.feeds import Entry, XmlRefused, feed_entries, robots_sitemaps, sitemap_entries
 from crawlers.profiles import Listing, SiteProfile
+from crawlers.pubdate import listing_dates, older_than
 from crawlers.state import KnownPage
+from crawlers.urls import absolute, article_links, is_article_url, on_domains
 
 ERROR_KINDS = {
     DownloadConnectionRefusedError: "connection_refused",
