@@ -146,9 +146,3 @@ def news_date(element: etree._Element) -> str | None:
         if localname(child) == "news":
             return child_text(child, "publication_date")
     return None
-
-
-def robots_sitemaps(text: str) -> list[str]:
-    """The Sitemap: URLs a robots.txt lists, in order."""
-    found = re.findall(r"(?im)^\s*sitemap\s*:\s*(\S+)", text)
-    return list(dict.fromkeys(url for url in found if url.startswith(("http://", "https://"))))

@@ -11,7 +11,6 @@ from crawlers.feeds import (
     NotAFeed,
     XmlRefused,
     feed_entries,
-    robots_sitemaps,
     sitemap_entries,
 )
 
@@ -113,8 +112,3 @@ def test_news_sitemap_publication_date_read() -> None:
 
 def test_sitemap_index_recognised() -> None:
     assert sitemap_entries(INDEX).is_index
-
-
-def test_robots_txt_sitemaps() -> None:
-    text = "User-agent: *\nSitemap: https://x.vn/sitemap.xml\nsitemap:https://x.vn/news.xml\n"
-    assert robots_sitemaps(text) == ["https://x.vn/sitemap.xml", "https://x.vn/news.xml"]

@@ -20,6 +20,7 @@ from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils._compression import _DecompressionMaxSizeExceeded
 from scrapy.utils.gz import gunzip
+from scrapy.utils.sitemap import sitemap_urls_from_robots
 from twisted.internet.defer import CancelledError
 from twisted.internet.error import (
     ConnectionRefusedError,
@@ -31,7 +32,7 @@ from twisted.internet.error import (
 from crawlers.article import page_record
 from crawlers.dates import to_vietnam
 from crawlers.encoding import decode_html, looks_garbled
-from crawlers.feeds import Entry, XmlRefused, feed_entries, robots_sitemaps, sitemap_entries
+from crawlers.feeds import Entry, XmlRefused, feed_entries, sitemap_entries
 from crawlers.profiles import Listing, SiteProfile
 from crawlers.pubdate import listing_dates, older_than
 from crawlers.state import KnownPage
@@ -258,10 +259,12 @@ class ProfileSpider(scrapy.Spider):
             yield from self.discover(url, "rss", lastmod)
 
     def parse_robots(self, response: Response) -> Iterator[scrapy.Request]:
-        """The sitemaps a robots.txt lists."""
+        """The http(s) sitemaps a robots.txt lists, each once."""
         self.count("pages/robots")
-        text = response.body.decode("utf-8", "replace")
-        for url in robots_sitemaps(text)[: self.setting("CONGVU_MAX_SITEMAPS", 50)]:
+        base = self.site_url(response)
+        found = (absolute(base, url) for url in sitemap_urls_from_robots(response.body))
+        urls = [url for url in dict.fromkeys(found) if url is not None]
+        for url in urls[: self.setting("CONGVU_MAX_SITEMAPS", 50)]:
             if self.owns_host(urlsplit(url).hostname or ""):
                 request = self.page_request(url, self.parse_sitemap, response.request.priority)
                 if request is not None:
