@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+from w3lib.url import url_query_cleaner
 
 from crawlers.markup import to_text
 from crawlers.page import Page
@@ -31,18 +33,15 @@ TRACKING_PREFIXES = ("utm_",)
 
 def strip_tracking(url: str) -> str:
     """url without its fragment and without tracking query parameters (utm_*, fbclid...)."""
-    parts = urlsplit(url.strip())
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        kept = [
-            (k, v)
-            for k, v in pairs
-            if k.lower() not in TRACKING_PARAMS and not k.lower().startswith(TRACKING_PREFIXES)
-        ]
-        if len(kept) != len(pairs):
-            query = urlencode(kept)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+    names = [pair.partition("=")[0] for pair in urlsplit(url).query.split("&")]
+    tracking = [name for name in names if is_tracking(name)]
+    return url_query_cleaner(url.strip(), tracking, remove=True, unique=False)
+
+
+def is_tracking(name: str) -> bool:
+    """True for a query parameter that only tells where a visitor came from."""
+    name = name.lower()
+    return name in TRACKING_PARAMS or name.startswith(TRACKING_PREFIXES)
 
 
 def absolute(base: str, href: str | None) -> str | None:

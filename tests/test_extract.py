@@ -21,7 +21,7 @@ from crawlers.encoding import decode_html
 from crawlers.page import Page
 from crawlers.profiles import Rule, SiteProfile, load_profiles
 from crawlers.text import content_hash
-from crawlers.urls import article_links, is_article_url
+from crawlers.urls import article_links, is_article_url, strip_tracking
 
 SITES = ("vnexpress", "tuoitre", "dantri", "baochinhphu", "vietnamnet", "baodautu")
 VNE_2025_URL = (
@@ -276,6 +276,11 @@ def test_canonical_drops_tracking_params() -> None:
     html = '<link rel="canonical" href="/a-1234567.html?utm_source=fb&id=3#x">'
     record = extract_article(None, "https://vnexpress.net/x", html)
     assert record["canonical_url"] == "https://vnexpress.net/a-1234567.html?id=3"
+
+
+def test_tracking_params_dropped_the_others_kept_as_written() -> None:
+    url = "https://x.vn/a-1.html?url=/b/c&UTM_Source=fb&q=a%20b&fbclid#top"
+    assert strip_tracking(url) == "https://x.vn/a-1.html?url=/b/c&q=a%20b"
 
 
 DATED = """<html><head><meta property="article:published_time" content="{meta}"></head>
