@@ -23,9 +23,10 @@ from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
 
 from crawlers.article import page_record
+from crawlers.failures import error_kind
 from crawlers.process import scrapy_settings
 from crawlers.profiles import FIELDS, REQUIRED_FIELDS, SiteProfile
-from crawlers.spiders.profile import ProfileSpider, error_kind, header, is_robots
+from crawlers.spiders.profile import ProfileSpider, header, is_robots
 
 ARTICLE_TRIES = 3
 MAX_SOURCES = 12

@@ -8,68 +8,22 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import scrapy
-from scrapy.exceptions import (
-    CannotResolveHostError,
-    DownloadCancelledError,
-    DownloadConnectionRefusedError,
-    DownloadTimeoutError,
-    IgnoreRequest,
-    ResponseDataLossError,
-)
 from scrapy.http import Response
-from scrapy.spidermiddlewares.httperror import HttpError
-from scrapy.utils._compression import _DecompressionMaxSizeExceeded
 from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import sitemap_urls_from_robots
-from twisted.internet.defer import CancelledError
-from twisted.internet.error import (
-    ConnectionRefusedError,
-    DNSLookupError,
-    TCPTimedOutError,
-    TimeoutError,
-)
 
 from crawlers.article import page_record
 from crawlers.dates import to_vietnam
 from crawlers.encoding import decode_html, looks_garbled
+from crawlers.failures import GzipBomb, error_kind
 from crawlers.feeds import Entry, XmlRefused, feed_entries, sitemap_entries
 from crawlers.profiles import Listing, SiteProfile
 from crawlers.pubdate import listing_dates, older_than
 from crawlers.state import KnownPage
 from crawlers.urls import absolute, article_links, is_article_url, on_domains
 
-ERROR_KINDS = {
-    DownloadConnectionRefusedError: "connection_refused",
-    ConnectionRefusedError: "connection_refused",
-    CannotResolveHostError: "dns",
-    DNSLookupError: "dns",
-    DownloadTimeoutError: "timeout",
-    TimeoutError: "timeout",
-    TCPTimedOutError: "timeout",
-    ResponseDataLossError: "data_loss",
-    DownloadCancelledError: "too_large",  # the only cancellation: DOWNLOAD_MAXSIZE exceeded
-    CancelledError: "too_large",
-}
-IGNORED_KINDS = {  # why a downloader middleware dropped a request, by its message
-    "robots.txt": "robots_disallowed",
-    "max redirections": "redirect_loop",
-    "decompression": "gzip_bomb",
-}
 # Discovery pages come before articles, in the order the profile lists its sources.
 DISCOVERY_PRIORITY = 100
-
-
-def error_kind(failure: Any) -> str:
-    """A short name for why a request failed, used as a per-site counter."""
-    if failure.check(HttpError):
-        return f"http_{failure.value.response.status}"
-    if failure.check(IgnoreRequest):
-        message = str(failure.value)
-        return next((kind for key, kind in IGNORED_KINDS.items() if key in message), "ignored")
-    for exception, kind in ERROR_KINDS.items():
-        if failure.check(exception):
-            return kind
-    return failure.type.__name__.lower() if failure.type else "unknown"
 
 
 def header(response: Response, name: str) -> str | None:
@@ -325,7 +279,7 @@ class ProfileSpider(scrapy.Spider):
         if body[:3] == b"\x1f\x8b\x08":
             try:
                 body = gunzip(body, max_size=self.setting("DOWNLOAD_MAXSIZE", 10 * 1024 * 1024))
-            except _DecompressionMaxSizeExceeded:
+            except GzipBomb:
                 self.count("error/gzip_bomb")
                 return None
             except (OSError, EOFError, ValueError):
