@@ -196,9 +196,8 @@ class CheckSpider(ProfileSpider):
     def parse_article(self, response: Response) -> Iterator[dict[str, Any]]:
         """Read the article and note each field, with the rule that found it."""
         self.result.article_status = response.status
-        problem = self.bad_body(response)
-        if problem:
-            self.result.article_error = problem
+        if self.unreadable(response):
+            self.result.article_error = self.noted
             return
         record = page_record(
             self.profile, self.site_url(response), response.body, header(response, "Content-Type")

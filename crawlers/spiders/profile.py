@@ -172,13 +172,16 @@ class ProfileSpider(scrapy.Spider):
         self.count(f"error/{kind}")
         self.logger.warning("%s: %s failed (%s)", self.profile.name, failure.request.url, kind)
 
-    def bad_body(self, response: Response, html: bool = True) -> str | None:
-        """Why a response cannot be read (empty_body, not_html), or None when it can."""
+    def unreadable(self, response: Response, html: bool = True) -> bool:
+        """True for an empty body, or one not HTML where html is wanted; the reason is counted."""
         if not response.body.strip():
-            return "empty_body"
-        if html and not is_html(response):
-            return "not_html"
-        return None
+            problem = "empty_body"
+        elif html and not is_html(response):
+            problem = "not_html"
+        else:
+            return False
+        self.count(f"error/{problem}")
+        return True
 
     def discover(
         self, url: str, via: str, lastmod: datetime | None = None
@@ -271,9 +274,7 @@ class ProfileSpider(scrapy.Spider):
 
     def read_xml(self, response: Response, parse: Any) -> Any:
         """A feed or sitemap parsed safely (gzip bounded); None, counted, when it cannot be."""
-        problem = self.bad_body(response, html=False)
-        if problem:
-            self.count(f"error/{problem}")
+        if self.unreadable(response, html=False):
             return None
         body = response.body
         if body[:3] == b"\x1f\x8b\x08":
@@ -298,9 +299,7 @@ class ProfileSpider(scrapy.Spider):
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
         """Article links of a listing page, and its next page while the profile (or since) asks."""
         self.count("pages/listing")
-        problem = self.bad_body(response)
-        if problem:
-            self.count(f"error/{problem}")
+        if self.unreadable(response):
             return
         page_url = self.site_url(response)
         text = decode_html(response.body, header(response, "Content-Type"))[0]
@@ -355,9 +354,7 @@ class ProfileSpider(scrapy.Spider):
             yield self.not_modified(response)
             return
         self.count("pages/article")
-        problem = self.bad_body(response)
-        if problem:
-            self.count(f"error/{problem}")
+        if self.unreadable(response):
             return
         url = self.site_url(response)
         fetched_at = datetime.now(timezone.utc)
