@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from crawlers.extract import page_record
+from crawlers.article import page_record
 from crawlers.profiles import SiteProfile, load_profiles
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "pages"

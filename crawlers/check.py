@@ -22,10 +22,11 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
 
-from crawlers.extract import page_record
+from crawlers.article import page_record
+from crawlers.failures import error_kind
 from crawlers.process import scrapy_settings
 from crawlers.profiles import FIELDS, REQUIRED_FIELDS, SiteProfile
-from crawlers.spiders.profile import ProfileSpider, error_kind, header, is_robots
+from crawlers.spiders.profile import ProfileSpider, header, is_robots
 
 ARTICLE_TRIES = 3
 MAX_SOURCES = 12
@@ -195,9 +196,8 @@ class CheckSpider(ProfileSpider):
     def parse_article(self, response: Response) -> Iterator[dict[str, Any]]:
         """Read the article and note each field, with the rule that found it."""
         self.result.article_status = response.status
-        problem = self.bad_body(response)
-        if problem:
-            self.result.article_error = problem
+        if self.unreadable(response):
+            self.result.article_error = self.noted
             return
         record = page_record(
             self.profile, self.site_url(response), response.body, header(response, "Content-Type")
@@ -255,7 +255,6 @@ def judge(check: SiteCheck) -> tuple[list[str], list[str]]:
 def run_check(profile: SiteProfile, origin: str | None, article: str | None) -> SiteCheck:
     """Run the check crawl in this process (the Twisted reactor: once per process)."""
     settings = scrapy_settings(replay=origin is not None)
-    settings.set("ITEM_PIPELINES", {})
     settings.set("LOG_LEVEL", "ERROR", priority="cmdline")
     settings.set("CONGVU_MAX_SITEMAPS", 6)
     settings.set("RETRY_TIMES", 0)

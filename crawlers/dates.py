@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import html
 import re
-import unicodedata
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo
+
+from crawlers.text import clean
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 MIN_YEAR, MAX_YEAR = 1990, 2100
@@ -35,16 +35,6 @@ TIME_RE = re.compile(
 )
 OFFSET_RE = re.compile(r"(?:GMT|UTC)\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?|([+-])(\d{2}):?(\d{2})\b")
 URL_STAMP_RE = re.compile(r"-(\d{14})\d{0,4}\.html?$")
-
-
-def clean_text(text: str) -> str:
-    """Unescape HTML entities (twice, for double-escaped feeds), NFC, collapse whitespace."""
-    for _ in range(2):
-        if "&" not in text:
-            break
-        text = html.unescape(text)
-    text = unicodedata.normalize("NFC", text)
-    return " ".join(text.split())
 
 
 def to_vietnam(value: datetime) -> datetime:
@@ -160,7 +150,7 @@ def parse_datetime(text: str | None, dayfirst: bool = True) -> datetime | None:
     """The date and time in text as an aware Asia/Ho_Chi_Minh datetime, or None."""
     if not text or not isinstance(text, str):
         return None
-    text = clean_text(text)
+    text = clean(text, unescape=True)  # entities decoded twice, for double-escaped feeds
     if not text:
         return None
     match = ISO_RE.search(text)

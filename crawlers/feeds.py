@@ -119,11 +119,6 @@ def atom_link(entry: etree._Element) -> str | None:
     return None
 
 
-def feed_links(xml: bytes) -> list[str]:
-    """Item links of a feed, whitespace stripped, in feed order."""
-    return [entry.url for entry in feed_entries(xml)]
-
-
 def sitemap_entries(xml: bytes) -> Sitemap:
     """A sitemap's <url> entries (lastmod or news:publication_date) or an index's <sitemap>s."""
     root = safe_root(xml)
@@ -151,9 +146,3 @@ def news_date(element: etree._Element) -> str | None:
         if localname(child) == "news":
             return child_text(child, "publication_date")
     return None
-
-
-def robots_sitemaps(text: str) -> list[str]:
-    """The Sitemap: URLs a robots.txt lists, in order."""
-    found = re.findall(r"(?im)^\s*sitemap\s*:\s*(\S+)", text)
-    return list(dict.fromkeys(url for url in found if url.startswith(("http://", "https://"))))

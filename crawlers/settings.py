@@ -48,7 +48,6 @@ TELNETCONSOLE_ENABLED = False
 # Scrapy 2.19's remote control runs code sent over HTTP: never on a machine left running nightly.
 REMOTE_CONTROL_ENABLED = False
 
-ITEM_PIPELINES = {"pipelines.staging.StagingPipeline": 500}
 # An article page gives one item: Scrapy's default of 100 parallel workers per response is waste.
 CONCURRENT_ITEMS = 8
 # Scrapy's check for generator callbacks that return a value reads and parses the callback's

@@ -23,6 +23,7 @@ from crawlers.process import scrapy_settings
 from crawlers.profiles import SiteProfile
 from crawlers.spiders.profile import ProfileSpider
 from crawlers.state import KnownPage
+from pipelines.staging import StagingPipeline
 
 log = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
@@ -94,11 +95,13 @@ def log_to_file(path: Path) -> None:
 
 
 def crawl_settings(run_dir: Path, raw_dir: Path, log_file: Path | None, replay: bool) -> Settings:
-    """Project settings plus this run's folders; no politeness delay when replaying locally.
+    """Project settings plus this run's staging pipeline and folders; no delay when replaying.
 
     CONGVU_SCRAPY_SETTINGS (a JSON object) overrides any setting, e.g. a short DOWNLOAD_TIMEOUT.
     """
     settings = scrapy_settings(replay)
+    # The crawlers only extract; what becomes of their items is this package's business.
+    settings.set("ITEM_PIPELINES", {StagingPipeline: 500})
     settings.set("CONGVU_RUN_DIR", str(run_dir))
     settings.set("CONGVU_RAW_DIR", str(raw_dir))
     if log_file is not None:

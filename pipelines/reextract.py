@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from crawlers.extract import reextract_record
+from crawlers.article import page_record
 from crawlers.profiles import SiteProfile
 from pipelines.nightly import claim_run_id
 from pipelines.paths import DataPaths
@@ -61,7 +61,7 @@ def reextract_to_staging(paths: DataPaths, profiles: list[SiteProfile]) -> Reext
             except (OSError, TypeError, EOFError):
                 missing += 1
                 continue
-            record = reextract_record(by_name[site], url, raw, content_type, fetched_at)
+            record = page_record(by_name[site], url, raw, content_type, fetched_at)
             record.update(site=site, fetched_at=fetched_at, raw_sha256=sha, raw_path=raw_path)
             record.update(validators)
             out = files.get(site) or (run_dir / f"{site}.jsonl").open("w", encoding="utf-8")

@@ -56,6 +56,12 @@ def unreachable() -> tuple[SiteCheck, str]:
     return run_check(Site())
 
 
+@pytest.fixture(scope="module")
+def empty(shared_dir: Path) -> tuple[SiteCheck, str]:
+    """The check when every article page comes back empty."""
+    return run_check(saved_site(shared_dir, b""))
+
+
 def field(check: SiteCheck, name: str):  # noqa: ANN201 - a FieldCheck
     """One field of the check's article."""
     return next(item for item in check.fields if item.name == name)
@@ -110,3 +116,9 @@ def test_broken_text_lists_the_rules_tried(broken: tuple[SiteCheck, str]) -> Non
 
 def test_unreachable_site_says_no_links(unreachable: tuple[SiteCheck, str]) -> None:
     assert "No discovery source gave an article link" in unreachable[1]
+
+
+def test_empty_article_named_as_not_read(empty: tuple[SiteCheck, str]) -> None:
+    check, text = empty
+    assert check.article_error == "empty_body"
+    assert "could not be read (empty_body)" in text

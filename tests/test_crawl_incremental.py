@@ -46,7 +46,7 @@ NIGHTLY = """\
     - url: https://moi.test/tin-tuc/
       next_page: https://moi.test/tin-tuc/trang-{page}/"""
 BACKFILL = """\
-  sitemaps: [https://cu.test/sitemap.xml]
+  sitemaps: [https://cu.test/robots.txt]
   listings:
     - url: https://cu.test/tin-tuc/
       next_page: https://cu.test/tin-tuc/trang-{page}/"""
@@ -214,6 +214,11 @@ def backfill_routes() -> dict[str, Reply]:
         routes[path] = listing(links, dates)
         for link in links:
             routes[f"/cu{link}"] = article(link)
+    # The same sitemap twice (once relative, with a lower-case key) and one of
+    # another site, whose own spider reads it.
+    robots = "User-agent: *\nSitemap: https://cu.test/sitemap.xml\nsitemap:/sitemap.xml\n"
+    robots += "Sitemap: https://khac.test/sitemap.xml\n"
+    routes["/cu/robots.txt"] = Reply(200, {"Content-Type": "text/plain"}, robots.encode())
     routes["/cu/sitemap.xml"] = Reply(
         200,
         {"Content-Type": XML},
@@ -392,6 +397,15 @@ def test_backfill_takes_sitemap_entries_since(backfill: dict[str, Any]) -> None:
 
 def test_backfill_skips_sitemap_entries_before_since(backfill: dict[str, Any]) -> None:
     assert hits(backfill, "/cu/bai/bon-lam-ngay-5002.html") == []
+
+
+def test_robots_txt_sitemap_read_once(backfill: dict[str, Any]) -> None:
+    robots, sitemap = hits(backfill, "/cu/robots.txt"), hits(backfill, "/cu/sitemap.xml")
+    assert (len(robots), len(sitemap)) == (1, 1)
+
+
+def test_robots_txt_sitemap_of_another_site_not_fetched(backfill: dict[str, Any]) -> None:
+    assert backfill["stats"]["errors"] == {}
 
 
 STORED = KnownPage(

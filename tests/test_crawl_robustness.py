@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from scrapy.http import HtmlResponse
 
-from crawlers.extract import reextract_record
+from crawlers.article import page_record
 from crawlers.middlewares import retry_after
 from crawlers.profiles import load_profile
 from pipelines.demo import serve_on_loopback
@@ -474,7 +474,7 @@ def test_reextract_from_archive_gives_the_same_text(
     record = crawl["records"][path]
     (tmp_path / f"{SITE}.yaml").write_text(PROFILE, encoding="utf-8")
     raw = read_raw(crawl["raw"], record["raw_path"])
-    again = reextract_record(
+    again = page_record(
         load_profile(tmp_path / f"{SITE}.yaml"), record["url"], raw, record["content_type"]
     )
     assert again["content_hash"] == record["content_hash"]

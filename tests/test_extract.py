@@ -16,16 +16,12 @@ from typing import Any
 import pytest
 from w3lib.encoding import html_to_unicode
 
+from crawlers.article import extract_article, page_record
 from crawlers.encoding import decode_html
-from crawlers.extract import (
-    Page,
-    article_links,
-    content_hash,
-    extract_article,
-    is_article_url,
-    reextract_record,
-)
+from crawlers.page import Page
 from crawlers.profiles import Rule, SiteProfile, load_profiles
+from crawlers.text import content_hash
+from crawlers.urls import article_links, is_article_url, strip_tracking
 
 SITES = ("vnexpress", "tuoitre", "dantri", "baochinhphu", "vietnamnet", "baodautu")
 VNE_2025_URL = (
@@ -282,6 +278,11 @@ def test_canonical_drops_tracking_params() -> None:
     assert record["canonical_url"] == "https://vnexpress.net/a-1234567.html?id=3"
 
 
+def test_tracking_params_dropped_the_others_kept_as_written() -> None:
+    url = "https://x.vn/a-1.html?url=/b/c&UTM_Source=fb&q=a%20b&fbclid#top"
+    assert strip_tracking(url) == "https://x.vn/a-1.html?url=/b/c&q=a%20b"
+
+
 DATED = """<html><head><meta property="article:published_time" content="{meta}"></head>
 <body><h1>Tiêu đề</h1><span class="date">{text}</span><article><p>Nội dung bài.</p></article>
 </body></html>"""
@@ -343,7 +344,7 @@ def test_content_hash_sees_an_edit() -> None:
 def test_reextract_matches_extract(site: str, article: Any, pages: Path) -> None:
     record, facts = article(site)
     raw = (pages / site / "article.html").read_bytes()
-    again = reextract_record(PROFILES[site], facts["url"], raw, "text/html")
+    again = page_record(PROFILES[site], facts["url"], raw, "text/html")
     assert again["body"] == record["body"]
 
 

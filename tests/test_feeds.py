@@ -11,8 +11,6 @@ from crawlers.feeds import (
     NotAFeed,
     XmlRefused,
     feed_entries,
-    feed_links,
-    robots_sitemaps,
     sitemap_entries,
 )
 
@@ -60,7 +58,7 @@ def test_saved_feed_parses(rss_dir: Path, name: str, count: int) -> None:
 
 @pytest.mark.parametrize("name", RSS_FILES)
 def test_saved_feed_links_have_no_whitespace(rss_dir: Path, name: str) -> None:
-    links = feed_links((rss_dir / name).read_bytes())
+    links = [entry.url for entry in feed_entries((rss_dir / name).read_bytes())]
     assert all(link == link.strip() and link.startswith("http") for link in links)
 
 
@@ -70,7 +68,7 @@ def test_saved_feed_item_dates_read(rss_dir: Path) -> None:
 
 
 def test_atom_alternate_link() -> None:
-    assert feed_links(ATOM) == ["https://x.vn/a-1.html"]
+    assert [entry.url for entry in feed_entries(ATOM)] == ["https://x.vn/a-1.html"]
 
 
 def test_atom_updated_is_lastmod() -> None:
@@ -114,8 +112,3 @@ def test_news_sitemap_publication_date_read() -> None:
 
 def test_sitemap_index_recognised() -> None:
     assert sitemap_entries(INDEX).is_index
-
-
-def test_robots_txt_sitemaps() -> None:
-    text = "User-agent: *\nSitemap: https://x.vn/sitemap.xml\nsitemap:https://x.vn/news.xml\n"
-    assert robots_sitemaps(text) == ["https://x.vn/sitemap.xml", "https://x.vn/news.xml"]

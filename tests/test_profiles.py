@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from crawlers.extract import is_article_url
 from crawlers.profiles import SITES_DIR, Listing, ProfileError, load_profile, load_profiles
+from crawlers.urls import is_article_url
 
 PROFILE_FILES = sorted(SITES_DIR.glob("*.yaml"))
 SAVED_SITES = ("vnexpress", "tuoitre", "dantri", "baochinhphu", "vietnamnet", "baodautu")

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import crawlers.profiles
-from crawlers.extract import article_links
 from crawlers.profiles import SITES_DIR, load_profile, load_profiles
+from crawlers.urls import article_links
 from pipelines.cli import mark_verified
 
 PROFILES = load_profiles()

@@ -8,73 +8,22 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import scrapy
-from scrapy.exceptions import (
-    CannotResolveHostError,
-    DownloadCancelledError,
-    DownloadConnectionRefusedError,
-    DownloadTimeoutError,
-    IgnoreRequest,
-    ResponseDataLossError,
-)
 from scrapy.http import Response
-from scrapy.spidermiddlewares.httperror import HttpError
-from scrapy.utils._compression import _DecompressionMaxSizeExceeded
 from scrapy.utils.gz import gunzip
-from twisted.internet.defer import CancelledError
-from twisted.internet.error import (
-    ConnectionRefusedError,
-    DNSLookupError,
-    TCPTimedOutError,
-    TimeoutError,
-)
+from scrapy.utils.sitemap import sitemap_urls_from_robots
 
+from crawlers.article import page_record
 from crawlers.dates import to_vietnam
 from crawlers.encoding import decode_html, looks_garbled
-from crawlers.extract import (
-    absolute,
-    article_links,
-    is_article_url,
-    listing_dates,
-    older_than,
-    on_domains,
-    page_record,
-)
-from crawlers.feeds import Entry, XmlRefused, feed_entries, robots_sitemaps, sitemap_entries
+from crawlers.failures import GzipBomb, error_kind
+from crawlers.feeds import Entry, XmlRefused, feed_entries, sitemap_entries
 from crawlers.profiles import Listing, SiteProfile
+from crawlers.pubdate import listing_dates, older_than
 from crawlers.state import KnownPage
+from crawlers.urls import absolute, article_links, is_article_url, on_domains
 
-ERROR_KINDS = {
-    DownloadConnectionRefusedError: "connection_refused",
-    ConnectionRefusedError: "connection_refused",
-    CannotResolveHostError: "dns",
-    DNSLookupError: "dns",
-    DownloadTimeoutError: "timeout",
-    TimeoutError: "timeout",
-    TCPTimedOutError: "timeout",
-    ResponseDataLossError: "data_loss",
-    DownloadCancelledError: "too_large",  # the only cancellation: DOWNLOAD_MAXSIZE exceeded
-    CancelledError: "too_large",
-}
-IGNORED_KINDS = {  # why a downloader middleware dropped a request, by its message
-    "robots.txt": "robots_disallowed",
-    "max redirections": "redirect_loop",
-    "decompression": "gzip_bomb",
-}
 # Discovery pages come before articles, in the order the profile lists its sources.
 DISCOVERY_PRIORITY = 100
-
-
-def error_kind(failure: Any) -> str:
-    """A short name for why a request failed, used as a per-site counter."""
-    if failure.check(HttpError):
-        return f"http_{failure.value.response.status}"
-    if failure.check(IgnoreRequest):
-        message = str(failure.value)
-        return next((kind for key, kind in IGNORED_KINDS.items() if key in message), "ignored")
-    for exception, kind in ERROR_KINDS.items():
-        if failure.check(exception):
-            return kind
-    return failure.type.__name__.lower() if failure.type else "unknown"
 
 
 def header(response: Response, name: str) -> str | None:
@@ -223,13 +172,16 @@ class ProfileSpider(scrapy.Spider):
         self.count(f"error/{kind}")
         self.logger.warning("%s: %s failed (%s)", self.profile.name, failure.request.url, kind)
 
-    def bad_body(self, response: Response, html: bool = True) -> str | None:
-        """Why a response cannot be read (empty_body, not_html), or None when it can."""
+    def unreadable(self, response: Response, html: bool = True) -> bool:
+        """True for an empty body, or one not HTML where html is wanted; the reason is counted."""
         if not response.body.strip():
-            return "empty_body"
-        if html and not is_html(response):
-            return "not_html"
-        return None
+            problem = "empty_body"
+        elif html and not is_html(response):
+            problem = "not_html"
+        else:
+            return False
+        self.count(f"error/{problem}")
+        return True
 
     def discover(
         self, url: str, via: str, lastmod: datetime | None = None
@@ -264,10 +216,12 @@ class ProfileSpider(scrapy.Spider):
             yield from self.discover(url, "rss", lastmod)
 
     def parse_robots(self, response: Response) -> Iterator[scrapy.Request]:
-        """The sitemaps a robots.txt lists."""
+        """The http(s) sitemaps a robots.txt lists, each once."""
         self.count("pages/robots")
-        text = response.body.decode("utf-8", "replace")
-        for url in robots_sitemaps(text)[: self.setting("CONGVU_MAX_SITEMAPS", 50)]:
+        base = self.site_url(response)
+        found = (absolute(base, url) for url in sitemap_urls_from_robots(response.body))
+        urls = [url for url in dict.fromkeys(found) if url is not None]
+        for url in urls[: self.setting("CONGVU_MAX_SITEMAPS", 50)]:
             if self.owns_host(urlsplit(url).hostname or ""):
                 request = self.page_request(url, self.parse_sitemap, response.request.priority)
                 if request is not None:
@@ -320,15 +274,13 @@ class ProfileSpider(scrapy.Spider):
 
     def read_xml(self, response: Response, parse: Any) -> Any:
         """A feed or sitemap parsed safely (gzip bounded); None, counted, when it cannot be."""
-        problem = self.bad_body(response, html=False)
-        if problem:
-            self.count(f"error/{problem}")
+        if self.unreadable(response, html=False):
             return None
         body = response.body
         if body[:3] == b"\x1f\x8b\x08":
             try:
                 body = gunzip(body, max_size=self.setting("DOWNLOAD_MAXSIZE", 10 * 1024 * 1024))
-            except _DecompressionMaxSizeExceeded:
+            except GzipBomb:
                 self.count("error/gzip_bomb")
                 return None
             except (OSError, EOFError, ValueError):
@@ -347,9 +299,7 @@ class ProfileSpider(scrapy.Spider):
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
         """Article links of a listing page, and its next page while the profile (or since) asks."""
         self.count("pages/listing")
-        problem = self.bad_body(response)
-        if problem:
-            self.count(f"error/{problem}")
+        if self.unreadable(response):
             return
         page_url = self.site_url(response)
         text = decode_html(response.body, header(response, "Content-Type"))[0]
@@ -404,9 +354,7 @@ class ProfileSpider(scrapy.Spider):
             yield self.not_modified(response)
             return
         self.count("pages/article")
-        problem = self.bad_body(response)
-        if problem:
-            self.count(f"error/{problem}")
+        if self.unreadable(response):
             return
         url = self.site_url(response)
         fetched_at = datetime.now(timezone.utc)

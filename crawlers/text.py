@@ -1,0 +1,32 @@
+"""Article text as congvu stores it: normalised, and hashed to tell an edit from a refetch."""
+
+from __future__ import annotations
+
+import hashlib
+import html as htmllib
+import re
+import unicodedata
+from typing import Any
+
+# Zero-width and soft-hyphen characters, and control characters lxml passes through.
+INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\x00-\x08\x0e-\x1b\ufffe\uffff]")
+
+
+def clean(text: Any, unescape: bool = False) -> str:
+    """NFC, invisible characters dropped, whitespace collapsed (entities decoded if asked)."""
+    if text is None:
+        return ""
+    text = str(text)
+    if unescape:
+        for _ in range(2):  # some sites escape entities twice inside JSON-LD
+            if "&" not in text:
+                break
+            text = htmllib.unescape(text)
+    text = INVISIBLE.sub("", unicodedata.normalize("NFC", text))
+    return " ".join(text.split())
+
+
+def content_hash(title: str | None, body: str | None) -> str:
+    """SHA-256 of the normalised title and body text: equal when the article text is unchanged."""
+    text = clean(title) + "\n" + clean(body)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
