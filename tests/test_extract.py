@@ -141,6 +141,24 @@ def test_listing_links(site: str, pages: Path, expected: dict[str, Any]) -> None
     assert len(links) >= facts["min_article_links"]
 
 
+@pytest.fixture(scope="module")
+def vnexpress_listing(pages: Path, expected: dict[str, Any]) -> tuple[str, str]:
+    """The saved VnExpress listing page and its URL."""
+    return expected["vnexpress/listing.html"]["url"], decode(
+        (pages / "vnexpress" / "listing.html").read_bytes()
+    )
+
+
+def test_links_within_scopes_listing_links(vnexpress_listing: tuple[str, str]) -> None:
+    profile = dataclasses.replace(PROFILES["vnexpress"], links_within="section.section_topstory")
+    assert len(article_links(profile, *vnexpress_listing)) == 4
+
+
+def test_links_within_matching_nothing_gives_no_links(vnexpress_listing: tuple[str, str]) -> None:
+    profile = dataclasses.replace(PROFILES["vnexpress"], links_within="div.gone")
+    assert article_links(profile, *vnexpress_listing) == []
+
+
 def test_listing_links_are_unique_and_fragment_free(pages: Path, expected: dict[str, Any]) -> None:
     html = decode((pages / "dantri" / "listing.html").read_bytes())
     links = article_links(PROFILES["dantri"], expected["dantri/listing.html"]["url"], html)
