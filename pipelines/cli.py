@@ -179,7 +179,7 @@ def cmd_sites(args: argparse.Namespace) -> int:
         if not args.name:
             raise ValueError("name the site to check: congvu sites check SITE")
         (profile,) = select_profiles([args.name])
-        check = check_site(profile, origin=args.origin)
+        check = check_site(profile, origin=args.origin, article=args.article)
         print(format_check(check))
         if check.ok and not profile.verified and args.origin is None:
             print(f"marked verified: {mark_verified(profile.name)}")
@@ -433,6 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["list", "check"])
     p.add_argument("name", nargs="?", help="the site to check")
     p.add_argument("--origin", help="check against this origin instead of the live site")
+    p.add_argument("--article", help="check this article URL (default: the first one found)")
     p.set_defaults(func=cmd_sites)
     p = sub.add_parser("load", parents=[data, model, wait], help=cmd_load.__doc__)
     p.set_defaults(func=cmd_load)
