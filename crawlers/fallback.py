@@ -58,6 +58,7 @@ AUTHOR_MARK = re.compile(r"author|byline|tac-?gia|writer", re.IGNORECASE)
 CRUMB_MARK = re.compile(r"bread-?crumb", re.IGNORECASE)
 HOME_WORDS = {"trangchu", "home", "trangnhat", "trangchinh"}
 NAME_SEPARATORS = re.compile(r"\s*(?:,|;|&|\s-\s|\bvà\b)\s*")
+BYLINE_LABEL = re.compile(r"^[^:]{1,25}:\s*")  # "Bài và ảnh: ", "Tác giả: "
 NOT_A_NAME = re.compile(r"[\d@/:!?\"“”]|https?|www\.")
 TITLE_SEPARATORS = re.compile(r"\s+[-|–—]\s+")
 LIST_MARK = re.compile(r"^[-*•|]\s+|\s+\|$")
@@ -110,8 +111,9 @@ def text_of(element: Any) -> str:
 
 
 def person_names(text: str) -> list[str]:
-    """The names a byline lists ('Hà Thu (tổng hợp)' -> ['Hà Thu']); [] for any other text."""
-    text = clean(re.sub(r"\([^)]*\)", " ", text))
+    """The names a byline lists ('Bài và ảnh: Hà Thu (tổng hợp)' -> ['Hà Thu']); [] for any
+    other text."""
+    text = BYLINE_LABEL.sub("", clean(re.sub(r"\([^)]*\)", " ", text)))
     names = [part for part in NAME_SEPARATORS.split(text) if part]
     if not names or NOT_A_NAME.search(text):
         return []
@@ -120,6 +122,13 @@ def person_names(text: str) -> list[str]:
         if len(words) > 5 or not all(word[0].isupper() for word in words):
             return []
     return names
+
+
+def is_organization(obj: dict[str, Any]) -> bool:
+    """True for a JSON-LD object typed as an organisation (Organization, NewsMediaOrganization)."""
+    kinds = obj.get("@type")
+    kinds = kinds if isinstance(kinds, list) else [kinds]
+    return any(isinstance(kind, str) and kind.endswith("Organization") for kind in kinds)
 
 
 def signature_look(element: Any) -> bool:
@@ -324,7 +333,7 @@ class Reader:
             for author in authors if isinstance(authors, list) else [authors]:
                 if isinstance(author, str):
                     found.append(clean(author, unescape=True))
-                elif isinstance(author, dict) and author.get("@type") != "Organization":
+                elif isinstance(author, dict) and not is_organization(author):
                     found.append(clean(author.get("name"), unescape=True))
         return [name for name in found if name]
 

@@ -185,3 +185,16 @@ def test_date_line_by_the_headline_to_the_minute() -> None:
 
 def test_date_line_source_recorded() -> None:
     assert read(page(below=DATE_LINE))["date_source"] == "visible:span.date"
+
+
+def test_byline_label_dropped() -> None:
+    html = page(below='<p class="byline">Bài và ảnh: Ngọc Hà</p>')
+    assert read(html)["author"] == "Ngọc Hà"
+
+
+def test_organisation_in_jsonld_is_no_author() -> None:
+    jsonld = (
+        '<script type="application/ld+json">{"@type": "NewsArticle", "author": {"@type": '
+        '"NewsMediaOrganization", "name": "Ban Biên Tập"}}</script>'
+    )
+    assert read(page(head=jsonld))["author"] == ""
