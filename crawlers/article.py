@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from crawlers.encoding import decode_html
-from crawlers.fallback import GENERIC_TEXT_RULES, fallback_fields
+from crawlers.fallback import Reader
 from crawlers.markup import root_text, to_text
 from crawlers.page import Page
 from crawlers.profiles import Rule, SiteProfile
@@ -51,6 +51,31 @@ def paragraphs(
     return [], None
 
 
+def read_generic(reader: Reader, record: dict[str, Any], rules: dict[str, str]) -> None:
+    """Fill what the profile did not find (everything without one) as a reader would, and the
+    body from the generic extractor, its visible lead in front."""
+    generic = {
+        "title": lambda: reader.headline,
+        "sapo": lambda: reader.lead,
+        "category": lambda: reader.section,
+    }
+    for field, read in generic.items():
+        if not record[field]:
+            found = read()
+            if found.value:
+                record[field], rules[field] = found.value, found.source
+    # A lead the page shows goes in front of the text, as the profile path does; a description
+    # only declared in a meta tag may be cut short or never shown: it stays out of the body.
+    shown = rules.get("sapo", "").startswith(("css:", "xpath:", "generic:lead:"))
+    body, signature = reader.text(record["title"], record["sapo"] if shown else "")
+    if body:
+        record["body"], rules["body"] = body, "fallback:trafilatura"
+    if not record["author"]:
+        found = reader.byline(signature)
+        if found.value:
+            record["author"], rules["author"] = found.value, found.source
+
+
 def site_name(profile: SiteProfile | None, url: str) -> str:
     """The profile name, or the URL's host without www. when there is no profile."""
     if profile is not None:
@@ -92,8 +117,9 @@ def extract_article(
             record[field], rule = first_text(page, profile.rules(field), field)
             if rule is not None:
                 rules[field] = str(rule)
+    reader = Reader(page, url)
     check = DateCheck((fetched_at or datetime.now(timezone.utc)) + CLOCK_SKEW)
-    published, source, date_rule = find_date(page, profile, url, check)
+    published, source, date_rule = find_date(page, profile, url, check, reader)
     record["published_at"], record["date_source"] = published, source
     if check.rejected is not None:
         record["date_rejected"] = check.rejected.isoformat()
@@ -111,16 +137,7 @@ def extract_article(
         record["body"] = "\n\n".join(found)
     else:
         rules.pop("body", None)
-        fallback = fallback_fields(page.html, url)
-        for field in ("title", "author", "category", "body"):
-            if not record.get(field) and fallback.get(field):
-                record[field] = fallback[field]
-                rules[field] = "fallback:trafilatura"
-        for field, generic in GENERIC_TEXT_RULES.items():
-            if not record[field]:
-                record[field], rule = first_text(page, generic, field)
-                if rule is not None:
-                    rules[field] = f"generic:{rule}"
+        read_generic(reader, record, rules)
     record["rules"] = rules
     return record
 

@@ -7,6 +7,7 @@ run in a child process so that it can be called any number of times from one pro
 from __future__ import annotations
 
 import pickle
+import re
 import subprocess
 import sys
 import tempfile
@@ -23,16 +24,25 @@ from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
 
 from crawlers.article import page_record
+from crawlers.encoding import decode_html
 from crawlers.failures import error_kind
+from crawlers.markup import common_ancestor
+from crawlers.page import Page
 from crawlers.process import scrapy_settings
 from crawlers.profiles import FIELDS, REQUIRED_FIELDS, SiteProfile
 from crawlers.spiders.profile import ProfileSpider, header, is_robots
+from crawlers.urls import article_anchors, article_links, is_article_url
 
 ARTICLE_TRIES = 3
 MAX_SOURCES = 12
 PREVIEW = 70
 CHECK_TIMEOUT_S = 600
 KIND_NAMES = {"rss": "feed", "sitemaps": "sitemap", "listings": "listing"}
+# A body (less its lead) in one paragraph this long: the rule matched a container, not its
+# paragraphs, and the article reads as one block.
+HUGE_PARAGRAPH = 1000
+MAX_PLACES = 5
+CSS_NAME = re.compile(r"^-?[A-Za-z_][\w-]*$")  # a class or id usable as is in a selector
 
 
 @dataclass
@@ -44,6 +54,10 @@ class SourceCheck:
     status: int | None = None
     error: str | None = None
     links: int = 0
+    # A listing's article links by the part of the page that holds them (a CSS selector that
+    # links_within could name), and how many links_within left out.
+    places: list[tuple[str, int]] = field(default_factory=list)
+    left_out: int = 0
 
 
 @dataclass
@@ -68,6 +82,8 @@ class SiteCheck:
     site: str
     title: str
     verified: bool
+    origin: str | None = None  # the replay server checked instead of the live site
+    chosen: bool = False  # the article was named by the user, not found by discovery
     sources: list[SourceCheck] = field(default_factory=list)
     article_url: str | None = None
     article_status: int | None = None
@@ -75,6 +91,8 @@ class SiteCheck:
     extraction: str | None = None
     fields: list[FieldCheck] = field(default_factory=list)
     date_rejected: str | None = None
+    paragraphs: list[int] = field(default_factory=list)  # lengths of the body's paragraphs
+    matches_article_url: bool = True
     problems: list[str] = field(default_factory=list)  # what stops the profile from working
     warnings: list[str] = field(default_factory=list)  # what could be better
 
@@ -91,8 +109,12 @@ class CheckSpider(ProfileSpider):
 
     def __init__(self, profile: SiteProfile, article: str | None = None, **kwargs: Any) -> None:
         super().__init__(profile, **kwargs)
-        self.result = SiteCheck(profile.name, profile.title, profile.verified)
-        self.candidates: list[str] = [article] if article else []
+        self.result = SiteCheck(
+            profile.name, profile.title, profile.verified, self.origin, bool(article)
+        )
+        self.discovered: list[str] = []  # article links discovery found, in order
+        # A named article is the only one fetched; else the first links discovery finds.
+        self.candidates: list[str] = [article] if article else self.discovered
         self.tried = 0
         self.noted: str | None = None
 
@@ -131,8 +153,8 @@ class CheckSpider(ProfileSpider):
         self, url: str, via: str, lastmod: datetime | None = None
     ) -> Iterator[scrapy.Request]:
         """Collect article links instead of fetching them all."""
-        if url not in self.candidates:
-            self.candidates.append(url)
+        if url not in self.discovered:
+            self.discovered.append(url)
         return iter(())
 
     def count(self, key: str) -> None:
@@ -143,12 +165,12 @@ class CheckSpider(ProfileSpider):
 
     def counted(self, response: Response, parse: Any) -> Iterator[scrapy.Request]:
         """Run a discovery callback, crediting its links, status and problem to its source."""
-        before, self.noted = len(self.candidates), None
+        before, self.noted = len(self.discovered), None
         requests = list(parse(response))  # all at once: the problem noted is this page's
         source = response.meta.get("source")
         if source is not None:
             source.status = response.status
-            source.links += len(self.candidates) - before
+            source.links += len(self.discovered) - before
             source.error = source.error or self.noted
         for request in requests:
             request.meta["source"] = source
@@ -167,8 +189,14 @@ class CheckSpider(ProfileSpider):
         yield from self.counted(response, super().parse_robots)
 
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
-        """A listing's article links, credited to its source."""
+        """A listing's article links, credited to its source, with where they sit on the page."""
         yield from self.counted(response, super().parse_listing)
+        source = response.meta.get("source")
+        if source is not None and response.body.strip():
+            html = decode_html(response.body, header(response, "Content-Type"))[0]
+            page_url = self.site_url(response)
+            source.places, found = link_places(self.profile, page_url, html)
+            source.left_out = found - len(article_links(self.profile, page_url, html))
 
     def on_error(self, failure: Any) -> None:
         """Note why a discovery page or the article could not be fetched."""
@@ -204,6 +232,8 @@ class CheckSpider(ProfileSpider):
         )
         self.result.extraction = record["extraction"]
         self.result.date_rejected = record["date_rejected"]
+        self.result.paragraphs = body_paragraphs(record)
+        self.result.matches_article_url = is_article_url(self.profile, self.result.article_url)
         for name in FIELDS:
             value = record.get(name)
             text = value.isoformat() if isinstance(value, datetime) else str(value or "")
@@ -213,6 +243,42 @@ class CheckSpider(ProfileSpider):
         yield from ()
 
 
+def link_places(
+    profile: SiteProfile, page_url: str, html: str
+) -> tuple[list[tuple[str, int]], int]:
+    """Where a listing page's article links sit, whatever links_within says: the parts of the
+    page under the deepest element holding them all, as CSS selectors with their number of
+    links, most first; and how many article links the page has in all."""
+    page = Page(html)
+    first: dict[str, Any] = {}
+    for anchor, url in article_anchors(profile, page, page_url):
+        first.setdefault(url, anchor)
+    top = common_ancestor(list(first.values()))
+    places: dict[str, int] = {}
+    for anchor in first.values():
+        part = anchor
+        while part is not top and part.getparent() is not top:
+            part = part.getparent()
+        places[selector(part)] = places.get(selector(part), 0) + 1
+    return sorted(places.items(), key=lambda place: -place[1]), len(first)
+
+
+def selector(element: Any) -> str:
+    """A CSS selector for an element that links_within can take: tag#id, else tag.class..."""
+    if element.get("id") and CSS_NAME.match(element.get("id")):
+        return f"{element.tag}#{element.get('id')}"
+    classes = [name for name in (element.get("class") or "").split() if CSS_NAME.match(name)]
+    return element.tag + "".join(f".{name}" for name in classes)
+
+
+def body_paragraphs(record: dict[str, Any]) -> list[int]:
+    """The lengths of the body's paragraphs, the lead left out (it is not the body rule's)."""
+    found = [part for part in (record.get("body") or "").split("\n\n") if part]
+    if found and record.get("sapo") and found[0].startswith(record["sapo"]) and len(found) > 1:
+        found = found[1:]
+    return [len(part) for part in found]
+
+
 def judge(check: SiteCheck) -> tuple[list[str], list[str]]:
     """What stops the profile from working (problems) and what could be better (warnings)."""
     problems: list[str] = []
@@ -220,12 +286,21 @@ def judge(check: SiteCheck) -> tuple[list[str], list[str]]:
     for source in check.sources:
         if source.error or (source.status and source.status >= 400):
             answer = source.error or f"HTTP {source.status}"
-            warnings.append(f"The {source.kind} {source.url} failed ({answer}): fix or remove it.")
+            if check.origin is not None:
+                # The replay server holds only the pages saved: its 404 says nothing of the site.
+                warnings.append(
+                    f"The {source.kind} {source.url} is not on the replay server ({answer}); "
+                    "check it against the live site."
+                )
+            else:
+                warnings.append(
+                    f"The {source.kind} {source.url} failed ({answer}): fix or remove it."
+                )
         elif source.status and not source.links:
             warnings.append(
                 f"The {source.kind} {source.url} gave no article links: does article_url match?"
             )
-    if not any(source.links for source in check.sources) and check.article_url is None:
+    if not any(source.links for source in check.sources):
         problems.append(
             "No discovery source gave an article link: check the feed/sitemap/listing URLs "
             "and the article_url pattern."
@@ -247,6 +322,17 @@ def judge(check: SiteCheck) -> tuple[list[str], list[str]]:
             )
     if check.extraction == "fallback":
         problems.append("The body came from the generic extractor: the profile's rules failed.")
+    elif len(check.paragraphs) == 1 and check.paragraphs[0] > HUGE_PARAGRAPH:
+        warnings.append(
+            f"The body is one paragraph of {check.paragraphs[0]} characters: the body rule "
+            "matches a container, not its paragraphs (each element it matches becomes one "
+            "paragraph); select them, e.g. 'div.content > p'."
+        )
+    if check.chosen and not check.matches_article_url:
+        warnings.append(
+            f"The article {check.article_url} does not match article_url: discovery would "
+            "never fetch it."
+        )
     if check.date_rejected:
         problems.append(f"A publication date in the future was rejected ({check.date_rejected}).")
     return problems, warnings
@@ -314,7 +400,15 @@ def format_check(check: SiteCheck) -> str:
     for source in check.sources:
         answer = source.error or (f"HTTP {source.status}" if source.status else "not fetched")
         lines.append(f"  {source.kind:<8} {source.url}  {answer}, {source.links} article links")
-    lines += ["", f"Article: {check.article_url or '(none found)'}"]
+        if source.places:
+            shown = [f"{where} {count}" for where, count in source.places[:MAX_PLACES]]
+            rest = sum(count for _, count in source.places[MAX_PLACES:])
+            where = ", ".join(shown) + (f", elsewhere {rest}" if rest else "")
+            lines.append(f"  {'':<8} links on the page: {where}")
+        if source.left_out:
+            lines.append(f"  {'':<8} {source.left_out} of them left out by links_within")
+    chosen = " (named with --article)" if check.chosen else ""
+    lines += ["", f"Article: {check.article_url or '(none found)'}{chosen}"]
     if check.article_url and check.extraction is None:
         lines.append(f"  not read: {check.article_error or 'no response'}")
     for item in check.fields:
@@ -337,4 +431,9 @@ def format_check(check: SiteCheck) -> str:
     if check.warnings:
         lines.append("Could be better:")
         lines += [f"  - {warning}" for warning in check.warnings]
+    if check.origin is not None:
+        lines.append(
+            f"Checked against the replay server {check.origin}, not the live site: the profile "
+            "is not marked verified."
+        )
     return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""The page model: a parsed page, its meta tags and JSON-LD articles, what a rule reads on it."""
+"""The page model: a parsed page, its meta tags and JSON-LD, what a rule reads on it."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ class Page:
     def __init__(self, html: str, utf8: bytes | None = None) -> None:
         self.html = html
         self.root = parse_html(html, utf8)
-        self._jsonld: list[dict[str, Any]] | None = None
+        self._objects: list[dict[str, Any]] | None = None
         self._meta: dict[str, list[str]] | None = None
 
     @property
@@ -80,13 +80,33 @@ class Page:
         return self._meta
 
     @property
+    def objects(self) -> list[dict[str, Any]]:
+        """Every object of the page's ld+json blocks, read once."""
+        if self._objects is None:
+            blocks = self.select("xpath", "//script[@type='application/ld+json']/text()")
+            self._objects = [obj for block in blocks for obj in flatten_jsonld(load_jsonld(block))]
+        return self._objects
+
+    @property
     def jsonld(self) -> list[dict[str, Any]]:
         """The Article-like objects of the page's ld+json blocks."""
-        if self._jsonld is None:
-            blocks = self.select("xpath", "//script[@type='application/ld+json']/text()")
-            objects = [obj for block in blocks for obj in flatten_jsonld(load_jsonld(block))]
-            self._jsonld = [obj for obj in objects if is_article(obj)]
-        return self._jsonld
+        return [obj for obj in self.objects if is_article(obj)]
+
+    @property
+    def breadcrumbs(self) -> list[str]:
+        """The step names of the page's first JSON-LD BreadcrumbList, in position order."""
+        for obj in self.objects:
+            if obj.get("@type") != "BreadcrumbList":
+                continue
+            steps = []
+            for index, item in enumerate(flatten_jsonld(obj.get("itemListElement"))):
+                inner = item.get("item")
+                name = item.get("name") or (inner.get("name") if isinstance(inner, dict) else None)
+                position = item.get("position")
+                order = int(position) if str(position).isdigit() else index
+                steps.append((order, clean(name, unescape=True) if isinstance(name, str) else ""))
+            return [name for _, name in sorted(steps, key=lambda step: step[0]) if name]
+        return []
 
     def select(self, kind: str, query: str) -> list[Any]:
         """CSS or XPath matches (elements or strings), empty on any selector or tree error."""

@@ -30,6 +30,7 @@ TOP_KEYS = {
     "exclude": False,
     "fields": True,
     "max_listing_links": False,
+    "links_within": False,
 }
 DISCOVERY_KEYS = ("rss", "sitemaps", "listings")
 LISTING_KEYS = {"url", "pages", "next_page"}
@@ -99,6 +100,7 @@ class SiteProfile:
     discovery: Discovery = field(default_factory=Discovery)
     exclude: tuple[str, ...] = ()
     max_listing_links: int = MAX_LISTING_LINKS
+    links_within: str | None = None  # CSS: the part of a listing page its article links are in
 
     def __hash__(self) -> int:  # fields is a dict, so the generated hash would raise
         return hash(self.name)
@@ -283,6 +285,9 @@ def load_profile(path: str | Path) -> SiteProfile:
     max_links = raw.get("max_listing_links", MAX_LISTING_LINKS)
     if not isinstance(max_links, int) or isinstance(max_links, bool) or max_links < 1:
         raise fail(path, "max_listing_links", f"must be a whole number >= 1, got {max_links!r}")
+    links_within = opt_str(path, "links_within", raw.get("links_within"))
+    if links_within is not None:
+        check_css(path, "links_within", links_within)
     exclude = need_list(path, "exclude", raw.get("exclude"))
     for i, selector in enumerate(exclude):
         check_css(path, f"exclude[{i}]", need_str(path, f"exclude[{i}]", selector))
@@ -299,6 +304,7 @@ def load_profile(path: str | Path) -> SiteProfile:
         discovery=parse_discovery(path, raw.get("discovery")),
         exclude=tuple(s.strip() for s in exclude),
         max_listing_links=max_links,
+        links_within=links_within,
     )
 
 

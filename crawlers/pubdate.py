@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from statistics import median_low
 
 from crawlers.dates import NUMERIC_RE, date_from_url, parse_datetime
-from crawlers.fallback import htmldate_date
+from crawlers.fallback import Reader, htmldate_date
 from crawlers.markup import to_text
 from crawlers.page import Page
 from crawlers.profiles import Rule, SiteProfile
@@ -52,9 +52,10 @@ def first_date(
 
 
 def find_date(
-    page: Page, profile: SiteProfile | None, url: str, check: DateCheck
+    page: Page, profile: SiteProfile | None, url: str, check: DateCheck, reader: Reader
 ) -> tuple[datetime | None, str | None, Rule | None]:
-    """Publication time: profile rules, common meta/JSON-LD, the URL stamp, then htmldate.
+    """Publication time: profile rules, common meta/JSON-LD, the date line by the headline,
+    the URL stamp, then htmldate.
 
     A date later than check allows is skipped (and noted in check) for the next source.
     """
@@ -65,6 +66,9 @@ def find_date(
     found, rule = first_date(page, GENERIC_DATE_RULES, check)
     if found is not None:
         return found, str(rule), None
+    shown = reader.date_line(check.ok)
+    if shown.value:
+        return datetime.fromisoformat(shown.value), shown.source, None
     found = date_from_url(url)
     if check.ok(found):
         return found, "url", None

@@ -1,4 +1,4 @@
-"""Article text as congvu stores it: normalised, and hashed to tell an edit from a refetch."""
+"""Article text as congvu stores it: normalised, hashed to tell an edit from a refetch, compared."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import hashlib
 import html as htmllib
 import re
 import unicodedata
+from collections import Counter
 from typing import Any
 
 # Zero-width and soft-hyphen characters, and control characters lxml passes through.
@@ -30,3 +31,19 @@ def content_hash(title: str | None, body: str | None) -> str:
     """SHA-256 of the normalised title and body text: equal when the article text is unchanged."""
     text = clean(title) + "\n" + clean(body)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-cased word tokens of NFC text."""
+    return re.findall(r"\w+", unicodedata.normalize("NFC", text).lower())
+
+
+def token_f1(found: str, truth: str) -> float:
+    """Bag-of-tokens F1 of found against truth: how much two texts say the same words."""
+    found_counts, truth_counts = Counter(tokens(found)), Counter(tokens(truth))
+    overlap = sum((found_counts & truth_counts).values())
+    if not overlap:
+        return 0.0
+    precision = overlap / sum(found_counts.values())
+    recall = overlap / sum(truth_counts.values())
+    return 2 * precision * recall / (precision + recall)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
+from lxml import etree
 from w3lib.url import url_query_cleaner
 
-from crawlers.markup import to_text
+from crawlers.markup import to_text, under
 from crawlers.page import Page
 from crawlers.profiles import Rule, SiteProfile
 
@@ -109,13 +111,29 @@ def is_article_url(profile: SiteProfile, url: str) -> bool:
         return False
 
 
-def article_links(profile: SiteProfile, page_url: str, html: str) -> list[str]:
-    """Article URLs linked from a page: absolute, fragment-free, de-duplicated, in order."""
-    page = Page(to_text(html))
+def article_anchors(profile: SiteProfile, page: Page, page_url: str) -> list[tuple[Any, str]]:
+    """Every <a> of a page that links an article, with that article's URL, in page order."""
     base = absolute(page_url, next(iter(page.select("xpath", "//base/@href")), None)) or page_url
-    links: dict[str, None] = {}
-    for href in page.select("xpath", "//a/@href"):
-        url = absolute(base, href)
+    found = []
+    for anchor in page.select("xpath", "//a[@href]"):
+        url = absolute(base, anchor.get("href"))
         if url and is_article_url(profile, url):
+            found.append((anchor, url))
+    return found
+
+
+def within(page: Page, css: str) -> list[Any]:
+    """The elements a profile's links_within selects on a page."""
+    return [element for element in page.select("css", css) if isinstance(element, etree._Element)]
+
+
+def article_links(profile: SiteProfile, page_url: str, html: str) -> list[str]:
+    """Article URLs linked from a page (within links_within when the profile sets it):
+    absolute, fragment-free, de-duplicated, in order."""
+    page = Page(to_text(html))
+    scopes = within(page, profile.links_within) if profile.links_within else None
+    links: dict[str, None] = {}
+    for anchor, url in article_anchors(profile, page, page_url):
+        if scopes is None or any(under(anchor, scope) for scope in scopes):
             links.setdefault(url)
     return list(links)

@@ -86,6 +86,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
     paths = DataPaths(args.data_dir)
     run_id = claim_run_id(paths.staging)
+    log_file = paths.logs / f"{run_id}.log"  # Scrapy's log: the terminal gets the summary only
     with run_lock(paths.lock, f"crawl {run_id}"):
         results = run_crawl(
             select_profiles(args.site, args.profile),
@@ -93,12 +94,18 @@ def cmd_crawl(args: argparse.Namespace) -> int:
             paths.raw,
             urls=args.url,
             origin=args.origin,
+            log_file=log_file,
             since=args.since,
         )
     for result in results:
         print(result.line())
-    print(f"staged in {paths.staging / run_id}")
-    return 0 if all(r.status == "ok" for r in results) else 1
+    ok = sum(r.status == "ok" for r in results)
+    print(
+        f"total: {len(results)} sites, {ok} ok, {len(results) - ok} failed; "
+        f"{sum(r.articles for r in results)} articles staged in {paths.staging / run_id}; "
+        f"log: {log_file}"
+    )
+    return 0 if ok == len(results) else 1
 
 
 def cmd_load(args: argparse.Namespace) -> int:
@@ -179,7 +186,7 @@ def cmd_sites(args: argparse.Namespace) -> int:
         if not args.name:
             raise ValueError("name the site to check: congvu sites check SITE")
         (profile,) = select_profiles([args.name])
-        check = check_site(profile, origin=args.origin)
+        check = check_site(profile, origin=args.origin, article=args.article)
         print(format_check(check))
         if check.ok and not profile.verified and args.origin is None:
             print(f"marked verified: {mark_verified(profile.name)}")
@@ -433,6 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["list", "check"])
     p.add_argument("name", nargs="?", help="the site to check")
     p.add_argument("--origin", help="check against this origin instead of the live site")
+    p.add_argument("--article", help="check this article URL (default: the first one found)")
     p.set_defaults(func=cmd_sites)
     p = sub.add_parser("load", parents=[data, model, wait], help=cmd_load.__doc__)
     p.set_defaults(func=cmd_load)

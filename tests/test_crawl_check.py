@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -9,11 +10,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from crawlers.check import SiteCheck, check_site, format_check
-from crawlers.profiles import load_profiles
-from tests.conftest import Site, serve
+from crawlers.check import SiteCheck, check_site, format_check, judge
+from crawlers.profiles import Rule, SiteProfile, load_profiles
+from tests.conftest import Site, run_congvu, serve
 
 PROFILES = load_profiles()
+# An article the saved listing links, not the first one (the check fetches the first by default).
+CHOSEN = "https://vnexpress.net/tau-hang-o-chau-a-chat-vat-tim-dau-5047537.html"
 
 
 def saved_site(shared_dir: Path, article: bytes | None = None) -> Site:
@@ -29,10 +32,12 @@ def saved_site(shared_dir: Path, article: bytes | None = None) -> Site:
     return site
 
 
-def run_check(site: Site) -> tuple[SiteCheck, str]:
-    """check_site for vnexpress against site; the result and its text."""
+def run_check(
+    site: Site, profile: SiteProfile = PROFILES["vnexpress"], article: str | None = None
+) -> tuple[SiteCheck, str]:
+    """check_site for a vnexpress profile against site; the result and its text."""
     with serve(site) as origin:
-        check = check_site(PROFILES["vnexpress"], origin + "/{site}")
+        check = check_site(profile, origin + "/{site}", article)
     return check, format_check(check)
 
 
@@ -122,3 +127,76 @@ def test_empty_article_named_as_not_read(empty: tuple[SiteCheck, str]) -> None:
     check, text = empty
     assert check.article_error == "empty_body"
     assert "could not be read (empty_body)" in text
+
+
+@pytest.fixture(scope="module")
+def chosen(shared_dir: Path) -> tuple[SiteCheck, str]:
+    """The check of one article named with --article."""
+    return run_check(saved_site(shared_dir), article=CHOSEN)
+
+
+@pytest.fixture(scope="module")
+def one_block(shared_dir: Path) -> tuple[SiteCheck, str]:
+    """The check with a body rule that selects the article's container, not its paragraphs."""
+    profile = PROFILES["vnexpress"]
+    fields = {**profile.fields, "body": (Rule("css", "article.fck_detail"),)}
+    return run_check(saved_site(shared_dir), dataclasses.replace(profile, fields=fields))
+
+
+@pytest.fixture(scope="module")
+def scoped(shared_dir: Path) -> tuple[SiteCheck, str]:
+    """The check with listing links scoped to the listing's top story."""
+    profile = dataclasses.replace(PROFILES["vnexpress"], links_within="section.section_topstory")
+    return run_check(saved_site(shared_dir), profile)
+
+
+def test_chosen_article_is_the_one_read(chosen: tuple[SiteCheck, str]) -> None:
+    assert chosen[0].article_url == CHOSEN
+
+
+def test_chosen_article_named_in_the_text(chosen: tuple[SiteCheck, str]) -> None:
+    assert "(named with --article)" in chosen[1]
+
+
+def test_chosen_article_outside_article_url_warned() -> None:
+    check = SiteCheck("vnexpress", "VnExpress", True, article_url="https://vnexpress.net/x")
+    check.chosen, check.matches_article_url, check.extraction = True, False, "profile"
+    assert any("does not match article_url" in warning for warning in judge(check)[1])
+
+
+def test_replay_check_says_the_profile_is_not_marked_verified(saved: tuple[SiteCheck, str]) -> None:
+    assert "the profile is not marked verified" in saved[1]
+
+
+def test_replay_check_does_not_advise_removing_a_feed(saved: tuple[SiteCheck, str]) -> None:
+    feed = next(w for w in saved[0].warnings if "vnexpress.net/rss" in w)
+    assert "remove" not in feed
+
+
+def test_listing_links_placed_on_the_page(saved: tuple[SiteCheck, str]) -> None:
+    assert "section.section.section_topstory.section_topstory_folder 4" in saved[1]
+
+
+def test_links_within_leaves_links_out(scoped: tuple[SiteCheck, str]) -> None:
+    listing = next(source for source in scoped[0].sources if source.url.endswith("/kinh-doanh"))
+    assert listing.left_out > 0
+
+
+def test_links_within_shown_in_the_text(scoped: tuple[SiteCheck, str]) -> None:
+    assert "left out by links_within" in scoped[1]
+
+
+def test_one_huge_paragraph_warned(one_block: tuple[SiteCheck, str]) -> None:
+    assert any("one paragraph of" in warning for warning in one_block[0].warnings)
+
+
+def test_paragraph_rule_not_warned(saved: tuple[SiteCheck, str]) -> None:
+    assert not any("one paragraph of" in warning for warning in saved[0].warnings)
+
+
+def test_cli_checks_the_named_article(shared_dir: Path) -> None:
+    with serve(saved_site(shared_dir)) as origin:
+        result = run_congvu(
+            "sites", "check", "vnexpress", "--origin", origin + "/{site}", "--article", CHOSEN
+        )
+    assert f"Article: {CHOSEN} (named with --article)" in result.stdout, result.stdout

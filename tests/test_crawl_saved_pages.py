@@ -49,7 +49,8 @@ def crawl(shared_dir: Path, expected: dict, tmp_path_factory: pytest.TempPathFac
         lines = (run_dir / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()
         records[name] = [json.loads(line) for line in lines]
     stats = {n: json.loads((run_dir / f"{n}.stats.json").read_text()) for n in SITES}
-    return {"records": records, "stats": stats, "data_dir": data_dir}
+    output = result.stdout + result.stderr
+    return {"records": records, "stats": stats, "data_dir": data_dir, "output": output}
 
 
 def article(crawl: dict, name: str) -> dict:
@@ -110,3 +111,16 @@ def test_raw_html_archived_compressed(crawl: dict, shared_dir: Path, name: str) 
 def test_listing_yields_article_links(crawl: dict, expected: dict, name: str) -> None:
     discovered = crawl["stats"][name]["discovered"]
     assert discovered >= expected[f"{name}/listing.html"]["min_article_links"]
+
+
+def test_terminal_gets_the_summary_not_scrapy_log(crawl: dict) -> None:
+    assert "[scrapy" not in crawl["output"]
+
+
+def test_summary_ends_with_the_total(crawl: dict) -> None:
+    assert crawl["output"].splitlines()[-1].startswith("total: 6 sites, 6 ok, 0 failed;")
+
+
+def test_scrapy_log_in_the_run_log(crawl: dict) -> None:
+    (log,) = (crawl["data_dir"] / "logs").glob("*.log")
+    assert "[scrapy.core.engine]" in log.read_text(encoding="utf-8")

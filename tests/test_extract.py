@@ -7,7 +7,6 @@ import gzip
 import json
 import re
 import unicodedata
-from collections import Counter
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -20,7 +19,7 @@ from crawlers.article import extract_article, page_record
 from crawlers.encoding import decode_html
 from crawlers.page import Page
 from crawlers.profiles import Rule, SiteProfile, load_profiles
-from crawlers.text import content_hash
+from crawlers.text import content_hash, token_f1
 from crawlers.urls import article_links, is_article_url, strip_tracking
 
 SITES = ("vnexpress", "tuoitre", "dantri", "baochinhphu", "vietnamnet", "baodautu")
@@ -49,22 +48,6 @@ PROFILES = load_profiles()
 def decode(raw: bytes) -> str:
     """Page bytes decoded the way Scrapy decodes a text/html response."""
     return html_to_unicode("text/html", raw)[1]
-
-
-def tokens(text: str) -> list[str]:
-    """Lower-cased word tokens of NFC text."""
-    return re.findall(r"\w+", unicodedata.normalize("NFC", text).lower())
-
-
-def token_f1(found: str, truth: str) -> float:
-    """Bag-of-tokens F1 of found against truth."""
-    found_counts, truth_counts = Counter(tokens(found)), Counter(tokens(truth))
-    overlap = sum((found_counts & truth_counts).values())
-    if not overlap:
-        return 0.0
-    precision = overlap / sum(found_counts.values())
-    recall = overlap / sum(truth_counts.values())
-    return 2 * precision * recall / (precision + recall)
 
 
 @pytest.fixture(scope="module")
@@ -156,6 +139,24 @@ def test_listing_links(site: str, pages: Path, expected: dict[str, Any]) -> None
     html = decode((pages / site / "listing.html").read_bytes())
     links = article_links(PROFILES[site], facts["url"], html)
     assert len(links) >= facts["min_article_links"]
+
+
+@pytest.fixture(scope="module")
+def vnexpress_listing(pages: Path, expected: dict[str, Any]) -> tuple[str, str]:
+    """The saved VnExpress listing page and its URL."""
+    return expected["vnexpress/listing.html"]["url"], decode(
+        (pages / "vnexpress" / "listing.html").read_bytes()
+    )
+
+
+def test_links_within_scopes_listing_links(vnexpress_listing: tuple[str, str]) -> None:
+    profile = dataclasses.replace(PROFILES["vnexpress"], links_within="section.section_topstory")
+    assert len(article_links(profile, *vnexpress_listing)) == 4
+
+
+def test_links_within_matching_nothing_gives_no_links(vnexpress_listing: tuple[str, str]) -> None:
+    profile = dataclasses.replace(PROFILES["vnexpress"], links_within="div.gone")
+    assert article_links(profile, *vnexpress_listing) == []
 
 
 def test_listing_links_are_unique_and_fragment_free(pages: Path, expected: dict[str, Any]) -> None:

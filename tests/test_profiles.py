@@ -154,3 +154,14 @@ def test_bad_listing_link_cap_named(tmp_path: Path, value: str) -> None:
     text = MINIMAL.format(name="x") + f"max_listing_links: {value}\n"
     with pytest.raises(ProfileError, match="max_listing_links"):
         load_profile(write(tmp_path, "x", text))
+
+
+def test_links_within_is_read(tmp_path: Path) -> None:
+    path = write(tmp_path, "a", MINIMAL.format(name="a") + "links_within: div.list-news\n")
+    assert load_profile(path).links_within == "div.list-news"
+
+
+def test_bad_links_within_css_named(tmp_path: Path) -> None:
+    path = write(tmp_path, "a", MINIMAL.format(name="a") + "links_within: 'div[['\n")
+    with pytest.raises(ProfileError, match="links_within"):
+        load_profile(path)
