@@ -321,8 +321,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out",
         type=Path,
-        help="where to write the JSON (default: metrics.json of an untrained model's folder, "
-        "evaluation-<labels>.json of a trained one's)",
+        help="where to write the JSON (default: evaluations/<model>-<labels>.json under the data "
+        "folder, $CONGVU_DATA_DIR or data/; never inside models/ unless given here)",
     )
     parser.add_argument("--no-write", action="store_true", help="only print the report")
     parser.add_argument(
@@ -338,8 +338,10 @@ def main(argv: list[str] | None = None) -> int:
     model_dir = resolve_model(args.model)
     out = args.out
     if out is None and not args.no_write:
-        trained = (model_dir / "trainset.csv.gz").is_file()
-        out = model_dir / (f"evaluation-{args.labels.stem}.json" if trained else "metrics.json")
+        from pipelines.paths import DataPaths
+
+        out = DataPaths.default().root / "evaluations" / f"{model_dir.name}-{args.labels.stem}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
     try:
         _, text = evaluate_model(
             model_dir, args.labels, corpus, None if args.no_write else out, args.allow_trained

@@ -77,7 +77,8 @@ def train(
     """Build the training set, cross-validate, fit on everything and write a model folder.
 
     The hand labels are those of labels_csv outside the test part of the frozen split
-    (split: a split file, default models/split.csv); its folds are the CV folds.
+    (split: a split file, default models/split.csv); its folds are the CV folds. split="none"
+    rebuilds a model released before the split, as it was built (`make e5`).
     """
     from nlp.split import read_split, split_path
 
@@ -88,7 +89,7 @@ def train(
         if not Path(path).is_file():
             raise FileNotFoundError(f"{path} not found; pass the hand labels CSV and the corpus")
     split_file = Path(split) if split is not None else split_path()
-    frozen = read_split(split_file)
+    frozen = None if str(split) == "none" else read_split(split_file)
     out_dir = Path(out_dir)
     command = options.pop("command", None) or _command(
         backend, out_dir, base_model, label_files, corpus
@@ -138,8 +139,8 @@ def train(
         "command": command,
         "data": {
             "labels": {str(path): sha256(path) for path in label_files},
-            "split": str(split_file),
-            "split_sha256": sha256(split_file),
+            "split": str(split_file) if frozen else "none",
+            "split_sha256": sha256(split_file) if frozen else None,
             "corpus": str(corpus),
             "corpus_sha256": sha256(corpus),
             "trainset": TRAINSET_FILE,
@@ -177,7 +178,7 @@ def _train_evidence(
     cues = CueLexiconClassifier(Lexicon.from_yaml(cues_path), "cues")
     reading = Progress("reading", -(-len(trainset.texts) // READ_BATCH), "articles")
     articles = read_articles(trainset.texts, cues, reading)
-    priors = _random_pool_priors(label_files)
+    priors = random_pool_priors(label_files)
     folds = Progress("cross-validation fold", opts.cv_folds, "hand labels")
     cv = cross_validate(trainset, articles, opts, folds, priors["priors"] if priors else None)
     hand_ids = sorted(trainset.hand)
@@ -238,7 +239,7 @@ def _train_evidence(
     }
 
 
-def _random_pool_priors(label_files: list[Path]) -> dict | None:
+def random_pool_priors(label_files: list[Path]) -> dict | None:
     """The label mix of the random pool (an unbiased corpus sample), if a labels file has one."""
     from nlp.evaluate import pool_priors
 
@@ -291,6 +292,7 @@ def _train_linear(trainset: TrainSet, out_dir: Path, opts: Any, model_id: str) -
         "kind": KIND,
         "artifact": ARTIFACT,
         "cues": "cues.yaml",
+        "cues_sha256": sha256(cues_path),
         "head_chars": opts.head_chars,
         "temperature": temperature,
         "criticism_bias": classifier.bias,
@@ -383,7 +385,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="JSON-lines corpus")
     parser.add_argument(
-        "--split", type=Path, help="frozen split whose test part is left out (models/split.csv)"
+        "--split",
+        type=Path,
+        help="frozen split whose test part is left out (default models/split.csv; 'none': "
+        "no split, to rebuild a model released before it)",
     )
     parser.add_argument(
         "--option", action="append", default=[], metavar="KEY=VALUE", help="a training option"

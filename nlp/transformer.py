@@ -18,7 +18,7 @@ from nlp.classify import LABELS, ModelNotFoundError, Prediction, models_dir, neu
 from nlp.evaluate import metrics
 from nlp.lexicon import VIETNAMESE_RE, CueLexiconClassifier, Lexicon, explain
 from nlp.text import head_lines, segment_lines, sentences
-from nlp.trainset import TrainSet, cv_folds, fold_weak_ids
+from nlp.trainset import TrainSet, cv_folds, fold_weak_ids, sha256
 
 KIND = "transformer"
 # What a model folder needs besides model.json; the weights are not committed when over 50 MB.
@@ -375,6 +375,7 @@ def train_transformer(
         "kind": KIND,
         "base_model": str(base_model),
         "cues": "cues.yaml",
+        "cues_sha256": sha256(out_dir / "cues.yaml"),
         "segment": options.segment,
         "prefix": options.prefix,
         "head_chars": options.head_chars,
