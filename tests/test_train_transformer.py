@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("torch")
-pytest.importorskip("transformers")
+from tests.conftest import import_or_skip
+
+import_or_skip("torch")
+import_or_skip("transformers")
 
 from nlp.classify import LABELS, Classifier, load_classifier  # noqa: E402
 from nlp.trainset import read_corpus  # noqa: E402
