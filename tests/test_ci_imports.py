@@ -33,7 +33,7 @@ def run_pytest(folder: Path, ci: str) -> subprocess.CompletedProcess:
 
 def test_missing_import_skips_off_ci(tmp_path: Path) -> None:
     result = run_pytest(tmp_path, "")
-    assert result.returncode == 0 and "1 skipped" in result.stdout, result.stdout
+    assert "1 skipped" in result.stdout and "failed" not in result.stdout, result.stdout
 
 
 def test_missing_import_fails_on_ci(tmp_path: Path) -> None:
