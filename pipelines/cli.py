@@ -121,7 +121,7 @@ def cmd_reclassify(args: argparse.Namespace) -> int:
     paths = DataPaths(args.data_dir)
     classifier = load_classifier(args.model)
     with run_lock(paths.lock, f"reclassify {classifier.model_id}"):
-        count = classify_unlabelled(paths, classifier, args.wait)
+        count = classify_unlabelled(paths, classifier, args.wait, progress=True)
     print(f"{count} articles labelled with {classifier.model_id}")
     return 0
 

@@ -292,6 +292,7 @@ def test_reclassify_with_a_new_model_keeps_the_old_labels(stored: Path, tmp_path
     digest = hashlib.sha256((model / "cues.yaml").read_bytes()).hexdigest()
     renamed = {**config, "model_id": "cue-lexicon-test", "cues_sha256": digest}
     (model / "model.json").write_text(json.dumps(renamed))
-    run_congvu("reclassify", "--data-dir", str(stored), "--model", str(model))
+    result = run_congvu("reclassify", "--data-dir", str(stored), "--model", str(model))
     counts = rows(stored, "SELECT model_id, count(*) FROM classifications GROUP BY 1 ORDER BY 1")
     assert counts == [("cue-lexicon-1", 9), ("cue-lexicon-test", 9)]
+    assert "classified with cue-lexicon-test 1/1, 9 of 9 articles" in result.stderr
