@@ -25,6 +25,7 @@ KINDS: dict[str, str] = {
     "cue-lexicon": "nlp.lexicon:CueLexiconClassifier.from_dir",
     "tfidf-lr": "nlp.linear:LinearClassifier.from_dir",
     "transformer": "nlp.transformer:TransformerClassifier.from_dir",
+    "evidence-lr": "nlp.evidence:EvidenceClassifier.from_dir",
 }
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -128,6 +129,45 @@ def read_article(text: str, cues: CueLexiconClassifier) -> Article:
     return Article(scored, tokens, extra, doc, cue_vector(scored, cues.lexicon))
 
 
+# Classifying one article at a time (as nightly does), sklearn's per-call input checks and
+# sparse stacking cost more than the arithmetic; these two functions do the same arithmetic
+# directly (tests/test_evidence.py checks them against sklearn's transform and predict_proba).
+
+
+def tfidf(vectorizer: TfidfVectorizer, docs: Sequence[list[str]]) -> sparse.csr_matrix:
+    """vectorizer.transform(docs) of a fitted token-list, sublinear-tf, l2-normed vectorizer."""
+    vocabulary, idf = vectorizer.vocabulary_, vectorizer.idf_
+    indptr, indices, values = [0], [], []
+    for doc in docs:
+        counts = Counter(j for j in map(vocabulary.get, doc) if j is not None)
+        columns = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+        weights = 1.0 + np.log(np.fromiter(counts.values(), dtype=float, count=len(counts)))
+        weights *= idf[columns]
+        norm = float(np.sqrt(weights @ weights))
+        indices.extend(columns.tolist())
+        values.extend((weights / norm if norm else weights).tolist())
+        indptr.append(len(indices))
+    return sparse.csr_matrix((values, indices, indptr), shape=(len(docs), len(idf)))
+
+
+def class_log_proba(model: LogisticRegression, blocks: Sequence[Any]) -> np.ndarray:
+    """A multinomial regression's log-probabilities (LABELS order) of column blocks of X."""
+    scores = np.tile(model.intercept_, (blocks[0].shape[0], 1))
+    start = 0
+    for block in blocks:
+        width = block.shape[1]
+        scores += np.asarray(block @ model.coef_[:, start : start + width].T)
+        start += width
+    scores = scores[:, [list(model.classes_).index(label) for label in LABELS]]
+    top = scores.max(axis=1, keepdims=True)
+    return scores - top - np.log(np.exp(scores - top).sum(axis=1, keepdims=True))
+
+
+def stacked(blocks: Sequence[Any]) -> sparse.csr_matrix:
+    """Column blocks as one sparse matrix (to fit on)."""
+    return sparse.hstack([sparse.csr_matrix(b) for b in blocks]).tocsr()
+
+
 @dataclass
 class SentenceScorer:
     """Syllable n-grams, cue evidence and position of a sentence -> praise/criticism/neutral."""
@@ -139,11 +179,8 @@ class SentenceScorer:
         """Probabilities [sentences, LABELS] of every sentence of an article."""
         if not article.sentence_tokens:
             return np.zeros((0, len(LABELS)))
-        x = sparse.hstack(
-            [self.vectorizer.transform(article.sentence_tokens), article.sentence_extra]
-        ).tocsr()
-        order = [list(self.model.classes_).index(label) for label in LABELS]
-        return self.model.predict_proba(x)[:, order]
+        blocks = [tfidf(self.vectorizer, article.sentence_tokens), article.sentence_extra]
+        return np.exp(class_log_proba(self.model, blocks))
 
 
 def sentence_examples(
@@ -217,23 +254,23 @@ class Parts:
     model: LogisticRegression
     options: EvidenceOptions
 
-    def features(self, articles: Sequence[Article], sentence_aggregates: Sequence[list[float]]):
-        """The article classifier's feature matrix."""
-        blocks = []
+    def features(
+        self, articles: Sequence[Article], sentence_aggregates: Sequence[list[float]]
+    ) -> list[Any]:
+        """The article classifier's features, as column blocks."""
+        blocks: list[Any] = []
         if self.vectorizer is not None:
-            blocks.append(self.vectorizer.transform([a.doc for a in articles]))
+            blocks.append(tfidf(self.vectorizer, [a.doc for a in articles]))
         if self.options.cues:
-            blocks.append(sparse.csr_matrix([a.cues for a in articles]))
+            blocks.append(np.array([a.cues for a in articles], dtype=float))
         if self.options.sentences:
-            blocks.append(sparse.csr_matrix(sentence_aggregates))
-        return sparse.hstack(blocks).tocsr()
+            blocks.append(np.array(sentence_aggregates, dtype=float).reshape(len(articles), -1))
+        return blocks
 
     def log_proba(self, articles: Sequence[Article]) -> np.ndarray:
         """Log-probabilities in LABELS order (before biases and temperature)."""
         found = [aggregates(self.scorer.proba(a)) for a in articles]
-        x = self.features(articles, found)
-        order = [list(self.model.classes_).index(label) for label in LABELS]
-        return self.model.predict_log_proba(x)[:, order]
+        return class_log_proba(self.model, self.features(articles, found))
 
 
 Folds = Callable[[list[str]], list[tuple[list[str], list[str]]]]
@@ -272,7 +309,7 @@ def fit_parts(
         )
         vectorizer.fit([articles[i].doc for i in ids])
     parts = Parts(scorer, vectorizer, LogisticRegression(), options)
-    x = parts.features([articles[i] for i in ids], found)
+    x = stacked(parts.features([articles[i] for i in ids], found))
     model = LogisticRegression(C=options.c, class_weight="balanced", max_iter=5000)
     model.fit(x, [labels[i] for i in ids], sample_weight=np.array([weights[i] for i in ids]))
     parts.model = model
@@ -303,10 +340,13 @@ def held_out_log_proba(
             [articles[i] for i in keep], [_aggregates(parts, articles, oof, i) for i in keep]
         )
         model = LogisticRegression(C=parts.options.c, class_weight="balanced", max_iter=5000)
-        model.fit(x, [labels[i] for i in keep], sample_weight=np.array([weights[i] for i in keep]))
+        model.fit(
+            stacked(x),
+            [labels[i] for i in keep],
+            sample_weight=np.array([weights[i] for i in keep]),
+        )
         held = parts.features([articles[i] for i in held_ids], [oof.get(i, []) for i in held_ids])
-        order = [list(model.classes_).index(label) for label in LABELS]
-        out.update(zip(held_ids, model.predict_log_proba(held)[:, order], strict=True))
+        out.update(zip(held_ids, class_log_proba(model, held), strict=True))
     return out
 
 
@@ -405,8 +445,7 @@ class EvidenceClassifier:
         article = read_article(text, self.cues)
         probs = self.parts.scorer.proba(article)
         x = self.parts.features([article], [aggregates(probs)])
-        order = [list(self.parts.model.classes_).index(label) for label in LABELS]
-        logits = biased(self.parts.model.predict_log_proba(x)[:, order], self.biases)
+        logits = biased(class_log_proba(self.parts.model, x), self.biases)
         return softmax(logits, self.temperature)[0], article, probs
 
     def classify(self, text: str) -> Prediction:
