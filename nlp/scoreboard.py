@@ -66,9 +66,18 @@ def trained_on(model_dir: Path) -> dict[str, str]:
 
 
 def score_model(
-    model: str, rows: list[dict[str, str]], texts: dict[str, str], split: Split, priors: dict
+    model: str,
+    rows: list[dict[str, str]],
+    texts: dict[str, str],
+    split: Split,
+    priors: dict,
+    common: set[str] | None = None,
 ) -> dict[str, Any]:
-    """One model's figures on the test articles it never trained on (nor a near-duplicate)."""
+    """One model's figures on the test articles it never trained on (nor a near-duplicate).
+
+    common: the test articles no model trained on, scored apart so that models compare on the
+    same articles.
+    """
     model_dir = models_dir() / model
     trained = trained_on(model_dir)
     trained_groups = {split.group.get(i, i) for i in trained}
@@ -92,6 +101,8 @@ def score_model(
     gold = {r["id"]: r["label"] for r in scored}
     found = metrics([gold[i] for i in sorted(gold)], [predicted[i].label for i in sorted(gold)])
     shown = {i: (p.label, p.evidence) for i, p in predicted.items()}
+    same = sorted(common or [])
+    on_common = metrics([gold[i] for i in same], [predicted[i].label for i in same])
     phrases = {r["id"]: r["evidence"] for r in scored if r["evidence"].strip()}
     random_pool = [r["id"] for r in scored if r["pool"] == priors["pool"]]
     return out | {
@@ -110,6 +121,9 @@ def score_model(
             },
         },
         "articles_per_second_while_scoring": round(len(scored) / seconds, 1) if seconds else None,
+        "articles_no_model_trained_on": {
+            k: on_common[k] for k in ("n", "macro_f1", "per_class", "confusion_matrix")
+        },
     }
 
 
@@ -119,10 +133,15 @@ def scoreboard(models: list[str] | None = None, labels_dir: Path = LABELS_DIR) -
     rows = test_part(split, labels_dir)
     texts = load_corpus_texts(DEFAULT_CORPUS, [r["id"] for r in rows])
     priors = pool_priors(Path(labels_dir) / TEST_SOURCE)
+    chosen = models or available_models()
+    trained_groups = {
+        split.group.get(i, i) for model in chosen for i in trained_on(models_dir() / model)
+    }
+    common = {r["id"] for r in rows if split.group[r["id"]] not in trained_groups}
     board = []
-    for model in models or available_models():
+    for model in chosen:
         print(f"scoring {model} on {len(rows)} test articles", file=sys.stderr, flush=True)
-        board.append(score_model(model, rows, texts, split, priors))
+        board.append(score_model(model, rows, texts, split, priors, common))
     return {
         "what": (
             "each model on the frozen test part of models/split.csv (train.csv articles only), "
@@ -189,24 +208,27 @@ def readme_table(board: dict[str, Any]) -> str:
     head = (
         "| model | test macro-F1 | criticism P / R | praise P / R / F1 | evidence hit "
         "(praise / criticism) | precision at the nightly mix (praise / criticism) | test articles "
-        "scored | cross-validated macro-F1 |\n| --- | --- | --- | --- | --- | --- | --- | --- |"
+        "scored | macro-F1 on the test articles no model trained on | cross-validated macro-F1 |"
+        "\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
     )
     lines = [TABLE_START, "", head]
     for entry in sorted(board["models"], key=lambda e: e["model_id"] != DEFAULT_MODEL):
         is_default = entry["model_id"] == DEFAULT_MODEL
         name = f"`{entry['model_id']}`" + (" (default)" if is_default else "")
         if entry.get("status") != "scored":
-            lines.append(f"| {name} | not built | | | | | | {_cv_figure(entry['model_id'])} |")
+            lines.append(f"| {name} | not built | | | | | | | {_cv_figure(entry['model_id'])} |")
             continue
         c, p = (entry["per_class"][k] for k in ("criticism", "praise"))
         hits = entry["evidence_hits"]
         mix = entry["precision_at_nightly_mix"]
+        same = entry["articles_no_model_trained_on"]
         lines.append(
             f"| {name} | {entry['macro_f1']:.3f} | {c['precision']:.3f} / {c['recall']:.3f} | "
             f"{p['precision']:.3f} / {p['recall']:.3f} / {p['f1']:.3f} | "
             f"{hits['praise']['hit_rate']:.2f} / {hits['criticism']['hit_rate']:.2f} | "
             f"{mix['praise']:.3f} / {mix['criticism']:.3f} | "
-            f"{entry['n']} of {entry['test_articles']} | {_cv_figure(entry['model_id'])} |"
+            f"{entry['n']} of {entry['test_articles']} | "
+            f"{same['macro_f1']:.3f} ({same['n']}) | {_cv_figure(entry['model_id'])} |"
         )
     lines += ["", TABLE_END]
     return "\n".join(lines)
