@@ -13,7 +13,7 @@ from typing import Protocol, runtime_checkable
 import yaml
 
 LABELS = ("praise", "criticism", "neutral")
-DEFAULT_MODEL = "cue-lexicon-1"
+DEFAULT_MODEL = "evidence-lr-1"
 MODEL_FILES = ("model.json", "model.yaml", "model.yml")
 # The cues.yaml hashes of the folders released before model.json recorded one (sha256sum format,
 # `cd models && sha256sum -c cues.sha256` checks them): their model.json stays as released.

@@ -52,7 +52,7 @@ TABLE_START = "<!-- model table: written by `python -m nlp.scoreboard --readme`;
 TABLE_END = "<!-- end of the model table -->"
 
 
-def test_part(split: Split, labels_dir: Path = LABELS_DIR) -> list[dict[str, str]]:
+def frozen_test_rows(split: Split, labels_dir: Path = LABELS_DIR) -> list[dict[str, str]]:
     """The test part's rows of train.csv (id, label, evidence, pool)."""
     with (Path(labels_dir) / TEST_SOURCE).open(encoding="utf-8", newline="") as f:
         rows = [r for r in csv.DictReader(f) if split.part.get(r["id"]) == "test"]
@@ -130,7 +130,7 @@ def score_model(
 def scoreboard(models: list[str] | None = None, labels_dir: Path = LABELS_DIR) -> dict[str, Any]:
     """Score every model (or the given ones) on the test part."""
     split = read_split()
-    rows = test_part(split, labels_dir)
+    rows = frozen_test_rows(split, labels_dir)
     texts = load_corpus_texts(DEFAULT_CORPUS, [r["id"] for r in rows])
     priors = pool_priors(Path(labels_dir) / TEST_SOURCE)
     chosen = models or available_models()

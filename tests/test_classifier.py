@@ -34,8 +34,8 @@ DEFAULT_LEXICON = "cue-lexicon-1"
 
 @pytest.fixture(scope="module")
 def classifier() -> Classifier:
-    """The default model, loaded once."""
-    return load_classifier()
+    """The cue lexicon, loaded once."""
+    return load_classifier(DEFAULT_LEXICON)
 
 
 def seed_article(shared_dir: Path) -> str:
@@ -44,8 +44,10 @@ def seed_article(shared_dir: Path) -> str:
     return text.split("\nHoạt động chính quyền\n")[0]
 
 
-def test_default_model_is_the_lexicon(classifier: Classifier) -> None:
-    assert classifier.model_id == DEFAULT_MODEL == "cue-lexicon-1"
+def test_default_model_is_the_evidence_model_and_the_lexicon_stays_selectable(
+    classifier: Classifier,
+) -> None:
+    assert (load_classifier().model_id, classifier.model_id) == ("evidence-lr-1", DEFAULT_LEXICON)
 
 
 def test_seed_article_is_criticism(classifier: Classifier, shared_dir: Path) -> None:
@@ -159,12 +161,12 @@ def test_label_has_the_highest_score(classifier: Classifier, shared_dir: Path) -
 
 
 def test_unknown_model_error_names_available_models() -> None:
-    with pytest.raises(ModelNotFoundError, match="cue-lexicon-1"):
+    with pytest.raises(ModelNotFoundError, match=DEFAULT_MODEL):
         load_classifier("no-such-model")
 
 
 def test_model_loads_from_a_folder_path() -> None:
-    classifier = load_classifier(models_dir() / DEFAULT_MODEL)
+    classifier = load_classifier(models_dir() / DEFAULT_LEXICON)
     assert isinstance(classifier, CueLexiconClassifier)
 
 

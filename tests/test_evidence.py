@@ -11,7 +11,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from nlp.classify import LABELS, load_classifier
+from nlp.classify import LABELS, Classifier, load_classifier
 from nlp.evidence import (
     EvidenceOptions,
     class_log_proba,
@@ -24,6 +24,7 @@ from nlp.evidence import (
     tfidf,
 )
 from nlp.lexicon import CueLexiconClassifier
+from nlp.text import sentences
 from nlp.trainset import read_corpus
 
 
@@ -79,3 +80,87 @@ def test_polar_article_without_its_phrase_gives_no_sentence() -> None:
     articles = {"a": read_article("Kỷ luật cán bộ\nÔng A nhận hối lộ.", cues)}
     found = sentence_examples(articles, {"a": "criticism"}, {}, 0.3)
     assert found == ([], [], [], [])
+
+
+# The released model (the nightly default): the behaviour cases the lexicon is held to.
+
+
+@pytest.fixture(scope="module")
+def released() -> Classifier:
+    """models/evidence-lr-1, loaded once."""
+    return load_classifier("evidence-lr-1")
+
+
+def seed_article(shared_dir: Path) -> str:
+    """The first article of the seed page."""
+    text = (shared_dir / "seed" / "quangnam-ne-viec.txt").read_text(encoding="utf-8")
+    return text.split("\nHoạt động chính quyền\n")[0]
+
+
+def test_seed_article_is_criticism_with_the_buck_passing_sentence(
+    released: Classifier, shared_dir: Path
+) -> None:
+    prediction = released.classify(seed_article(shared_dir))
+    assert prediction.label == "criticism" and 1 <= len(prediction.evidence) <= 3
+    assert any("né tránh, đùn đẩy công việc" in sentence for sentence in prediction.evidence)
+
+
+def test_evidence_sentences_are_the_article_s_own(released: Classifier, shared_dir: Path) -> None:
+    text = seed_article(shared_dir)
+    assert set(released.classify(text).evidence) <= set(sentences(text))
+
+
+def test_negated_trouble_is_not_criticism(released: Classifier) -> None:
+    text = "Cán bộ một cửa của phường không hề gây phiền hà cho người dân."
+    assert released.classify(text).label != "criticism"
+
+
+def test_negated_praise_is_criticism(released: Classifier) -> None:
+    text = "Nhiều cán bộ, công chức chưa dám nghĩ dám làm, ngại va chạm."
+    assert released.classify(text).label == "criticism"
+
+
+def test_praise_sentence_is_praise(released: Classifier) -> None:
+    text = (
+        "Chủ tịch UBND tỉnh biểu dương cán bộ xã Tam Hiệp, người dám nghĩ, dám làm, "
+        "giải quyết nhanh thủ tục cho doanh nghiệp."
+    )
+    assert released.classify(text).label == "praise"
+
+
+def test_headline_alone_is_criticism_and_its_own_evidence(released: Classifier) -> None:
+    prediction = released.classify("Cách chức Chủ tịch huyện vì sai phạm quản lý đất đai")
+    assert (prediction.label, prediction.evidence) == (
+        "criticism",
+        ["Cách chức Chủ tịch huyện vì sai phạm quản lý đất đai"],
+    )
+
+
+def test_routine_news_is_neutral_without_evidence(released: Classifier) -> None:
+    prediction = released.classify("Thời tiết Hà Nội hôm nay nắng nhẹ, nhiệt độ cao nhất 28 độ C.")
+    assert (prediction.label, prediction.evidence) == ("neutral", [])
+
+
+@pytest.mark.parametrize("text", ["", " \n\t "])
+def test_empty_text_is_neutral_with_reason(released: Classifier, text: str) -> None:
+    prediction = released.classify(text)
+    assert (prediction.label, prediction.reason) == ("neutral", "empty text")
+
+
+def test_english_text_is_neutral_with_reason(released: Classifier) -> None:
+    prediction = released.classify("Officials were disciplined for corruption and bribery.")
+    assert prediction.label == "neutral" and "Vietnamese" in prediction.reason
+
+
+def test_scores_are_probabilities_and_the_label_is_the_highest(
+    released: Classifier, shared_dir: Path
+) -> None:
+    prediction = released.classify(seed_article(shared_dir))
+    assert sum(prediction.scores.values()) == pytest.approx(1.0)
+    assert max(prediction.scores, key=prediction.scores.__getitem__) == prediction.label
+
+
+def test_a_long_text_is_classified(released: Classifier, shared_dir: Path) -> None:
+    article = seed_article(shared_dir)
+    text = (article * (50_000 // len(article) + 1))[:50_000]
+    assert released.classify(text).label in LABELS
