@@ -139,7 +139,7 @@ def train(
         "command": command,
         "data": {
             "labels": {str(path): sha256(path) for path in label_files},
-            "split": str(split_file) if frozen else "none",
+            "split": _shown(split_file) if frozen else "none",
             "split_sha256": sha256(split_file) if frozen else None,
             "corpus": str(corpus),
             "corpus_sha256": sha256(corpus),
@@ -343,6 +343,14 @@ def _train_linear(trainset: TrainSet, out_dir: Path, opts: Any, model_id: str) -
             "from": f"models/{lexicon_dir.name}",
         },
     }
+
+
+def _shown(path: Path) -> str:
+    """A path as recorded in a recipe: relative to the working folder when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _dumps(data: Any) -> str:
