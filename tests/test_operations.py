@@ -17,6 +17,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from nlp.classify import DEFAULT_MODEL
 from tests.conftest import ROOT, Site, run_congvu, serve
 
 DEMO_DIR = ROOT / "crawlers" / "demo"
@@ -294,5 +295,5 @@ def test_reclassify_with_a_new_model_keeps_the_old_labels(stored: Path, tmp_path
     (model / "model.json").write_text(json.dumps(renamed))
     result = run_congvu("reclassify", "--data-dir", str(stored), "--model", str(model))
     counts = rows(stored, "SELECT model_id, count(*) FROM classifications GROUP BY 1 ORDER BY 1")
-    assert counts == [("cue-lexicon-1", 9), ("cue-lexicon-test", 9)]
+    assert counts == sorted([(DEFAULT_MODEL, 9), ("cue-lexicon-test", 9)])
     assert "classified with cue-lexicon-test 1/1, 9 of 9 articles" in result.stderr
