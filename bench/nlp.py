@@ -9,6 +9,7 @@ Compare models on one core, classification only:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import resource
@@ -33,15 +34,21 @@ def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def timed(name: str, texts: list[str], work: Callable[[str], object]) -> None:
-    """Run work over the texts once and print articles per second and peak memory."""
+def timed(name: str, texts: list[str], work: Callable[[str], object]) -> float:
+    """Run work over the texts once, print articles per second and peak memory; the seconds."""
     work(texts[0])  # load models and warm caches outside the clock
     started = time.perf_counter()
     for text in texts:
         work(text)
     seconds = time.perf_counter() - started
+    line(name, len(texts), seconds)
+    return seconds
+
+
+def line(name: str, n: int, seconds: float) -> None:
+    """Print one benchmark line: articles, seconds, articles per second, peak memory."""
     print(
-        f"{name:<46} {len(texts):>5} articles {seconds:>7.1f} s {len(texts) / seconds:>8.1f}/s"
+        f"{name:<46} {n:>5} articles {seconds:>7.1f} s {n / seconds:>8.1f}/s"
         f"   peak memory so far {peak_mib():>6.0f} MiB",
         flush=True,
     )
@@ -65,6 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--classify-only", action="store_true", help="skip the entity and province timings"
     )
+    parser.add_argument(
+        "--record",
+        type=Path,
+        help="write the first model's figures as JSON here (a model card's speed.json)",
+    )
     args = parser.parse_args(argv)
     if args.threads > 0:
         try:
@@ -76,14 +88,32 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{args.corpus} not found (shared data: ../shared)")
     texts = [r["text"] for r in islice(read_corpus(args.corpus), args.n)]
     chars = sum(map(len, texts)) / len(texts)
-    print(
+    machine = (
         f"Python {platform.python_version()}, one process, {platform.processor() or 'cpu'}, "
-        f"{len(os.sched_getaffinity(0))} core(s) allowed; {chars:.0f} characters an article"
+        f"{len(os.sched_getaffinity(0))} core(s) allowed of {os.cpu_count()}"
     )
+    print(f"{machine}; {chars:.0f} characters an article")
     print(f"{'after loading the corpus':<46} {'':>35}   peak memory so far {peak_mib():>6.0f} MiB")
     for model_id in args.model or [DEFAULT_MODEL]:
+        started = time.perf_counter()
         classifier = load_classifier(model_id)
-        timed(f"enrich: classify with evidence, {classifier.model_id}", texts, classifier.classify)
+        loading = time.perf_counter() - started
+        print(f"{'load ' + classifier.model_id:<46} {'':>14} {loading:>7.1f} s", flush=True)
+        seconds = timed(
+            f"enrich: classify with evidence, {classifier.model_id}", texts, classifier.classify
+        )
+        line("  the same, model load included", len(texts), seconds + loading)
+        if args.record and model_id == (args.model or [DEFAULT_MODEL])[0]:
+            record = {
+                "model_id": classifier.model_id,
+                "command": "python bench/nlp.py " + " ".join(argv or sys.argv[1:]),
+                "machine": machine,
+                "articles": len(texts),
+                "articles_per_second": round(len(texts) / seconds, 1),
+                "load_seconds": round(loading, 2),
+                "with_load_per_second": round(len(texts) / (seconds + loading), 1),
+            }
+            args.record.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     if args.classify_only:
         return 0
     timed("provinces (34-province map)", texts, main_province)

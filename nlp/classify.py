@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import os
@@ -12,8 +13,11 @@ from typing import Protocol, runtime_checkable
 import yaml
 
 LABELS = ("praise", "criticism", "neutral")
-DEFAULT_MODEL = "cue-lexicon-1"
+DEFAULT_MODEL = "evidence-lr-1"
 MODEL_FILES = ("model.json", "model.yaml", "model.yml")
+# The cues.yaml hashes of the folders released before model.json recorded one (sha256sum format,
+# `cd models && sha256sum -c cues.sha256` checks them): their model.json stays as released.
+RELEASED_CUES = "cues.sha256"
 
 # Model kind -> "module:factory"; the factory takes (model_dir, config) and returns a Classifier.
 # A new kind (a trained linear model, a transformer) plugs in by adding one line here.
@@ -21,9 +25,10 @@ KINDS: dict[str, str] = {
     "cue-lexicon": "nlp.lexicon:CueLexiconClassifier.from_dir",
     "tfidf-lr": "nlp.linear:LinearClassifier.from_dir",
     "transformer": "nlp.transformer:TransformerClassifier.from_dir",
+    "evidence-lr": "nlp.evidence:EvidenceClassifier.from_dir",
 }
 # Kinds whose loader unpickles a file (joblib): loading one runs whatever code the file holds.
-PICKLED_KINDS = {"tfidf-lr"}
+PICKLED_KINDS = {"tfidf-lr", "evidence-lr"}
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,10 @@ class ModelNotFoundError(FileNotFoundError):
 
 class UntrustedModelError(PermissionError):
     """Raised for a pickled model outside the models folder that the caller did not trust."""
+
+
+class ModelChangedError(ValueError):
+    """Raised when a model's cues.yaml is not the one it was released with."""
 
 
 def models_dir() -> Path:
@@ -114,11 +123,47 @@ def load_classifier(model: str | Path | None = None, trusted: bool = False) -> C
             "loading a pickle runs any code it holds: move the folder into the models folder (or "
             "set CONGVU_MODELS_DIR to the folder holding it), or pass --trust-model if you made it"
         )
+    check_cues(model_dir, config)
     module_name, _, attr_path = KINDS[kind].partition(":")
     factory: object = importlib.import_module(module_name)
     for attr in attr_path.split("."):
         factory = getattr(factory, attr)
     return factory(model_dir, config)  # type: ignore[operator]
+
+
+def released_cues(model_dir: Path, cues_file: str) -> str | None:
+    """The cues.yaml hash models/cues.sha256 records for a folder released before model.json did."""
+    registry = Path(model_dir).parent / RELEASED_CUES
+    if not registry.is_file():
+        return None
+    wanted = f"{Path(model_dir).name}/{cues_file}"
+    for line in registry.read_text(encoding="utf-8").splitlines():
+        digest, _, name = line.partition("  ")
+        if name.strip() == wanted:
+            return digest.strip()
+    return None
+
+
+def check_cues(model_dir: Path, config: dict) -> None:
+    """Refuse a model whose cues.yaml differs from the one it records (or records none)."""
+    cues_file = config.get("cues")
+    path = Path(model_dir) / str(cues_file)
+    if not cues_file or not path.is_file():
+        return  # no lexicon, or the model's own loader names what is missing
+    expected = config.get("cues_sha256") or released_cues(model_dir, str(cues_file))
+    if not expected:
+        raise ModelChangedError(
+            f"{model_dir}: model.json records no cues_sha256 for {cues_file}; a model must name "
+            f'the lexicon it was measured with: add "cues_sha256": "<sha256sum of {cues_file}>"'
+        )
+    actual = hashlib.sha256(path.read_bytes()).hexdigest()
+    if actual != expected:
+        raise ModelChangedError(
+            f"{path} changed (sha256 {actual[:12]}..., released with {expected[:12]}...): a "
+            "released model never changes, its figures were measured with the old lexicon. "
+            "Restore the file (git checkout), or copy the folder under a new model id, record "
+            "the new file's sha256 as cues_sha256 in its model.json and measure it again"
+        )
 
 
 def neutral(reason: str) -> Prediction:

@@ -7,8 +7,9 @@ import csv
 import gzip
 import hashlib
 import json
+import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -23,6 +24,8 @@ from nlp.classify import (
 
 DEFAULT_LABELS = Path("../shared/labels/dev.csv")
 CORPUS_NAME = "vntc-politics-law.jsonl.gz"
+POLAR = ("praise", "criticism")
+_SPACE_RE = re.compile(r"\s+")
 
 
 def _open_text(path: Path) -> IO[str]:
@@ -58,6 +61,13 @@ def load_labels(labels_csv: Path) -> dict[str, str]:
     return gold
 
 
+def load_evidence(labels_csv: Path) -> dict[str, str]:
+    """Read the annotators' evidence phrases of a labels CSV (id -> phrase; none: {})."""
+    with Path(labels_csv).open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    return {r["id"]: r["evidence"].strip() for r in rows if (r.get("evidence") or "").strip()}
+
+
 def metrics(gold: list[str], predicted: list[str]) -> dict:
     """Compute accuracy, macro-F1, per-class precision/recall/F1 and the confusion matrix."""
     matrix = {g: dict.fromkeys(LABELS, 0) for g in LABELS}
@@ -87,6 +97,91 @@ def metrics(gold: list[str], predicted: list[str]) -> dict:
         "confusion_matrix": matrix,
         "confusion_matrix_is": "confusion_matrix[gold label][predicted label] = article count",
     }
+
+
+def match_form(text: str) -> str:
+    """The form evidence is compared in: NFC, new-style tone marks, lower case, single spaces."""
+    from nlp.text import normalize
+
+    return _SPACE_RE.sub(" ", normalize(text).lower()).strip()
+
+
+def phrase_parts(phrase: str) -> list[str]:
+    """An annotator's evidence phrase as its sentences (nlp.text.sentences), in match_form."""
+    from nlp.text import sentences
+
+    return [form for form in (match_form(s) for s in sentences(phrase)) if form]
+
+
+def sentence_holds(sentence: str, parts: Sequence[str]) -> bool:
+    """Whether a sentence contains one of a phrase's sentences, both in match_form."""
+    form = match_form(sentence)
+    return any(part in form for part in parts)
+
+
+def evidence_hits(
+    gold: Mapping[str, str],
+    predicted: Mapping[str, tuple[str, Sequence[str]]],
+    phrases: Mapping[str, str],
+) -> dict:
+    """How often a model's evidence sentences hold the annotator's evidence phrase, per class.
+
+    Over the praise / criticism articles with a phrase: a hit is an article whose evidence
+    sentences (predicted[id] = (label, evidence)) include one that contains one of the phrase's
+    sentences (sentence_holds). `hit_rate` counts the articles the model gave their gold label
+    (the evidence an analyst reads next to a right label); `hit_rate_all` counts them all, a
+    wrong label counting as a miss.
+    """
+    out = {}
+    for label in POLAR:
+        ids = [i for i in sorted(phrases) if gold.get(i) == label and i in predicted]
+        right = [i for i in ids if predicted[i][0] == label]
+        hits = [
+            i
+            for i in right
+            if any(sentence_holds(s, phrase_parts(phrases[i])) for s in predicted[i][1])
+        ]
+        out[label] = {
+            "articles": len(ids),
+            "labelled_so": len(right),
+            "hits": len(hits),
+            "hit_rate": round(len(hits) / len(right), 4) if right else 0.0,
+            "hit_rate_all": round(len(hits) / len(ids), 4) if ids else 0.0,
+        }
+    return out
+
+
+def pool_priors(labels_csv: Path, pool: str = "random") -> dict:
+    """The label mix of one pool of a labels CSV (the random pool: what a nightly run sees)."""
+    with Path(labels_csv).open(encoding="utf-8", newline="") as f:
+        found = [r["label"].strip() for r in csv.DictReader(f) if r.get("pool") == pool]
+    if not found:
+        raise ValueError(f"{labels_csv} has no articles of pool {pool!r}")
+    counts = {label: found.count(label) for label in LABELS}
+    return {
+        "pool": pool,
+        "counts": counts,
+        "priors": {label: round(n / len(found), 6) for label, n in counts.items()},
+    }
+
+
+def precision_at_mix(
+    confusion: Mapping[str, Mapping[str, int]], priors: Mapping[str, float]
+) -> dict:
+    """Praise and criticism precision if articles came in the priors' label mix.
+
+    Each gold class's prediction rates (a row of the confusion matrix over its total) are
+    weighted by that class's prior: precision(c) = prior(c) rate(c->c) / sum_g prior(g) rate(g->c).
+    """
+    rate = {}
+    for g in LABELS:
+        total = sum(confusion[g].values())
+        rate[g] = {p: confusion[g][p] / total if total else 0.0 for p in LABELS}
+    out = {}
+    for label in POLAR:
+        shown = sum(priors[g] * rate[g][label] for g in LABELS)
+        out[label] = round(priors[label] * rate[label][label] / shown, 4) if shown else 0.0
+    return out
 
 
 def _sha256(path: Path) -> str:
@@ -226,8 +321,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out",
         type=Path,
-        help="where to write the JSON (default: metrics.json of an untrained model's folder, "
-        "evaluation-<labels>.json of a trained one's)",
+        help="where to write the JSON (default: evaluations/<model>-<labels>.json under the data "
+        "folder, $CONGVU_DATA_DIR or data/; never inside models/ unless given here)",
     )
     parser.add_argument("--no-write", action="store_true", help="only print the report")
     parser.add_argument(
@@ -243,8 +338,10 @@ def main(argv: list[str] | None = None) -> int:
     model_dir = resolve_model(args.model)
     out = args.out
     if out is None and not args.no_write:
-        trained = (model_dir / "trainset.csv.gz").is_file()
-        out = model_dir / (f"evaluation-{args.labels.stem}.json" if trained else "metrics.json")
+        from pipelines.paths import DataPaths
+
+        out = DataPaths.default().root / "evaluations" / f"{model_dir.name}-{args.labels.stem}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
     try:
         _, text = evaluate_model(
             model_dir, args.labels, corpus, None if args.no_write else out, args.allow_trained

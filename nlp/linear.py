@@ -26,6 +26,7 @@ from nlp.lexicon import (
     SentenceScore,
     explain,
 )
+from nlp.progress import Progress
 from nlp.text import head_lines, segment_lines, sentences
 from nlp.trainset import TrainSet, cv_folds, fold_weak_ids
 
@@ -357,6 +358,8 @@ def cross_validate(
     """Cross-validate on the hand labels (grouped, stratified, repeated); weak labels train only."""
     repeats = []
     biases: dict[int, list[float]] = {}
+    n_folds = options.cv_folds if folds is None else len(folds)
+    progress = Progress("cross-validation fold", options.cv_repeats * n_folds, "hand labels")
     for repeat in range(options.cv_repeats):
         seed = options.seed + repeat
         logits: dict[str, np.ndarray] = {}
@@ -376,6 +379,7 @@ def cross_validate(
                 bias = criticism_bias(matrix, gold, options.criticism_recall)
             biases[seed].append(bias)
             logits.update(zip(test_ids, with_bias(out, bias), strict=True))
+            progress.step(f"seed {seed}, fold {k + 1}", items=len(train_ids))
         ids = sorted(logits)
         gold = [trainset.hand[i] for i in ids]
         matrix = np.array([logits[i] for i in ids])

@@ -15,10 +15,14 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nlp.classify import LABELS, load_classifier
-from nlp.evaluate import load_labels
+from nlp.evaluate import load_evidence, load_labels
 from nlp.lexicon import CueLexiconClassifier
+
+if TYPE_CHECKING:
+    from nlp.split import Split
 
 TRAINSET_FILE = "trainset.csv.gz"
 _KEY_RE = re.compile(r"\W+")
@@ -46,6 +50,10 @@ class TrainSet:
     groups: dict[str, str]  # id -> near-duplicate group, for every hand and weak id
     recipe: WeakRecipe = field(default_factory=WeakRecipe)
     counts: dict = field(default_factory=dict)
+    # With a frozen split (nlp.split): the committed CV fold of every hand label, and the
+    # annotators' evidence phrase of the praise / criticism hand labels that have one.
+    folds: dict[str, int] = field(default_factory=dict)
+    evidence: dict[str, str] = field(default_factory=dict)
 
     def summary(self) -> dict:
         """Return the recipe and the per-label counts, as recorded with a model."""
@@ -150,29 +158,58 @@ def weak_labels(items: list[tuple[str, str]], recipe: WeakRecipe, jobs: int = 1)
 
 
 def build_trainset(
-    labels_csv: Path,
+    labels_csv: Path | list[Path],
     corpus: Path,
     recipe: WeakRecipe | None = None,
     jobs: int = 1,
     max_weak: int | None = None,
     max_corpus: int | None = None,
+    split: Split | None = None,
 ) -> TrainSet:
     """Weak-label the corpus, keep the clear cases and add the hand labels (see WeakRecipe).
 
     max_weak and max_corpus make small sets for quick runs: at most max_weak weak labels (each
-    label keeping its share), drawn from the first max_corpus corpus articles only.
+    label keeping its share; 0: none, and the lexicon is not run), drawn from the first
+    max_corpus corpus articles only. With a split, hand labels of its test part are dropped, its
+    near-duplicate groups and folds are used, and no article it lists becomes a weak label.
     """
     recipe = recipe or WeakRecipe()
-    hand = load_labels(labels_csv)
+    files = [labels_csv] if isinstance(labels_csv, (str, Path)) else list(labels_csv)
+    hand: dict[str, str] = {}
+    evidence: dict[str, str] = {}
+    for path in files:
+        hand |= load_labels(path)
+        evidence |= load_evidence(path)
     texts = {r["id"]: r["text"] for r in read_corpus(corpus)}
     missing = sorted(set(hand) - set(texts))
     if missing:
         raise ValueError(f"{len(missing)} labelled ids are not in {corpus}, e.g. {missing[0]}")
-    groups = near_duplicate_groups(texts)
-    hand_groups = {groups[i] for i in hand}
+    counts: dict = {}
+    if split is None:
+        groups = near_duplicate_groups(texts)
+        excluded = {groups[i] for i in hand}
+        listed: set[str] = set()
+    else:
+        unknown = sorted(set(hand) - set(split.part))
+        if unknown:
+            raise ValueError(
+                f"{len(unknown)} labelled ids are not in the split, e.g. {unknown[0]}; "
+                "new labels need a new split (python -m nlp.split) or a separate evaluation"
+            )
+        test = {i for i in hand if split.part[i] == "test"}
+        hand = {i: label for i, label in hand.items() if i not in test}
+        counts["test_labels_left_out"] = len(test)
+        groups = {i: split.group.get(i, i) for i in texts}
+        excluded = set()
+        listed = split.listed()
     pool = list(texts)[:max_corpus] if max_corpus is not None else list(texts)
-    candidates = sorted(i for i in pool if groups[i] not in hand_groups)
-    weak = weak_labels([(i, texts[i]) for i in candidates], recipe, jobs)
+    candidates = sorted(
+        i for i in pool if i not in hand and i not in listed and groups[i] not in excluded
+    )
+    if max_weak == 0:
+        weak: dict[str, str] = {}
+    else:
+        weak = weak_labels([(i, texts[i]) for i in candidates], recipe, jobs)
     found = Counter(weak.values())
     neutrals = sorted(i for i, label in weak.items() if label == "neutral")
     rng = random.Random(recipe.seed)
@@ -186,7 +223,7 @@ def build_trainset(
             share = max(1, round(max_weak * len(ids) / len(weak))) if ids else 0
             keep.update(rng.sample(ids, min(share, len(ids))))
         weak = {i: label for i, label in weak.items() if i in keep}
-    counts = {
+    counts |= {
         "corpus_articles": len(texts),
         "considered": len(pool),
         "excluded_as_hand_labelled_or_duplicate": len(pool) - len(candidates),
@@ -202,6 +239,8 @@ def build_trainset(
         groups={i: groups[i] for i in kept},
         recipe=recipe,
         counts=counts,
+        folds={i: split.fold[i] for i in hand} if split is not None else {},
+        evidence={i: phrase for i, phrase in evidence.items() if i in hand},
     )
 
 
@@ -245,10 +284,29 @@ def read_trainset_ids(path: Path) -> dict[str, str]:
 def cv_folds(
     trainset: TrainSet, n_splits: int = 5, seed: int = 0, hand_ids: list[str] | None = None
 ) -> list[tuple[list[str], list[str]]]:
-    """Split hand labels (all, or hand_ids) into stratified folds, near-duplicates together."""
+    """Split hand labels (all, or hand_ids) into stratified folds, near-duplicates together.
+
+    With a frozen split, all the hand labels are cut along its committed folds when n_splits is
+    its fold count, and any other set (inner folds) is dealt by nlp.split.assign_folds; without
+    one, StratifiedGroupKFold (the older models' folds).
+    """
+    ids = sorted(trainset.hand if hand_ids is None else hand_ids)
+    if trainset.folds:
+        from nlp.split import assign_folds
+
+        if hand_ids is None and n_splits == len(set(trainset.folds.values())):
+            fold = trainset.folds
+        else:
+            members: dict[str, list[str]] = {}
+            for i in ids:
+                members.setdefault(trainset.groups[i], []).append(i)
+            fold = assign_folds(members, {i: trainset.hand[i] for i in ids}, n_splits, seed)
+        return [
+            ([i for i in ids if fold[i] != k], [i for i in ids if fold[i] == k])
+            for k in range(n_splits)
+        ]
     from sklearn.model_selection import StratifiedGroupKFold
 
-    ids = sorted(trainset.hand if hand_ids is None else hand_ids)
     labels = [trainset.hand[i] for i in ids]
     groups = [trainset.groups[i] for i in ids]
     splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)

@@ -17,8 +17,9 @@ import numpy as np
 from nlp.classify import LABELS, ModelNotFoundError, Prediction, models_dir, neutral
 from nlp.evaluate import metrics
 from nlp.lexicon import VIETNAMESE_RE, CueLexiconClassifier, Lexicon, explain
+from nlp.progress import Progress
 from nlp.text import head_lines, segment_lines, sentences
-from nlp.trainset import TrainSet, cv_folds, fold_weak_ids
+from nlp.trainset import TrainSet, cv_folds, fold_weak_ids, sha256
 
 KIND = "transformer"
 # What a model folder needs besides model.json; the weights are not committed when over 50 MB.
@@ -159,14 +160,20 @@ def frozen_features(
     out: list[Any] = [None] * len(texts)
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths pad less
     model.eval()
+    batches = range(0, len(order), options.batch_size)
+    every = max(1, len(batches) // 10)  # about ten progress lines
+    progress = Progress("frozen layers", -(-len(batches) // every), "articles")
     with torch.no_grad(), _only_layers(model, 0, options.freeze_layers, given_input=False):
-        for start in range(0, len(order), options.batch_size):
+        for n, start in enumerate(batches, start=1):
             batch = order[start : start + options.batch_size]
             encoded = encode(tokenizer, [texts[i] for i in batch], options.max_length, device)
             hidden = model.base_model(**encoded).last_hidden_state
             lengths = encoded["attention_mask"].sum(dim=1).tolist()
             for i, row, length in zip(batch, hidden, lengths, strict=True):
                 out[i] = row[: int(length)].clone()
+            if n % every == 0 or n == len(batches):
+                done = min(start + options.batch_size, len(order))
+                progress.step(f"{done} of {len(order)} articles", items=done - progress.items)
     return out
 
 
@@ -190,6 +197,7 @@ def fine_tune(
     weights: list[float],
     options: TransformerOptions,
     features: list[Any] | None = None,
+    label: str = "",
 ) -> tuple[Any, Any]:
     """Fine-tune a fresh copy of the base model with class- and source-weighted cross-entropy.
 
@@ -231,6 +239,9 @@ def fine_tune(
     rng = random.Random(options.seed)
     model.train()
     step = 0
+    epochs = Progress(
+        f"{label} epoch" if label else "epoch", math.ceil(total / steps_per_epoch), "articles"
+    )
     running = (
         _only_layers(model, options.freeze_layers, None, given_input=True)
         if features
@@ -260,6 +271,10 @@ def fine_tune(
                 step += 1
                 if step >= total:
                     break
+            epochs.step(
+                f"{step} of {total} steps",
+                items=min(len(order), step * options.batch_size - epochs.items),
+            )
     model.eval()
     return tokenizer, model
 
@@ -328,18 +343,21 @@ def train_transformer(
         cached = dict(zip(ids, found, strict=True))
         del tokenizer, model
 
-    def run(hand_ids: list[str], weak_ids: list[str]) -> tuple[Any, Any]:
+    def run(hand_ids: list[str], weak_ids: list[str], label: str) -> tuple[Any, Any]:
         ids = hand_ids + weak_ids
         labels = [trainset.hand[i] for i in hand_ids] + [trainset.weak[i] for i in weak_ids]
         weights = [options.hand_weight] * len(hand_ids) + [1.0] * len(weak_ids)
         texts = [prepared[i] for i in ids]
         features = [cached[i] for i in ids] if cached else None
-        return fine_tune(base_model, texts, labels, weights, options, features)
+        return fine_tune(base_model, texts, labels, weights, options, features, label)
 
     if options.cv_folds >= 2:
         logits: dict[str, np.ndarray] = {}
-        for train_ids, test_ids in cv_folds(trainset, options.cv_folds, options.seed):
-            tokenizer, model = run(train_ids, fold_weak_ids(trainset, test_ids))
+        folds = cv_folds(trainset, options.cv_folds, options.seed)
+        progress = Progress("cross-validation fold", len(folds), "articles")
+        for k, (train_ids, test_ids) in enumerate(folds, start=1):
+            weak_ids = fold_weak_ids(trainset, test_ids)
+            tokenizer, model = run(train_ids, weak_ids, f"fold {k}/{len(folds)}")
             if cached:
                 test_features = [cached[i] for i in test_ids]
                 out = features_logits(model, test_features, options.freeze_layers)
@@ -347,6 +365,7 @@ def train_transformer(
                 texts = [prepared[i] for i in test_ids]
                 out = predict_logits(tokenizer, model, texts, options.max_length)
             logits.update(zip(test_ids, out, strict=True))
+            progress.step(f"{len(test_ids)} held out", items=len(train_ids) + len(weak_ids))
         ids = sorted(logits)
         predicted = [LABELS[int(np.argmax(logits[i]))] for i in ids]
         metrics_doc: dict[str, Any] = {
@@ -365,7 +384,7 @@ def train_transformer(
             "evaluation": "none: trained with cv_folds=0, so there are no held-out figures; "
             "evaluate it on labels it was not trained on",
         }
-    tokenizer, model = run(sorted(trainset.hand), sorted(trainset.weak))
+    tokenizer, model = run(sorted(trainset.hand), sorted(trainset.weak), "final fit")
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
     lexicon_dir = models_dir() / trainset.recipe.lexicon
@@ -375,6 +394,7 @@ def train_transformer(
         "kind": KIND,
         "base_model": str(base_model),
         "cues": "cues.yaml",
+        "cues_sha256": sha256(out_dir / "cues.yaml"),
         "segment": options.segment,
         "prefix": options.prefix,
         "head_chars": options.head_chars,

@@ -135,7 +135,7 @@ def cmd_reclassify(args: argparse.Namespace) -> int:
     paths = DataPaths(args.data_dir)
     classifier = chosen_model(args)
     with writing(paths, f"reclassify {classifier.model_id}", args.wait):
-        count = classify_unlabelled(paths, classifier, args.wait)
+        count = classify_unlabelled(paths, classifier, args.wait, progress=True)
     print(f"{count} articles labelled with {classifier.model_id}")
     return 0
 

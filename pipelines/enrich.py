@@ -5,6 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from nlp.classify import Classifier
+from nlp.progress import Progress
+
+PROGRESS_EVERY = 500  # articles between two progress lines
 
 # What is analysed of an article (label, province, entities, story): its first this many
 # characters of title and body. The longest of the 20,442 corpus articles has 76,300; a broken
@@ -25,12 +28,23 @@ def cut_note(text: str | None) -> str:
     return f"text cut: only its first {MAX_ANALYSED_CHARS:,} of {length:,} characters read; "
 
 
-def classify_frame(classifier: Classifier, articles: pd.DataFrame) -> pd.DataFrame:
-    """Classification rows (as the classifications table) for a frame of article_id, text."""
+def classify_frame(
+    classifier: Classifier, articles: pd.DataFrame, progress: bool = False
+) -> pd.DataFrame:
+    """Classification rows (as the classifications table) for a frame of article_id, text.
+
+    progress: print a line (done, articles/s, time left) every PROGRESS_EVERY articles.
+    """
+    steps = -(-len(articles) // PROGRESS_EVERY)
+    counter = Progress(f"classified with {classifier.model_id}", steps, "articles")
     rows = []
-    for article_id, text in zip(articles["article_id"], articles["text"], strict=True):
+    for n, (article_id, text) in enumerate(
+        zip(articles["article_id"], articles["text"], strict=True), start=1
+    ):
         read = analysed(text)
         prediction = classifier.classify(read)
+        if progress and (n % PROGRESS_EVERY == 0 or n == len(articles)):
+            counter.step(f"{n} of {len(articles)} articles", items=n - counter.items)
         rows.append(
             {
                 "article_id": article_id,

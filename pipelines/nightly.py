@@ -132,14 +132,16 @@ def load_new(
         con.close()
 
 
-def classify_unlabelled(paths: DataPaths, classifier: Classifier, wait_s: float) -> int:
+def classify_unlabelled(
+    paths: DataPaths, classifier: Classifier, wait_s: float, progress: bool = False
+) -> int:
     """Label the stored articles this model has not labelled; the write lock is held briefly."""
     con = open_db(paths.store, wait_s=wait_s)
     try:
         todo = unclassified(con, classifier.model_id)
     finally:
         con.close()
-    rows = classify_frame(classifier, todo)  # no database connection held while classifying
+    rows = classify_frame(classifier, todo, progress)  # no database connection held meanwhile
     checkpoint("classify")
     con = open_db(paths.store, wait_s=wait_s)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
@@ -28,6 +29,20 @@ def shared_dir() -> Path:
             pytest.fail(message + " (CI=true: it must be present)")
         pytest.skip(message)
     return SHARED
+
+
+def import_or_skip(name: str, reason: str | None = None) -> object:
+    """Import a module; skip the tests needing it when absent, fail on CI where it must exist."""
+    if os.environ.get("CI", "").lower() == "true":
+        try:
+            return importlib.import_module(name)
+        except ImportError as exc:
+            pytest.fail(
+                f"{name} cannot be imported ({exc}); CI=true: install the transformer extra "
+                "(pip install -e '.[transformer]') instead of skipping these tests",
+                pytrace=False,
+            )
+    return pytest.importorskip(name, reason=reason)
 
 
 class Site:

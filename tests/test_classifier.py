@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import time
 from pathlib import Path
 
@@ -10,10 +12,15 @@ import pytest
 from nlp.classify import (
     DEFAULT_MODEL,
     LABELS,
+    RELEASED_CUES,
     Classifier,
+    ModelChangedError,
     ModelNotFoundError,
+    available_models,
+    check_cues,
     load_classifier,
     models_dir,
+    read_model_config,
 )
 from nlp.evaluate import evaluate
 from nlp.lexicon import CueLexiconClassifier
@@ -22,12 +29,13 @@ from nlp.text import sentences
 # Macro-F1 of cue-lexicon-1 on labels/dev.csv as measured for models/cue-lexicon-1/metrics.json,
 # minus 0.01. Raise it when the lexicon gets better; never lower it to make a change pass.
 MACRO_F1_FLOOR = 0.7644 - 0.01
+DEFAULT_LEXICON = "cue-lexicon-1"
 
 
 @pytest.fixture(scope="module")
 def classifier() -> Classifier:
-    """The default model, loaded once."""
-    return load_classifier()
+    """The cue lexicon, loaded once."""
+    return load_classifier(DEFAULT_LEXICON)
 
 
 def seed_article(shared_dir: Path) -> str:
@@ -36,8 +44,10 @@ def seed_article(shared_dir: Path) -> str:
     return text.split("\nHoạt động chính quyền\n")[0]
 
 
-def test_default_model_is_the_lexicon(classifier: Classifier) -> None:
-    assert classifier.model_id == DEFAULT_MODEL == "cue-lexicon-1"
+def test_default_model_is_the_evidence_model_and_the_lexicon_stays_selectable(
+    classifier: Classifier,
+) -> None:
+    assert (load_classifier().model_id, classifier.model_id) == ("evidence-lr-1", DEFAULT_LEXICON)
 
 
 def test_seed_article_is_criticism(classifier: Classifier, shared_dir: Path) -> None:
@@ -151,13 +161,55 @@ def test_label_has_the_highest_score(classifier: Classifier, shared_dir: Path) -
 
 
 def test_unknown_model_error_names_available_models() -> None:
-    with pytest.raises(ModelNotFoundError, match="cue-lexicon-1"):
+    with pytest.raises(ModelNotFoundError, match=DEFAULT_MODEL):
         load_classifier("no-such-model")
 
 
 def test_model_loads_from_a_folder_path() -> None:
-    classifier = load_classifier(models_dir() / DEFAULT_MODEL)
+    classifier = load_classifier(models_dir() / DEFAULT_LEXICON)
     assert isinstance(classifier, CueLexiconClassifier)
+
+
+def released_copy(tmp_path: Path) -> Path:
+    """A copy of models/cue-lexicon-1 with the registry of released cues hashes beside it."""
+    root = tmp_path / "models"
+    shutil.copytree(models_dir() / DEFAULT_LEXICON, root / DEFAULT_LEXICON)
+    shutil.copyfile(models_dir() / RELEASED_CUES, root / RELEASED_CUES)
+    return root / DEFAULT_LEXICON
+
+
+def test_released_lexicon_loads_with_its_recorded_cues(tmp_path: Path) -> None:
+    assert load_classifier(released_copy(tmp_path)).classify("Cán bộ né tránh").label in LABELS
+
+
+def test_edited_cues_of_a_released_model_are_refused(tmp_path: Path) -> None:
+    folder = released_copy(tmp_path)
+    with (folder / "cues.yaml").open("a", encoding="utf-8") as f:
+        f.write("\n# tuned again\n")
+    with pytest.raises(ModelChangedError, match="new model id"):
+        load_classifier(folder)
+
+
+def test_cues_differing_from_model_json_are_refused(tmp_path: Path) -> None:
+    folder = released_copy(tmp_path)
+    config = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+    (folder / "model.json").write_text(json.dumps({**config, "cues_sha256": "0" * 64}), "utf-8")
+    with pytest.raises(ModelChangedError, match="changed"):
+        load_classifier(folder)
+
+
+def test_a_model_recording_no_cues_hash_is_refused(tmp_path: Path) -> None:
+    folder = released_copy(tmp_path)
+    (folder.parent / RELEASED_CUES).unlink()
+    with pytest.raises(ModelChangedError, match="cues_sha256"):
+        load_classifier(folder)
+
+
+def test_every_committed_model_matches_its_recorded_cues() -> None:
+    folders = [models_dir() / model for model in available_models()]
+    for folder in folders:
+        check_cues(folder, read_model_config(folder))  # raises on a missing or wrong hash
+    assert len(folders) >= 4
 
 
 def test_models_dir_follows_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -265,3 +317,23 @@ def test_trained_model_names_sentences_it_weighs(trained: Classifier, shared_dir
     text = seed_article(shared_dir)
     found = trained.weighted_sentences(text, "criticism")  # type: ignore[attr-defined]
     assert found and all(sentence in sentences(text) for sentence in found)
+
+
+def test_evaluate_writes_its_report_outside_models(
+    shared_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import run_congvu
+
+    rows = (shared_dir / "labels" / "dev.csv").read_text(encoding="utf-8").splitlines()[:4]
+    labels = tmp_path / "few.csv"
+    labels.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    monkeypatch.setenv("CONGVU_DATA_DIR", str(tmp_path / "data"))
+    folder = models_dir() / DEFAULT_LEXICON
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    corpus = shared_dir / "corpus" / "vntc-politics-law.jsonl.gz"
+    result = run_congvu(
+        "evaluate", "--model", DEFAULT_LEXICON, "--labels", str(labels), "--corpus", str(corpus)
+    )
+    written = tmp_path / "data" / "evaluations" / f"{DEFAULT_LEXICON}-few.json"
+    assert (result.returncode, json.loads(written.read_text(encoding="utf-8"))["n"]) == (0, 3)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before

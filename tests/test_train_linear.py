@@ -174,7 +174,8 @@ def test_trained_folder_loads_as_a_classifier(small_model: Path, shared_dir: Pat
 
 def test_trained_folder_records_its_data(small_model: Path) -> None:
     recipe = json.loads((small_model / "recipe.json").read_text(encoding="utf-8"))
-    assert len(recipe["data"]["labels_sha256"]) == len(recipe["data"]["corpus_sha256"]) == 64
+    hashes = [*recipe["data"]["labels"].values(), recipe["data"]["corpus_sha256"]]
+    assert [len(h) for h in hashes] == [64, 64] and len(recipe["data"]["split_sha256"]) == 64
 
 
 def test_trained_folder_has_cross_validated_metrics(small_model: Path) -> None:

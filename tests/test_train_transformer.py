@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("torch")
-pytest.importorskip("transformers")
+from tests.conftest import import_or_skip
+
+import_or_skip("torch")
+import_or_skip("transformers")
 
 from nlp.classify import LABELS, Classifier, load_classifier  # noqa: E402
 from nlp.trainset import read_corpus  # noqa: E402
@@ -138,3 +140,25 @@ def test_non_neutral_label_comes_with_evidence(classifier: Classifier, shared_di
 
 def test_empty_text_is_neutral_with_reason(classifier: Classifier) -> None:
     assert classifier.classify("").reason == "empty text"
+
+
+def test_training_prints_folds_and_epochs(
+    shared_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nlp.train import train
+
+    sample = labelled_sample(shared_dir, per_label=4)
+    labels_csv = tmp_path / "labels.csv"
+    labels_csv.write_text("id,label\n" + "".join(f"{i},{label}\n" for i, label in sample), "utf-8")
+    corpus = shared_dir / "corpus" / "vntc-politics-law.jsonl.gz"
+    wanted = {i for i, _ in sample}
+    texts = [r["text"] for r in read_corpus(corpus) if r["id"] in wanted]
+    base = tiny_base_model(tmp_path / "base", texts)
+    train(
+        "transformer", tmp_path / "tiny-2", base_model=str(base), labels_csv=labels_csv,
+        corpus=corpus, max_corpus=100, max_weak=4, cv_folds=2, max_steps=2, batch_size=4,
+        max_length=64,
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert "fold 1/2 epoch 1/1, 2 of 2 steps" in err and "final fit epoch 1/1" in err
+    assert "articles/s" in err and "left" in err

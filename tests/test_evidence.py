@@ -1,0 +1,166 @@
+"""The evidence model's parts: its direct arithmetic equals sklearn's, its sentence targets."""
+
+from __future__ import annotations
+
+from itertools import islice
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from nlp.classify import LABELS, Classifier, load_classifier
+from nlp.evidence import (
+    EvidenceOptions,
+    class_log_proba,
+    identity,
+    ngrams,
+    read_article,
+    sentence_examples,
+    stacked,
+    syllables,
+    tfidf,
+)
+from nlp.lexicon import CueLexiconClassifier
+from nlp.text import sentences
+from nlp.trainset import read_corpus
+
+
+@pytest.fixture(scope="module")
+def sentence_tokens(shared_dir: Path) -> list[list[str]]:
+    """Syllable n-grams of the sentences of 60 real corpus articles."""
+    cues = load_classifier("cue-lexicon-1")
+    assert isinstance(cues, CueLexiconClassifier)
+    corpus = shared_dir / "corpus" / "vntc-politics-law.jsonl.gz"
+    articles = [read_article(r["text"], cues) for r in islice(read_corpus(corpus), 60)]
+    return [tokens for a in articles for tokens in a.sentence_tokens]
+
+
+def test_direct_tfidf_equals_sklearn_transform(sentence_tokens: list[list[str]]) -> None:
+    vectorizer = TfidfVectorizer(analyzer=identity, min_df=2, sublinear_tf=True)
+    vectorizer.fit(sentence_tokens[::2])
+    unseen = [*sentence_tokens[1::2], ["không_có_trong_từ_điển"]]
+    assert np.allclose(tfidf(vectorizer, unseen).toarray(), vectorizer.transform(unseen).toarray())
+
+
+def test_direct_log_proba_equals_sklearn(sentence_tokens: list[list[str]]) -> None:
+    vectorizer = TfidfVectorizer(analyzer=identity, min_df=2, sublinear_tf=True)
+    words = vectorizer.fit_transform(sentence_tokens)
+    extra = np.arange(words.shape[0] * 2, dtype=float).reshape(-1, 2) % 3
+    labels = [LABELS[k % 3] for k in range(words.shape[0])]
+    model = LogisticRegression(max_iter=500).fit(stacked([words, extra]), labels)
+    order = [list(model.classes_).index(label) for label in LABELS]
+    expected = model.predict_log_proba(sparse.hstack([words, extra]).tocsr())[:, order]
+    assert np.allclose(class_log_proba(model, [words, extra]), expected)
+
+
+def test_syllable_pairs_stand_for_two_syllable_words() -> None:
+    assert ngrams(syllables("Cán bộ né việc")) == [
+        "cán", "bộ", "né", "việc", "cán bộ", "bộ né", "né việc",
+    ]  # fmt: skip
+
+
+def test_evidence_sentence_is_the_class_and_the_others_weigh_little() -> None:
+    cues = load_classifier("cue-lexicon-1")
+    text = "Kỷ luật cán bộ\nHôm nay trời mưa.\nÔng A đã nhận hối lộ của doanh nghiệp.\nHết."
+    articles = {"a": read_article(text, cues), "b": read_article("Tin thời tiết\nTrời nắng.", cues)}
+    labels = {"a": "criticism", "b": "neutral"}
+    evidence = {"a": "ông A đã nhận  hối lộ"}
+    _, _, y, w = sentence_examples(articles, labels, evidence, EvidenceOptions().other_weight)
+    assert list(zip(y, w, strict=True)) == [
+        ("neutral", 0.3), ("neutral", 0.3), ("criticism", 1.0), ("neutral", 0.3),
+        ("neutral", 1.0), ("neutral", 1.0),
+    ]  # fmt: skip
+
+
+def test_polar_article_without_its_phrase_gives_no_sentence() -> None:
+    cues = load_classifier("cue-lexicon-1")
+    articles = {"a": read_article("Kỷ luật cán bộ\nÔng A nhận hối lộ.", cues)}
+    found = sentence_examples(articles, {"a": "criticism"}, {}, 0.3)
+    assert found == ([], [], [], [])
+
+
+# The released model (the nightly default): the behaviour cases the lexicon is held to.
+
+
+@pytest.fixture(scope="module")
+def released() -> Classifier:
+    """models/evidence-lr-1, loaded once."""
+    return load_classifier("evidence-lr-1")
+
+
+def seed_article(shared_dir: Path) -> str:
+    """The first article of the seed page."""
+    text = (shared_dir / "seed" / "quangnam-ne-viec.txt").read_text(encoding="utf-8")
+    return text.split("\nHoạt động chính quyền\n")[0]
+
+
+def test_seed_article_is_criticism_with_the_buck_passing_sentence(
+    released: Classifier, shared_dir: Path
+) -> None:
+    prediction = released.classify(seed_article(shared_dir))
+    assert prediction.label == "criticism" and 1 <= len(prediction.evidence) <= 3
+    assert any("né tránh, đùn đẩy công việc" in sentence for sentence in prediction.evidence)
+
+
+def test_evidence_sentences_are_the_article_s_own(released: Classifier, shared_dir: Path) -> None:
+    text = seed_article(shared_dir)
+    assert set(released.classify(text).evidence) <= set(sentences(text))
+
+
+def test_negated_trouble_is_not_criticism(released: Classifier) -> None:
+    text = "Cán bộ một cửa của phường không hề gây phiền hà cho người dân."
+    assert released.classify(text).label != "criticism"
+
+
+def test_negated_praise_is_criticism(released: Classifier) -> None:
+    text = "Nhiều cán bộ, công chức chưa dám nghĩ dám làm, ngại va chạm."
+    assert released.classify(text).label == "criticism"
+
+
+def test_praise_sentence_is_praise(released: Classifier) -> None:
+    text = (
+        "Chủ tịch UBND tỉnh biểu dương cán bộ xã Tam Hiệp, người dám nghĩ, dám làm, "
+        "giải quyết nhanh thủ tục cho doanh nghiệp."
+    )
+    assert released.classify(text).label == "praise"
+
+
+def test_headline_alone_is_criticism_and_its_own_evidence(released: Classifier) -> None:
+    prediction = released.classify("Cách chức Chủ tịch huyện vì sai phạm quản lý đất đai")
+    assert (prediction.label, prediction.evidence) == (
+        "criticism",
+        ["Cách chức Chủ tịch huyện vì sai phạm quản lý đất đai"],
+    )
+
+
+def test_routine_news_is_neutral_without_evidence(released: Classifier) -> None:
+    prediction = released.classify("Thời tiết Hà Nội hôm nay nắng nhẹ, nhiệt độ cao nhất 28 độ C.")
+    assert (prediction.label, prediction.evidence) == ("neutral", [])
+
+
+@pytest.mark.parametrize("text", ["", " \n\t "])
+def test_empty_text_is_neutral_with_reason(released: Classifier, text: str) -> None:
+    prediction = released.classify(text)
+    assert (prediction.label, prediction.reason) == ("neutral", "empty text")
+
+
+def test_english_text_is_neutral_with_reason(released: Classifier) -> None:
+    prediction = released.classify("Officials were disciplined for corruption and bribery.")
+    assert prediction.label == "neutral" and "Vietnamese" in prediction.reason
+
+
+def test_scores_are_probabilities_and_the_label_is_the_highest(
+    released: Classifier, shared_dir: Path
+) -> None:
+    prediction = released.classify(seed_article(shared_dir))
+    assert sum(prediction.scores.values()) == pytest.approx(1.0)
+    assert max(prediction.scores, key=prediction.scores.__getitem__) == prediction.label
+
+
+def test_a_long_text_is_classified(released: Classifier, shared_dir: Path) -> None:
+    article = seed_article(shared_dir)
+    text = (article * (50_000 // len(article) + 1))[:50_000]
+    assert released.classify(text).label in LABELS
