@@ -58,7 +58,7 @@ def test_pickled_model_from_elsewhere_is_refused_by_the_library(hostile_model: P
 
 def test_trusted_model_from_elsewhere_loads(tmp_path: Path) -> None:
     mine = tmp_path / "mine"
-    shutil.copytree(models_dir() / "tfidf-lr-2", mine)
+    shutil.copytree(models_dir() / "evidence-lr-1", mine)
     code, output = classify(tmp_path, "--model", str(mine), "--trust-model")
     assert (code, json.loads((tmp_path / "out.jsonl").read_text())["id"]) == (0, 1), output
 
