@@ -9,14 +9,13 @@ import sys
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
+from crawlers.dates import VN_TZ
 from crawlers.profiles import ProfileError, SiteProfile, load_profile, load_profiles
 from nlp.classify import DEFAULT_MODEL, Classifier, load_classifier, neutral
 from pipelines.paths import DataPaths
 
 EXIT_FAILED = 2
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def select_profiles(
@@ -423,7 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--url", action="append", help="fetch this article or listing URL only")
     p.add_argument(
         "--since",
-        type=lambda text: datetime.fromisoformat(text).replace(tzinfo=VIETNAM),
+        type=lambda text: datetime.fromisoformat(text).replace(tzinfo=VN_TZ),
         help="backfill: follow listings and sitemaps back to this date (YYYY-MM-DD)",
     )
     p.set_defaults(func=cmd_crawl)

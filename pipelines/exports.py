@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
 
-from pipelines.paths import DataPaths
+from crawlers.dates import VN_TZ
+from pipelines.paths import DataPaths, utc_stamp
 from pipelines.store import open_db, sql_quote
 
 FORMATS = ("parquet", "csv", "xlsx")
@@ -48,7 +49,7 @@ def export_articles(frame: pd.DataFrame, target: Path, fmt: str) -> Path:
     flat = frame.assign(
         evidence=frame["evidence"].map(lambda e: " | ".join(e) if e is not None else ""),
         # Excel has no time zones: write Vietnam local time without an offset.
-        published_at=frame["published_at"].dt.tz_convert("Asia/Ho_Chi_Minh").dt.tz_localize(None),
+        published_at=frame["published_at"].dt.tz_convert(VN_TZ).dt.tz_localize(None),
     )
     if fmt == "csv":
         flat.to_csv(target, index=False, encoding="utf-8-sig")  # BOM: Excel opens it as UTF-8
@@ -59,8 +60,7 @@ def export_articles(frame: pd.DataFrame, target: Path, fmt: str) -> Path:
 
 def backup_database(paths: DataPaths, wait_s: float = 60.0) -> Path:
     """Copy the database into data/backups/ through a read-only connection (readers unaffected)."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    target = paths.backups / f"congvu-{stamp}.duckdb"
+    target = paths.backups / f"congvu-{utc_stamp()}.duckdb"
     con = open_db(paths.db, read_only=True, wait_s=wait_s)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)  # only once there is a database to copy

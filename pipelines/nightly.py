@@ -17,7 +17,7 @@ from pipelines.digest import write_digest
 from pipelines.drift import drift_warning, recent_runs
 from pipelines.enrich import classify_frame, places_and_people
 from pipelines.lock import RunLocked
-from pipelines.paths import DataPaths
+from pipelines.paths import DataPaths, utc_stamp
 from pipelines.snapshot import writing
 from pipelines.staging import to_json
 from pipelines.store import (
@@ -108,7 +108,7 @@ def claim_run_id(staging: Path, now: datetime | None = None, prefix: str = "") -
     mkdir is atomic: a run started in the same second as another gets the next free suffix
     (-02, -03, ...) instead of sharing its id, staging folder and log.
     """
-    base = prefix + (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+    base = prefix + utc_stamp(now)
     staging.mkdir(parents=True, exist_ok=True)
     for number in range(1, 100):
         run_id = base if number == 1 else f"{base}-{number:02d}"

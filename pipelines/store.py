@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from crawlers.dates import VN_TZ
 from crawlers.profiles import SiteProfile
 from crawlers.state import KnownPage
 from pipelines.checkpoints import checkpoint
@@ -125,7 +126,7 @@ def open_db(path: Path, read_only: bool = False, wait_s: float = 60.0) -> duckdb
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
             delay = min(delay * 2, 10.0)
     con.execute("USE congvu")
-    con.execute("SET TimeZone = 'Asia/Ho_Chi_Minh'")
+    con.execute(f"SET TimeZone = '{VN_TZ.key}'")
     if not read_only:
         migrate(con)
     return con
