@@ -9,7 +9,8 @@ import pandas as pd
 
 from crawlers.dates import VN_TZ
 from pipelines.paths import DataPaths, utc_stamp
-from pipelines.store import open_db, sql_quote
+from pipelines.sql import literal
+from pipelines.store import open_db
 
 FORMATS = ("parquet", "csv", "xlsx")
 
@@ -65,7 +66,7 @@ def backup_database(paths: DataPaths, wait_s: float = 60.0) -> Path:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)  # only once there is a database to copy
         source = con.execute("SELECT current_database()").fetchone()[0]
-        con.execute(f"ATTACH '{sql_quote(str(target))}' AS backup (READ_WRITE)")
+        con.execute(f"ATTACH {literal(str(target))} AS backup (READ_WRITE)")
         con.execute(f'COPY FROM DATABASE "{source}" TO backup')
         con.execute("DETACH backup")
     finally:

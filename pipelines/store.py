@@ -16,6 +16,7 @@ from crawlers.profiles import SiteProfile
 from crawlers.state import KnownPage
 from pipelines.checkpoints import checkpoint
 from pipelines.migrations import migrate
+from pipelines.sql import literal
 
 # Columns of a staging line, with the types DuckDB reads them as.
 STAGED_COLUMNS = {
@@ -48,11 +49,6 @@ STAGED_COLUMNS = {
 # bench/store.py, loading 100,000 articles takes about a third less time than with DuckDB's
 # default of 122,880. Readers are unaffected; the size is not stored in the file.
 ROW_GROUP_SIZE = 16_384
-
-
-def sql_quote(text: str) -> str:
-    """Text as the inside of a single-quoted SQL literal."""
-    return text.replace("'", "''")
 
 
 class DatabaseLocked(RuntimeError):
@@ -111,7 +107,7 @@ def open_db(path: Path, read_only: bool = False, wait_s: float = 60.0) -> duckdb
     while True:
         con = duckdb.connect()
         try:
-            con.execute(f"ATTACH '{sql_quote(str(path))}' AS congvu ({options})")
+            con.execute(f"ATTACH {literal(str(path))} AS congvu ({options})")
             break
         except duckdb.IOException as exc:
             con.close()

@@ -91,6 +91,22 @@ def test_published_at_keeps_the_instant(tmp_path: Path) -> None:
     assert value == "2026-03-07 08:01:00+07"
 
 
+def test_data_folder_named_with_a_quote_opens_and_backs_up(tmp_path: Path) -> None:
+    """ATTACH takes its path as an SQL literal: a quote in the folder name must not break it."""
+    from pipelines.exports import backup_database
+    from pipelines.paths import DataPaths
+
+    paths = DataPaths(tmp_path / "bài của O'Neil")
+    open_db(paths.db).close()
+    backup = backup_database(paths)
+    assert backup.parent == paths.backups
+    con = open_db(backup, read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] > 0
+    finally:
+        con.close()
+
+
 def test_locked_database_gives_a_clear_error(tmp_path: Path) -> None:
     db = tmp_path / "db.duckdb"
     open_db(db).close()
