@@ -268,11 +268,8 @@ def cmd_digest(args: argparse.Namespace) -> int:
     paths = DataPaths(args.data_dir)
     run_id = args.run
     if run_id is None:
-        con = open_db(paths.db, read_only=True)
-        try:
+        with open_db(paths.db, read_only=True) as con:
             run_id = con.execute("SELECT max(run_id) FROM crawl_runs").fetchone()[0]
-        finally:
-            con.close()
         if run_id is None:
             raise LookupError(f"no runs recorded in {paths.db} yet")
     print(write_digest(paths, run_id, chosen_model(args).model_id, paths.db)[0])
@@ -310,8 +307,7 @@ def cmd_db(args: argparse.Namespace) -> int:
             open_db(paths.store, wait_s=args.wait).close()
         print(f"{paths.db}: schema up to date")
         return 0
-    con = open_db(paths.db, read_only=True, wait_s=args.wait)
-    try:
+    with open_db(paths.db, read_only=True, wait_s=args.wait) as con:
         if args.action == "schema":
             print(schema_markdown(con))
             return 0
@@ -325,8 +321,6 @@ def cmd_db(args: argparse.Namespace) -> int:
         ).fetchall()
         for table, rows in tables:
             print(f"table    {table}: about {rows} rows")
-    finally:
-        con.close()
     return 0
 
 

@@ -19,8 +19,7 @@ def render_digest(
     db: Path, run_id: str, model_id: str, since: datetime | None, until: datetime
 ) -> str:
     """A run's digest: its per-site results, and the articles loaded in (since, until]."""
-    con = open_db(db, read_only=True)
-    try:
+    with open_db(db, read_only=True) as con:
         run = con.execute(
             "SELECT run_id, started_at FROM crawl_runs WHERE run_id = ?", [run_id]
         ).fetchone()
@@ -48,8 +47,6 @@ def render_digest(
             """,
             [model_id, since, until],
         ).df()
-    finally:
-        con.close()
     counts = (
         new.pivot_table(index="site", columns="label", values="url", aggfunc="count", fill_value=0)
         .reindex(columns=["criticism", "praise", "neutral"], fill_value=0)
@@ -95,8 +92,7 @@ def write_digest(
     Returns the file and the load window it covers, which the nightly job records with the run.
     Rewriting the digest of a run that has one keeps that digest's window.
     """
-    con = open_db(db, read_only=True)
-    try:
+    with open_db(db, read_only=True) as con:
         window = con.execute(
             "SELECT digest_from, digest_until FROM crawl_runs WHERE run_id = ?", [run_id]
         ).fetchone()
@@ -104,8 +100,6 @@ def write_digest(
         newest = con.execute(
             "SELECT max(run_id) FROM crawl_runs WHERE digest IS NOT NULL"
         ).fetchone()
-    finally:
-        con.close()
     if window and window[1] is not None:
         since, until = window
     else:

@@ -19,8 +19,7 @@ def labelled_articles(
     paths: DataPaths, model_id: str, start: date | None, end: date | None
 ) -> pd.DataFrame:
     """Articles published in [start, end] (Vietnam dates; fetch date when undated) with labels."""
-    con = open_db(paths.db, read_only=True)
-    try:
+    with open_db(paths.db, read_only=True) as con:
         return con.execute(
             """
             SELECT a.article_id, a.site, a.published_at, a.title, a.url, a.category, a.author,
@@ -35,8 +34,6 @@ def labelled_articles(
             """,
             [model_id, start, end],
         ).df()
-    finally:
-        con.close()
 
 
 def export_articles(frame: pd.DataFrame, target: Path, fmt: str) -> Path:
@@ -62,13 +59,10 @@ def export_articles(frame: pd.DataFrame, target: Path, fmt: str) -> Path:
 def backup_database(paths: DataPaths, wait_s: float = 60.0) -> Path:
     """Copy the database into data/backups/ through a read-only connection (readers unaffected)."""
     target = paths.backups / f"congvu-{utc_stamp()}.duckdb"
-    con = open_db(paths.db, read_only=True, wait_s=wait_s)
-    try:
+    with open_db(paths.db, read_only=True, wait_s=wait_s) as con:
         target.parent.mkdir(parents=True, exist_ok=True)  # only once there is a database to copy
         source = con.execute("SELECT current_database()").fetchone()[0]
         con.execute(f"ATTACH {literal(str(target))} AS backup (READ_WRITE)")
         con.execute(f'COPY FROM DATABASE "{source}" TO backup')
         con.execute("DETACH backup")
-    finally:
-        con.close()
     return target

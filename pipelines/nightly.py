@@ -124,46 +124,31 @@ def load_new(
     paths: DataPaths, profiles: list[SiteProfile], wait_s: float, run_id: str | None = None
 ) -> LoadResult:
     """Load every staged crawl file not loaded yet (this run's and any a killed run left)."""
-    con = open_db(paths.store, wait_s=wait_s)
-    try:
+    with open_db(paths.store, wait_s=wait_s) as con:
         save_sites(con, profiles)
         return load_staged(con, paths.staging, run_id, paths.quarantine)
-    finally:
-        con.close()
 
 
 def classify_unlabelled(paths: DataPaths, classifier: Classifier, wait_s: float) -> int:
     """Label the stored articles this model has not labelled; the write lock is held briefly."""
-    con = open_db(paths.store, wait_s=wait_s)
-    try:
+    with open_db(paths.store, wait_s=wait_s) as con:
         todo = unclassified(con, classifier.model_id)
-    finally:
-        con.close()
     rows = classify_frame(classifier, todo)  # no database connection held while classifying
     checkpoint("classify")
-    con = open_db(paths.store, wait_s=wait_s)
-    try:
+    with open_db(paths.store, wait_s=wait_s) as con:
         return save_classifications(con, rows)
-    finally:
-        con.close()
 
 
 def group_new_stories(paths: DataPaths, wait_s: float) -> int:
     """Link each new article to a story; return how many were copies of an earlier article."""
-    con = open_db(paths.store, wait_s=wait_s)
-    try:
+    with open_db(paths.store, wait_s=wait_s) as con:
         new = unassigned(con)
         if new.empty:
             return 0
         known = neighbours(con, new["dated"].min() - timedelta(days=WINDOW_DAYS))
-    finally:
-        con.close()
     links = assign_stories(new, known)  # computed with no database connection held
-    con = open_db(paths.store, wait_s=wait_s)
-    try:
+    with open_db(paths.store, wait_s=wait_s) as con:
         save_stories(con, links)
-    finally:
-        con.close()
     return sum(link.story_id != link.article_id for link in links)
 
 
@@ -176,25 +161,17 @@ def crawl_state(paths: DataPaths, report: RunReport) -> dict[str, KnownPage]:
     except DatabaseLocked:
         report.notes.append("database busy at start: stored pages are fetched again")
         return {}
-    try:
+    with con:
         return known_pages(con)
-    finally:
-        con.close()
 
 
 def find_who_and_where(paths: DataPaths, wait_s: float) -> int:
     """Give each new article its province and named entities; return how many were done."""
-    con = open_db(paths.store, wait_s=wait_s)
-    try:
+    with open_db(paths.store, wait_s=wait_s) as con:
         todo = without_places(con)
-    finally:
-        con.close()
     places, entities = places_and_people(todo)  # computed with no database connection held
-    con = open_db(paths.store, wait_s=wait_s)
-    try:
+    with open_db(paths.store, wait_s=wait_s) as con:
         save_places(con, places, entities)
-    finally:
-        con.close()
     return len(places)
 
 
@@ -212,13 +189,11 @@ def start_run(paths: DataPaths, report: RunReport) -> None:
     except DatabaseLocked:
         report.notes.append("database busy at start; the run is recorded at the end")
         return
-    try:
+    with con:
         for deferred in sorted(paths.staging.glob(f"*/{DEFERRED}")):
             record = json.loads(deferred.read_text(encoding="utf-8"))
             save_deferred_run(con, record["run"], record["sites"])
         interrupted = begin_run(con, report.run_id, report.started_at)
-    finally:
-        con.close()
     if interrupted:
         report.notes.append(f"{interrupted} earlier run(s) had been killed: marked interrupted")
 
@@ -243,15 +218,12 @@ def run_row(report: RunReport) -> tuple[dict[str, object], list[dict[str, object
 
 def record_run(paths: DataPaths, report: RunReport, wait_s: float) -> None:
     """Write the run and its per-site lines to crawl_runs / crawl_run_sites."""
-    con = open_db(paths.store, wait_s=wait_s)
-    try:
+    with open_db(paths.store, wait_s=wait_s) as con:
         history = recent_runs(con, report.run_id)
         for site in report.sites:
             if warning := drift_warning(site, history.get(site.site, [])):
                 report.warnings[site.site] = warning
         save_run(con, *run_row(report))
-    finally:
-        con.close()
 
 
 def defer_record(paths: DataPaths, report: RunReport) -> None:
@@ -275,11 +247,8 @@ def record_failure(paths: DataPaths, report: RunReport) -> None:
 
 def finish_run_record(paths: DataPaths, report: RunReport, since: object, until: object) -> None:
     """Record the digest and the final status together: the run is ok only once both are."""
-    con = open_db(paths.store)
-    try:
+    with open_db(paths.store) as con:
         finish_run(con, report.run_id, report.status, report.summary(), report.digest, since, until)
-    finally:
-        con.close()
 
 
 def run_stages(

@@ -31,8 +31,7 @@ def stored_pages(paths: DataPaths, sites: list[str]) -> list[tuple]:
     validators: the page's etag, last_modified and lastmod as the crawl state holds them; the
     re-extracted record carries them, so the load does not erase them.
     """
-    con = open_db(paths.store, read_only=True)
-    try:
+    with open_db(paths.store, read_only=True) as con:
         return con.execute(
             "SELECT a.url, a.site, a.raw_sha256, a.raw_path, a.content_type, a.fetched_at, "
             "{'etag': p.etag, 'last_modified': p.last_modified, 'lastmod': p.lastmod} "
@@ -40,8 +39,6 @@ def stored_pages(paths: DataPaths, sites: list[str]) -> list[tuple]:
             "WHERE a.site IN (SELECT unnest(?)) ORDER BY a.site, a.article_id",
             [sites],
         ).fetchall()
-    finally:
-        con.close()
 
 
 def reextract_to_staging(paths: DataPaths, profiles: list[SiteProfile]) -> Reextraction:

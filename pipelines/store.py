@@ -541,8 +541,7 @@ def finish_run(
 
 def site_health(db: Path) -> dict[str, str]:
     """Per site, a line on its latest run: status, articles, links, warning or error."""
-    con = open_db(db, read_only=True)
-    try:
+    with open_db(db, read_only=True) as con:
         rows = con.execute(
             """
             SELECT site, run_id, status, articles, discovered, message, warning
@@ -550,8 +549,6 @@ def site_health(db: Path) -> dict[str, str]:
             QUALIFY row_number() OVER (PARTITION BY site ORDER BY run_id DESC) = 1
             """
         ).fetchall()
-    finally:
-        con.close()
     return {
         site: f"{run_id} {status}: {articles} articles, {links} links. {warning or message}".strip()
         for site, run_id, status, articles, links, message, warning in rows
