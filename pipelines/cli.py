@@ -81,7 +81,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     """Crawl sites (or given URLs) into staging files only; `congvu load` stores them."""
     from pipelines.crawl import run_crawl
     from pipelines.lock import run_lock
-    from pipelines.nightly import claim_run_id
+    from pipelines.runs import claim_run_id
 
     paths = DataPaths(args.data_dir)
     run_id = claim_run_id(paths.staging)
@@ -102,7 +102,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
 def cmd_load(args: argparse.Namespace) -> int:
     """Load staged crawl files into the database and classify the new articles."""
-    from pipelines.nightly import classify_unlabelled, load_new
+    from pipelines.labels import classify_unlabelled
+    from pipelines.load import load_new
     from pipelines.snapshot import writing
 
     paths = DataPaths(args.data_dir)
@@ -121,7 +122,7 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 def cmd_reclassify(args: argparse.Namespace) -> int:
     """Label every stored article with a model (earlier models' labels stay, keyed by model)."""
-    from pipelines.nightly import classify_unlabelled
+    from pipelines.labels import classify_unlabelled
     from pipelines.snapshot import writing
 
     paths = DataPaths(args.data_dir)
@@ -134,7 +135,8 @@ def cmd_reclassify(args: argparse.Namespace) -> int:
 
 def cmd_reextract(args: argparse.Namespace) -> int:
     """Rebuild stored articles from the raw HTML archive (no network); changes become versions."""
-    from pipelines.nightly import classify_unlabelled, load_new
+    from pipelines.labels import classify_unlabelled
+    from pipelines.load import load_new
     from pipelines.reextract import reextract_to_staging
     from pipelines.snapshot import writing
 
@@ -183,7 +185,7 @@ def cmd_sites(args: argparse.Namespace) -> int:
         if check.ok and not profile.verified and args.origin is None:
             print(f"marked verified: {mark_verified(profile.name)}")
         return 0 if check.ok else 1
-    from pipelines.store import site_health
+    from pipelines.sites import site_health
 
     paths = DataPaths(args.data_dir)
     health = site_health(paths.db) if paths.db.exists() else {}

@@ -10,7 +10,8 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from pipelines.paths import DataPaths
-from pipelines.store import open_db, undigested_since
+from pipelines.runs import undigested_since
+from pipelines.store import open_db
 
 SECTIONS = (("criticism", "Bài phê phán"), ("praise", "Bài khen ngợi"))
 

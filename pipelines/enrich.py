@@ -1,10 +1,6 @@
-"""Tags stored articles with a classifier, in memory, outside the database write lock."""
+"""The head of an article that its label, province, entities and story are computed on."""
 
 from __future__ import annotations
-
-import pandas as pd
-
-from nlp.classify import Classifier
 
 # What is analysed of an article (label, province, entities, story): its first this many
 # characters of title and body. The longest of the 20,442 corpus articles has 76,300; a broken
@@ -23,51 +19,3 @@ def cut_note(text: str | None) -> str:
     if length <= MAX_ANALYSED_CHARS:
         return ""
     return f"text cut: only its first {MAX_ANALYSED_CHARS:,} of {length:,} characters read; "
-
-
-def classify_frame(classifier: Classifier, articles: pd.DataFrame) -> pd.DataFrame:
-    """Classification rows (as the classifications table) for a frame of article_id, text."""
-    rows = []
-    for article_id, text in zip(articles["article_id"], articles["text"], strict=True):
-        read = analysed(text)
-        prediction = classifier.classify(read)
-        rows.append(
-            {
-                "article_id": article_id,
-                "model_id": classifier.model_id,
-                "label": prediction.label,
-                "score_praise": prediction.scores["praise"],
-                "score_criticism": prediction.scores["criticism"],
-                "score_neutral": prediction.scores["neutral"],
-                "evidence": list(prediction.evidence),
-                "reason": cut_note(text) + prediction.reason,
-                "analysed_chars": len(read),
-            }
-        )
-    columns = ["article_id", "model_id", "label", "score_praise", "score_criticism"]
-    columns += ["score_neutral", "evidence", "reason", "analysed_chars"]
-    return pd.DataFrame(rows, columns=columns)
-
-
-def places_and_people(articles: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Rows for article_places (main province) and article_entities, from article_id, text."""
-    from nlp.entities import entity_counts
-    from nlp.provinces import main_province, provinces
-
-    places, named = [], []
-    for article_id, text in zip(articles["article_id"], articles["text"], strict=True):
-        text = analysed(text)
-        main = main_province(text)
-        places.append(
-            {
-                "article_id": article_id,
-                "province": main.name if main else None,
-                "province_named": main.original if main else None,
-                "provinces": sorted({p.name for p in provinces(text)}),
-                "analysed_chars": len(text),
-            }
-        )
-        for (kind, name), count in entity_counts(text).items():
-            named.append({"article_id": article_id, "kind": kind, "name": name, "mentions": count})
-    entity_columns = ["article_id", "kind", "name", "mentions"]
-    return pd.DataFrame(places), pd.DataFrame(named, columns=entity_columns)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from crawlers.extract import reextract_record
 from crawlers.profiles import SiteProfile
-from pipelines.nightly import claim_run_id
 from pipelines.paths import DataPaths
+from pipelines.runs import claim_run_id
 from pipelines.staging import read_raw, to_json
 from pipelines.store import open_db
 

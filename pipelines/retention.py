@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pipelines.load import pending_files
 from pipelines.paths import DataPaths
-from pipelines.store import open_db, pending_files
+from pipelines.store import open_db
 
 
 @dataclass

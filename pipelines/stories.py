@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 
 import duckdb
 import numpy as np
@@ -11,6 +12,8 @@ import pandas as pd
 from datasketch import MinHash, MinHashLSH
 
 from pipelines.enrich import analysed
+from pipelines.paths import DataPaths
+from pipelines.store import open_db
 
 NUM_PERM = 64
 SCHEME = "affine32"  # stored signatures are only comparable under the scheme that made them
@@ -29,6 +32,19 @@ class StoryLink:
     story_id: str
     similarity: float
     signature: bytes
+
+
+def group_new_stories(paths: DataPaths, wait_s: float) -> int:
+    """Link each new article to a story; return how many were copies of an earlier article."""
+    with open_db(paths.store, wait_s=wait_s) as con:
+        new = unassigned(con)
+        if new.empty:
+            return 0
+        known = neighbours(con, new["dated"].min() - timedelta(days=WINDOW_DAYS))
+    links = assign_stories(new, known)  # computed with no database connection held
+    with open_db(paths.store, wait_s=wait_s) as con:
+        save_stories(con, links)
+    return sum(link.story_id != link.article_id for link in links)
 
 
 def signature(text: str) -> MinHash:

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.store import DatabaseLocked, known_pages, load_staged, open_db
+from pipelines.load import load_staged
+from pipelines.page_state import known_pages
+from pipelines.store import DatabaseLocked, open_db
 
 
 def staged(staging: Path, run_id: str, site: str, records: list[dict], tail: str = "") -> Path:
@@ -250,7 +252,7 @@ def test_unreadable_lines_say_why(corrupt_load: dict) -> None:
 def test_unreadable_lines_named_in_the_run_summary(corrupt_load: dict) -> None:
     from datetime import datetime, timezone
 
-    from pipelines.nightly import RunReport
+    from pipelines.report import RunReport
 
     report = RunReport("r2", datetime.now(timezone.utc), load=corrupt_load["result"])
     kept = corrupt_load["tmp"] / "quarantine" / "r1" / "example.jsonl"
