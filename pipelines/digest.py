@@ -7,10 +7,10 @@ import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
+import duckdb
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from pipelines.paths import DataPaths
-from pipelines.runs import undigested_since
 from pipelines.store import open_db
 
 SECTIONS = (("criticism", "Bài phê phán"), ("praise", "Bài khen ngợi"))
@@ -83,6 +83,11 @@ def render_digest(
             for label, heading in SECTIONS
         ],
     )
+
+
+def undigested_since(con: duckdb.DuckDBPyConnection) -> object:
+    """The end of the last digest's window: later loads have not been in any digest yet."""
+    return con.execute("SELECT max(digest_until) FROM crawl_runs").fetchone()[0]
 
 
 def write_digest(

@@ -2,13 +2,49 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
+from datetime import date
 from pathlib import Path
 
 import duckdb
 
-from crawlers.profiles import SiteProfile
+from crawlers.profiles import ProfileError, SiteProfile, load_profile, load_profiles
 from pipelines.store import open_db
+
+
+def select_profiles(
+    names: Sequence[str] | None, files: Sequence[Path] | None = None, verified_only: bool = False
+) -> list[SiteProfile]:
+    """The named site profiles and profile files; without either, the configured sites."""
+    profiles = load_profiles()
+    chosen = [load_profile(path) for path in files or []]
+    if not names:
+        if chosen:
+            return chosen
+        return [p for p in profiles.values() if p.verified or not verified_only]
+    unknown = sorted(set(names) - set(profiles))
+    if unknown:
+        raise ProfileError(f"unknown site(s) {', '.join(unknown)}; known: {', '.join(profiles)}")
+    return chosen + [profiles[name] for name in names]
+
+
+def mark_verified(site: str) -> Path:
+    """Set `verified: true` in a configured site's profile after a live check passed."""
+    from crawlers.profiles import SITES_DIR
+
+    path = SITES_DIR / f"{site}.yaml"
+    text = path.read_text(encoding="utf-8")
+    stamp = date.today().isoformat()
+    marked = re.sub(
+        r"^verified: false.*$",
+        f"verified: true  # confirmed live by `congvu sites check` on {stamp}",
+        text,
+        count=1,
+        flags=re.MULTILINE,
+    )
+    path.write_text(marked, encoding="utf-8")
+    return path
 
 
 def save_sites(con: duckdb.DuckDBPyConnection, profiles: Iterable[SiteProfile]) -> None:
