@@ -39,6 +39,10 @@ STAGED_COLUMNS = {
     "http_status": "INTEGER",  # 304 marks a stored page confirmed unchanged: no article
 }
 
+# The run ids of the staging runs `congvu reextract` writes start so: their changes are stored
+# as re-extractions (article_versions.replaced_by), not as changes the site made.
+REEXTRACT_PREFIX = "reextract-"
+
 
 @dataclass
 class LoadResult:
@@ -192,11 +196,12 @@ def load_run_files(
         """
         INSERT INTO article_versions
         SELECT a.article_id, a.version,
-               CASE WHEN i.run_id LIKE 'reextract-%' THEN 'reextract' ELSE 'crawl' END,
+               CASE WHEN starts_with(i.run_id, ?) THEN 'reextract' ELSE 'crawl' END,
                a.content_hash, a.title, a.sapo, a.body, a.published_at, a.fetched_at,
                a.raw_path, now()
         FROM articles a JOIN changed c USING (article_id) JOIN incoming i ON i.rowid = c.rid
-        """
+        """,
+        [REEXTRACT_PREFIX],
     )
     con.execute(
         """

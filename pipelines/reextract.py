@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 from crawlers.extract import reextract_record
 from crawlers.profiles import SiteProfile
+from pipelines.load import REEXTRACT_PREFIX
 from pipelines.paths import DataPaths
 from pipelines.runs import claim_run_id
 from pipelines.staging import read_raw, to_json
 from pipelines.store import open_db
-
-RUN_PREFIX = "reextract-"  # staging runs written by reextract: their changes are versioned so
 
 
 @dataclass
 class Reextraction:
     """What a re-extraction wrote to staging."""
 
-    run_dir: Path
     articles: int
     missing_raw: int
 
@@ -46,7 +43,7 @@ def reextract_to_staging(paths: DataPaths, profiles: list[SiteProfile]) -> Reext
     by_name = {p.name: p for p in profiles}
     # A fresh folder each time: one re-extraction in the same second as the last must not
     # overwrite files already loaded, which the load would then skip.
-    run_dir = paths.staging / claim_run_id(paths.staging, prefix=RUN_PREFIX)
+    run_dir = paths.staging / claim_run_id(paths.staging, prefix=REEXTRACT_PREFIX)
     written = missing = 0
     files: dict[str, object] = {}
     try:
@@ -68,4 +65,4 @@ def reextract_to_staging(paths: DataPaths, profiles: list[SiteProfile]) -> Reext
     finally:
         for out in files.values():
             out.close()
-    return Reextraction(run_dir, written, missing)
+    return Reextraction(written, missing)
