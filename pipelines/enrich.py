@@ -1,4 +1,4 @@
-"""The head of an article that its label, province, entities and story are computed on."""
+"""The text of an article its label, province, entities and story are computed on, and its cap."""
 
 from __future__ import annotations
 
@@ -6,6 +6,10 @@ from __future__ import annotations
 # characters of title and body. The longest of the 20,442 corpus articles has 76,300; a broken
 # page can carry millions, and one such article made every later nightly run run out of memory.
 MAX_ANALYSED_CHARS = 100_000
+
+# An article's text as the enrichments read it, in SQL over `articles a`: the title, then the
+# body (which starts with the sapo).
+ARTICLE_TEXT = "concat_ws(E'\\n', a.title, a.body)"
 
 
 def analysed(text: str | None) -> str:

@@ -7,7 +7,7 @@ import pandas as pd
 
 from nlp.classify import Classifier
 from pipelines.checkpoints import checkpoint
-from pipelines.enrich import analysed, cut_note
+from pipelines.enrich import ARTICLE_TEXT, analysed, cut_note
 from pipelines.paths import DataPaths
 from pipelines.store import open_db
 
@@ -25,9 +25,8 @@ def classify_unlabelled(paths: DataPaths, classifier: Classifier, wait_s: float)
 def unclassified(con: duckdb.DuckDBPyConnection, model_id: str) -> pd.DataFrame:
     """Articles that model_id has not classified yet: article_id and the text to classify."""
     return con.execute(
-        """
-        SELECT a.article_id,
-               concat_ws(E'\\n', a.title, a.body) AS text  -- the body starts with the sapo
+        f"""
+        SELECT a.article_id, {ARTICLE_TEXT} AS text
         FROM articles a
         ANTI JOIN (SELECT article_id FROM classifications WHERE model_id = ?) c USING (article_id)
         ORDER BY a.article_id

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from pipelines.enrich import analysed
+from pipelines.enrich import ARTICLE_TEXT, analysed
 from pipelines.paths import DataPaths
 from pipelines.store import open_db
 
@@ -23,8 +23,8 @@ def find_who_and_where(paths: DataPaths, wait_s: float) -> int:
 def without_places(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Articles not yet given a province and entities: article_id and their text."""
     return con.execute(
-        """
-        SELECT a.article_id, concat_ws(E'\\n', a.title, a.body) AS text
+        f"""
+        SELECT a.article_id, {ARTICLE_TEXT} AS text
         FROM articles a ANTI JOIN article_places p USING (article_id)
         ORDER BY a.article_id
         """

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from datasketch import MinHash, MinHashLSH
 
-from pipelines.enrich import analysed
+from pipelines.enrich import ARTICLE_TEXT, analysed
 from pipelines.paths import DataPaths
 from pipelines.store import open_db
 
@@ -65,8 +65,8 @@ def from_blob(blob: bytes) -> MinHash:
 def unassigned(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Articles without a story yet, oldest first, with their text."""
     return con.execute(
-        """
-        SELECT a.article_id, concat_ws(E'\\n', a.title, a.body) AS text,
+        f"""
+        SELECT a.article_id, {ARTICLE_TEXT} AS text,
                coalesce(a.published_at, a.fetched_at) AS dated
         FROM articles a ANTI JOIN article_stories s USING (article_id)
         ORDER BY dated, a.article_id
