@@ -170,8 +170,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 def cmd_digest(args: argparse.Namespace) -> int:
     """Rewrite the digest of a run (the latest by default) from the published database."""
-    from pipelines.digest import write_digest
-    from pipelines.runs import latest_run
+    from pipelines.digest import latest_run, write_digest
     from pipelines.store import open_db
 
     paths = DataPaths(args.data_dir)

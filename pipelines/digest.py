@@ -85,6 +85,11 @@ def render_digest(
     )
 
 
+def latest_run(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The id of the latest run recorded, or None before the first."""
+    return con.execute("SELECT max(run_id) FROM crawl_runs").fetchone()[0]
+
+
 def undigested_since(con: duckdb.DuckDBPyConnection) -> object:
     """The end of the last digest's window: later loads have not been in any digest yet."""
     return con.execute("SELECT max(digest_until) FROM crawl_runs").fetchone()[0]

@@ -191,8 +191,3 @@ def finish_run(
         "digest_from = ?, digest_until = ? WHERE run_id = ?",
         [status, summary, str(digest), since, until, run_id],
     )
-
-
-def latest_run(con: duckdb.DuckDBPyConnection) -> str | None:
-    """The id of the latest run recorded, or None before the first."""
-    return con.execute("SELECT max(run_id) FROM crawl_runs").fetchone()[0]
