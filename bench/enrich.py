@@ -49,9 +49,12 @@ def peak_mb() -> float:
 def run_shape(shape: str) -> None:
     """Load one article of the shape and enrich it; print seconds and memory per step."""
     from nlp.classify import load_classifier
-    from pipelines.nightly import classify_unlabelled, find_who_and_where, group_new_stories
+    from pipelines.labels import classify_unlabelled
+    from pipelines.load import load_staged
     from pipelines.paths import DataPaths
-    from pipelines.store import load_staged, open_db
+    from pipelines.places import find_who_and_where
+    from pipelines.store import open_db
+    from pipelines.stories import group_new_stories
 
     with tempfile.TemporaryDirectory() as tmp:
         paths = DataPaths(Path(tmp))

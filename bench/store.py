@@ -13,9 +13,10 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from pipelines.load import load_staged
 from pipelines.paths import DataPaths
 from pipelines.snapshot import publish
-from pipelines.store import load_staged, open_db
+from pipelines.store import open_db
 
 LOAD_ROWS = 100_000
 QUERY_ROWS = 1_000_000

@@ -7,10 +7,11 @@ import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
+import duckdb
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from pipelines.paths import DataPaths
-from pipelines.store import open_db, undigested_since
+from pipelines.store import open_db
 
 SECTIONS = (("criticism", "Bài phê phán"), ("praise", "Bài khen ngợi"))
 
@@ -19,8 +20,7 @@ def render_digest(
     db: Path, run_id: str, model_id: str, since: datetime | None, until: datetime
 ) -> str:
     """A run's digest: its per-site results, and the articles loaded in (since, until]."""
-    con = open_db(db, read_only=True)
-    try:
+    with open_db(db, read_only=True) as con:
         run = con.execute(
             "SELECT run_id, started_at FROM crawl_runs WHERE run_id = ?", [run_id]
         ).fetchone()
@@ -48,8 +48,6 @@ def render_digest(
             """,
             [model_id, since, until],
         ).df()
-    finally:
-        con.close()
     counts = (
         new.pivot_table(index="site", columns="label", values="url", aggfunc="count", fill_value=0)
         .reindex(columns=["criticism", "praise", "neutral"], fill_value=0)
@@ -87,6 +85,16 @@ def render_digest(
     )
 
 
+def latest_run(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The id of the latest run recorded, or None before the first."""
+    return con.execute("SELECT max(run_id) FROM crawl_runs").fetchone()[0]
+
+
+def undigested_since(con: duckdb.DuckDBPyConnection) -> object:
+    """The end of the last digest's window: later loads have not been in any digest yet."""
+    return con.execute("SELECT max(digest_until) FROM crawl_runs").fetchone()[0]
+
+
 def write_digest(
     paths: DataPaths, run_id: str, model_id: str, db: Path
 ) -> tuple[Path, datetime | None, datetime]:
@@ -95,8 +103,7 @@ def write_digest(
     Returns the file and the load window it covers, which the nightly job records with the run.
     Rewriting the digest of a run that has one keeps that digest's window.
     """
-    con = open_db(db, read_only=True)
-    try:
+    with open_db(db, read_only=True) as con:
         window = con.execute(
             "SELECT digest_from, digest_until FROM crawl_runs WHERE run_id = ?", [run_id]
         ).fetchone()
@@ -104,8 +111,6 @@ def write_digest(
         newest = con.execute(
             "SELECT max(run_id) FROM crawl_runs WHERE digest IS NOT NULL"
         ).fetchone()
-    finally:
-        con.close()
     if window and window[1] is not None:
         since, until = window
     else:

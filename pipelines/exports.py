@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
 
-from pipelines.paths import DataPaths
-from pipelines.store import open_db, sql_quote
+from crawlers.dates import VN_TZ
+from pipelines.paths import DataPaths, utc_stamp
+from pipelines.sql import literal
+from pipelines.store import open_db
 
 FORMATS = ("parquet", "csv", "xlsx")
 
@@ -17,8 +19,7 @@ def labelled_articles(
     paths: DataPaths, model_id: str, start: date | None, end: date | None
 ) -> pd.DataFrame:
     """Articles published in [start, end] (Vietnam dates; fetch date when undated) with labels."""
-    con = open_db(paths.db, read_only=True)
-    try:
+    with open_db(paths.db, read_only=True) as con:
         return con.execute(
             """
             SELECT a.article_id, a.site, a.published_at, a.title, a.url, a.category, a.author,
@@ -33,8 +34,6 @@ def labelled_articles(
             """,
             [model_id, start, end],
         ).df()
-    finally:
-        con.close()
 
 
 def export_articles(frame: pd.DataFrame, target: Path, fmt: str) -> Path:
@@ -48,7 +47,7 @@ def export_articles(frame: pd.DataFrame, target: Path, fmt: str) -> Path:
     flat = frame.assign(
         evidence=frame["evidence"].map(lambda e: " | ".join(e) if e is not None else ""),
         # Excel has no time zones: write Vietnam local time without an offset.
-        published_at=frame["published_at"].dt.tz_convert("Asia/Ho_Chi_Minh").dt.tz_localize(None),
+        published_at=frame["published_at"].dt.tz_convert(VN_TZ).dt.tz_localize(None),
     )
     if fmt == "csv":
         flat.to_csv(target, index=False, encoding="utf-8-sig")  # BOM: Excel opens it as UTF-8
@@ -59,15 +58,11 @@ def export_articles(frame: pd.DataFrame, target: Path, fmt: str) -> Path:
 
 def backup_database(paths: DataPaths, wait_s: float = 60.0) -> Path:
     """Copy the database into data/backups/ through a read-only connection (readers unaffected)."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    target = paths.backups / f"congvu-{stamp}.duckdb"
-    con = open_db(paths.db, read_only=True, wait_s=wait_s)
-    try:
+    target = paths.backups / f"congvu-{utc_stamp()}.duckdb"
+    with open_db(paths.db, read_only=True, wait_s=wait_s) as con:
         target.parent.mkdir(parents=True, exist_ok=True)  # only once there is a database to copy
         source = con.execute("SELECT current_database()").fetchone()[0]
-        con.execute(f"ATTACH '{sql_quote(str(target))}' AS backup (READ_WRITE)")
+        con.execute(f"ATTACH {literal(str(target))} AS backup (READ_WRITE)")
         con.execute(f'COPY FROM DATABASE "{source}" TO backup')
         con.execute("DETACH backup")
-    finally:
-        con.close()
     return target

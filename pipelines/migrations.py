@@ -11,6 +11,8 @@ import re
 
 import duckdb
 
+from pipelines.sql import literal
+
 MIGRATIONS: list[tuple[str, str]] = [
     (
         "001_core_tables",
@@ -195,18 +197,13 @@ def comments(sql: str) -> list[str]:
     for line in sql.splitlines():
         if match := _TABLE.search(line):
             table = match.group(1)
-            statements.append(f"COMMENT ON TABLE {table} IS {quote(match.group(2))}")
+            statements.append(f"COMMENT ON TABLE {table} IS {literal(match.group(2).strip())}")
         elif match := _ALTERED.match(line):
             table = match.group(1)
         elif table and (match := _COLUMN.match(line)) and match.group(1) != "PRIMARY":
-            text = quote(match.group(2))
+            text = literal(match.group(2).strip())
             statements.append(f"COMMENT ON COLUMN {table}.{match.group(1)} IS {text}")
     return statements
-
-
-def quote(text: str) -> str:
-    """A SQL string literal."""
-    return "'" + text.strip().replace("'", "''") + "'"
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:

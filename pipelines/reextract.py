@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 from crawlers.article import page_record
 from crawlers.profiles import SiteProfile
-from pipelines.nightly import claim_run_id
+from pipelines.load import REEXTRACT_PREFIX
 from pipelines.paths import DataPaths
+from pipelines.runs import claim_run_id
 from pipelines.staging import read_raw, to_json
 from pipelines.store import open_db
-
-RUN_PREFIX = "reextract-"  # staging runs written by reextract: their changes are versioned so
 
 
 @dataclass
 class Reextraction:
     """What a re-extraction wrote to staging."""
 
-    run_dir: Path
     articles: int
     missing_raw: int
 
@@ -31,8 +28,7 @@ def stored_pages(paths: DataPaths, sites: list[str]) -> list[tuple]:
     validators: the page's etag, last_modified and lastmod as the crawl state holds them; the
     re-extracted record carries them, so the load does not erase them.
     """
-    con = open_db(paths.store, read_only=True)
-    try:
+    with open_db(paths.store, read_only=True) as con:
         return con.execute(
             "SELECT a.url, a.site, a.raw_sha256, a.raw_path, a.content_type, a.fetched_at, "
             "{'etag': p.etag, 'last_modified': p.last_modified, 'lastmod': p.lastmod} "
@@ -40,8 +36,6 @@ def stored_pages(paths: DataPaths, sites: list[str]) -> list[tuple]:
             "WHERE a.site IN (SELECT unnest(?)) ORDER BY a.site, a.article_id",
             [sites],
         ).fetchall()
-    finally:
-        con.close()
 
 
 def reextract_to_staging(paths: DataPaths, profiles: list[SiteProfile]) -> Reextraction:
@@ -49,7 +43,7 @@ def reextract_to_staging(paths: DataPaths, profiles: list[SiteProfile]) -> Reext
     by_name = {p.name: p for p in profiles}
     # A fresh folder each time: one re-extraction in the same second as the last must not
     # overwrite files already loaded, which the load would then skip.
-    run_dir = paths.staging / claim_run_id(paths.staging, prefix=RUN_PREFIX)
+    run_dir = paths.staging / claim_run_id(paths.staging, prefix=REEXTRACT_PREFIX)
     written = missing = 0
     files: dict[str, object] = {}
     try:
@@ -71,4 +65,4 @@ def reextract_to_staging(paths: DataPaths, profiles: list[SiteProfile]) -> Reext
     finally:
         for out in files.values():
             out.close()
-    return Reextraction(run_dir, written, missing)
+    return Reextraction(written, missing)

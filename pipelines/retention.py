@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pipelines.load import pending_files
 from pipelines.paths import DataPaths
-from pipelines.store import open_db, pending_files
+from pipelines.store import open_db
 
 
 @dataclass
@@ -27,15 +28,12 @@ def prune_staging(paths: DataPaths, keep_days: int, wait_s: float = 60.0) -> Pru
     """
     if keep_days < 0:
         raise ValueError(f"--keep-days must be 0 or more, not {keep_days}")
-    con = open_db(paths.db, read_only=True, wait_s=wait_s)
-    try:
+    with open_db(paths.db, read_only=True, wait_s=wait_s) as con:
         old = con.execute(
             "SELECT path FROM staged_files WHERE loaded_at < now() - to_days(?)",
             [keep_days],
         ).fetchall()
         unloaded = len(pending_files(con, paths.staging))
-    finally:
-        con.close()
     staging = paths.staging.resolve()
     result = PruneResult(0, 0, unloaded)
     for (relative,) in old:

@@ -50,18 +50,12 @@ def adopt(paths: DataPaths, wait_s: float) -> bool:
     paths.store.parent.mkdir(parents=True, exist_ok=True)
     partial = paths.store.with_name(paths.store.name + PARTIAL)
     wal(partial).unlink(missing_ok=True)
-    con = open_db(paths.db, read_only=True, wait_s=wait_s)
-    try:
+    with open_db(paths.db, read_only=True, wait_s=wait_s) as con:
         copy_synced(paths.db, partial)
         if wal(paths.db).exists():
             copy_synced(wal(paths.db), wal(partial))
-    finally:
-        con.close()
-    con = open_db(partial, wait_s=wait_s)  # replays the copied log, applies new migrations
-    try:
+    with open_db(partial, wait_s=wait_s) as con:  # replays the copied log, applies migrations
         con.execute("CHECKPOINT congvu")
-    finally:
-        con.close()
     os.replace(partial, paths.store)
     sync_folder(paths.store.parent)
     return True
@@ -78,14 +72,11 @@ def publish(paths: DataPaths, wait_s: float) -> None:
         return
     partial = paths.db.with_name(paths.db.name + PARTIAL)
     partial.unlink(missing_ok=True)  # left by a publish that was killed
-    con = open_db(paths.store, wait_s=wait_s)
-    try:
+    with open_db(paths.store, wait_s=wait_s) as con:
         # Everything into the file itself, which is then copied while this connection keeps
         # every other process out of it.
         con.execute("CHECKPOINT congvu")
         copy_synced(paths.store, partial)
-    finally:
-        con.close()
     checkpoint("publish")
     # A log beside the snapshot can only come from someone who wrote into a snapshot; DuckDB
     # would refuse to open the new file with it ("WAL does not match database file").

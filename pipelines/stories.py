@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 
 import duckdb
 import numpy as np
 import pandas as pd
 from datasketch import MinHash, MinHashLSH
 
-from pipelines.enrich import analysed
+from pipelines.enrich import ARTICLE_TEXT, analysed
+from pipelines.paths import DataPaths
+from pipelines.store import open_db
 
 NUM_PERM = 64
 SCHEME = "affine32"  # stored signatures are only comparable under the scheme that made them
@@ -31,6 +34,19 @@ class StoryLink:
     signature: bytes
 
 
+def group_new_stories(paths: DataPaths, wait_s: float) -> int:
+    """Link each new article to a story; return how many were copies of an earlier article."""
+    with open_db(paths.store, wait_s=wait_s) as con:
+        new = unassigned(con)
+        if new.empty:
+            return 0
+        known = neighbours(con, new["dated"].min() - timedelta(days=WINDOW_DAYS))
+    links = assign_stories(new, known)  # computed with no database connection held
+    with open_db(paths.store, wait_s=wait_s) as con:
+        save_stories(con, links)
+    return sum(link.story_id != link.article_id for link in links)
+
+
 def signature(text: str) -> MinHash:
     """MinHash of the text's lower-cased 5-word shingles."""
     words = _WORD.findall(text.lower())
@@ -49,8 +65,8 @@ def from_blob(blob: bytes) -> MinHash:
 def unassigned(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Articles without a story yet, oldest first, with their text."""
     return con.execute(
-        """
-        SELECT a.article_id, concat_ws(E'\\n', a.title, a.body) AS text,
+        f"""
+        SELECT a.article_id, {ARTICLE_TEXT} AS text,
                coalesce(a.published_at, a.fetched_at) AS dated
         FROM articles a ANTI JOIN article_stories s USING (article_id)
         ORDER BY dated, a.article_id

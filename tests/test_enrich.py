@@ -15,9 +15,12 @@ import pytest
 from nlp.classify import load_classifier
 from nlp.entities import Entity, entities
 from pipelines.enrich import MAX_ANALYSED_CHARS
-from pipelines.nightly import classify_unlabelled, find_who_and_where, group_new_stories
+from pipelines.labels import classify_unlabelled
+from pipelines.load import load_staged
 from pipelines.paths import DataPaths
-from pipelines.store import load_staged, open_db
+from pipelines.places import find_who_and_where
+from pipelines.store import open_db
+from pipelines.stories import group_new_stories
 
 TITLE = "Thông báo lịch làm việc"
 FILLER = "Thời tiết hôm nay nắng nhẹ, nhiệt độ cao nhất 28 độ C, đêm có mưa rào rải rác.\n\n"

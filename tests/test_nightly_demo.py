@@ -118,6 +118,16 @@ def test_logs_written(demo: dict) -> None:
     assert len(list((demo["data_dir"] / "logs").glob("*.log"))) == 2
 
 
+def test_digest_command_rewrites_the_latest_runs_digest(demo: dict) -> None:
+    """`congvu digest` with no --run picks the latest run and writes the same digest again."""
+    latest = query(demo, "SELECT max(run_id) FROM crawl_runs")[0][0]
+    target = demo["data_dir"] / "digest" / f"digest-{latest}.html"
+    written = target.read_text(encoding="utf-8")
+    run = run_congvu("digest", "--data-dir", str(demo["data_dir"]))
+    assert (run.returncode, run.stdout.strip()) == (0, str(target)), run.stderr
+    assert target.read_text(encoding="utf-8") == written
+
+
 def test_unreachable_site_reported_without_traceback(tmp_path: Path) -> None:
     result = run_congvu(
         "nightly", "--data-dir", str(tmp_path), "--site", "vnexpress",

@@ -21,7 +21,7 @@ import pytest
 from nlp.classify import DEFAULT_MODEL
 from nlp.entities import KINDS
 from pipelines.lock import run_lock
-from pipelines.nightly import claim_run_id
+from pipelines.runs import claim_run_id
 from tests.conftest import ROOT, Site, run_congvu, serve
 
 DEMO_DIR = ROOT / "crawlers" / "demo"

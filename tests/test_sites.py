@@ -10,7 +10,7 @@ import pytest
 import crawlers.profiles
 from crawlers.profiles import SITES_DIR, load_profile, load_profiles
 from crawlers.urls import article_links
-from pipelines.cli import mark_verified
+from pipelines.sites import mark_verified
 
 PROFILES = load_profiles()
 SAVED = {"vnexpress", "tuoitre", "dantri", "baochinhphu", "vietnamnet", "baodautu"}

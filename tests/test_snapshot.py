@@ -12,8 +12,9 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.load import load_staged
 from pipelines.paths import DataPaths
-from pipelines.store import load_staged, open_db
+from pipelines.store import open_db
 from tests.conftest import ROOT, Site, run_congvu, serve
 from tests.test_operations import DEMO_DIR, kill, nightly_args, rows, start_paused
 

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.store import DatabaseLocked, known_pages, load_staged, open_db
+from pipelines.load import load_staged
+from pipelines.page_state import known_pages
+from pipelines.store import DatabaseLocked, open_db
 
 
 def staged(staging: Path, run_id: str, site: str, records: list[dict], tail: str = "") -> Path:
@@ -89,6 +91,22 @@ def test_published_at_keeps_the_instant(tmp_path: Path) -> None:
     value = con.execute("SELECT published_at::VARCHAR FROM articles").fetchone()[0]
     con.close()
     assert value == "2026-03-07 08:01:00+07"
+
+
+def test_data_folder_named_with_a_quote_opens_and_backs_up(tmp_path: Path) -> None:
+    """ATTACH takes its path as an SQL literal: a quote in the folder name must not break it."""
+    from pipelines.exports import backup_database
+    from pipelines.paths import DataPaths
+
+    paths = DataPaths(tmp_path / "bài của O'Neil")
+    open_db(paths.db).close()
+    backup = backup_database(paths)
+    assert backup.parent == paths.backups
+    con = open_db(backup, read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] > 0
+    finally:
+        con.close()
 
 
 def test_locked_database_gives_a_clear_error(tmp_path: Path) -> None:
@@ -234,7 +252,7 @@ def test_unreadable_lines_say_why(corrupt_load: dict) -> None:
 def test_unreadable_lines_named_in_the_run_summary(corrupt_load: dict) -> None:
     from datetime import datetime, timezone
 
-    from pipelines.nightly import RunReport
+    from pipelines.report import RunReport
 
     report = RunReport("r2", datetime.now(timezone.utc), load=corrupt_load["result"])
     kept = corrupt_load["tmp"] / "quarantine" / "r1" / "example.jsonl"

@@ -8,9 +8,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.nightly import find_who_and_where
+from pipelines.load import load_staged
 from pipelines.paths import DataPaths
-from pipelines.store import load_staged, open_db
+from pipelines.places import find_who_and_where
+from pipelines.store import open_db
 
 ARTICLE = {
     "url": "https://bao.example.vn/quang-nam-ne-viec.html",

@@ -1,0 +1,193 @@
+"""A run's id and its record in crawl_runs: begun, recorded, finished, or left for the next run."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from pipelines.drift import drift_warning, recent_runs
+from pipelines.paths import DataPaths, utc_stamp
+from pipelines.report import RunReport
+from pipelines.staging import to_json
+from pipelines.store import DatabaseLocked, open_db
+
+log = logging.getLogger(__name__)
+
+
+def claim_run_id(staging: Path, now: datetime | None = None, prefix: str = "") -> str:
+    """A run id from the UTC start time, sortable, claimed by creating its staging folder.
+
+    mkdir is atomic: a run started in the same second as another gets the next free suffix
+    (-02, -03, ...) instead of sharing its id, staging folder and log.
+    """
+    base = prefix + utc_stamp(now)
+    staging.mkdir(parents=True, exist_ok=True)
+    for number in range(1, 100):
+        run_id = base if number == 1 else f"{base}-{number:02d}"
+        try:
+            (staging / run_id).mkdir()
+        except FileExistsError:
+            continue
+        return run_id
+    raise RuntimeError(f"no free run id for {base} in {staging}")
+
+
+DEFERRED = "run.json"  # a failed run's record, in its staging folder, for the next run to store
+
+
+def start_run(paths: DataPaths, report: RunReport) -> None:
+    """Record the run as running (briefly: if the database is busy, the final write records it).
+
+    Runs that could not record their failure in the database left it in their staging folder:
+    stored here first.
+    """
+    try:
+        con = open_db(paths.store, wait_s=5)
+    except DatabaseLocked:
+        report.notes.append("database busy at start; the run is recorded at the end")
+        return
+    with con:
+        for deferred in sorted(paths.staging.glob(f"*/{DEFERRED}")):
+            record = json.loads(deferred.read_text(encoding="utf-8"))
+            save_deferred_run(con, record["run"], record["sites"])
+        interrupted = begin_run(con, report.run_id, report.started_at)
+    if interrupted:
+        report.notes.append(f"{interrupted} earlier run(s) had been killed: marked interrupted")
+
+
+def run_row(report: RunReport) -> tuple[dict[str, object], list[dict[str, object]]]:
+    """The run's crawl_runs row and its crawl_run_sites lines."""
+    run = {
+        "run_id": report.run_id,
+        "started_at": report.started_at,
+        "finished_at": datetime.now(timezone.utc),
+        "status": report.status,
+        "sites_ok": sum(s.status == "ok" for s in report.sites),
+        "sites_failed": sum(s.status != "ok" for s in report.sites),
+        "articles_crawled": sum(s.articles for s in report.sites),
+        "articles_new": report.load.rows_new if report.load else None,  # NULL: nothing loaded
+        "summary": report.summary(),
+        "error": report.error or None,
+    }
+    sites = [{**asdict(s), "warning": report.warnings.get(s.site, "")} for s in report.sites]
+    return run, sites
+
+
+def record_run(paths: DataPaths, report: RunReport, wait_s: float) -> None:
+    """Write the run and its per-site lines to crawl_runs / crawl_run_sites."""
+    with open_db(paths.store, wait_s=wait_s) as con:
+        history = recent_runs(con, report.run_id)
+        for site in report.sites:
+            if warning := drift_warning(site, history.get(site.site, [])):
+                report.warnings[site.site] = warning
+        save_run(con, *run_row(report))
+
+
+def defer_record(paths: DataPaths, report: RunReport) -> None:
+    """Leave a run's record in its staging folder; the next run stores it in crawl_runs."""
+    run, sites = run_row(report)
+    target = paths.staging / report.run_id / DEFERRED
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".part")
+    partial.write_text(json.dumps({"run": run, "sites": sites}, default=to_json), encoding="utf-8")
+    partial.replace(target)
+
+
+def record_failure(paths: DataPaths, report: RunReport) -> None:
+    """Record a failed run in the database, or, if it cannot be written, for the next run."""
+    try:
+        record_run(paths, report, wait_s=5)  # not --wait again: the fault may be that lock
+    except Exception:  # the database is the fault: keep the record for the next run
+        log.exception("run %s: could not record its failure in the database", report.run_id)
+        defer_record(paths, report)
+
+
+def finish_run_record(paths: DataPaths, report: RunReport, since: object, until: object) -> None:
+    """Record the digest and the final status together: the run is ok only once both are."""
+    with open_db(paths.store) as con:
+        finish_run(con, report.run_id, report.status, report.summary(), report.digest, since, until)
+
+
+def begin_run(con: duckdb.DuckDBPyConnection, run_id: str, started_at: object) -> int:
+    """Record run_id as running; mark runs left 'running' by a killed job as interrupted."""
+    con.execute("BEGIN")
+    interrupted = con.execute(
+        "UPDATE crawl_runs SET status = 'interrupted' WHERE status = 'running' AND run_id <> ?",
+        [run_id],
+    ).fetchone()[0]
+    con.execute(
+        "INSERT OR REPLACE INTO crawl_runs (run_id, started_at, status) VALUES (?, ?, 'running')",
+        [run_id, started_at],
+    )
+    con.execute("COMMIT")
+    return interrupted
+
+
+def save_run(
+    con: duckdb.DuckDBPyConnection,
+    run: dict[str, object],
+    sites: list[dict[str, object]],
+) -> None:
+    """Record a run and its per-site lines (replacing what was recorded of it so far)."""
+    con.execute("BEGIN")
+    con.execute("DELETE FROM crawl_run_sites WHERE run_id = ?", [run["run_id"]])
+    con.execute("DELETE FROM crawl_runs WHERE run_id = ?", [run["run_id"]])
+    con.execute(
+        "INSERT INTO crawl_runs (run_id, started_at, finished_at, status, sites_ok, sites_failed, "
+        "articles_crawled, articles_new, summary, error) VALUES ($run_id, $started_at, "
+        "$finished_at, $status, $sites_ok, $sites_failed, $articles_crawled, $articles_new, "
+        "$summary, $error)",
+        run,
+    )
+    for s in sites:
+        con.execute(
+            "INSERT INTO crawl_run_sites VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                run["run_id"],
+                s["site"],
+                s["status"],
+                s["articles"],
+                s["discovered"],
+                s["pages"],
+                json.dumps(s["errors"]),
+                json.dumps(s.get("counts", {})),
+                s["message"],
+                s.get("warning", ""),
+            ],
+        )
+    con.execute("COMMIT")
+
+
+def save_deferred_run(
+    con: duckdb.DuckDBPyConnection, run: dict[str, object], sites: list[dict[str, object]]
+) -> None:
+    """Store the record a failed run left in staging, unless the run is recorded as ended."""
+    ended = con.execute(
+        "SELECT count(*) FROM crawl_runs WHERE run_id = ? AND status NOT IN "
+        "('running', 'interrupted')",
+        [run["run_id"]],
+    ).fetchone()[0]
+    if not ended:
+        save_run(con, run, sites)
+
+
+def finish_run(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    status: str,
+    summary: str,
+    digest: Path,
+    since: object,
+    until: object,
+) -> None:
+    """Record a run's digest, the load window it covers, and the run's final status at once."""
+    con.execute(
+        "UPDATE crawl_runs SET status = ?, finished_at = now(), summary = ?, digest = ?, "
+        "digest_from = ?, digest_until = ? WHERE run_id = ?",
+        [status, summary, str(digest), since, until, run_id],
+    )

@@ -1,0 +1,72 @@
+"""The configured sites: their profiles, their rows in the database and each one's health."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from crawlers.profiles import ProfileError, SiteProfile, load_profile, load_profiles
+from pipelines.store import open_db
+
+
+def select_profiles(
+    names: Sequence[str] | None, files: Sequence[Path] | None = None, verified_only: bool = False
+) -> list[SiteProfile]:
+    """The named site profiles and profile files; without either, the configured sites."""
+    profiles = load_profiles()
+    chosen = [load_profile(path) for path in files or []]
+    if not names:
+        if chosen:
+            return chosen
+        return [p for p in profiles.values() if p.verified or not verified_only]
+    unknown = sorted(set(names) - set(profiles))
+    if unknown:
+        raise ProfileError(f"unknown site(s) {', '.join(unknown)}; known: {', '.join(profiles)}")
+    return chosen + [profiles[name] for name in names]
+
+
+def mark_verified(site: str) -> Path:
+    """Set `verified: true` in a configured site's profile after a live check passed."""
+    from crawlers.profiles import SITES_DIR
+
+    path = SITES_DIR / f"{site}.yaml"
+    text = path.read_text(encoding="utf-8")
+    stamp = date.today().isoformat()
+    marked = re.sub(
+        r"^verified: false.*$",
+        f"verified: true  # confirmed live by `congvu sites check` on {stamp}",
+        text,
+        count=1,
+        flags=re.MULTILINE,
+    )
+    path.write_text(marked, encoding="utf-8")
+    return path
+
+
+def save_sites(con: duckdb.DuckDBPyConnection, profiles: Iterable[SiteProfile]) -> None:
+    """Insert or refresh one row per site profile."""
+    for p in profiles:
+        con.execute(
+            "INSERT OR REPLACE INTO sites VALUES (?, ?, ?, ?, ?, ?, now())",
+            [p.name, p.title, p.base_url, p.kind, p.province, p.verified],
+        )
+
+
+def site_health(db: Path) -> dict[str, str]:
+    """Per site, a line on its latest run: status, articles, links, warning or error."""
+    with open_db(db, read_only=True) as con:
+        rows = con.execute(
+            """
+            SELECT site, run_id, status, articles, discovered, message, warning
+            FROM crawl_run_sites
+            QUALIFY row_number() OVER (PARTITION BY site ORDER BY run_id DESC) = 1
+            """
+        ).fetchall()
+    return {
+        site: f"{run_id} {status}: {articles} articles, {links} links. {warning or message}".strip()
+        for site, run_id, status, articles, links, message, warning in rows
+    }
