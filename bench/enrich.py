@@ -49,7 +49,7 @@ def peak_mb() -> float:
 def run_shape(shape: str) -> None:
     """Load one article of the shape and enrich it; print seconds and memory per step."""
     from nlp.classify import load_classifier
-    from pipelines.labels import classify_unlabelled
+    from pipelines.classifications import classify_unlabelled
     from pipelines.load import load_staged
     from pipelines.paths import DataPaths
     from pipelines.places import find_who_and_where

@@ -88,7 +88,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
 def cmd_load(args: argparse.Namespace) -> int:
     """Load staged crawl files into the database and classify the new articles."""
-    from pipelines.labels import classify_unlabelled
+    from pipelines.classifications import classify_unlabelled
     from pipelines.load import load_new
     from pipelines.snapshot import writing
 
@@ -108,7 +108,7 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 def cmd_reclassify(args: argparse.Namespace) -> int:
     """Label every stored article with a model (earlier models' labels stay, keyed by model)."""
-    from pipelines.labels import classify_unlabelled
+    from pipelines.classifications import classify_unlabelled
     from pipelines.snapshot import writing
 
     paths = DataPaths(args.data_dir)
@@ -121,7 +121,7 @@ def cmd_reclassify(args: argparse.Namespace) -> int:
 
 def cmd_reextract(args: argparse.Namespace) -> int:
     """Rebuild stored articles from the raw HTML archive (no network); changes become versions."""
-    from pipelines.labels import classify_unlabelled
+    from pipelines.classifications import classify_unlabelled
     from pipelines.load import load_new
     from pipelines.reextract import reextract_to_staging
     from pipelines.snapshot import writing

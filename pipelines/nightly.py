@@ -9,9 +9,9 @@ from crawlers.profiles import SiteProfile
 from crawlers.state import KnownPage
 from nlp.classify import Classifier
 from pipelines.checkpoints import checkpoint
+from pipelines.classifications import classify_unlabelled
 from pipelines.crawl import log_to_file, run_crawl
 from pipelines.digest import write_digest
-from pipelines.labels import classify_unlabelled
 from pipelines.load import load_new
 from pipelines.lock import RunLocked
 from pipelines.page_state import known_pages

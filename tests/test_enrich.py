@@ -14,8 +14,8 @@ import pytest
 
 from nlp.classify import load_classifier
 from nlp.entities import Entity, entities
+from pipelines.classifications import classify_unlabelled
 from pipelines.enrich import MAX_ANALYSED_CHARS
-from pipelines.labels import classify_unlabelled
 from pipelines.load import load_staged
 from pipelines.paths import DataPaths
 from pipelines.places import find_who_and_where

@@ -1,4 +1,4 @@
-"""Labels: stored articles classified in memory, outside the write lock, written in one step."""
+"""Model labels: articles classified in memory, outside the write lock, written in one step."""
 
 from __future__ import annotations
 
