@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from nlp.classify import DEFAULT_MODEL
 from pipelines.load import load_staged
 from pipelines.paths import DataPaths
 from pipelines.store import open_db
@@ -47,12 +49,15 @@ def demo_site_until(last: int) -> Site:
 
 # A reader as an analyst's notebook: "hold" keeps one read-only connection and queries it over
 # and over; "fresh" opens a new one for each query. On stdin's end it prints what it saw.
-READER = """
+READER = (
+    """
 import json, sys, threading
 import duckdb
 mode, db = sys.argv[1], sys.argv[2]
 SQL = '''SELECT (SELECT count(*) FROM articles),
-                (SELECT count(*) FROM classifications WHERE model_id = 'cue-lexicon-1'),
+                (SELECT count(*) FROM classifications WHERE model_id = '"""
+    + DEFAULT_MODEL
+    + """'),
                 (SELECT count(*) FROM crawl_runs),
                 (SELECT count(*) FROM crawl_runs WHERE status <> 'ok')'''
 stop = threading.Event()
@@ -72,6 +77,7 @@ while not stop.is_set():
     stop.wait(0.1)
 print(json.dumps({"views": sorted(views), "errors": errors, "queries": queries}), flush=True)
 """
+)
 
 
 def start_reader(mode: str, db: Path) -> subprocess.Popen:
@@ -170,7 +176,9 @@ def test_commands_that_write_publish_what_they_wrote(tmp_path: Path) -> None:
     model = tmp_path / "cue-lexicon-test"
     shutil.copytree(ROOT / "models" / "cue-lexicon-1", model)
     config = json.loads((model / "model.json").read_text())
-    (model / "model.json").write_text(json.dumps({**config, "model_id": "cue-lexicon-test"}))
+    digest = hashlib.sha256((model / "cues.yaml").read_bytes()).hexdigest()
+    renamed = {**config, "model_id": "cue-lexicon-test", "cues_sha256": digest}
+    (model / "model.json").write_text(json.dumps(renamed))
     with serve(demo_site_until(100209)) as base:
         assert run_congvu(*nightly_args(tmp_path, base + "/{site}")).returncode == 0
     con = duckdb.connect(str(tmp_path / "congvu.duckdb"), read_only=True)  # opened before
