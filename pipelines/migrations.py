@@ -176,6 +176,27 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
+        "009_analyst_labels",
+        """
+        CREATE TABLE labels (  -- the analysts' own labels (congvu review import); append-only
+            article_id VARCHAR NOT NULL,             -- the article reviewed
+            label VARCHAR NOT NULL,                  -- praise | criticism | neutral, as decided
+            reviewer VARCHAR NOT NULL,               -- who decided (review import --reviewer)
+            labelled_at TIMESTAMPTZ NOT NULL,        -- when the label was imported
+            model_id VARCHAR,                        -- the model whose label the analyst saw
+            model_label VARCHAR,                     -- that model's label at the time
+            note VARCHAR,                            -- the analyst's note
+            source_file VARCHAR                      -- the review file it came from
+        );
+        CREATE VIEW analyst_labels AS
+            SELECT * FROM labels
+            QUALIFY row_number() OVER (
+                PARTITION BY article_id ORDER BY labelled_at DESC, rowid DESC) = 1;
+        COMMENT ON VIEW analyst_labels IS
+            'the current analyst label of each reviewed article: its latest row in labels';
+        """,
+    ),
+    (
         "008_entity_kind_spelling",
         # 003 documented the kinds as 'organisation'; the stored values (nlp/entities.py KINDS),
         # which queries must match, are spelt 'organization'.
@@ -244,10 +265,11 @@ def pending(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def schema_markdown(con: duckdb.DuckDBPyConnection) -> str:
-    """The tables and columns of the database with their comments, as Markdown."""
+    """The tables, views and columns of the database with their comments, as Markdown."""
     tables = con.execute(
         "SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = 'main' "
-        "ORDER BY table_name"
+        "UNION ALL SELECT view_name, comment FROM duckdb_views() "
+        "WHERE schema_name = 'main' AND NOT internal ORDER BY 1"
     ).fetchall()
     lines = []
     for table, table_comment in tables:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.load import load_staged
+from pipelines.migrations import schema_markdown
 from pipelines.page_state import known_pages
 from pipelines.store import DatabaseLocked, open_db
 
@@ -269,3 +270,25 @@ def test_a_clean_load_quarantines_nothing(tmp_path: Path) -> None:
     assert (result.rows_rejected, result.quarantine, (tmp_path / "quarantine").exists()) == (
         0, [], False,
     )  # fmt: skip
+
+
+def test_an_articles_latest_analyst_label_is_its_current_one(tmp_path: Path) -> None:
+    con = open_db(tmp_path / "congvu.duckdb")
+    con.execute(
+        """
+        INSERT INTO labels VALUES
+          ('a', 'praise', 'lan', '2026-11-01 08:00+07', 'm', 'neutral', NULL, 'r1.xlsx'),
+          ('a', 'criticism', 'hoa', '2026-11-02 08:00+07', 'm', 'neutral', '', 'r2.xlsx'),
+          ('b', 'neutral', 'lan', '2026-11-01 08:00+07', 'm', 'neutral', NULL, 'r1.xlsx')
+        """
+    )
+    current = con.execute("SELECT article_id, label FROM analyst_labels ORDER BY 1").fetchall()
+    con.close()
+    assert current == [("a", "criticism"), ("b", "neutral")]
+
+
+def test_schema_documents_the_analyst_labels_view(tmp_path: Path) -> None:
+    con = open_db(tmp_path / "congvu.duckdb")
+    text = schema_markdown(con)
+    con.close()
+    assert "### analyst_labels\n\nthe current analyst label of each reviewed article" in text
