@@ -176,6 +176,14 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
+        "008_entity_kind_spelling",
+        # 003 documented the kinds as 'organisation'; the stored values (nlp/entities.py KINDS),
+        # which queries must match, are spelt 'organization'.
+        """
+        COMMENT ON COLUMN article_entities.kind IS 'person | organization | location';
+        """,
+    ),
+    (
         "009_analyst_labels",
         """
         CREATE TABLE labels (  -- the analysts' own labels (congvu review import); append-only
@@ -188,7 +196,7 @@ MIGRATIONS: list[tuple[str, str]] = [
             note VARCHAR,                            -- the analyst's note
             source_file VARCHAR                      -- the review file it came from
         );
-        CREATE VIEW analyst_labels AS
+        CREATE VIEW analyst_labels AS  -- the columns of labels
             SELECT * FROM labels
             QUALIFY row_number() OVER (
                 PARTITION BY article_id ORDER BY labelled_at DESC, rowid DESC) = 1;
@@ -196,17 +204,10 @@ MIGRATIONS: list[tuple[str, str]] = [
             'the current analyst label of each reviewed article: its latest row in labels';
         """,
     ),
-    (
-        "008_entity_kind_spelling",
-        # 003 documented the kinds as 'organisation'; the stored values (nlp/entities.py KINDS),
-        # which queries must match, are spelt 'organization'.
-        """
-        COMMENT ON COLUMN article_entities.kind IS 'person | organization | location';
-        """,
-    ),
 ]
 
 _TABLE = re.compile(r"CREATE TABLE (\w+) \(\s*--\s*(.+)")
+_VIEW = re.compile(r"CREATE VIEW (\w+) AS\s*--\s*the columns of (\w+)")
 _ALTERED = re.compile(r"^\s*ALTER TABLE (\w+)$")  # its next line adds one column
 _COLUMN = re.compile(r"^\s*(?:ADD COLUMN )?(\w+) [A-Z][A-Z\[\]]*[^-\n]*--\s*(.+)$")
 
@@ -216,7 +217,16 @@ def comments(sql: str) -> list[str]:
     statements: list[str] = []
     table = None
     for line in sql.splitlines():
-        if match := _TABLE.search(line):
+        if match := _VIEW.search(line):
+            view, source = match.groups()
+            prefix = f"COMMENT ON COLUMN {source}."
+            statements += [
+                f"COMMENT ON COLUMN {view}." + statement.removeprefix(prefix)
+                for statement in statements
+                if statement.startswith(prefix)
+            ]
+            table = None
+        elif match := _TABLE.search(line):
             table = match.group(1)
             statements.append(f"COMMENT ON TABLE {table} IS {literal(match.group(2).strip())}")
         elif match := _ALTERED.match(line):
