@@ -62,12 +62,13 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     from pipelines.lock import run_lock
     from pipelines.runs import claim_run_id
 
+    profiles = select_profiles(args.site, args.profile)  # an unknown name claims no run folder
     paths = DataPaths(args.data_dir)
     run_id = claim_run_id(paths.staging)
     log_file = paths.logs / f"{run_id}.log"  # Scrapy's log: the terminal gets the summary only
     with run_lock(paths.lock, f"crawl {run_id}"):
         results = run_crawl(
-            select_profiles(args.site, args.profile),
+            profiles,
             paths.staging / run_id,
             paths.raw,
             urls=args.url,

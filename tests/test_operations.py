@@ -188,6 +188,16 @@ def test_run_ids_claimed_at_the_same_instant_differ(tmp_path: Path) -> None:
     assert ids == ["20261128T190000Z", "20261128T190000Z-02", "20261128T190000Z-03"]
 
 
+def test_crawl_of_an_unknown_site_is_refused_without_a_run_folder(tmp_path: Path) -> None:
+    result = run_congvu("crawl", "--site", "no-such-site", "--data-dir", str(tmp_path))
+    staged = list((tmp_path / "staging").glob("*"))
+    assert (result.returncode, "unknown site(s) no-such-site" in result.stderr, staged) == (
+        2,
+        True,
+        [],
+    )
+
+
 def run_ids(data_dir: Path, origin: str, runs: int) -> list[str]:
     """Start runs at once while the run lock is held (each is refused); their run ids."""
     with run_lock(data_dir / "congvu.lock", "test"):
