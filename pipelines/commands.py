@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from crawlers.profiles import load_profile, load_profiles
 from nlp.classify import Classifier, load_classifier
 from pipelines.paths import DataPaths
 from pipelines.report import EXIT_FAILED
+from pipelines.selection import Selection
 from pipelines.sites import mark_verified, select_profiles, site_health
 from pipelines.textlines import classify_lines
 
@@ -188,6 +190,51 @@ def cmd_digest(args: argparse.Namespace) -> int:
         if run_id is None:
             raise LookupError(f"no runs recorded in {paths.db} yet")
     print(write_digest(paths, run_id, chosen_model(args).model_id, paths.db)[0])
+    return 0
+
+
+def chosen_selection(args: argparse.Namespace, con: object, model_id: str) -> Selection:
+    """The articles --from, --to, --province and --site select (a bad name is refused)."""
+    from pipelines.selection import province_of, site_of
+
+    if args.start and args.end and args.start > args.end:
+        raise ValueError(f"--from {args.start} is after --to {args.end}")
+    province, site = getattr(args, "province", None), getattr(args, "site", None)
+    return Selection(
+        model_id,
+        start=args.start,
+        end=args.end,
+        province=province_of(province) if province else None,
+        site=site_of(con, site) if site else None,
+    )
+
+
+def write_for_analysts(args: argparse.Namespace, default: Path) -> tuple[Path, int, int]:
+    """Write the selected articles as HTML; return the file, articles, unlabelled."""
+    from pipelines.digest import render_report, replace_file
+    from pipelines.selection import article_rows
+    from pipelines.store import open_db
+
+    paths = DataPaths(args.data_dir)
+    model_id = chosen_model(args).model_id
+    target = args.output or default
+    with open_db(paths.db, read_only=True) as con:
+        selection = chosen_selection(args, con, model_id)
+        rows = article_rows(con, selection)
+        if args.format == "html":
+            target.parent.mkdir(parents=True, exist_ok=True)
+            replace_file(target, render_report(con, selection))
+    return target, len(rows), int(rows["label"].isna().sum())
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the analysts' report on the articles published between two dates."""
+    paths = DataPaths(args.data_dir)
+    span = f"{args.start or 'dau'}_{args.end or 'nay'}"
+    target, total, unlabelled = write_for_analysts(
+        args, paths.reports / f"bao-cao_{span}.{args.format}"
+    )
+    print(f"{total} articles, {unlabelled} without a label of the model -> {target}")
     return 0
 
 
