@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", dest="end", type=date.fromisoformat, help="last day, YYYY-MM-DD")
     p.add_argument("--province", help="only articles about this province (34-province map)")
     p.add_argument("--site", help="only articles of this site (its name or title)")
-    p.add_argument("--format", choices=["html"], default="html")
+    p.add_argument("--format", choices=["html", "xlsx"], default="html")
     p.add_argument("--output", type=Path, help="file to write (default: data/reports/...)")
     p.set_defaults(func=cmd_report)
     p = sub.add_parser("export", parents=[data, model], help=cmd_export.__doc__)

@@ -77,7 +77,7 @@ def safe_url(url: object) -> str | None:
 
 def as_list(value: object) -> list:
     """A DuckDB list column's value as a list (NULL gives an empty one)."""
-    if value is None or isinstance(value, float):
+    if value is None or value is pd.NA or isinstance(value, float):
         return []
     return list(value)
 

@@ -21,7 +21,7 @@ DEMO_TITLE = "Cổng TTĐT tỉnh Hòa An (minh họa)"
 
 HOSTILE_PROFILE = """
 name: hostile
-title: 'Báo <img src=x onerror=alert(0)>'
+title: 'TITLE'
 base_url: http://hostile.example
 domains: [hostile.example]
 kind: press
@@ -65,25 +65,30 @@ def texts(tree: lxml.html.HtmlElement, xpath: str) -> list[str]:
     return [e.text_content().strip() for e in tree.xpath(xpath)]
 
 
-@pytest.fixture(scope="module")
-def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The digest of a real nightly crawl of a page carrying script, onerror and javascript:."""
-    data_dir = tmp_path_factory.mktemp("hostile")
+def crawl_page(data_dir: Path, page: str, site_title: str) -> None:
+    """A real nightly crawl of one article page (served on 127.0.0.1) into data_dir."""
     profile = data_dir / "hostile.yaml"
-    profile.write_text(HOSTILE_PROFILE, encoding="utf-8")
+    profile.write_text(HOSTILE_PROFILE.replace("TITLE", site_title), encoding="utf-8")
     site = Site()
     site.add("/hostile/robots.txt", b"", content_type="text/plain")
     site.add(
         "/hostile/tin/index.html",
         b'<html><body><a href="/tin/can-bo-ne-tranh-100001.html">x</a></body></html>',
     )
-    site.add("/hostile/tin/can-bo-ne-tranh-100001.html", HOSTILE_PAGE.encode())
+    site.add("/hostile/tin/can-bo-ne-tranh-100001.html", page.encode())
     with serve(site) as origin:
         result = run_congvu(
             "nightly", "--data-dir", str(data_dir), "--profile", str(profile),
             "--origin", origin + "/{site}",
         )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The digest of a real nightly crawl of a page carrying script, onerror and javascript:."""
+    data_dir = tmp_path_factory.mktemp("hostile")
+    crawl_page(data_dir, HOSTILE_PAGE, "Báo <img src=x onerror=alert(0)>")
     return data_dir / "digest" / "latest.html"
 
 
