@@ -15,7 +15,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from nlp.classify import models_dir, resolve_model
+from nlp.classify import ModelNotFoundError, models_dir, resolve_model
 from nlp.lexicon import Lexicon
 from nlp.text import normalize
 from pipelines.charts import UNLABELLED, bars_chart, daily_chart
@@ -49,7 +49,7 @@ def cue_lexicon(model_id: str) -> Lexicon:
     """The lexicon of the model (its cues.yaml), to mark the cue words in its evidence."""
     try:
         cues = resolve_model(model_id) / "cues.yaml"
-    except (FileNotFoundError, ValueError):
+    except ModelNotFoundError:  # labels of a model folder since moved: the guide's phrases
         cues = None
     if cues is None or not cues.is_file():
         cues = models_dir() / FALLBACK_CUES / "cues.yaml"
@@ -170,9 +170,8 @@ def attention(
     articles = [
         f"{stories[label]} bài {LABEL_NAMES[label].lower()}" for label in LISTED if stories[label]
     ]
-    head = ", ".join(articles) + (" mới" if new else "") if articles else ""
-    if not articles:
-        head = "Không có bài phê phán hay khen ngợi" + (" mới" if new else "")
+    head = ", ".join(articles) or "Không có bài phê phán hay khen ngợi"
+    head += " mới" if new else ""
     notes = [f"{n} {what}" for n, what in (
         (unlabelled, "bài chưa có nhãn"),
         (failed, "nguồn lỗi"),

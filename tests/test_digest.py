@@ -253,6 +253,33 @@ def test_digest_marks_confirmed_and_changed_labels(demo: Path, tmp_path: Path) -
     ]
 
 
+def test_copies_of_one_story_make_one_card_with_their_number(demo: Path, tmp_path: Path) -> None:
+    db = tmp_path / "congvu.duckdb"
+    shutil.copyfile(demo / "congvu.duckdb", db)
+    con = duckdb.connect(str(db))
+    try:
+        first, second = con.execute(
+            "SELECT article_id FROM classifications WHERE label = 'criticism' "
+            "ORDER BY article_id LIMIT 2"
+        ).fetchall()
+        con.execute(
+            "UPDATE article_stories SET story_id = (SELECT story_id FROM article_stories "
+            "WHERE article_id = ?) WHERE article_id = ?",
+            [first[0], second[0]],
+        )
+        run_id, since, until = con.execute(
+            "SELECT run_id, digest_from, digest_until FROM crawl_runs ORDER BY run_id LIMIT 1"
+        ).fetchone()
+        page, _ = render_digest(con, run_id, DEFAULT_MODEL, since, until)
+    finally:
+        con.close()
+    metas = texts(lxml.html.fromstring(page), "//article[@class='criticism']/p[@class='meta'][1]")
+    assert len(metas) == count("criticism") - 1
+    assert sorted(m.rsplit(" · ", 1)[1] for m in metas) == ["1 bản đăng"] * (len(metas) - 1) + [
+        "2 bản đăng"
+    ]
+
+
 def test_report_covers_the_days_asked(demo: Path) -> None:
     result = run_congvu(
         "report", "--data-dir", str(demo), "--from", "2026-11-22", "--to", "2026-11-24"
