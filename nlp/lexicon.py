@@ -159,13 +159,19 @@ class Lexicon:
 
     def hits(self, sentence: str, title_is_public: bool = False) -> list[Hit]:
         """Return the cue hits of one sentence after negation and public-context rules."""
+        return [hit for _, _, hit in self.located_hits(sentence, title_is_public)]
+
+    def located_hits(
+        self, sentence: str, title_is_public: bool = False
+    ) -> list[tuple[int, int, Hit]]:
+        """The cue hits of one sentence with where each phrase stands: (start, end, hit)."""
         lowered = sentence.lower()
         scope = self.scope
         in_context = title_is_public or self.has_public_term(lowered)
         # str.lower keeps Vietnamese text the same length; if it did not, skip the name check.
         aligned = len(lowered) == len(sentence)
         opening = len(sentence) - len(sentence.lstrip(SENTENCE_OPENERS))
-        out: list[Hit] = []
+        out: list[tuple[int, int, Hit]] = []
         negator_end: tuple[int, int] | None = None  # (syllable index after it, char end)
         for first, start, end, entry in self._matches(lowered):
             if (
@@ -191,11 +197,11 @@ class Lexicon:
                 weight *= scope.out_of_context_factor
             if negated and entry.kind == "praise":
                 weight *= scope.negated_praise_factor
-                out.append(Hit(entry.phrase, "criticism", weight, True))
+                out.append((start, end, Hit(entry.phrase, "criticism", weight, True)))
             elif negated:
-                out.append(Hit(entry.phrase, "criticism", 0.0, True))
+                out.append((start, end, Hit(entry.phrase, "criticism", 0.0, True)))
             else:
-                out.append(Hit(entry.phrase, entry.kind, weight))
+                out.append((start, end, Hit(entry.phrase, entry.kind, weight)))
         return out
 
 

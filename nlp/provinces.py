@@ -221,3 +221,8 @@ def main_province(text: str) -> Province | None:
         any(p.in_title for p in group),
         totals[best],
     )
+
+
+def province_names() -> list[str]:
+    """The 34 current provinces and cities by the short names article_places stores, sorted."""
+    return sorted(normalize(p["short"]) for p in _table()[0]["province_names"].values())

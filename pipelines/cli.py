@@ -25,6 +25,7 @@ from pipelines.commands import (
     cmd_prune,
     cmd_reclassify,
     cmd_reextract,
+    cmd_report,
     cmd_sites,
     cmd_train,
 )
@@ -102,6 +103,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("digest", parents=[data, model], help=cmd_digest.__doc__)
     p.add_argument("--run", help="run id (default: the latest run)")
     p.set_defaults(func=cmd_digest)
+    p = sub.add_parser("report", parents=[data, model], help=cmd_report.__doc__)
+    p.add_argument("--from", dest="start", type=date.fromisoformat, help="first day, YYYY-MM-DD")
+    p.add_argument("--to", dest="end", type=date.fromisoformat, help="last day, YYYY-MM-DD")
+    p.add_argument("--province", help="only articles about this province (34-province map)")
+    p.add_argument("--site", help="only articles of this site (its name or title)")
+    p.add_argument("--format", choices=["html", "xlsx"], default="html")
+    p.add_argument("--output", type=Path, help="file to write (default: data/reports/...)")
+    p.set_defaults(func=cmd_report)
     p = sub.add_parser("export", parents=[data, model], help=cmd_export.__doc__)
     p.add_argument("--from", dest="start", type=date.fromisoformat, help="first day, YYYY-MM-DD")
     p.add_argument("--to", dest="end", type=date.fromisoformat, help="last day, YYYY-MM-DD")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from crawlers.profiles import load_profile, load_profiles
 from nlp.classify import Classifier, load_classifier
 from pipelines.paths import DataPaths
 from pipelines.report import EXIT_FAILED
+from pipelines.selection import Selection
 from pipelines.sites import mark_verified, select_profiles, site_health
 from pipelines.textlines import classify_lines
 
@@ -192,17 +194,72 @@ def cmd_digest(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_export(args: argparse.Namespace) -> int:
-    """Export labelled articles published between two dates for analysts."""
-    from pipelines.exports import export_articles, labelled_articles
+def chosen_selection(args: argparse.Namespace, con: object, model_id: str) -> Selection:
+    """The articles --from, --to, --province and --site select (a bad name is refused)."""
+    from pipelines.selection import province_of, site_of
+
+    if args.start and args.end and args.start > args.end:
+        raise ValueError(f"--from {args.start} is after --to {args.end}")
+    province, site = getattr(args, "province", None), getattr(args, "site", None)
+    return Selection(
+        model_id,
+        start=args.start,
+        end=args.end,
+        province=province_of(province) if province else None,
+        site=site_of(con, site) if site else None,
+    )
+
+
+def write_for_analysts(
+    args: argparse.Namespace, model_id: str, default: Path
+) -> tuple[Path, int, int]:
+    """Write the selected articles as HTML, xlsx or csv; return the file, articles, unlabelled."""
+    from pipelines.digest import render_report, replace_file
+    from pipelines.exports import about_lines, analyst_table, write_csv, write_xlsx
+    from pipelines.selection import article_rows
+    from pipelines.store import open_db
 
     paths = DataPaths(args.data_dir)
-    model_id = chosen_model(args).model_id
-    frame = labelled_articles(paths, model_id, args.start, args.end)
+    target = args.output or default
+    with open_db(paths.db, read_only=True) as con:
+        selection = chosen_selection(args, con, model_id)
+        rows = article_rows(con, selection)
+        if args.format == "html":
+            target.parent.mkdir(parents=True, exist_ok=True)
+            replace_file(target, render_report(con, selection))
+    source = rows["source"].iloc[0] if selection.site and len(rows) else None
+    if args.format == "xlsx":
+        write_xlsx(analyst_table(rows), target, about_lines(selection, source))
+    elif args.format == "csv":
+        write_csv(analyst_table(rows), target)
+    return target, len(rows), int(rows["label"].isna().sum())
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the analysts' report on the articles published between two dates (HTML or Excel)."""
+    paths = DataPaths(args.data_dir)
+    span = f"{args.start or 'dau'}_{args.end or 'nay'}"
+    default = paths.reports / f"bao-cao_{span}.{args.format}"
+    target, total, unlabelled = write_for_analysts(args, chosen_model(args).model_id, default)
+    print(f"{total} articles, {unlabelled} without a label of the model -> {target}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export articles published between two dates: Parquet for notebooks, CSV or Excel."""
+    from pipelines.exports import labelled_articles, write_parquet
+
+    paths = DataPaths(args.data_dir)
     span = f"{args.start or 'start'}_{args.end or 'now'}"
-    target = args.output or paths.exports / f"articles_{span}.{args.format}"
-    export_articles(frame, target, args.format)
-    print(f"{len(frame)} articles ({model_id} labels) -> {target}")
+    default = paths.exports / f"articles_{span}.{args.format}"
+    model_id = chosen_model(args).model_id
+    if args.format == "parquet":
+        frame = labelled_articles(paths, model_id, args.start, args.end)
+        target = write_parquet(frame, args.output or default)
+        total, unlabelled = len(frame), int(frame["label"].isna().sum())
+    else:
+        target, total, unlabelled = write_for_analysts(args, model_id, default)
+    print(f"{total} articles ({model_id} labels; {unlabelled} without one) -> {target}")
     return 0
 
 

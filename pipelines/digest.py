@@ -1,88 +1,315 @@
-"""The HTML digest analysts read each morning (in Vietnamese), built from the database."""
+"""The HTML digest and report analysts read (in Vietnamese): one renderer for both."""
 
 from __future__ import annotations
 
 import json
-import shutil
-from datetime import datetime, timezone
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta, timezone
+from functools import cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import duckdb
+import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
 
+from nlp.classify import ModelNotFoundError, models_dir, resolve_model
+from nlp.lexicon import Lexicon
+from nlp.text import normalize
+from pipelines.charts import UNLABELLED, bars_chart, daily_chart
 from pipelines.paths import DataPaths
+from pipelines.selection import Selection, article_rows, daily_labels
 from pipelines.store import open_db
+from pipelines.vietnamese import LABEL_NAMES, day_text, error_text, label_name, time_text, vn_time
 
-SECTIONS = (("criticism", "Bài phê phán"), ("praise", "Bài khen ngợi"))
+LISTED = ("criticism", "praise")  # neutral stories are counted, not listed
+CHART_DAYS = 30
+MAX_EVIDENCE = 3
+MAX_NAMES = 5  # people and bodies shown per story, most mentioned first
+NO_PROVINCE = "Không xác định được tỉnh"
+SOURCE_CHART = "Số bài theo nguồn và nhãn"
+PROVINCE_CHART = "Số bài theo tỉnh, thành phố (bản đồ 34 tỉnh, thành) và nhãn"
+FALLBACK_CUES = "cue-lexicon-1"  # the guide's phrases, for a model folder without cues.yaml
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What a nightly digest says about its run besides the articles."""
+
+    run_id: str
+    started_at: datetime
+    since: datetime | None  # the articles shown were loaded after this (None: since the start)
+    previous: str | None  # file name of the latest earlier digest that listed articles
+
+
+@cache
+def cue_lexicon(model_id: str) -> Lexicon:
+    """The lexicon of the model (its cues.yaml), to mark the cue words in its evidence."""
+    try:
+        cues = resolve_model(model_id) / "cues.yaml"
+    except ModelNotFoundError:  # labels of a model folder since moved: the guide's phrases
+        cues = None
+    if cues is None or not cues.is_file():
+        cues = models_dir() / FALLBACK_CUES / "cues.yaml"
+    return Lexicon.from_yaml(cues)
+
+
+def highlight(sentence: str, lexicon: Lexicon) -> Markup:
+    """The sentence, escaped, with each praise or criticism cue the lexicon finds in <mark>."""
+    parts: list[str] = []
+    done = 0
+    for start, end, hit in lexicon.located_hits(sentence):
+        parts.append(escape(sentence[done:start]))
+        parts.append(Markup('<mark class="{}">{}</mark>').format(hit.polarity, sentence[start:end]))
+        done = end
+    parts.append(escape(sentence[done:]))
+    return Markup("").join(parts)
+
+
+def safe_url(url: object) -> str | None:
+    """The URL when it is an http(s) address; None for anything a click could run."""
+    if not isinstance(url, str):
+        return None
+    return url if urlsplit(url.strip()).scheme.lower() in ("http", "https") else None
+
+
+def as_list(value: object) -> list:
+    """A DuckDB list column's value as a list (NULL gives an empty one)."""
+    if value is None or value is pd.NA or isinstance(value, float):
+        return []
+    return list(value)
+
+
+def same_text(a: str, b: str) -> bool:
+    """Whether two texts are the same sentence, ignoring case, spacing and end punctuation."""
+
+    def key(text: str) -> str:
+        return " ".join(normalize(text).casefold().split()).rstrip(" .!?:;…")
+
+    return key(a) == key(b)
+
+
+def evidence_shown(evidence: Iterable[str], title: object, lexicon: Lexicon) -> list[Markup]:
+    """Up to MAX_EVIDENCE evidence sentences, the headline left out, cue words marked."""
+    title = title if isinstance(title, str) else ""
+    kept = [s for s in evidence if s and not same_text(s, title)]
+    return [highlight(s, lexicon) for s in kept[:MAX_EVIDENCE]]
+
+
+def review_note(row: dict) -> str:
+    """Whether an analyst confirmed or changed the model's label, in a sentence."""
+    if not isinstance(row["analyst_label"], str):
+        return ""
+    when = day_text(row["labelled_at"])
+    if row["analyst_label"] == row["label"]:
+        text = f"Đã được cán bộ {row['reviewer']} xác nhận ngày {when}"
+    else:
+        text = (
+            f"Cán bộ {row['reviewer']} đã đổi nhãn thành "
+            f"{label_name(row['analyst_label'])} ngày {when}"
+        )
+    note = row["analyst_note"]
+    return f"{text}: {note}" if isinstance(note, str) and note.strip() else text
+
+
+def story_cards(rows: pd.DataFrame, label: str, lexicon: Lexicon) -> list[dict]:
+    """One card per story with this label, the model's surest first (its first copy shown)."""
+    chosen = rows[rows["label"] == label].sort_values(
+        ["score", "published_at"], ascending=False, na_position="last"
+    )
+    cards = []
+    for row in chosen.drop_duplicates("story_id").to_dict("records"):
+        cards.append(
+            {
+                "title": row["title"] or "(không có tiêu đề)",
+                "url": safe_url(row["url"]),
+                "source": row["source"],
+                "day": day_text(row["published_at"]) or "không rõ ngày đăng",
+                "province": row["province"] if isinstance(row["province"], str) else "",
+                "people": as_list(row["people"])[:MAX_NAMES],
+                "bodies": as_list(row["bodies"])[:MAX_NAMES],
+                "evidence": evidence_shown(as_list(row["evidence"]), row["title"], lexicon),
+                "copies": int(row["copies"]),
+                "review": review_note(row),
+                "changed": isinstance(row["analyst_label"], str)
+                and row["analyst_label"] != row["label"],
+            }
+        )
+    return cards
+
+
+def label_counts(frame: pd.DataFrame, key: str) -> list[tuple[str, dict[str, int]]]:
+    """Articles per label for each value of key, the largest first."""
+    labels = frame["label"].fillna(UNLABELLED)
+    table = pd.crosstab(frame[key], labels)
+    order = table.sum(axis=1).sort_values(ascending=False, kind="stable").index
+    return [(str(name), {k: int(v) for k, v in table.loc[name].items()}) for name in order]
+
+
+def daily_counts(
+    con: duckdb.DuckDBPyConnection, selection: Selection, end: date
+) -> tuple[str, Markup]:
+    """The chart of labels per day over the CHART_DAYS days ending at end, with its title."""
+    start = end - timedelta(days=CHART_DAYS - 1)
+    window = replace(selection, start=start, end=end, loaded_since=None, loaded_until=None)
+    counts: dict[date, dict[str, int]] = {}
+    for row in daily_labels(con, window).to_dict("records"):
+        label = row["label"] if isinstance(row["label"], str) else UNLABELLED
+        counts.setdefault(pd.Timestamp(row["day"]).date(), {})[label] = int(row["articles"])
+    days = [start + timedelta(days=i) for i in range(CHART_DAYS)]
+    title = f"Số bài theo nhãn mỗi ngày, {day_text(start)} – {day_text(end)}"
+    return title, daily_chart(days, counts, title)
+
+
+def attention(
+    stories: dict[str, int], unlabelled: int, failed: int, drifted: int, new: bool
+) -> str:
+    """The line saying what needs reading ("3 bài phê phán, 2 bài khen ngợi mới; 1 nguồn lỗi")."""
+    articles = [
+        f"{stories[label]} bài {LABEL_NAMES[label].lower()}" for label in LISTED if stories[label]
+    ]
+    head = ", ".join(articles) or "Không có bài phê phán hay khen ngợi"
+    head += " mới" if new else ""
+    notes = [f"{n} {what}" for n, what in (
+        (unlabelled, "bài chưa có nhãn"),
+        (failed, "nguồn lỗi"),
+        (drifted, "nguồn có thể đã đổi giao diện"),
+    ) if n]  # fmt: skip
+    return "; ".join([head, *notes])
+
+
+def site_results(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict]:
+    """The run's line per site: source title, status, counts, errors in words, drift warning."""
+    rows = con.execute(
+        """
+        SELECT coalesce(s.title, r.site) AS source, r.status, r.articles, r.discovered, r.errors,
+               r.warning
+        FROM crawl_run_sites r LEFT JOIN sites s USING (site)
+        WHERE r.run_id = ? ORDER BY source
+        """,
+        [run_id],
+    ).df()
+    return [
+        {
+            **row,
+            "errors": [error_text(k, n) for k, n in json.loads(row["errors"] or "{}").items()],
+            "warning": row["warning"] if isinstance(row["warning"], str) else "",
+        }
+        for row in rows.to_dict("records")
+    ]
+
+
+def render(
+    con: duckdb.DuckDBPyConnection,
+    selection: Selection,
+    heading: str,
+    chart_end: date,
+    run: RunInfo | None = None,
+) -> tuple[str, int]:
+    """The page for the selected articles (a run's digest when run is given) and their number."""
+    lexicon = cue_lexicon(selection.model_id)
+    rows = article_rows(con, selection)
+    labelled = rows[rows["label"].notna()]
+    stories = {
+        label: int(labelled.loc[labelled["label"] == label, "story_id"].nunique())
+        for label in LABEL_NAMES
+    }
+    sites = site_results(con, run.run_id) if run else []
+    failed = [s["source"] for s in sites if s["status"] != "ok"]
+    drifted = [s for s in sites if s["warning"]]
+    unlabelled = int(rows["label"].isna().sum())
+    by_source = label_counts(rows, "source")
+    places = rows.assign(province=rows["province"].fillna(NO_PROVINCE))
+    by_province = label_counts(places, "province")
+    page = (
+        Environment(
+            loader=PackageLoader("pipelines", "templates"), autoescape=select_autoescape(["j2"])
+        )
+        .get_template("digest.html.j2")
+        .render(
+            heading=heading,
+            selection=selection,
+            period=(day_text(selection.start), day_text(selection.end)),
+            run=run,
+            run_started=time_text(run.started_at) if run else "",
+            since=time_text(run.since) if run and run.since is not None else "",
+            total=len(rows),
+            attention=attention(stories, unlabelled, len(failed), len(drifted), run is not None),
+            sites=sites,
+            failed=failed,
+            drifted=drifted,
+            label_names=LABEL_NAMES,
+            by_source=by_source,
+            stories=stories,
+            articles={label: int((rows["label"] == label).sum()) for label in LABEL_NAMES},
+            unlabelled=unlabelled,
+            charts=[
+                daily_counts(con, selection, chart_end),
+                (SOURCE_CHART, bars_chart(by_source, SOURCE_CHART)),
+                (PROVINCE_CHART, bars_chart(by_province, PROVINCE_CHART)),
+            ],
+            sections=[
+                (label, LABEL_NAMES[label], story_cards(labelled, label, lexicon))
+                for label in LISTED
+            ],
+        )
+    )
+    return page, len(rows)
+
+
+def previous_digest(con: duckdb.DuckDBPyConnection, run_id: str) -> str | None:
+    """The file name of the latest digest before run_id that listed at least one article."""
+    row = con.execute(
+        """
+        SELECT r.digest FROM crawl_runs r
+        WHERE r.run_id < ? AND r.digest IS NOT NULL AND EXISTS (
+            SELECT 1 FROM articles a
+            WHERE a.loaded_at > coalesce(r.digest_from, '-infinity'::TIMESTAMPTZ)
+              AND a.loaded_at <= r.digest_until)
+        ORDER BY r.run_id DESC LIMIT 1
+        """,
+        [run_id],
+    ).fetchone()
+    return Path(row[0]).name if row else None
 
 
 def render_digest(
-    db: Path, run_id: str, model_id: str, since: datetime | None, until: datetime
-) -> str:
-    """A run's digest: its per-site results, and the articles loaded in (since, until]."""
-    with open_db(db, read_only=True) as con:
-        run = con.execute(
-            "SELECT run_id, started_at FROM crawl_runs WHERE run_id = ?", [run_id]
-        ).fetchone()
-        if run is None:
-            raise LookupError(f"no crawl run {run_id} in {db}")
-        sites = con.execute(
-            "SELECT site, status, articles, discovered, errors, warning FROM crawl_run_sites "
-            "WHERE run_id = ? ORDER BY site",
-            [run_id],
-        ).df()
-        # Articles no digest has shown yet (a killed run's included), with this model's label.
-        new = con.execute(
-            """
-            SELECT a.site, a.url, a.title,
-                   strftime(a.published_at, '%d/%m/%Y %H:%M') AS published_at, c.label, c.evidence,
-                   coalesce(st.story_id, a.article_id) AS story_id,
-                   CASE c.label WHEN 'praise' THEN c.score_praise
-                                WHEN 'criticism' THEN c.score_criticism
-                                ELSE c.score_neutral END AS score
-            FROM articles a JOIN classifications c
-              ON c.article_id = a.article_id AND c.model_id = ?
-            LEFT JOIN article_stories st ON st.article_id = a.article_id
-            WHERE a.loaded_at > coalesce(?::TIMESTAMPTZ, '-infinity') AND a.loaded_at <= ?
-            ORDER BY score DESC, a.published_at DESC
-            """,
-            [model_id, since, until],
-        ).df()
-    counts = (
-        new.pivot_table(index="site", columns="label", values="url", aggfunc="count", fill_value=0)
-        .reindex(columns=["criticism", "praise", "neutral"], fill_value=0)
-        .assign(total=lambda t: t.sum(axis=1))
-        .reset_index()
-    )
-    stories = new.groupby("label")["story_id"].nunique()
-    story_counts = {
-        label: int(stories.get(label, 0)) for label in ("criticism", "praise", "neutral")
-    }
-    story_counts["total"] = int(new["story_id"].nunique())
-    site_rows = [
-        {**row, "errors": json.loads(row["errors"] or "{}")} for row in sites.to_dict("records")
-    ]
-    env = Environment(
-        loader=PackageLoader("pipelines", "templates"), autoescape=select_autoescape(["j2"])
-    )
-    return env.get_template("digest.html.j2").render(
-        run={"run_id": run[0], "started_at": run[1].strftime("%d/%m/%Y %H:%M")},
-        run_date=run[1].strftime("%d/%m/%Y"),
-        model_id=model_id,
-        new_total=len(new),
-        sites=site_rows,
-        failed_sites=[s["site"] for s in site_rows if s["status"] != "ok"],
-        counts=counts.to_dict("records"),
-        stories=story_counts,
-        sections=[
-            {
-                "label": label,
-                "heading": heading,
-                "articles": new[new["label"] == label].to_dict("records"),
-            }
-            for label, heading in SECTIONS
-        ],
-    )
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    model_id: str,
+    since: datetime | None,
+    until: datetime,
+) -> tuple[str, int]:
+    """A run's digest (the articles loaded in (since, until]) and how many articles it shows."""
+    started = con.execute("SELECT started_at FROM crawl_runs WHERE run_id = ?", [run_id]).fetchone()
+    if started is None:
+        raise LookupError(f"no crawl run {run_id} in the database")
+    run = RunInfo(run_id, started[0], since, previous_digest(con, run_id))
+    selection = Selection(model_id, loaded_since=since, loaded_until=until)
+    heading = f"Bản tin giám sát báo chí ngày {day_text(started[0])}"
+    return render(con, selection, heading, vn_time(started[0]).date(), run)
+
+
+def render_report(con: duckdb.DuckDBPyConnection, selection: Selection) -> str:
+    """The report on the articles published in the selection's days (congvu report)."""
+    first, last = day_text(selection.start), day_text(selection.end)
+    if selection.start and selection.end:
+        heading = f"Báo cáo giám sát báo chí từ {first} đến {last}"
+    elif selection.start or selection.end:
+        heading = f"Báo cáo giám sát báo chí {'từ ' + first if first else 'đến ' + last}"
+    else:
+        heading = "Báo cáo giám sát báo chí"
+    end = selection.end or vn_time(datetime.now(timezone.utc)).date()
+    return render(con, selection, heading, end)[0]
+
+
+def replace_file(target: Path, text: str) -> None:
+    """Write text to target in one step: a reader sees the old file or the new one, whole."""
+    partial = target.with_name(target.name + ".part")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(target)
 
 
 def latest_run(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -101,7 +328,9 @@ def write_digest(
     """Write digest-<run_id>.html from db (articles not in any digest yet), refresh latest.html.
 
     Returns the file and the load window it covers, which the nightly job records with the run.
-    Rewriting the digest of a run that has one keeps that digest's window.
+    Rewriting the digest of a run that has one keeps that digest's window. latest.html is
+    replaced only by a digest that lists articles: a night with nothing new leaves the last
+    one readable there.
     """
     with open_db(db, read_only=True) as con:
         window = con.execute(
@@ -110,16 +339,15 @@ def write_digest(
         since = undigested_since(con)
         newest = con.execute(
             "SELECT max(run_id) FROM crawl_runs WHERE digest IS NOT NULL"
-        ).fetchone()
-    if window and window[1] is not None:
-        since, until = window
-    else:
-        until = datetime.now(timezone.utc)
+        ).fetchone()[0]
+        if window and window[1] is not None:
+            since, until = window
+        else:
+            until = datetime.now(timezone.utc)
+        page, shown = render_digest(con, run_id, model_id, since, until)
     paths.digests.mkdir(parents=True, exist_ok=True)
     target = paths.digests / f"digest-{run_id}.html"
-    partial = target.with_suffix(".part")
-    partial.write_text(render_digest(db, run_id, model_id, since, until), encoding="utf-8")
-    partial.replace(target)
-    if newest[0] is None or run_id >= newest[0]:
-        shutil.copyfile(target, paths.digests / "latest.html")
+    replace_file(target, page)
+    if shown and (newest is None or run_id >= newest):
+        replace_file(paths.digests / "latest.html", page)
     return target, since, until

@@ -6,13 +6,50 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
-from crawlers.dates import VN_TZ
+from pipelines.digest import as_list, safe_url
 from pipelines.paths import DataPaths, utc_stamp
+from pipelines.selection import Selection
 from pipelines.sql import literal
 from pipelines.store import open_db
+from pipelines.vietnamese import LABEL_NAMES, day_text, label_name, vn_time
 
 FORMATS = ("parquet", "csv", "xlsx")
+# A spreadsheet reads a cell starting with one of these as a formula (or as the start of one:
+# tab and carriage return are how Excel's CSV import hides a leading "=").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+UNLABELLED_SHEET = "Chưa có nhãn"
+# The analysts' columns: Vietnamese header, width in characters.
+COLUMNS = {
+    "day": ("Ngày đăng", 12),
+    "source": ("Nguồn", 24),
+    "title": ("Tiêu đề", 60),
+    "label": ("Nhãn", 11),
+    "analyst_label": ("Nhãn do cán bộ duyệt", 14),
+    "province": ("Tỉnh, thành phố", 16),
+    "people": ("Người được nêu tên", 30),
+    "bodies": ("Cơ quan, tổ chức", 30),
+    "evidence": ("Câu làm căn cứ", 80),
+    "score": ("Mức chắc chắn của mô hình (0-1)", 12),
+    "author": ("Tác giả", 18),
+    "category": ("Chuyên mục", 16),
+    "copies": ("Số bản đăng", 9),
+    "url": ("Liên kết", 40),
+    "story_id": ("Mã tin", 12),
+    "article_id": ("Mã bài", 12),
+}
+
+
+def neutralise(value: object) -> object:
+    """A text a spreadsheet would read as a formula, prefixed with "'" so it stays text."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def labelled_articles(
@@ -36,23 +73,154 @@ def labelled_articles(
         ).df()
 
 
-def export_articles(frame: pd.DataFrame, target: Path, fmt: str) -> Path:
-    """Write the frame as parquet, csv or xlsx (evidence joined into one cell for csv/xlsx)."""
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "parquet":
-        frame.to_parquet(target, index=False)
-        return target
-    flat = frame.assign(
-        evidence=frame["evidence"].map(lambda e: " | ".join(e) if e is not None else ""),
-        # Excel has no time zones: write Vietnam local time without an offset.
-        published_at=frame["published_at"].dt.tz_convert(VN_TZ).dt.tz_localize(None),
+def analyst_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Selection rows (pipelines.selection.article_rows) as the analysts' columns, in Vietnamese.
+
+    Texts are neutralised; an article the model has not labelled has an empty label.
+    """
+    table = pd.DataFrame(
+        {
+            "day": [
+                None if pd.isna(t) else vn_time(t).date()
+                for t in rows["published_at"].fillna(rows["fetched_at"])
+            ],
+            "source": rows["source"],
+            "title": rows["title"],
+            "label": rows["label"].map(label_name),
+            "analyst_label": rows["analyst_label"].map(label_name),
+            "province": rows["province"],
+            "people": rows["people"].map(lambda v: ", ".join(as_list(v))),
+            "bodies": rows["bodies"].map(lambda v: ", ".join(as_list(v))),
+            "evidence": rows["evidence"].map(lambda v: "\n".join(as_list(v))),
+            "score": rows["score"].round(2),
+            "author": rows["author"],
+            "category": rows["category"],
+            "copies": rows["copies"],
+            "url": rows["url"],
+            "story_id": rows["story_id"],
+            "article_id": rows["article_id"],
+        }
     )
-    if fmt == "csv":
-        flat.to_csv(target, index=False, encoding="utf-8-sig")  # BOM: Excel opens it as UTF-8
-    else:
-        flat.to_excel(target, index=False, sheet_name="articles")
+    # Every column: DuckDB's text columns need not arrive with pandas' object dtype.
+    return table.apply(lambda column: column.map(neutralise))
+
+
+def write_csv(table: pd.DataFrame, target: Path) -> Path:
+    """The analysts' table as CSV with Vietnamese headers, dates dd/mm/yyyy, UTF-8 with BOM."""
+    flat = table.assign(day=table["day"].map(day_text)).rename(
+        columns={key: header for key, (header, _) in COLUMNS.items()}
+    )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    flat.to_csv(target, index=False, encoding="utf-8-sig")  # BOM: Excel opens it as UTF-8
+    return target
+
+
+def cell_text(value: object) -> object:
+    """A value openpyxl can store: control characters a workbook cannot hold become U+FFFD."""
+    if isinstance(value, str):
+        return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+    return None if value is None or (not isinstance(value, str) and pd.isna(value)) else value
+
+
+def article_sheet(sheet: Worksheet, table: pd.DataFrame) -> None:
+    """One sheet of articles: bold frozen header, filter, widths, dates, clickable links."""
+    keys = list(COLUMNS)
+    sheet.append([COLUMNS[k][0] for k in keys])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for record in table.to_dict("records"):
+        sheet.append([cell_text(record[k]) for k in keys])
+        row = sheet.max_row
+        url = safe_url(record["url"])
+        for key in ("title", "url"):
+            cell = sheet.cell(row, keys.index(key) + 1)
+            if url:  # a link target, not a formula: nothing in the cell is evaluated
+                cell.hyperlink = url
+                cell.style = "Hyperlink"
+        sheet.cell(row, keys.index("day") + 1).number_format = "dd/mm/yyyy"
+        sheet.cell(row, keys.index("evidence") + 1).alignment = Alignment(
+            wrap_text=True, vertical="top"
+        )
+    for i, key in enumerate(keys, start=1):
+        sheet.column_dimensions[get_column_letter(i)].width = COLUMNS[key][1]
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(keys))}{max(sheet.max_row, 1)}"
+
+
+def summary_sheet(sheet: Worksheet, table: pd.DataFrame, about: list[tuple[str, str]]) -> None:
+    """Counts by label (articles and stories) and by source, under what the file covers."""
+    bold = Font(bold=True)
+    sheet.append(["Báo cáo giám sát báo chí"])
+    sheet["A1"].font = Font(bold=True, size=14)
+    for name, value in about:
+        sheet.append([name, cell_text(neutralise(value))])
+    sheet.append([])
+    sheet.append(["Nhãn", "Số bài", "Số tin"])
+    header = sheet.max_row
+    labels = table["label"].replace("", UNLABELLED_SHEET)
+    for name in [*LABEL_NAMES.values(), UNLABELLED_SHEET]:
+        chosen = table[labels == name]
+        sheet.append([name, len(chosen), chosen["story_id"].nunique()])
+    sheet.append(["Tổng", len(table), table["story_id"].nunique()])
+    sheet.append([])
+    sheet.append(["Nguồn", *LABEL_NAMES.values(), UNLABELLED_SHEET, "Tổng"])
+    sources = sheet.max_row
+    by_source = pd.crosstab(table["source"], labels)
+    for source in by_source.sum(axis=1).sort_values(ascending=False, kind="stable").index:
+        counts = by_source.loc[source]
+        row = [int(counts.get(name, 0)) for name in [*LABEL_NAMES.values(), UNLABELLED_SHEET]]
+        sheet.append([cell_text(neutralise(source)), *row, sum(row)])
+    sheet.append([])
+    sheet.append(
+        [
+            "Nhãn do máy gán tự động kèm các câu làm căn cứ: cần đọc bài gốc trước khi sử dụng. "
+            "Mỗi nhãn có một trang tính riêng."
+        ]
+    )
+    for row in (header, sources):
+        for cell in sheet[row]:
+            cell.font = bold
+    sheet.column_dimensions["A"].width = 34
+    for letter in "BCDEFG":
+        sheet.column_dimensions[letter].width = 14
+
+
+def write_xlsx(table: pd.DataFrame, target: Path, about: list[tuple[str, str]]) -> Path:
+    """The analysts' workbook: a summary sheet, then one sheet per label (and the unlabelled)."""
+    book = Workbook()
+    summary_sheet(book.active, table, about)
+    book.active.title = "Tổng hợp"
+    for name in LABEL_NAMES.values():
+        article_sheet(book.create_sheet(name), table[table["label"] == name])
+    unlabelled = table[table["label"] == ""]
+    if len(unlabelled):
+        article_sheet(book.create_sheet(UNLABELLED_SHEET), unlabelled)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".part")
+    book.save(partial)
+    partial.replace(target)
+    return target
+
+
+def about_lines(selection: Selection, source_title: str | None = None) -> list[tuple[str, str]]:
+    """What a file covers, as summary lines: dates, filters, the model."""
+    lines = [
+        ("Từ ngày", day_text(selection.start) or "(đầu)"),
+        ("Đến ngày", day_text(selection.end) or "(nay)"),
+    ]
+    if selection.province:
+        lines.append(("Tỉnh, thành phố", selection.province))
+    if selection.site:
+        lines.append(("Nguồn", source_title or selection.site))
+    lines.append(("Mô hình gán nhãn", selection.model_id))
+    return lines
+
+
+def write_parquet(frame: pd.DataFrame, target: Path) -> Path:
+    """The labelled_articles frame as Parquet, for notebooks (the database's column names)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(target, index=False)
     return target
 
 

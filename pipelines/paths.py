@@ -55,6 +55,7 @@ class DataPaths:
     lock = Below("congvu.lock", doc="Held by the running job so two runs never overlap.")
     backups = Below("backups", doc="Database copies made by `congvu db backup`.")
     exports = Below("exports", doc="Files written by `congvu export`.")
+    reports = Below("reports", doc="Reports written by `congvu report`.")
     staging = Below(
         "staging",
         doc="Crawl output, one folder per run: <run_id>/<site>.jsonl and <site>.stats.json.",

@@ -1,0 +1,133 @@
+"""Which articles a digest, report or export covers, read with everything analysts are shown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import duckdb
+import pandas as pd
+
+from nlp.provinces import main_province, province_names
+from nlp.text import normalize
+
+# An article's day: its publication date in Vietnam, or the day it was fetched when undated
+# (the session's time zone is Vietnam's: pipelines/store.py).
+ARTICLE_DAY = "CAST(coalesce(a.published_at, a.fetched_at) AS DATE)"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Articles published in [start, end] and/or loaded in (loaded_since, loaded_until].
+
+    province (a name on the 34-province map) and site (a profile name) narrow it; the labels
+    shown are model_id's.
+    """
+
+    model_id: str
+    start: date | None = None
+    end: date | None = None
+    loaded_since: datetime | None = None
+    loaded_until: datetime | None = None
+    province: str | None = None
+    site: str | None = None
+
+    def where(self) -> tuple[str, list[object]]:
+        """The SQL condition on articles `a` joined to article_places `p`, and its parameters."""
+        conditions: list[str] = []
+        params: list[object] = []
+        for condition, value in (
+            (f"{ARTICLE_DAY} >= ?", self.start),
+            (f"{ARTICLE_DAY} <= ?", self.end),
+            ("a.loaded_at > ?", self.loaded_since),
+            ("a.loaded_at <= ?", self.loaded_until),
+            ("p.province = ?", self.province),
+            ("a.site = ?", self.site),
+        ):
+            if value is not None:
+                conditions.append(condition)
+                params.append(value)
+        return " AND ".join(conditions) or "TRUE", params
+
+
+def article_rows(con: duckdb.DuckDBPyConnection, selection: Selection) -> pd.DataFrame:
+    """The selected articles, newest first, each with its source's title, the model's label,
+    score and evidence, its story and number of copies, province, the people and bodies it
+    names (most mentioned first) and its current analyst label (view analyst_labels)."""
+    where, params = selection.where()
+    return con.execute(
+        f"""
+        WITH chosen AS (
+            SELECT a.article_id, p.province
+            FROM articles a LEFT JOIN article_places p ON p.article_id = a.article_id
+            WHERE {where}
+        ), named AS (
+            SELECT article_id,
+                   list(name ORDER BY mentions DESC, name) FILTER (kind = 'person') AS people,
+                   list(name ORDER BY mentions DESC, name) FILTER (kind = 'organization')
+                       AS bodies
+            FROM article_entities SEMI JOIN chosen USING (article_id)
+            GROUP BY article_id
+        ), copies AS (
+            SELECT story_id, count(*) AS copies FROM article_stories GROUP BY story_id
+        )
+        SELECT a.article_id, a.site, coalesce(s.title, a.site) AS source, a.url, a.title,
+               a.author, a.category, a.published_at, a.fetched_at, {ARTICLE_DAY} AS day,
+               c.label, c.score_praise, c.score_criticism, c.score_neutral, c.evidence,
+               CASE c.label WHEN 'praise' THEN c.score_praise
+                            WHEN 'criticism' THEN c.score_criticism
+                            WHEN 'neutral' THEN c.score_neutral END AS score,
+               coalesce(st.story_id, a.article_id) AS story_id, coalesce(cp.copies, 1) AS copies,
+               chosen.province, n.people, n.bodies,
+               al.label AS analyst_label, al.reviewer, al.labelled_at, al.note AS analyst_note
+        FROM chosen JOIN articles a USING (article_id)
+        LEFT JOIN sites s ON s.site = a.site
+        LEFT JOIN classifications c ON c.article_id = a.article_id AND c.model_id = ?
+        LEFT JOIN article_stories st ON st.article_id = a.article_id
+        LEFT JOIN copies cp ON cp.story_id = st.story_id
+        LEFT JOIN named n ON n.article_id = a.article_id
+        LEFT JOIN analyst_labels al ON al.article_id = a.article_id
+        ORDER BY a.published_at DESC NULLS LAST, a.article_id
+        """,
+        [*params, selection.model_id],
+    ).df()
+
+
+def daily_labels(con: duckdb.DuckDBPyConnection, selection: Selection) -> pd.DataFrame:
+    """Articles per day and label (model_id's; NULL when unlabelled): day, label, articles."""
+    where, params = selection.where()
+    return con.execute(
+        f"""
+        SELECT {ARTICLE_DAY} AS day, c.label, count(*) AS articles
+        FROM articles a LEFT JOIN article_places p ON p.article_id = a.article_id
+        LEFT JOIN classifications c ON c.article_id = a.article_id AND c.model_id = ?
+        WHERE {where}
+        GROUP BY ALL ORDER BY ALL
+        """,
+        [selection.model_id, *params],
+    ).df()
+
+
+def province_of(name: str) -> str:
+    """A province as article_places stores it (a pre-merger name gives its successor).
+
+    Raises ValueError naming the 34 provinces when name is none of them.
+    """
+    names = province_names()
+    wanted = normalize(name).strip().casefold()
+    exact = [n for n in names if n.casefold() == wanted]
+    found = exact[0] if exact else getattr(main_province(normalize(name)), "name", None)
+    if found is None:
+        raise ValueError(f"unknown province {name!r}; the 34 provinces: {', '.join(names)}")
+    return found
+
+
+def site_of(con: duckdb.DuckDBPyConnection, name: str) -> str:
+    """A site known to the database (its profile name, or its title); ValueError otherwise."""
+    rows = con.execute(
+        "SELECT site FROM sites WHERE site = ? OR lower(title) = lower(?)", [name, name]
+    ).fetchall()
+    if not rows:
+        known = ", ".join(r[0] for r in con.execute("SELECT site FROM sites ORDER BY 1").fetchall())
+        raise ValueError(f"unknown site {name!r}; the database has: {known or 'none yet'}")
+    return rows[0][0]

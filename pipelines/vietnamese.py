@@ -1,0 +1,76 @@
+"""What analysts read, in Vietnamese: label names, crawl errors and dates (one place for each)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pandas as pd
+
+from crawlers.dates import VN_TZ
+
+# The department's names for the three labels (its labeling guide): every page, sheet and
+# notebook analysts read uses these, never the codes stored in the database.
+LABEL_NAMES = {"criticism": "Phê phán", "praise": "Khen ngợi", "neutral": "Trung lập"}
+
+# The crawl's error counters (crawlers/failures.py, crawlers/spiders/profile.py) as a sentence
+# an analyst understands; each is followed by the number of pages it hit.
+ERROR_KINDS = {
+    "dns": "không phân giải được tên miền",
+    "connection_refused": "máy chủ từ chối kết nối",
+    "timeout": "quá thời gian chờ máy chủ trả lời",
+    "data_loss": "trang tải về bị đứt giữa chừng",
+    "too_large": "trang quá lớn, đã bỏ qua",
+    "robots_disallowed": "robots.txt của trang không cho phép thu thập",
+    "redirect_loop": "trang chuyển hướng vòng quanh",
+    "gzip_bomb": "tệp nén bất thường (quá lớn khi giải nén), đã bỏ qua",
+    "xml_bomb": "tệp XML bất thường, đã bỏ qua",
+    "bad_feed": "không đọc được RSS hoặc sitemap",
+    "empty_body": "trang trống",
+    "not_html": "không phải trang HTML",
+    "empty_article": "trang bài viết không có nội dung",
+    "encoding": "bảng mã không đọc được (VISCII, TCVN3...)",
+    "ignored": "yêu cầu bị bỏ qua",
+}
+HTTP_STATUSES = {
+    403: "máy chủ từ chối truy cập",
+    404: "không tìm thấy trang",
+    410: "trang đã bị gỡ",
+    429: "máy chủ giới hạn số lần truy cập",
+}
+
+
+def label_name(label: object) -> str:
+    """A label's Vietnamese name; empty for an article the model has not labelled."""
+    return LABEL_NAMES.get(label, "") if isinstance(label, str) else ""
+
+
+def error_text(kind: str, pages: int) -> str:
+    """One crawl error counter in words: "không phân giải được tên miền: 5 trang"."""
+    if kind.startswith("http_") and kind[5:].isdigit():
+        status = int(kind[5:])
+        fallback = "máy chủ gặp lỗi" if status >= 500 else "máy chủ trả lỗi"
+        words = f"{HTTP_STATUSES.get(status, fallback)} (HTTP {status})"
+    else:
+        words = ERROR_KINDS.get(kind, f"lỗi khác ({kind})")
+    return f"{words}: {pages} trang"
+
+
+def vn_time(value: datetime | pd.Timestamp) -> datetime:
+    """A time in Vietnam (one without a zone is taken as already Vietnam time)."""
+    return value if value.tzinfo is None else value.astimezone(VN_TZ)
+
+
+def day_text(value: date | datetime | pd.Timestamp | None) -> str:
+    """dd/mm/yyyy (in Vietnam time); empty for a missing date."""
+    if value is None or pd.isna(value):
+        return ""
+    if isinstance(value, datetime):
+        value = vn_time(value)
+    return value.strftime("%d/%m/%Y")
+
+
+def time_text(value: datetime | pd.Timestamp | None) -> str:
+    """dd/mm/yyyy HH:MM in Vietnam time; empty for a missing time."""
+    if value is None or pd.isna(value):
+        return ""
+    return vn_time(value).strftime("%d/%m/%Y %H:%M")

@@ -1,0 +1,328 @@
+"""The digest and `congvu report`: what analysts read, in Vietnamese, and inert crawled text."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import lxml.html
+import pytest
+
+from nlp.classify import DEFAULT_MODEL
+from pipelines.digest import cue_lexicon, highlight, render_digest, safe_url
+from pipelines.vietnamese import error_text
+from tests.conftest import ROOT, Site, run_congvu, serve
+
+DEMO = json.loads((ROOT / "crawlers" / "demo" / "expected.json").read_text(encoding="utf-8"))
+DEMO_TITLE = "Cổng TTĐT tỉnh Hòa An (minh họa)"
+
+HOSTILE_PROFILE = """
+name: hostile
+title: 'TITLE'
+base_url: http://hostile.example
+domains: [hostile.example]
+kind: press
+province: null
+verified: true
+discovery:
+  listings: [http://hostile.example/tin/index.html]
+article_url: '^http://hostile\\.example/tin/[a-z0-9-]+-\\d{6}\\.html$'
+fields:
+  title: [{css: "h1.title"}]
+  body: [{css: "div.body > p"}]
+  author: [{css: "p.author"}]
+  published_at: [{meta: "article:published_time"}]
+"""
+HOSTILE_TITLE = "<script>alert(1)</script> Cán bộ xã né tránh, đùn đẩy trách nhiệm"
+HOSTILE_PAGE = """<!doctype html><html><head><meta charset="utf-8">
+<title>x</title><script>document.title = "chạy được";</script>
+<meta property="article:published_time" content="2026-11-20T08:00:00+07:00"></head>
+<body onload="alert(9)">
+<h1 class="title">&lt;script&gt;alert(1)&lt;/script&gt; Cán bộ xã né tránh, đùn đẩy trách nhiệm</h1>
+<p class="author">&lt;img src=x onerror=alert(2)&gt;</p>
+<div class="body">
+<p>Chủ tịch UBND xã Tân Phú bị kỷ luật khiển trách vì né tránh, đùn đẩy trách nhiệm, gây phiền
+hà, nhũng nhiễu người dân khi giải quyết hồ sơ &lt;img src=x onerror=alert(3)&gt; đất đai.</p>
+<p>Cán bộ địa chính <a href="javascript:alert(4)">vi phạm quy chế</a> văn hóa công vụ, gây phiền
+hà cho doanh nghiệp<img src=x onerror="alert(5)">, bị kiểm điểm nghiêm khắc.
+<script>alert(6)</script></p>
+<p>Hội đồng kỷ luật kết luận &lt;a href="javascript:alert(7)"&gt;ông K.&lt;/a&gt; đã sai phạm,
+làm ảnh hưởng đến uy tín của chính quyền xã.</p>
+</div></body></html>
+"""
+
+
+def parse(path: Path) -> lxml.html.HtmlElement:
+    """A digest or report file as an element tree."""
+    return lxml.html.fromstring(path.read_bytes())
+
+
+def texts(tree: lxml.html.HtmlElement, xpath: str) -> list[str]:
+    """The text content of every element xpath selects."""
+    return [e.text_content().strip() for e in tree.xpath(xpath)]
+
+
+def crawl_page(data_dir: Path, page: str, site_title: str) -> None:
+    """A real nightly crawl of one article page (served on 127.0.0.1) into data_dir."""
+    profile = data_dir / "hostile.yaml"
+    profile.write_text(HOSTILE_PROFILE.replace("TITLE", site_title), encoding="utf-8")
+    site = Site()
+    site.add("/hostile/robots.txt", b"", content_type="text/plain")
+    site.add(
+        "/hostile/tin/index.html",
+        b'<html><body><a href="/tin/can-bo-ne-tranh-100001.html">x</a></body></html>',
+    )
+    site.add("/hostile/tin/can-bo-ne-tranh-100001.html", page.encode())
+    with serve(site) as origin:
+        result = run_congvu(
+            "nightly", "--data-dir", str(data_dir), "--profile", str(profile),
+            "--origin", origin + "/{site}",
+        )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The digest of a real nightly crawl of a page carrying script, onerror and javascript:."""
+    data_dir = tmp_path_factory.mktemp("hostile")
+    crawl_page(data_dir, HOSTILE_PAGE, "Báo <img src=x onerror=alert(0)>")
+    return data_dir / "digest" / "latest.html"
+
+
+def test_hostile_article_is_listed_as_text(hostile: Path) -> None:
+    """The crawled headline is shown, as the characters it holds."""
+    assert texts(parse(hostile), "//article[@class='criticism']/h3") == [HOSTILE_TITLE]
+
+
+def test_hostile_markup_is_shown_not_run(hostile: Path) -> None:
+    page = parse(hostile).text_content()
+    assert "<img src=x onerror=alert(3)>" in page
+    assert "Báo <img src=x onerror=alert(0)>" in page
+
+
+def test_digest_of_hostile_page_has_no_script_handler_or_script_link(hostile: Path) -> None:
+    tree = parse(hostile)
+    assert tree.xpath("//script | //img | //iframe | //object | //embed") == []
+    handlers = [a for e in tree.iter() for a in e.attrib if a.lower().startswith("on")]
+    assert handlers == []
+    links = [h for h in tree.xpath("//@href") if not h.startswith(("http://", "https://"))]
+    assert links == []
+
+
+def test_only_web_addresses_become_links() -> None:
+    assert [safe_url(u) for u in ("javascript:alert(1)", " JavaScript:x", "data:text/html,x")] == [
+        None
+    ] * 3
+    assert safe_url("https://vnexpress.net/a-1.html") == "https://vnexpress.net/a-1.html"
+
+
+def test_highlight_marks_cues_and_escapes_the_rest() -> None:
+    marked = highlight("<b>Cán bộ</b> né tránh việc", cue_lexicon(DEFAULT_MODEL))
+    assert str(marked) == ('&lt;b&gt;Cán bộ&lt;/b&gt; <mark class="criticism">né tránh</mark> việc')
+
+
+def test_crawl_errors_in_vietnamese_words() -> None:
+    assert error_text("dns", 5) == "không phân giải được tên miền: 5 trang"
+    assert error_text("http_503", 2) == "máy chủ gặp lỗi (HTTP 503): 2 trang"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder after two demo runs: the second finds nothing new."""
+    data_dir = tmp_path_factory.mktemp("demo")
+    for _ in range(2):
+        result = run_congvu("demo", "--data-dir", str(data_dir))
+        assert result.returncode == 0, result.stdout + result.stderr
+    return data_dir
+
+
+def digests(demo: Path) -> list[Path]:
+    """The demo's run digests, oldest first."""
+    return sorted((demo / "digest").glob("digest-*.html"))
+
+
+def count(label: str) -> int:
+    """Demo articles with this label."""
+    return sum(a["label"] == label for a in DEMO["articles"])
+
+
+def test_attention_line_says_what_to_read(demo: Path) -> None:
+    line = texts(parse(digests(demo)[0]), "//p[@class='attention']")
+    expected = f"{count('criticism')} bài phê phán, {count('praise')} bài khen ngợi mới."
+    assert line == [expected]
+
+
+def test_three_inline_charts_and_nothing_fetched(demo: Path) -> None:
+    tree = parse(digests(demo)[0])
+    assert len(tree.xpath("//figure/*[local-name()='svg']")) == 3
+    assert tree.xpath("//script | //img | //link | //iframe | //@src") == []
+
+
+def test_daily_chart_has_a_column_per_labelled_day(demo: Path) -> None:
+    tree = parse(digests(demo)[0])
+    tips = texts(tree, "(//figure)[1]//*[local-name()='rect']/*[local-name()='title']")
+    assert "20/11/2026: 1 bài phê phán" in tips
+    assert sum(int(t.split(": ")[1].split()[0]) for t in tips) == len(DEMO["articles"])
+
+
+def test_sources_named_by_title(demo: Path) -> None:
+    tree = parse(digests(demo)[0])
+    assert DEMO_TITLE in texts(tree, "//table[1]//td")
+    assert "demo" not in texts(tree, "//td")
+
+
+def test_stories_show_source_date_and_evidence_without_the_headline(demo: Path) -> None:
+    tree = parse(digests(demo)[0])
+    cards = tree.xpath("//article")
+    assert len(cards) == count("criticism") + count("praise")
+    for card in cards:
+        headline = card.xpath("h3")[0].text_content().strip()
+        quotes = [q.text_content().strip() for q in card.xpath("blockquote")]
+        assert 1 <= len(quotes) <= 3 and headline not in quotes
+        assert card.xpath("blockquote/mark"), headline  # cue words highlighted
+        assert card.xpath("p[@class='meta']")[0].text_content().startswith(DEMO_TITLE + " · ")
+
+
+def test_dates_written_day_first(demo: Path) -> None:
+    tree = parse(digests(demo)[0])
+    first = next(a for a in DEMO["articles"] if a["label"] == "criticism")
+    day = "/".join(reversed(first["published_at"][:10].split("-")))
+    assert any(day in meta for meta in texts(tree, "//article/p[@class='meta']"))
+
+
+def test_neutral_counted_not_listed_and_no_unexplained_score(demo: Path) -> None:
+    page = parse(digests(demo)[0]).text_content()
+    assert f"{count('neutral')} bài trung lập" in page
+    assert [
+        a["title"] for a in DEMO["articles"] if a["label"] == "neutral" and a["title"] in page
+    ] == []
+    assert re.search(r"điểm:? *\d", page) is None  # the old digest's bare "điểm 0.87"
+
+
+def test_run_with_nothing_new_says_since_when_and_links_the_previous(demo: Path) -> None:
+    first, second = digests(demo)
+    tree = parse(second)
+    assert any(t.startswith("Không có bài mới kể từ ") for t in texts(tree, "//p/strong"))
+    assert tree.xpath("//a/@href") == [first.name]
+
+
+def test_run_with_nothing_new_keeps_latest(demo: Path) -> None:
+    first = digests(demo)[0]
+    latest = (demo / "digest" / "latest.html").read_bytes()
+    assert latest == first.read_bytes()
+    assert [p.name for p in (demo / "digest").iterdir() if p.suffix == ".part"] == []
+
+
+def test_digest_marks_confirmed_and_changed_labels(demo: Path, tmp_path: Path) -> None:
+    """Analysts' labels (the view analyst_labels): the latest row of an article counts."""
+    db = tmp_path / "congvu.duckdb"
+    shutil.copyfile(demo / "congvu.duckdb", db)
+    con = duckdb.connect(str(db))
+    try:
+        rows = con.execute(
+            "SELECT a.article_id, c.label, a.title FROM articles a JOIN classifications c "
+            "USING (article_id) WHERE c.label = 'criticism' ORDER BY a.article_id LIMIT 2"
+        ).fetchall()
+        (kept, _, kept_title), (changed, _, changed_title) = rows
+        con.executemany(
+            "INSERT INTO labels (article_id, label, reviewer, labelled_at, note) VALUES "
+            "(?, ?, ?, ?::TIMESTAMPTZ, ?)",
+            [
+                [kept, "neutral", "Lan", "2026-11-27 09:00+07", None],
+                [kept, "criticism", "Lan", "2026-11-28 09:00+07", None],
+                [changed, "neutral", "Hùng", "2026-11-28 10:00+07", "chỉ là tin tuyên truyền"],
+            ],
+        )
+        run_id, since, until = con.execute(
+            "SELECT run_id, digest_from, digest_until FROM crawl_runs ORDER BY run_id LIMIT 1"
+        ).fetchone()
+        page, _ = render_digest(con, run_id, DEFAULT_MODEL, since, until)
+    finally:
+        con.close()
+    tree = lxml.html.fromstring(page)
+    notes = {
+        card.xpath("h3")[0].text_content().strip(): texts(card, "p[contains(@class, 'review')]")
+        for card in tree.xpath("//article")
+    }
+    assert notes[kept_title] == ["Đã được cán bộ Lan xác nhận ngày 28/11/2026."]
+    assert notes[changed_title] == [
+        "Cán bộ Hùng đã đổi nhãn thành Trung lập ngày 28/11/2026: chỉ là tin tuyên truyền."
+    ]
+
+
+def test_copies_of_one_story_make_one_card_with_their_number(demo: Path, tmp_path: Path) -> None:
+    db = tmp_path / "congvu.duckdb"
+    shutil.copyfile(demo / "congvu.duckdb", db)
+    con = duckdb.connect(str(db))
+    try:
+        first, second = con.execute(
+            "SELECT article_id FROM classifications WHERE label = 'criticism' "
+            "ORDER BY article_id LIMIT 2"
+        ).fetchall()
+        con.execute(
+            "UPDATE article_stories SET story_id = (SELECT story_id FROM article_stories "
+            "WHERE article_id = ?) WHERE article_id = ?",
+            [first[0], second[0]],
+        )
+        run_id, since, until = con.execute(
+            "SELECT run_id, digest_from, digest_until FROM crawl_runs ORDER BY run_id LIMIT 1"
+        ).fetchone()
+        page, _ = render_digest(con, run_id, DEFAULT_MODEL, since, until)
+    finally:
+        con.close()
+    metas = texts(lxml.html.fromstring(page), "//article[@class='criticism']/p[@class='meta'][1]")
+    assert len(metas) == count("criticism") - 1
+    assert sorted(m.rsplit(" · ", 1)[1] for m in metas) == ["1 bản đăng"] * (len(metas) - 1) + [
+        "2 bản đăng"
+    ]
+
+
+def test_report_covers_the_days_asked(demo: Path) -> None:
+    result = run_congvu(
+        "report", "--data-dir", str(demo), "--from", "2026-11-22", "--to", "2026-11-24"
+    )
+    target = demo / "reports" / "bao-cao_2026-11-22_2026-11-24.html"
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith(f"-> {target}")
+    tree = parse(target)
+    assert texts(tree, "//h1") == ["Báo cáo giám sát báo chí từ 22/11/2026 đến 24/11/2026"]
+    inside = [
+        a["title"]
+        for a in DEMO["articles"]
+        if "2026-11-22" <= a["published_at"][:10] <= "2026-11-24" and a["label"] != "neutral"
+    ]
+    assert sorted(texts(tree, "//article/h3")) == sorted(inside)
+
+
+def test_report_refuses_an_unknown_province_or_site(demo: Path) -> None:
+    province = run_congvu("report", "--data-dir", str(demo), "--province", "Atlantis")
+    site = run_congvu("report", "--data-dir", str(demo), "--site", "nope")
+    assert (province.returncode, site.returncode) == (2, 2)
+    assert "unknown province 'Atlantis'" in province.stderr and "Hà Nội" in province.stderr
+    assert "unknown site 'nope'" in site.stderr
+
+
+def test_report_of_a_province_reads_its_pre_merger_name(demo: Path, tmp_path: Path) -> None:
+    target = tmp_path / "r.html"
+    result = run_congvu(
+        "report", "--data-dir", str(demo), "--province", "Quảng Nam", "--output", str(target)
+    )
+    assert result.returncode == 0, result.stderr
+    assert "tỉnh/thành phố Đà Nẵng" in parse(target).text_content()
+
+
+def test_failed_site_counted_and_its_errors_in_words(tmp_path: Path) -> None:
+    result = run_congvu(
+        "nightly", "--data-dir", str(tmp_path), "--site", "vnexpress",
+        "--origin", "http://127.0.0.1:9/{site}",
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    tree = parse(next((tmp_path / "digest").glob("digest-*.html")))
+    assert texts(tree, "//p[@class='attention']") == [
+        "Không có bài phê phán hay khen ngợi mới; 1 nguồn lỗi."
+    ]
+    errors = texts(tree, "//table[1]//tr[2]/td[5]")[0]
+    assert errors.startswith("máy chủ từ chối kết nối: ") and errors.endswith(" trang")

@@ -1,0 +1,181 @@
+"""Excel and CSV for analysts: neutralised cells, Vietnamese columns, unlabelled articles."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from pipelines.exports import FORMULA_STARTS, cell_text, neutralise
+from tests.conftest import ROOT, run_congvu
+from tests.test_digest import crawl_page
+
+DEMO = json.loads((ROOT / "crawlers" / "demo" / "expected.json").read_text(encoding="utf-8"))
+EVIL_TITLE = '=HYPERLINK("http://evil.example/x","Bấm vào đây")'
+EVIL_AUTHOR = "@SUM(1+1)*cmd|' /C calc'!A0"
+EVIL_SITE = "+Báo giả mạo"
+# Every sentence starts with a formula character, so the evidence cell does too.
+EVIL_PAGE = f"""<!doctype html><html><head><meta charset="utf-8">
+<meta property="article:published_time" content="2026-11-20T08:00:00+07:00"></head><body>
+<h1 class="title">{EVIL_TITLE.replace('"', "&quot;")}</h1>
+<p class="author">{EVIL_AUTHOR}</p>
+<div class="body">
+<p>-Chủ tịch UBND xã Hưng Nguyên, tỉnh Nghệ An bị kỷ luật khiển trách vì né tránh, đùn đẩy
+trách nhiệm, gây phiền hà, nhũng nhiễu người dân khi giải quyết hồ sơ đất đai.</p>
+<p>+Cán bộ địa chính vi phạm quy chế văn hóa công vụ, gây phiền hà cho doanh nghiệp, bị kiểm
+điểm nghiêm khắc.</p>
+</div></body></html>
+"""
+HEADERS = [
+    "Ngày đăng", "Nguồn", "Tiêu đề", "Nhãn", "Nhãn do cán bộ duyệt", "Tỉnh, thành phố",
+    "Người được nêu tên", "Cơ quan, tổ chức", "Câu làm căn cứ", "Mức chắc chắn của mô hình (0-1)",
+    "Tác giả", "Chuyên mục", "Số bản đăng", "Liên kết", "Mã tin", "Mã bài",
+]  # fmt: skip
+SHEETS = ["Tổng hợp", "Phê phán", "Khen ngợi", "Trung lập"]
+
+
+@pytest.mark.parametrize("start", FORMULA_STARTS)
+def test_formula_starts_are_neutralised(start: str) -> None:
+    assert neutralise(f"{start}1+1") == f"'{start}1+1"
+
+
+def test_other_values_are_left_alone() -> None:
+    assert [neutralise(v) for v in ("Hà Nội", "a=b", "", -3, 0.5, None)] == [
+        "Hà Nội", "a=b", "", -3, 0.5, None,
+    ]  # fmt: skip
+
+
+def test_characters_a_workbook_cannot_hold_are_replaced_not_dropped() -> None:
+    assert cell_text("a\x00b\x1fc\td") == "a\ufffdb\ufffdc\td"
+
+
+@pytest.fixture(scope="module")
+def evil(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder after a real crawl of a page whose title, author and text are formulas."""
+    data_dir = tmp_path_factory.mktemp("evil")
+    crawl_page(data_dir, EVIL_PAGE, EVIL_SITE)
+    return data_dir
+
+
+def exported(data_dir: Path, fmt: str, *extra: str) -> Path:
+    """Run `congvu export` into data_dir/out.<fmt>; return the file."""
+    target = data_dir / f"out.{fmt}"
+    result = run_congvu(
+        "export", "--data-dir", str(data_dir), "--format", fmt, "--output", str(target), *extra
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return target
+
+
+def cells(target: Path) -> list[openpyxl.cell.Cell]:
+    """Every non-empty cell of every sheet."""
+    book = openpyxl.load_workbook(target)
+    return [c for sheet in book for row in sheet.iter_rows() for c in row if c.value is not None]
+
+
+def test_xlsx_holds_no_formula(evil: Path) -> None:
+    found = cells(exported(evil, "xlsx"))
+    assert [c.coordinate for c in found if c.data_type == "f"] == []
+    live = [
+        c.value for c in found if isinstance(c.value, str) and c.value.startswith(FORMULA_STARTS)
+    ]
+    assert live == []
+
+
+def test_xlsx_keeps_hostile_text_readable(evil: Path) -> None:
+    sheet = openpyxl.load_workbook(exported(evil, "xlsx"))["Phê phán"]
+    row = dict(zip(HEADERS, [c.value for c in sheet[2]], strict=True))
+    assert (row["Tiêu đề"], row["Tác giả"], row["Nguồn"]) == (
+        "'" + EVIL_TITLE, "'" + EVIL_AUTHOR, "'" + EVIL_SITE,
+    )  # fmt: skip
+    assert row["Câu làm căn cứ"][:2] in ("'-", "'+")
+    assert row["Tỉnh, thành phố"] == "Nghệ An"
+
+
+def test_csv_holds_no_formula(evil: Path) -> None:
+    with exported(evil, "csv").open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    fields = [v for row in rows for v in row.values()]
+    assert [v for v in fields if v.startswith(FORMULA_STARTS)] == []
+    assert (rows[0]["Tiêu đề"], rows[0]["Tác giả"]) == ("'" + EVIL_TITLE, "'" + EVIL_AUTHOR)
+    assert rows[0]["Câu làm căn cứ"][:2] in ("'-", "'+")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder after one demo run."""
+    data_dir = tmp_path_factory.mktemp("demo")
+    result = run_congvu("demo", "--data-dir", str(data_dir))
+    assert result.returncode == 0, result.stdout + result.stderr
+    return data_dir
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_articles_a_model_has_not_labelled_are_exported_with_no_label(demo: Path, fmt: str) -> None:
+    """tfidf-lr-2 labelled none of the demo's articles: the issue's `TypeError` is gone."""
+    target = demo / f"unlabelled.{fmt}"
+    result = run_congvu(
+        "export", "--data-dir", str(demo), "--model", "tfidf-lr-2", "--format", fmt,
+        "--output", str(target),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    total = len(DEMO["articles"])
+    assert f"{total} articles (tfidf-lr-2 labels; {total} without one)" in result.stdout
+    if fmt == "csv":
+        with target.open(encoding="utf-8-sig", newline="") as f:
+            assert [r["Nhãn"] for r in csv.DictReader(f)] == [""] * total
+    else:
+        book = openpyxl.load_workbook(target)
+        assert book.sheetnames == [*SHEETS, "Chưa có nhãn"]
+        assert book["Chưa có nhãn"].max_row == total + 1
+        summary = {r[0]: r[1] for r in book["Tổng hợp"].iter_rows(values_only=True) if r[0]}
+        assert summary["Chưa có nhãn"] == total
+
+
+@pytest.fixture(scope="module")
+def report(demo: Path) -> Path:
+    """`congvu report --format xlsx` over the demo's month, with its default file name."""
+    result = run_congvu(
+        "report", "--data-dir", str(demo), "--format", "xlsx",
+        "--from", "2026-11-01", "--to", "2026-11-30",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return demo / "reports" / "bao-cao_2026-11-01_2026-11-30.xlsx"
+
+
+def test_report_file_name_says_the_date_range(report: Path) -> None:
+    assert report.is_file()
+
+
+def test_workbook_has_a_summary_and_a_sheet_per_label(report: Path) -> None:
+    book = openpyxl.load_workbook(report)
+    assert book.sheetnames == SHEETS
+    rows = {r[0]: r[1:3] for r in book["Tổng hợp"].iter_rows(values_only=True) if r[0]}
+    for name, label in zip(SHEETS[1:], ("criticism", "praise", "neutral"), strict=True):
+        n = sum(a["label"] == label for a in DEMO["articles"])
+        assert rows[name] == (n, n)
+        assert book[name].max_row == n + 1
+    assert rows["Từ ngày"][0] == "01/11/2026" and rows["Đến ngày"][0] == "30/11/2026"
+
+
+def test_article_sheets_are_ready_to_filter_and_click(report: Path) -> None:
+    sheet = openpyxl.load_workbook(report)["Phê phán"]
+    assert [c.value for c in sheet[1]] == HEADERS
+    assert (sheet.freeze_panes, sheet.auto_filter.ref) == ("A2", f"A1:P{sheet.max_row}")
+    assert sheet.column_dimensions["C"].width == 60
+    by_header = dict(zip(HEADERS, sheet[2], strict=True))
+    assert by_header["Nhãn"].value == "Phê phán"
+    assert by_header["Ngày đăng"].number_format == "dd/mm/yyyy"
+    url = by_header["Liên kết"].value
+    assert url.startswith("http://demo.congvu.invalid/tin-tuc/")
+    assert by_header["Tiêu đề"].hyperlink.target == by_header["Liên kết"].hyperlink.target == url
+
+
+def test_entity_columns_filled_from_the_database(report: Path) -> None:
+    sheet = openpyxl.load_workbook(report)["Khen ngợi"]
+    rows = list(sheet.iter_rows(2, None, values_only=True))
+    for header in ("Người được nêu tên", "Cơ quan, tổ chức"):
+        assert any(row[HEADERS.index(header)] for row in rows), header
