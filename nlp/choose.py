@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from nlp.classify import models_dir
+from nlp.datafiles import json_text
 from nlp.evidence import READ_BATCH, EvidenceOptions, cross_validate, read_articles
 from nlp.lexicon import CueLexiconClassifier, Lexicon
 from nlp.progress import Progress
@@ -100,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         "chosen": best["candidate"],
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    args.out.write_text(json_text(doc), encoding="utf-8")
     print(f"chosen: {best['candidate']} (wrote {args.out})")
     return 0
 

@@ -34,13 +34,6 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from nlp.classify import LABELS, Prediction, neutral
-from nlp.evaluate import (
-    evidence_hits,
-    metrics,
-    phrase_parts,
-    precision_at_mix,
-    sentence_holds,
-)
 from nlp.lexicon import VIETNAMESE_RE, CueLexiconClassifier, Lexicon, SentenceScore, cue_summary
 from nlp.linear import (
     calibration,
@@ -50,6 +43,13 @@ from nlp.linear import (
     identity,
     softmax,
     with_bias,
+)
+from nlp.metrics import (
+    evidence_hits,
+    metrics,
+    phrase_parts,
+    precision_at_mix,
+    sentence_holds,
 )
 from nlp.progress import Progress
 from nlp.trainset import TrainSet, cv_folds, fold_weak_ids

@@ -18,7 +18,6 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from nlp.classify import LABELS, Prediction, neutral
-from nlp.evaluate import metrics
 from nlp.lexicon import (
     VIETNAMESE_RE,
     CueLexiconClassifier,
@@ -26,6 +25,7 @@ from nlp.lexicon import (
     SentenceScore,
     explain,
 )
+from nlp.metrics import metrics
 from nlp.progress import Progress
 from nlp.text import head_lines, segment_lines, sentences
 from nlp.trainset import TrainSet, cv_folds, fold_weak_ids

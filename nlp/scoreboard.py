@@ -34,17 +34,16 @@ from nlp.classify import (
     load_classifier,
     models_dir,
 )
-from nlp.evaluate import (
-    POLAR,
-    evidence_hits,
+from nlp.datafiles import (
+    CORPUS,
+    LABELS_DIR,
+    json_text,
     load_corpus_texts,
-    metrics,
     pool_priors,
-    precision_at_mix,
+    read_trainset_ids,
 )
-from nlp.split import LABELS_DIR, TEST_SOURCE, Split, read_split
-from nlp.train import DEFAULT_CORPUS
-from nlp.trainset import read_trainset_ids
+from nlp.metrics import POLAR, evidence_hits, metrics, precision_at_mix
+from nlp.split import TEST_SOURCE, Split, read_split
 
 SCOREBOARD = "scoreboard.json"
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -131,7 +130,7 @@ def scoreboard(models: list[str] | None = None, labels_dir: Path = LABELS_DIR) -
     """Score every model (or the given ones) on the test part."""
     split = read_split()
     rows = frozen_test_rows(split, labels_dir)
-    texts = load_corpus_texts(DEFAULT_CORPUS, [r["id"] for r in rows])
+    texts = load_corpus_texts(CORPUS, [r["id"] for r in rows])
     priors = pool_priors(Path(labels_dir) / TEST_SOURCE)
     chosen = models or available_models()
     trained_groups = {
@@ -184,7 +183,7 @@ def write_test_sections(board: dict[str, Any]) -> list[Path]:
         path = folder / "metrics.json"
         doc = json.loads(path.read_text(encoding="utf-8"))
         doc["test"] = {k: v for k, v in entry.items() if k != "model_id"}
-        path.write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        path.write_text(json_text(doc), encoding="utf-8")
         written.append(path)
     return written
 
@@ -382,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     board = scoreboard(labels_dir=args.labels_dir)
     path = models_dir() / SCOREBOARD
-    path.write_text(json.dumps(board, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    path.write_text(json_text(board), encoding="utf-8")
     for written in write_test_sections(board):
         print(f"wrote the test figures into {written}", file=sys.stderr)
     for entry in board["models"]:

@@ -16,20 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from nlp.classify import LABELS, load_classifier, models_dir
+from nlp.datafiles import CORPUS, LABELS_DIR, TRAINSET_FILE, json_text, pool_priors, sha256
+from nlp.metrics import metrics
 from nlp.progress import Progress
-from nlp.trainset import (
-    TRAINSET_FILE,
-    TrainSet,
-    WeakRecipe,
-    build_trainset,
-    sha256,
-    write_trainset,
-)
+from nlp.split import read_split, split_path
+from nlp.trainset import TrainSet, WeakRecipe, build_trainset, write_trainset
 
 BACKENDS = ("linear", "transformer", "evidence")
 # All hand labels; the frozen split (models/split.csv) keeps its test part out of training.
-DEFAULT_LABELS = (Path("../shared/labels/train.csv"), Path("../shared/labels/dev.csv"))
-DEFAULT_CORPUS = Path("../shared/corpus/vntc-politics-law.jsonl.gz")
+DEFAULT_LABELS = (LABELS_DIR / "train.csv", LABELS_DIR / "dev.csv")
+DEFAULT_CORPUS = CORPUS
 PACKAGES = (
     "scikit-learn", "numpy", "scipy", "joblib", "underthesea", "underthesea_core",
     "torch", "transformers", "tokenizers",
@@ -80,8 +76,6 @@ def train(
     (split: a split file, default models/split.csv); its folds are the CV folds. split="none"
     rebuilds a model released before the split, as it was built (`make e5`).
     """
-    from nlp.split import read_split, split_path
-
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     label_files = [Path(labels_csv)] if isinstance(labels_csv, (str, Path)) else list(labels_csv)
@@ -151,7 +145,7 @@ def train(
         "versions": library_versions(),
         "seconds": round(time.time() - started),
     }
-    (out_dir / "recipe.json").write_text(_dumps(recipe_doc), encoding="utf-8")
+    (out_dir / "recipe.json").write_text(json_text(recipe_doc), encoding="utf-8")
     print(f"{model_id}: done in {round(time.time() - started)} s", file=sys.stderr, flush=True)
     return out_dir
 
@@ -220,8 +214,8 @@ def _train_evidence(
         "nightly_mix": priors,
         "which_labels_set_which_choices": _choices(opts),
     }
-    (out_dir / "model.json").write_text(_dumps(config), encoding="utf-8")
-    (out_dir / "metrics.json").write_text(_dumps(metrics_doc), encoding="utf-8")
+    (out_dir / "model.json").write_text(json_text(config), encoding="utf-8")
+    (out_dir / "metrics.json").write_text(json_text(metrics_doc), encoding="utf-8")
     return {
         "options": options_dict(opts),
         "model": (
@@ -241,8 +235,6 @@ def _train_evidence(
 
 def random_pool_priors(label_files: list[Path]) -> dict | None:
     """The label mix of the random pool (an unbiased corpus sample), if a labels file has one."""
-    from nlp.evaluate import pool_priors
-
     for path in label_files:
         try:
             return {"source": str(path), **pool_priors(path)}
@@ -275,7 +267,6 @@ def _choices(opts: Any) -> dict[str, str]:
 
 def _train_linear(trainset: TrainSet, out_dir: Path, opts: Any, model_id: str) -> dict:
     """Cross-validate and fit the linear model; write model.json, artifact, cues and metrics."""
-    from nlp.evaluate import metrics
     from nlp.linear import ARTIFACT, KIND, cross_validate, featurize, options_dict, train_final
 
     lexicon_dir = models_dir() / trainset.recipe.lexicon
@@ -324,8 +315,8 @@ def _train_linear(trainset: TrainSet, out_dir: Path, opts: Any, model_id: str) -
         },
         "out_of_fold_scores": "oof.json",
     }
-    (out_dir / "model.json").write_text(_dumps(config), encoding="utf-8")
-    (out_dir / "metrics.json").write_text(_dumps(metrics_doc), encoding="utf-8")
+    (out_dir / "model.json").write_text(json_text(config), encoding="utf-8")
+    (out_dir / "metrics.json").write_text(json_text(metrics_doc), encoding="utf-8")
     oof = {"labels_order": list(LABELS), "scores": out_of_fold}
     (out_dir / "oof.json").write_text(json.dumps(oof, ensure_ascii=False) + "\n", "utf-8")
     return {
@@ -351,11 +342,6 @@ def _shown(path: Path) -> str:
         return str(Path(path).resolve().relative_to(Path.cwd()))
     except ValueError:
         return str(path)
-
-
-def _dumps(data: Any) -> str:
-    """JSON as written into model folders: UTF-8, indented, newline-terminated."""
-    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
 def _command(

@@ -15,11 +15,12 @@ from typing import Any
 import numpy as np
 
 from nlp.classify import LABELS, ModelNotFoundError, Prediction, models_dir, neutral
-from nlp.evaluate import metrics
+from nlp.datafiles import json_text, sha256
 from nlp.lexicon import VIETNAMESE_RE, CueLexiconClassifier, Lexicon, explain
+from nlp.metrics import metrics
 from nlp.progress import Progress
 from nlp.text import head_lines, segment_lines, sentences
-from nlp.trainset import TrainSet, cv_folds, fold_weak_ids, sha256
+from nlp.trainset import TrainSet, cv_folds, fold_weak_ids
 
 KIND = "transformer"
 # What a model folder needs besides model.json; the weights are not committed when over 50 MB.
@@ -330,8 +331,6 @@ def train_transformer(
     build is the command that rebuilds the folder, recorded for when its weights are not
     committed (the loader names it when they are missing).
     """
-    from nlp.train import _dumps
-
     prepared = {i: prepare(t, options) for i, t in trainset.texts.items()}
     cached: dict[str, Any] = {}
     if options.freeze_layers:
@@ -407,8 +406,8 @@ def train_transformer(
         "trainset": "trainset.csv.gz",
         "build": build,
     }
-    (out_dir / "model.json").write_text(_dumps(config), encoding="utf-8")
-    (out_dir / "metrics.json").write_text(_dumps(metrics_doc), encoding="utf-8")
+    (out_dir / "model.json").write_text(json_text(config), encoding="utf-8")
+    (out_dir / "metrics.json").write_text(json_text(metrics_doc), encoding="utf-8")
     cues = {"file": "cues.yaml", "from": f"models/{lexicon_dir.name}"}
     return {"options": asdict(options), "cues": cues}
 

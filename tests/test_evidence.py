@@ -12,6 +12,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from nlp.classify import LABELS, Classifier, load_classifier
+from nlp.datafiles import read_corpus
 from nlp.evidence import (
     EvidenceOptions,
     class_log_proba,
@@ -25,7 +26,6 @@ from nlp.evidence import (
 )
 from nlp.lexicon import CueLexiconClassifier
 from nlp.text import sentences
-from nlp.trainset import read_corpus
 
 
 @pytest.fixture(scope="module")

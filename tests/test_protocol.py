@@ -15,8 +15,8 @@ import pytest
 
 import nlp.evidence
 from nlp.classify import LABELS
+from nlp.datafiles import read_corpus, read_trainset_ids
 from nlp.split import Split, read_split
-from nlp.trainset import read_corpus, read_trainset_ids
 
 PER_LABEL = 30
 MAX_CORPUS = 1000  # the first 1,000 corpus articles hold 48 test-part articles

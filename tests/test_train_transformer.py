@@ -18,7 +18,7 @@ import_or_skip("torch")
 import_or_skip("transformers")
 
 from nlp.classify import LABELS, Classifier, load_classifier  # noqa: E402
-from nlp.trainset import read_corpus  # noqa: E402
+from nlp.datafiles import read_corpus  # noqa: E402
 
 
 def labelled_sample(shared_dir: Path, per_label: int = 12) -> list[tuple[str, str]]:
