@@ -18,11 +18,12 @@ from typing import Any
 
 from nlp.classify import models_dir
 from nlp.datafiles import json_text
-from nlp.evidence import READ_BATCH, EvidenceOptions, cross_validate, read_articles
+from nlp.evidence import EvidenceOptions
+from nlp.evidence_training import READ_BATCH, cross_validate, random_pool_priors, read_articles
 from nlp.lexicon import CueLexiconClassifier, Lexicon
 from nlp.progress import Progress
 from nlp.split import read_split
-from nlp.train import DEFAULT_CORPUS, DEFAULT_LABELS, random_pool_priors
+from nlp.train import DEFAULT_CORPUS, DEFAULT_LABELS
 from nlp.trainset import WeakRecipe, build_trainset
 
 CRITICISM_RECALL_FLOOR = 0.88

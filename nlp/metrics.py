@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from nlp.classify import LABELS
+from nlp.classify import LABELS, POLAR
 from nlp.text import normalize, sentences
 
-POLAR = ("praise", "criticism")
 _SPACE_RE = re.compile(r"\s+")
 
 

@@ -198,13 +198,8 @@ def test_frozen_layers_are_unchanged_by_fine_tuning(fine_tuned: Path, e5_dir: Pa
 def test_cached_frozen_features_give_the_full_model_logits(
     e5_classifier: Classifier, hand_texts: list[str]
 ) -> None:
-    from nlp.transformer import (
-        TransformerOptions,
-        features_logits,
-        frozen_features,
-        predict_logits,
-        prepare,
-    )
+    from nlp.transformer import TransformerOptions, predict_logits, prepare
+    from nlp.transformer_training import features_logits, frozen_features
 
     model, tokenizer = e5_classifier.model, e5_classifier.tokenizer
     options = TransformerOptions(**E5_OPTIONS)

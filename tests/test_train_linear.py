@@ -9,9 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from nlp.calibration import criticism_bias
 from nlp.classify import LABELS, load_classifier, models_dir
 from nlp.evaluate import TrainedOnLabelsError, evaluate_model
-from nlp.linear import criticism_bias, recompute_cv, with_bias
+from nlp.linear_training import recompute_cv
+from nlp.scores import with_bias
 from nlp.trainset import (
     WeakRecipe,
     cue_totals,
