@@ -218,7 +218,7 @@ def test_unseen_labels_are_evaluated(shared_dir: Path, tmp_path: Path) -> None:
 
 def read_trainset_ids_of(model: str) -> set[str]:
     """The ids a committed model was trained on."""
-    from nlp.trainset import read_trainset_ids
+    from nlp.datafiles import read_trainset_ids
 
     return set(read_trainset_ids(models_dir() / model / "trainset.csv.gz"))
 
