@@ -33,8 +33,8 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from nlp.classify import LABELS, POLAR, Prediction, neutral
-from nlp.lexicon import VIETNAMESE_RE, CueLexiconClassifier, Lexicon, SentenceScore, cue_summary
+from nlp.classify import LABELS, POLAR, Prediction
+from nlp.lexicon import CueLexiconClassifier, Lexicon, SentenceScore, cue_summary, unreadable
 from nlp.linear import cue_vector
 from nlp.scores import biased, softmax
 
@@ -261,10 +261,8 @@ class EvidenceClassifier:
 
     def classify(self, text: str) -> Prediction:
         """Label one text with evidence; never raises on empty or non-Vietnamese input."""
-        if not text or not text.strip():
-            return neutral("empty text")
-        if not VIETNAMESE_RE.search(text):
-            return neutral("no Vietnamese letters found; the model only reads Vietnamese")
+        if (unread := unreadable(text)) is not None:
+            return unread
         probs, article, sentence_probs = self.predict(text)
         scores = {label: float(p) for label, p in zip(LABELS, probs, strict=True)}
         label = max(scores, key=scores.__getitem__)

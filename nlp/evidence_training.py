@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -14,8 +13,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from nlp.calibration import calibration, criticism_bias, fit_temperature
-from nlp.classify import LABELS, models_dir
-from nlp.datafiles import TRAINSET_FILE, json_text, pool_priors, sha256
+from nlp.classify import LABELS
+from nlp.datafiles import pool_priors
 from nlp.evidence import (
     ARTIFACT,
     KIND,
@@ -32,6 +31,7 @@ from nlp.evidence import (
 from nlp.lexicon import CueLexiconClassifier, Lexicon
 from nlp.linear import identity
 from nlp.metrics import evidence_hits, metrics, phrase_parts, precision_at_mix, sentence_holds
+from nlp.model_folder import copy_cues, cues_record, model_config, write_model_files
 from nlp.progress import Progress
 from nlp.scores import biased, softmax, with_bias
 from nlp.trainset import TrainSet, cv_folds, fold_weak_ids
@@ -301,9 +301,8 @@ def train_evidence(
     trainset: TrainSet, out_dir: Path, opts: EvidenceOptions, model_id: str, label_files: list[Path]
 ) -> dict:
     """Cross-validate and fit the evidence model; write model.json, artifact, cues and metrics."""
-    lexicon_dir = models_dir() / trainset.recipe.lexicon
-    cues_path = out_dir / "cues.yaml"
-    shutil.copyfile(lexicon_dir / "cues.yaml", cues_path)
+    lexicon_id = trainset.recipe.lexicon
+    cues_path = copy_cues(lexicon_id, out_dir)
     cues = CueLexiconClassifier(Lexicon.from_yaml(cues_path), "cues")
     reading = Progress("reading", -(-len(trainset.texts) // READ_BATCH), "articles")
     articles = read_articles(trainset.texts, cues, reading)
@@ -316,25 +315,16 @@ def train_evidence(
     final.step(f"fitted on {len(hand_ids)} hand labels", items=len(hand_ids))
     temperature = cv["calibration"]["temperature"]
     EvidenceClassifier(parts, cues, biases, temperature, model_id).save(out_dir)
-    config = {
-        "model_id": model_id,
-        "kind": KIND,
-        "artifact": ARTIFACT,
-        "cues": "cues.yaml",
-        "cues_sha256": sha256(cues_path),
-        "biases": biases,
-        "temperature": temperature,
-        "labels": list(LABELS),
-        "description": (
-            "A sentence scorer learnt from the annotators' evidence phrases, aggregated per "
-            "article with syllable n-grams and cue-lexicon evidence into a class-weighted "
-            "logistic regression; evidence = the sentences the scorer rates most."
-        ),
-        "definition": "shared/docs/labeling-guide.md",
-        "metrics": "metrics.json",
-        "recipe": "recipe.json",
-        "trainset": TRAINSET_FILE,
-    }
+    config = model_config(
+        model_id,
+        KIND,
+        {"artifact": ARTIFACT},
+        cues_path,
+        {"biases": biases, "temperature": temperature},
+        "A sentence scorer learnt from the annotators' evidence phrases, aggregated per "
+        "article with syllable n-grams and cue-lexicon evidence into a class-weighted "
+        "logistic regression; evidence = the sentences the scorer rates most.",
+    )
     metrics_doc = {
         "model_id": model_id,
         "cross_validated": {
@@ -349,8 +339,7 @@ def train_evidence(
         "nightly_mix": priors,
         "which_labels_set_which_choices": _choices(opts),
     }
-    (out_dir / "model.json").write_text(json_text(config), encoding="utf-8")
-    (out_dir / "metrics.json").write_text(json_text(metrics_doc), encoding="utf-8")
+    write_model_files(out_dir, config, metrics_doc)
     return {
         "options": asdict(opts),
         "model": (
@@ -360,11 +349,7 @@ def train_evidence(
             "the whole text (title words again with T:), 4 cue features and 8 out-of-fold "
             "sentence-scorer aggregates"
         ),
-        "cues": {
-            "file": "cues.yaml",
-            "sha256": sha256(cues_path),
-            "from": f"models/{lexicon_dir.name}",
-        },
+        "cues": cues_record(lexicon_id, cues_path),
     }
 
 

@@ -14,13 +14,13 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from nlp.classify import LABELS, Prediction, neutral
+from nlp.classify import LABELS, Prediction
 from nlp.lexicon import (
-    VIETNAMESE_RE,
     CueLexiconClassifier,
     Lexicon,
     SentenceScore,
     explain,
+    unreadable,
 )
 from nlp.scores import softmax, with_bias
 from nlp.text import head_lines, segment_lines, sentences
@@ -141,10 +141,8 @@ class LinearClassifier:
 
     def classify(self, text: str) -> Prediction:
         """Label one text with evidence; never raises on empty or non-Vietnamese input."""
-        if not text or not text.strip():
-            return neutral("empty text")
-        if not VIETNAMESE_RE.search(text):
-            return neutral("no Vietnamese letters found; the model only reads Vietnamese")
+        if (unread := unreadable(text)) is not None:
+            return unread
         scored = self.cues.score_sentences(text)
         tokens = doc_tokens(segment_lines(head_lines(text, self.head_chars)))
         cue = [cue_vector(scored, self.cues.lexicon)]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
@@ -17,7 +16,6 @@ from sklearn.linear_model import LogisticRegression
 
 from nlp.calibration import calibration, criticism_bias, fit_temperature
 from nlp.classify import LABELS, load_classifier, models_dir
-from nlp.datafiles import TRAINSET_FILE, json_text, sha256
 from nlp.lexicon import CueLexiconClassifier, Lexicon
 from nlp.linear import (
     ARTIFACT,
@@ -30,6 +28,7 @@ from nlp.linear import (
     log_proba,
 )
 from nlp.metrics import metrics
+from nlp.model_folder import copy_cues, cues_record, model_config, write_model_files
 from nlp.progress import Progress
 from nlp.scores import softmax, with_bias
 from nlp.text import head_lines, segment_lines
@@ -305,35 +304,28 @@ def recompute_cv(
 
 def train_linear(trainset: TrainSet, out_dir: Path, opts: LinearOptions, model_id: str) -> dict:
     """Cross-validate and fit the linear model; write model.json, artifact, cues and metrics."""
-    lexicon_dir = models_dir() / trainset.recipe.lexicon
-    cues_path = out_dir / "cues.yaml"
-    shutil.copyfile(lexicon_dir / "cues.yaml", cues_path)
+    lexicon_id = trainset.recipe.lexicon
+    cues_path = copy_cues(lexicon_id, out_dir)
     features = featurize(trainset.texts, cues_path, opts)
     cv = cross_validate(trainset, features, opts)
     out_of_fold = cv.pop("out_of_fold")
     temperature = cv["calibration"]["temperature"]
     classifier = train_final(trainset, features, opts, cues_path, temperature, model_id)
     classifier.save(out_dir)
-    config = {
-        "model_id": model_id,
-        "kind": KIND,
-        "artifact": ARTIFACT,
-        "cues": "cues.yaml",
-        "cues_sha256": sha256(cues_path),
-        "head_chars": opts.head_chars,
-        "temperature": temperature,
-        "criticism_bias": classifier.bias,
-        "labels": list(LABELS),
-        "description": (
-            "TF-IDF over underthesea word segments of the title and first lines, plus cue-lexicon "
-            "evidence, into a class-weighted logistic regression; weak labels + hand labels."
-        ),
-        "definition": "shared/docs/labeling-guide.md",
-        "metrics": "metrics.json",
-        "recipe": "recipe.json",
-        "trainset": TRAINSET_FILE,
-    }
-    lexicon = load_classifier(lexicon_dir)
+    config = model_config(
+        model_id,
+        KIND,
+        {"artifact": ARTIFACT},
+        cues_path,
+        {
+            "head_chars": opts.head_chars,
+            "temperature": temperature,
+            "criticism_bias": classifier.bias,
+        },
+        "TF-IDF over underthesea word segments of the title and first lines, plus cue-lexicon "
+        "evidence, into a class-weighted logistic regression; weak labels + hand labels.",
+    )
+    lexicon = load_classifier(models_dir() / lexicon_id)
     hand_ids = sorted(trainset.hand)
     baseline = metrics(
         [trainset.hand[i] for i in hand_ids],
@@ -351,8 +343,7 @@ def train_linear(trainset: TrainSet, out_dir: Path, opts: LinearOptions, model_i
         },
         "out_of_fold_scores": "oof.json",
     }
-    (out_dir / "model.json").write_text(json_text(config), encoding="utf-8")
-    (out_dir / "metrics.json").write_text(json_text(metrics_doc), encoding="utf-8")
+    write_model_files(out_dir, config, metrics_doc)
     oof = {"labels_order": list(LABELS), "scores": out_of_fold}
     (out_dir / "oof.json").write_text(json.dumps(oof, ensure_ascii=False) + "\n", "utf-8")
     return {
@@ -364,9 +355,5 @@ def train_linear(trainset: TrainSet, out_dir: Path, opts: LinearOptions, model_i
             "plus log(1 + cue evidence) of title and body, praise and criticism, from cues.yaml"
         ),
         "model": "LogisticRegression(multinomial, class_weight=balanced, solver=newton-cg)",
-        "cues": {
-            "file": "cues.yaml",
-            "sha256": sha256(cues_path),
-            "from": f"models/{lexicon_dir.name}",
-        },
+        "cues": cues_record(lexicon_id, cues_path),
     }

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from nlp.classify import LABELS, ModelNotFoundError, Prediction, neutral
-from nlp.lexicon import VIETNAMESE_RE, CueLexiconClassifier, Lexicon, explain
+from nlp.classify import LABELS, ModelNotFoundError, Prediction
+from nlp.lexicon import CueLexiconClassifier, Lexicon, explain, unreadable
 from nlp.scores import softmax
 from nlp.text import head_lines, segment_lines, sentences
 
@@ -133,10 +133,8 @@ class TransformerClassifier:
 
     def classify(self, text: str) -> Prediction:
         """Label one text with evidence; never raises on empty or non-Vietnamese input."""
-        if not text or not text.strip():
-            return neutral("empty text")
-        if not VIETNAMESE_RE.search(text):
-            return neutral("no Vietnamese letters found; the model only reads Vietnamese")
+        if (unread := unreadable(text)) is not None:
+            return unread
         probs = softmax(
             predict_logits(
                 self.tokenizer, self.model, [prepare(text, self.options)], self.options.max_length

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import random
-import shutil
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -14,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from nlp.classify import LABELS, models_dir
-from nlp.datafiles import json_text, sha256
+from nlp.classify import LABELS
 from nlp.metrics import metrics
+from nlp.model_folder import CUES_FILE, copy_cues, model_config, write_model_files
 from nlp.progress import Progress
 from nlp.trainset import TrainSet, cv_folds, fold_weak_ids
 from nlp.transformer import KIND, TransformerOptions, encode, predict_logits, prepare, torch_device
@@ -308,27 +307,18 @@ def train_transformer(
     tokenizer, model = run(sorted(trainset.hand), sorted(trainset.weak), "final fit")
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
-    lexicon_dir = models_dir() / trainset.recipe.lexicon
-    shutil.copyfile(lexicon_dir / "cues.yaml", out_dir / "cues.yaml")
-    config = {
-        "model_id": model_id,
-        "kind": KIND,
-        "base_model": str(base_model),
-        "cues": "cues.yaml",
-        "cues_sha256": sha256(out_dir / "cues.yaml"),
+    lexicon_id = trainset.recipe.lexicon
+    settings = {
         "segment": options.segment,
         "prefix": options.prefix,
         "head_chars": options.head_chars,
         "max_length": options.max_length,
-        "labels": list(LABELS),
-        "description": "A fine-tuned transformer; evidence sentences come from the cue lexicon.",
-        "definition": "shared/docs/labeling-guide.md",
-        "metrics": "metrics.json",
-        "recipe": "recipe.json",
-        "trainset": "trainset.csv.gz",
-        "build": build,
     }
-    (out_dir / "model.json").write_text(json_text(config), encoding="utf-8")
-    (out_dir / "metrics.json").write_text(json_text(metrics_doc), encoding="utf-8")
-    cues = {"file": "cues.yaml", "from": f"models/{lexicon_dir.name}"}
+    description = "A fine-tuned transformer; evidence sentences come from the cue lexicon."
+    files = {"base_model": str(base_model)}
+    config = model_config(
+        model_id, KIND, files, copy_cues(lexicon_id, out_dir), settings, description
+    ) | {"build": build}
+    write_model_files(out_dir, config, metrics_doc)
+    cues = {"file": CUES_FILE, "from": f"models/{lexicon_id}"}
     return {"options": asdict(options), "cues": cues}
