@@ -15,6 +15,10 @@ from nlp.classify import LABELS
 
 # The shared reference data, read from the working folder's sibling (never copied into the repo).
 LABELS_DIR = Path("../shared/labels")
+# dev.csv set the cue lexicon's constants and is what a model is evaluated on by default;
+# training reads every hand label (the frozen split keeps train.csv's test part out).
+DEV_LABELS = LABELS_DIR / "dev.csv"
+HAND_LABELS = (LABELS_DIR / "train.csv", DEV_LABELS)
 CORPUS_NAME = "vntc-politics-law.jsonl.gz"
 CORPUS = Path("../shared/corpus") / CORPUS_NAME
 TRAINSET_FILE = "trainset.csv.gz"

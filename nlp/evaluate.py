@@ -17,7 +17,7 @@ from nlp.classify import (
 )
 from nlp.datafiles import (  # noqa: F401 (public names of nlp.evaluate, moved to their home)
     CORPUS_NAME,
-    LABELS_DIR,
+    DEV_LABELS,
     data_dir,
     json_text,
     load_corpus_texts,
@@ -37,7 +37,7 @@ from nlp.metrics import (  # noqa: F401 (public names of nlp.evaluate, moved to 
     sentence_holds,
 )
 
-DEFAULT_LABELS = LABELS_DIR / "dev.csv"
+DEFAULT_LABELS = DEV_LABELS
 
 
 def evaluate(classifier: Classifier, labels_csv: Path, corpus_path: Path) -> dict:

@@ -14,7 +14,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from nlp.datafiles import CORPUS, LABELS_DIR, TRAINSET_FILE, json_text, sha256
+from nlp.datafiles import CORPUS, HAND_LABELS, TRAINSET_FILE, json_text, sha256
 from nlp.evidence import EvidenceOptions
 from nlp.evidence_training import random_pool_priors, train_evidence  # noqa: F401 (public here)
 from nlp.linear_training import LinearOptions, train_linear
@@ -24,8 +24,7 @@ from nlp.transformer import TransformerOptions
 from nlp.transformer_training import train_transformer
 
 BACKENDS = ("linear", "transformer", "evidence")
-# All hand labels; the frozen split (models/split.csv) keeps its test part out of training.
-DEFAULT_LABELS = (LABELS_DIR / "train.csv", LABELS_DIR / "dev.csv")
+DEFAULT_LABELS = HAND_LABELS
 DEFAULT_CORPUS = CORPUS
 PACKAGES = (
     "scikit-learn", "numpy", "scipy", "joblib", "underthesea", "underthesea_core",
