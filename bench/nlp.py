@@ -22,9 +22,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nlp.classify import DEFAULT_MODEL, load_classifier  # noqa: E402
+from nlp.datafiles import read_corpus  # noqa: E402
 from nlp.entities import entities  # noqa: E402
 from nlp.provinces import main_province  # noqa: E402
-from nlp.trainset import read_corpus  # noqa: E402
 
 DEFAULT_CORPUS = Path("../shared/corpus/vntc-politics-law.jsonl.gz")
 

@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from nlp.classify import models_dir
-from nlp.evidence import READ_BATCH, EvidenceOptions, cross_validate, read_articles
+from nlp.datafiles import json_text
+from nlp.evidence import EvidenceOptions
+from nlp.evidence_training import READ_BATCH, cross_validate, random_pool_priors, read_articles
 from nlp.lexicon import CueLexiconClassifier, Lexicon
 from nlp.progress import Progress
 from nlp.split import read_split
-from nlp.train import DEFAULT_CORPUS, DEFAULT_LABELS, random_pool_priors
+from nlp.train import DEFAULT_CORPUS, DEFAULT_LABELS
 from nlp.trainset import WeakRecipe, build_trainset
 
 CRITICISM_RECALL_FLOOR = 0.88
@@ -100,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         "chosen": best["candidate"],
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    args.out.write_text(json_text(doc), encoding="utf-8")
     print(f"chosen: {best['candidate']} (wrote {args.out})")
     return 0
 

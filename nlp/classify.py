@@ -13,6 +13,7 @@ from typing import Protocol, runtime_checkable
 import yaml
 
 LABELS = ("praise", "criticism", "neutral")
+POLAR = ("praise", "criticism")  # the labels an analyst acts on, with evidence sentences
 DEFAULT_MODEL = "evidence-lr-1"
 MODEL_FILES = ("model.json", "model.yaml", "model.yml")
 # The cues.yaml hashes of the folders released before model.json recorded one (sha256sum format,

@@ -8,12 +8,9 @@ from functools import cache
 from typing import NamedTuple
 
 from underthesea import word_tokenize
-from underthesea.pipeline.chunking.model_crf import CRFChunkingPredictor
-from underthesea.pipeline.ner.model_crf import CRFNERPredictor
-from underthesea.pipeline.ner.tagged_feature import apply_function
-from underthesea.pipeline.pos_tag.model_crf import CRFPOSTagPredictor
 
 from nlp.text import sentences
+from nlp.underthesea_internals import shipped_crf_models, template_function
 
 KINDS = {"PER": "person", "ORG": "organization", "LOC": "location"}
 # Articles are long and the CRF chain is slow (about 6,000 characters a second); who and where an
@@ -52,7 +49,7 @@ class Entity(NamedTuple):
     text: str
 
 
-def _compile(template: str) -> Feature:
+def _compile(template: str, apply_function: Callable[[str, str], str]) -> Feature:
     """Compile one underthesea feature template ("T[-1,0][1]", "T[0].istitle") to a function."""
     # Same strings as underthesea.pipeline.*.tagged_feature.template2features, which rebuilds
     # every column of the sentence for every token and template (quadratic in sentence length).
@@ -100,11 +97,11 @@ class _Tagger(NamedTuple):
 @cache
 def _taggers() -> tuple[_Tagger, _Tagger, _Tagger]:
     """Load the part-of-speech, chunking and NER models that ship inside underthesea."""
-    out = []
-    for predictor in (CRFPOSTagPredictor, CRFChunkingPredictor, CRFNERPredictor):
-        instance = predictor.Instance()
-        features = tuple(_compile(t) for t in instance.transformer.template)
-        out.append(_Tagger(instance.model, features))
+    apply_function = template_function()
+    out = [
+        _Tagger(model, tuple(_compile(t, apply_function) for t in templates))
+        for model, templates in shipped_crf_models()
+    ]
     return out[0], out[1], out[2]
 
 

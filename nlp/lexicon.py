@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from nlp.classify import Prediction, neutral
+from nlp.classify import POLAR, Prediction, neutral
 from nlp.text import normalize, sentences
 
 SYLLABLE_RE = re.compile(r"\w+")
@@ -19,7 +19,7 @@ PHRASE_GAP_RE = re.compile(r"[\s,\-–—“”\"'‘’]*")
 VIETNAMESE_RE = re.compile(
     "[àáảãạăằắẳẵặâầấẩẫậđèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ]", re.IGNORECASE
 )
-POLARITIES = ("praise", "criticism")
+POLARITIES = POLAR
 # What may come before a sentence's first word: its capital letter says nothing about a name.
 SENTENCE_OPENERS = " \"'“‘(-–"
 
@@ -248,10 +248,8 @@ class CueLexiconClassifier:
 
     def classify(self, text: str) -> Prediction:
         """Label one text; never raises on empty or non-Vietnamese input."""
-        if not text or not text.strip():
-            return neutral("empty text")
-        if not VIETNAMESE_RE.search(text):
-            return neutral("no Vietnamese letters found; the lexicon only reads Vietnamese")
+        if (unread := unreadable(text, "lexicon")) is not None:
+            return unread
         scored = self.score_sentences(text)
         scope = self.lexicon.scope
         totals = {
@@ -280,14 +278,21 @@ def _cue_list(hits: list[Hit], limit: int = 4) -> str:
     return ", ".join(names[:limit]) + more
 
 
+def unreadable(text: str, reader: str = "model") -> Prediction | None:
+    """The neutral prediction of a text no model reads (empty, no Vietnamese letters), else None."""
+    if not text or not text.strip():
+        return neutral("empty text")
+    if not VIETNAMESE_RE.search(text):
+        return neutral(f"no Vietnamese letters found; the {reader} only reads Vietnamese")
+    return None
+
+
 def _neutral_reason(scored: list[SentenceScore]) -> str:
     """Explain a neutral label: no cues, only negated cues, or too little evidence."""
-    hits = [h for s in scored for h in s.hits]
-    if not hits:
-        return "no cue phrases found"
-    if all(h.weight == 0 for h in hits):
-        return f"only negated cues ({_cue_list(hits)})"
-    return f"cue evidence below the neutral score ({_cue_list([h for h in hits if h.weight])})"
+    summary = cue_summary(scored)
+    if summary.startswith("cues: "):
+        return f"cue evidence below the neutral score ({summary.removeprefix('cues: ')})"
+    return summary
 
 
 def carriers(scored: list[SentenceScore], label: str, limit: int) -> list[SentenceScore]:

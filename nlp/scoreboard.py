@@ -1,4 +1,4 @@
-"""Every model on the frozen test part, and README's model table, written from the metrics files.
+"""Every model on the frozen test part; `--readme` writes the tables of nlp.model_tables.
 
 `python -m nlp.scoreboard` classifies the test part of models/split.csv with every model in
 models/ and writes models/scoreboard.json: per model, macro-F1, per-class precision / recall / F1,
@@ -12,8 +12,8 @@ article nor a near-duplicate of it, and the scoreboard says how many were left o
 
 `python -m nlp.scoreboard --readme` rewrites README.md's model table from models/scoreboard.json
 and the models' metrics.json, and the figures block of each split-era model's card from its
-metrics.json, candidates.json and speed.json; tests/test_scoreboard.py checks that they hold what
-it writes.
+metrics.json, candidates.json and speed.json (nlp/model_tables.py); tests/test_scoreboard.py
+checks that they hold what it writes.
 """
 
 from __future__ import annotations
@@ -27,29 +27,24 @@ from pathlib import Path
 from typing import Any
 
 from nlp.classify import (
-    DEFAULT_MODEL,
-    LABELS,
     ModelNotFoundError,
     available_models,
     load_classifier,
     models_dir,
 )
-from nlp.evaluate import (
-    POLAR,
-    evidence_hits,
+from nlp.datafiles import (
+    CORPUS,
+    LABELS_DIR,
+    json_text,
     load_corpus_texts,
-    metrics,
     pool_priors,
-    precision_at_mix,
+    read_trainset_ids,
 )
-from nlp.split import LABELS_DIR, TEST_SOURCE, Split, read_split
-from nlp.train import DEFAULT_CORPUS
-from nlp.trainset import read_trainset_ids
+from nlp.metrics import POLAR, evidence_hits, metrics, precision_at_mix
+from nlp.model_tables import README, card_block, readme_table, with_table
+from nlp.split import TEST_SOURCE, Split, read_split
 
 SCOREBOARD = "scoreboard.json"
-README = Path(__file__).resolve().parents[1] / "README.md"
-TABLE_START = "<!-- model table: written by `python -m nlp.scoreboard --readme`; do not edit -->"
-TABLE_END = "<!-- end of the model table -->"
 
 
 def frozen_test_rows(split: Split, labels_dir: Path = LABELS_DIR) -> list[dict[str, str]]:
@@ -131,7 +126,7 @@ def scoreboard(models: list[str] | None = None, labels_dir: Path = LABELS_DIR) -
     """Score every model (or the given ones) on the test part."""
     split = read_split()
     rows = frozen_test_rows(split, labels_dir)
-    texts = load_corpus_texts(DEFAULT_CORPUS, [r["id"] for r in rows])
+    texts = load_corpus_texts(CORPUS, [r["id"] for r in rows])
     priors = pool_priors(Path(labels_dir) / TEST_SOURCE)
     chosen = models or available_models()
     trained_groups = {
@@ -184,162 +179,9 @@ def write_test_sections(board: dict[str, Any]) -> list[Path]:
         path = folder / "metrics.json"
         doc = json.loads(path.read_text(encoding="utf-8"))
         doc["test"] = {k: v for k, v in entry.items() if k != "model_id"}
-        path.write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        path.write_text(json_text(doc), encoding="utf-8")
         written.append(path)
     return written
-
-
-def _cv_figure(model: str) -> str:
-    """The cross-validated macro-F1 a model's metrics.json gives, and on which labels."""
-    path = models_dir() / model / "metrics.json"
-    if not path.is_file():
-        return "-"
-    doc = json.loads(path.read_text(encoding="utf-8"))
-    if "cross_validated" in doc:
-        cv = doc["cross_validated"]["at_operating_point"]
-        return f"{cv['macro_f1']:.3f} (rest, {cv['n']:,})"
-    if str(doc.get("evaluation", "")).startswith("cross-validation"):
-        return f"{doc['macro_f1']:.3f} (dev, {doc['n']})"
-    return f"{doc['macro_f1']:.3f} (dev, in-sample)"
-
-
-def readme_table(board: dict[str, Any]) -> str:
-    """The model table README.md shows, from the scoreboard and the metrics files."""
-    head = (
-        "| model | test macro-F1 | criticism P / R | praise P / R / F1 | evidence hit "
-        "(praise / criticism) | precision at the nightly mix (praise / criticism) | test articles "
-        "scored | macro-F1 on the test articles no model trained on | cross-validated macro-F1 |"
-        "\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
-    )
-    lines = [TABLE_START, "", head]
-    for entry in sorted(board["models"], key=lambda e: e["model_id"] != DEFAULT_MODEL):
-        is_default = entry["model_id"] == DEFAULT_MODEL
-        name = f"`{entry['model_id']}`" + (" (default)" if is_default else "")
-        if entry.get("status") != "scored":
-            lines.append(f"| {name} | not built | | | | | | | {_cv_figure(entry['model_id'])} |")
-            continue
-        c, p = (entry["per_class"][k] for k in ("criticism", "praise"))
-        hits = entry["evidence_hits"]
-        mix = entry["precision_at_nightly_mix"]
-        same = entry["articles_no_model_trained_on"]
-        lines.append(
-            f"| {name} | {entry['macro_f1']:.3f} | {c['precision']:.3f} / {c['recall']:.3f} | "
-            f"{p['precision']:.3f} / {p['recall']:.3f} / {p['f1']:.3f} | "
-            f"{hits['praise']['hit_rate']:.2f} / {hits['criticism']['hit_rate']:.2f} | "
-            f"{mix['praise']:.3f} / {mix['criticism']:.3f} | "
-            f"{entry['n']} of {entry['test_articles']} | "
-            f"{same['macro_f1']:.3f} ({same['n']}) | {_cv_figure(entry['model_id'])} |"
-        )
-    lines += ["", TABLE_END]
-    return "\n".join(lines)
-
-
-def with_table(readme: str, table: str) -> str:
-    """A README's text with its generated block (between the markers) replaced."""
-    start, end = readme.find(TABLE_START), readme.find(TABLE_END)
-    if start < 0 or end < start:
-        raise ValueError(f"the README lacks the markers {TABLE_START!r} ... {TABLE_END!r}")
-    return readme[:start] + table + readme[end + len(TABLE_END) :]
-
-
-def _class_rows(found: dict[str, Any]) -> list[str]:
-    """Markdown rows of per-class precision / recall / F1 / support."""
-    return [
-        f"| {label} | {c['precision']:.3f} | {c['recall']:.3f} | {c['f1']:.3f} | {c['support']} |"
-        for label, c in found["per_class"].items()
-    ]
-
-
-def _confusion(found: dict[str, Any]) -> str:
-    """The confusion matrix in one line: gold -> predicted praise / criticism / neutral."""
-    rows = found["confusion_matrix"]
-    return "; ".join(f"{g} {' / '.join(str(rows[g][p]) for p in LABELS)}" for g in LABELS)
-
-
-def card_block(model: str) -> str:
-    """The figures of a split-era model's card, from its metrics.json (and candidates, speed)."""
-    folder = models_dir() / model
-    doc = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
-    config = json.loads((folder / "model.json").read_text(encoding="utf-8"))
-    cv = doc["cross_validated"]
-    chosen = cv["at_operating_point"]
-    head = "| class | precision | recall | F1 | support |\n| --- | --- | --- | --- | --- |"
-    out = [TABLE_START, ""]
-    test = doc.get("test")
-    if test:
-        hits = test["evidence_hits"]
-        mix = test["precision_at_nightly_mix"]
-        pool = test["random_pool_articles"]
-        out += [
-            f"**On the frozen test part** ({test['n']} articles, evaluated once after the choice "
-            f"was committed; `python -m nlp.scoreboard`): macro-F1 **{test['macro_f1']:.3f}**, "
-            f"accuracy {test['accuracy']:.3f}.",
-            "",
-            head,
-            *_class_rows(test),
-            "",
-            f"Confusion (gold: predicted praise / criticism / neutral): {_confusion(test)}.",
-            "",
-            f"- Evidence hit rate (articles labelled right whose evidence sentences hold the "
-            f"annotator's phrase): praise {hits['praise']['hits']} of "
-            f"{hits['praise']['labelled_so']} ({hits['praise']['hit_rate']:.2f}), criticism "
-            f"{hits['criticism']['hits']} of {hits['criticism']['labelled_so']} "
-            f"({hits['criticism']['hit_rate']:.2f}); counting wrong labels as misses: "
-            f"{hits['praise']['hit_rate_all']:.2f} and {hits['criticism']['hit_rate_all']:.2f}.",
-            f"- Precision at the nightly label mix (see README): praise {mix['praise']:.3f}, "
-            f"criticism {mix['criticism']:.3f}. Of the {pool['articles']} test articles from "
-            f"the random pool, it called {pool['praise']['labelled_so']} praise "
-            f"({pool['praise']['right']} right) and {pool['criticism']['labelled_so']} criticism "
-            f"({pool['criticism']['right']} right).",
-            "",
-        ]
-    hits = cv["evidence_hits"]
-    out += [
-        f"**Cross-validated on the rest** ({chosen['n']} hand labels, the split's 5 folds, "
-        f"operating point chosen inside each fold): macro-F1 {chosen['macro_f1']:.3f} "
-        f"(plain argmax: {cv['argmax']['macro_f1']:.3f}).",
-        "",
-        head,
-        *_class_rows(chosen),
-        "",
-        f"Confusion: {_confusion(chosen)}. Evidence hit rate: praise "
-        f"{hits['praise']['hit_rate']:.2f}, criticism {hits['criticism']['hit_rate']:.2f}.",
-        "",
-        f"Operating point of the released model (chosen on the rest): criticism bias "
-        f"{config['biases']['criticism']:.3f}, praise bias {config['biases']['praise']:.3f}, "
-        f"temperature {config['temperature']:.3f}.",
-    ]
-    candidates = folder / "candidates.json"
-    if candidates.is_file():
-        found = json.loads(candidates.read_text(encoding="utf-8"))
-        out += [
-            "",
-            f"**Candidates** (`{found['command']}`; chosen: `{found['chosen']}`):",
-            "",
-            "| candidate | options | macro-F1 | criticism P / R | praise P / R / F1 | evidence "
-            "hit (praise / criticism) |",
-            "| --- | --- | --- | --- | --- | --- |",
-        ]
-        for r in found["candidates"]:
-            c, p = r["per_class"]["criticism"], r["per_class"]["praise"]
-            hit = r["evidence_hit_rate"]
-            options = ", ".join(f"{k}={v}" for k, v in r["options"].items()) or "defaults"
-            out.append(
-                f"| {r['candidate']} | {options} | {r['macro_f1']:.3f} | {c['precision']:.3f} / "
-                f"{c['recall']:.3f} | {p['precision']:.3f} / {p['recall']:.3f} / {p['f1']:.3f} | "
-                f"{hit['praise']:.2f} / {hit['criticism']:.2f} |"
-            )
-    speed = folder / "speed.json"
-    if speed.is_file():
-        found = json.loads(speed.read_text(encoding="utf-8"))
-        out += [
-            "",
-            f"**Speed** (`{found['command']}`, {found['machine']}): enrichment "
-            f"{found['articles_per_second']:.1f} articles/s over {found['articles']} corpus "
-            f"articles; with the model load ({found['load_seconds']:.1f} s) included "
-            f"{found['with_load_per_second']:.1f} articles/s.",
-        ]
-    return "\n".join([*out, "", TABLE_END])
 
 
 def split_era_models() -> list[str]:
@@ -382,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     board = scoreboard(labels_dir=args.labels_dir)
     path = models_dir() / SCOREBOARD
-    path.write_text(json.dumps(board, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    path.write_text(json_text(board), encoding="utf-8")
     for written in write_test_sections(board):
         print(f"wrote the test figures into {written}", file=sys.stderr)
     for entry in board["models"]:

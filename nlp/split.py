@@ -9,8 +9,8 @@ checks that it equals the committed file. The decisions behind it (issue 10):
   labels and the cue features of every model that reads the lexicon) were set on them: a test
   holding dev ids could give no lexicon-using model an honest figure.
 - Near-duplicates: two articles are one group when MinHash over their 5-word shingles
-  (pipelines.stories.signature, the story grouping of the nightly job) estimates a Jaccard of at
-  least stories.THRESHOLD, or when they share a normalised title or body (nlp.trainset's keys,
+  (nlp.duplicates.signature, also the story grouping of the nightly job) estimates a Jaccard of at
+  least duplicates.THRESHOLD, or when they share a normalised title or body (duplicate_keys,
   which the earlier models' folds used); groups are closed transitively. They are computed over
   the whole corpus, because any corpus article can become a weak label: every unlabelled article
   in a labelled article's group is listed in the file with that group's part and fold, and the
@@ -36,16 +36,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from datasketch import MinHashLSH
+
 from nlp.classify import models_dir
-from nlp.evaluate import load_labels
-from nlp.trainset import duplicate_keys, read_corpus
+from nlp.datafiles import CORPUS, LABELS_DIR, load_labels, read_corpus
+from nlp.duplicates import NUM_PERM, THRESHOLD, duplicate_keys, signature
 
 SEED = 0
 TEST_SHARE = 0.25  # of all hand labels, drawn from train.csv only
 N_FOLDS = 5
 SPLIT_FILE = "split.csv"
-LABELS_DIR = Path("../shared/labels")
-CORPUS = Path("../shared/corpus/vntc-politics-law.jsonl.gz")
 TEST_SOURCE, REST_ONLY_SOURCE = "train.csv", "dev.csv"
 COLUMNS = ("id", "part", "fold", "group", "labels")
 
@@ -91,11 +91,7 @@ def union_groups(ids: Iterable[str], pairs: Iterable[tuple[str, str]]) -> dict[s
 
 
 def duplicate_pairs(texts: dict[str, str]) -> list[tuple[str, str]]:
-    """Near-duplicate pairs: MinHash Jaccard >= stories.THRESHOLD, or a shared title/body key."""
-    from datasketch import MinHashLSH
-
-    from pipelines.stories import NUM_PERM, THRESHOLD, signature
-
+    """Near-duplicate pairs: MinHash Jaccard >= THRESHOLD, or a shared title/body key."""
     ids = sorted(texts)
     signatures = {i: signature(texts[i]) for i in ids}
     lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)

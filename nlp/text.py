@@ -61,13 +61,6 @@ def sentences(text: str) -> list[str]:
     return [s for line in lines(text) for s in sent_tokenize(line) if s.strip()]
 
 
-def segment(text: str) -> list[str]:
-    """Split text into words; a multi-syllable word keeps spaces inside ("cán bộ")."""
-    # underthesea's CRF tokenizer takes about 1.3 s per 50,000 characters; the lexicon does not
-    # need it (it matches syllables), later models may.
-    return [w for line in lines(text) for w in word_tokenize(line)]
-
-
 def head_lines(text: str, max_chars: int) -> list[str]:
     """Return the first lines of normalised text (title first), cut to about max_chars in all."""
     out: list[str] = []
@@ -84,4 +77,6 @@ def head_lines(text: str, max_chars: int) -> list[str]:
 
 def segment_lines(line_list: list[str]) -> list[list[str]]:
     """Segment each line into words with underthesea ("cán bộ" stays one word)."""
+    # underthesea's CRF tokenizer takes about 1.3 s per 50,000 characters: the models segment
+    # only an article's head, and the lexicon matches syllables without it.
     return [word_tokenize(line) for line in line_list]

@@ -4,28 +4,19 @@ from __future__ import annotations
 
 import csv
 import gzip
-import hashlib
 import io
-import json
 import random
-import re
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from nlp.classify import LABELS, load_classifier
-from nlp.evaluate import load_evidence, load_labels
+from nlp.datafiles import load_evidence, load_labels, read_corpus
+from nlp.duplicates import near_duplicate_groups
 from nlp.lexicon import CueLexiconClassifier
-
-if TYPE_CHECKING:
-    from nlp.split import Split
-
-TRAINSET_FILE = "trainset.csv.gz"
-_KEY_RE = re.compile(r"\W+")
+from nlp.split import Split, assign_folds
 
 
 @dataclass(frozen=True)
@@ -63,49 +54,6 @@ class TrainSet:
             "weak_counts": dict(sorted(Counter(self.weak.values()).items())),
             **self.counts,
         }
-
-
-def read_corpus(path: Path) -> Iterator[dict]:
-    """Yield the records (id, split, category, source, text) of a JSON-lines corpus."""
-    opener = gzip.open if Path(path).suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as lines:
-        for line in lines:
-            if line.strip():
-                yield json.loads(line)
-
-
-def duplicate_keys(text: str) -> list[str]:
-    """Keys two reposts of one article share: the normalised title, the hash of the body."""
-    first, _, body = text.strip().partition("\n")
-    title = _KEY_RE.sub(" ", first.lower()).strip()
-    body_key = _KEY_RE.sub(" ", body.lower()).strip()
-    keys = []
-    if len(title) >= 10:  # very short titles ("Tin vắn") say nothing about identity
-        keys.append("title:" + title)
-    if len(body_key) >= 50:
-        keys.append("body:" + hashlib.sha1(body_key.encode("utf-8")).hexdigest())
-    return keys
-
-
-def near_duplicate_groups(texts: dict[str, str]) -> dict[str, str]:
-    """Group articles that share a normalised title or body (union-find); id -> group id."""
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        root = x
-        while parent.setdefault(root, root) != root:
-            root = parent[root]
-        while parent[x] != root:
-            parent[x], x = root, parent[x]
-        return root
-
-    for article_id, text in texts.items():
-        for key in duplicate_keys(text):
-            parent[find(key)] = find(article_id)
-    out: dict[str, str] = {}
-    for article_id in texts:
-        out[article_id] = find(article_id)
-    return out
 
 
 @cache
@@ -275,12 +223,6 @@ def read_trainset(path: Path, labels_csv: Path, corpus: Path) -> TrainSet:
     )
 
 
-def read_trainset_ids(path: Path) -> dict[str, str]:
-    """Return {id: source} of a recorded training set, to refuse evaluating on training data."""
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        return {r["id"]: r["source"] for r in csv.DictReader(f)}
-
-
 def cv_folds(
     trainset: TrainSet, n_splits: int = 5, seed: int = 0, hand_ids: list[str] | None = None
 ) -> list[tuple[list[str], list[str]]]:
@@ -292,8 +234,6 @@ def cv_folds(
     """
     ids = sorted(trainset.hand if hand_ids is None else hand_ids)
     if trainset.folds:
-        from nlp.split import assign_folds
-
         if hand_ids is None and n_splits == len(set(trainset.folds.values())):
             fold = trainset.folds
         else:
@@ -322,12 +262,3 @@ def fold_weak_ids(trainset: TrainSet, held_out: list[str]) -> list[str]:
     # fold honest for any weak pool, e.g. one read back from an older file.
     held = {trainset.groups[i] for i in held_out}
     return sorted(i for i in trainset.weak if trainset.groups[i] not in held)
-
-
-def sha256(path: Path) -> str:
-    """Return the hex SHA-256 of a file."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import overload
+
+from nlp.datafiles import data_dir
 
 STAMP_FORMAT = "%Y%m%dT%H%M%SZ"  # sortable: run ids (staging/<run_id>/) and backup names
 
@@ -41,7 +42,7 @@ class DataPaths:
     @classmethod
     def default(cls) -> DataPaths:
         """CONGVU_DATA_DIR, else ./data."""
-        return cls(Path(os.environ.get("CONGVU_DATA_DIR", "data")))
+        return cls(data_dir())
 
     db = Below(
         "congvu.duckdb",

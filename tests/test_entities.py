@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 from underthesea import ner
 
 from nlp.entities import Entity, entities, entity_counts, tag_sentence
 from nlp.text import sentences
+from tests.conftest import ROOT
 
 PROSECUTION = (
     "Bộ Công an đã khởi tố ông Nguyễn Văn An, nguyên Giám đốc Sở Tài nguyên và Môi trường "
@@ -71,3 +75,16 @@ def test_long_article_reads_only_its_head(shared_dir: Path) -> None:
 
 def test_mentions_are_counted(shared_dir: Path) -> None:
     assert entity_counts(seed_article(shared_dir))[Entity("location", "Quảng Nam")] >= 2
+
+
+def test_nlp_loads_underthesea_without_its_unused_pipelines() -> None:
+    code = (
+        "import sys, json; import nlp.entities, nlp.provinces, nlp.text; "
+        "from nlp.underthesea_internals import UNUSED_PIPELINES as skipped; "
+        "print(json.dumps([[m for m in ('torch', 'transformers') if m in sys.modules], "
+        "[sys.modules[m] is None for m in skipped], nlp.text.segment_lines(['cán bộ'])]))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert json.loads(found.stdout) == [[], [True, True, True], [["cán bộ"]]]

@@ -12,20 +12,12 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from nlp.classify import LABELS, Classifier, load_classifier
-from nlp.evidence import (
-    EvidenceOptions,
-    class_log_proba,
-    identity,
-    ngrams,
-    read_article,
-    sentence_examples,
-    stacked,
-    syllables,
-    tfidf,
-)
+from nlp.datafiles import read_corpus
+from nlp.evidence import EvidenceOptions, class_log_proba, ngrams, read_article, syllables, tfidf
+from nlp.evidence_training import sentence_examples, stacked
 from nlp.lexicon import CueLexiconClassifier
+from nlp.linear import identity
 from nlp.text import sentences
-from nlp.trainset import read_corpus
 
 
 @pytest.fixture(scope="module")

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-import nlp.evidence
+import nlp.evidence_training
 from nlp.classify import LABELS
+from nlp.datafiles import read_corpus, read_trainset_ids
 from nlp.split import Split, read_split
-from nlp.trainset import read_corpus, read_trainset_ids
 
 PER_LABEL = 30
 MAX_CORPUS = 1000  # the first 1,000 corpus articles hold 48 test-part articles
@@ -43,10 +43,10 @@ def watched(shared_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
         writer.writeheader()
         writer.writerows(sample)
     seen: dict[str, set[str]] = {"read": set(), "sentence_fits": set(), "article_fits": set()}
-    read_articles = nlp.evidence.read_articles
-    fit_scorer = nlp.evidence.fit_sentence_scorer
-    fit_parts = nlp.evidence.fit_parts
-    held_out = nlp.evidence.held_out_log_proba
+    read_articles = nlp.evidence_training.read_articles
+    fit_scorer = nlp.evidence_training.fit_sentence_scorer
+    fit_parts = nlp.evidence_training.fit_parts
+    held_out = nlp.evidence_training.held_out_log_proba
 
     def spy_read(texts, *args, **kwargs):
         seen["read"] |= set(texts)
@@ -65,10 +65,10 @@ def watched(shared_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
         return held_out(parts, articles, labels, *args, **kwargs)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(nlp.evidence, "read_articles", spy_read)
-        patch.setattr(nlp.evidence, "fit_sentence_scorer", spy_scorer)
-        patch.setattr(nlp.evidence, "fit_parts", spy_parts)
-        patch.setattr(nlp.evidence, "held_out_log_proba", spy_held_out)
+        patch.setattr(nlp.evidence_training, "read_articles", spy_read)
+        patch.setattr(nlp.evidence_training, "fit_sentence_scorer", spy_scorer)
+        patch.setattr(nlp.evidence_training, "fit_parts", spy_parts)
+        patch.setattr(nlp.evidence_training, "held_out_log_proba", spy_held_out)
         folder = train(
             "evidence",
             work / "watched-1",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from nlp.datafiles import read_corpus
 from nlp.provinces import MAPPING_PATH, main_province, provinces
-from nlp.trainset import read_corpus
 
 
 def seed_article(shared_dir: Path) -> str:

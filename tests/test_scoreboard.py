@@ -8,16 +8,13 @@ import pytest
 
 from nlp.classify import DEFAULT_MODEL, available_models, models_dir
 from nlp.evaluate import evidence_hits, load_corpus_texts, pool_priors, precision_at_mix
+from nlp.model_tables import README, card_block, readme_table, with_table
 from nlp.scoreboard import (
-    README,
-    card_block,
     frozen_test_rows,
     read_scoreboard,
-    readme_table,
     score_model,
     split_era_models,
     trained_on,
-    with_table,
 )
 from nlp.split import read_split
 from nlp.train import DEFAULT_CORPUS

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from nlp.datafiles import read_corpus
 from nlp.split import (
     Split,
     assign_folds,
@@ -19,7 +20,6 @@ from nlp.split import (
     split_path,
     union_groups,
 )
-from nlp.trainset import read_corpus
 
 
 @pytest.fixture(scope="module")

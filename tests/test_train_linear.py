@@ -9,9 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from nlp.calibration import criticism_bias
 from nlp.classify import LABELS, load_classifier, models_dir
 from nlp.evaluate import TrainedOnLabelsError, evaluate_model
-from nlp.linear import criticism_bias, recompute_cv, with_bias
+from nlp.linear_training import recompute_cv
+from nlp.scores import with_bias
 from nlp.trainset import (
     WeakRecipe,
     cue_totals,
@@ -216,7 +218,7 @@ def test_unseen_labels_are_evaluated(shared_dir: Path, tmp_path: Path) -> None:
 
 def read_trainset_ids_of(model: str) -> set[str]:
     """The ids a committed model was trained on."""
-    from nlp.trainset import read_trainset_ids
+    from nlp.datafiles import read_trainset_ids
 
     return set(read_trainset_ids(models_dir() / model / "trainset.csv.gz"))
 

@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import import_or_skip
+from tests.conftest import ROOT, import_or_skip
+from tests.test_layers import TRAINING
 
 import_or_skip("torch")
 import_or_skip("transformers")
 
 from nlp.classify import LABELS, Classifier, load_classifier  # noqa: E402
-from nlp.trainset import read_corpus  # noqa: E402
+from nlp.datafiles import read_corpus  # noqa: E402
 
 
 def labelled_sample(shared_dir: Path, per_label: int = 12) -> list[tuple[str, str]]:
@@ -120,6 +123,18 @@ def test_cross_validated_metrics_are_written(trained: Path) -> None:
 def test_recipe_records_the_base_model_and_data(trained: Path) -> None:
     recipe = json.loads((trained / "recipe.json").read_text(encoding="utf-8"))
     assert recipe["base_model"].endswith("base") and len(recipe["data"]["corpus_sha256"]) == 64
+
+
+def test_loading_it_imports_no_training_code(trained: Path) -> None:
+    code = (
+        "import json, sys; from nlp.classify import load_classifier; "
+        f"load_classifier({str(trained)!r}).classify('Cán bộ tham nhũng bị kỷ luật'); "
+        "print(json.dumps(sorted(sys.modules)))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert [m for m in json.loads(found.stdout.splitlines()[-1]) if m in TRAINING] == []
 
 
 def test_loaded_model_reports_its_id(classifier: Classifier) -> None:
