@@ -205,6 +205,29 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_review(args: argparse.Namespace) -> int:
+    """The review loop: export stories to check as xlsx, import the analysts' labels."""
+    from pipelines.review import export_review, import_review
+
+    paths = DataPaths(args.data_dir)
+    if args.action == "export":
+        model_id = chosen_model(args).model_id
+        target, count = export_review(
+            paths, model_id, args.start, args.end, args.uncertain, args.output
+        )
+        print(f"{count} stories to review ({model_id} labels, least sure first) -> {target}")
+        return 0
+    if args.file is None or not args.reviewer:
+        raise ValueError("usage: congvu review import FILE.xlsx --reviewer NAME")
+    done = import_review(paths, args.file, args.reviewer, args.wait)
+    print(
+        f"{args.file}: {done.imported} labels imported by {args.reviewer.strip()}; "
+        f"{done.unchanged} unchanged (already the current label) skipped; "
+        f"{done.blank} rows without a label left out"
+    )
+    return 0
+
+
 def cmd_db(args: argparse.Namespace) -> int:
     """Database maintenance: migrate, status, schema, backup."""
     from pipelines.exports import backup_database
