@@ -284,7 +284,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    """Evaluate a model on hand labels (--model ID --labels FILE.csv; --help for all options)."""
+    """Evaluate a model on hand labels (--model ID --labels FILE.csv|db; --help for all options)."""
+    from pipelines.analyst_labels import labels_option
+
+    if labels_option(args.rest) == "db":  # the analysts' labels in the database, not a CSV
+        from pipelines.analyst_labels import evaluate_main as evaluate_db
+
+        return evaluate_db(args.rest)
     from nlp.evaluate import main as evaluate_main
 
     return evaluate_main(args.rest)

@@ -14,7 +14,6 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from nlp.classify import LABELS
-from pipelines.enrich import ARTICLE_TEXT
 from pipelines.paths import DataPaths
 from pipelines.snapshot import writing
 from pipelines.store import open_db
@@ -365,15 +364,3 @@ def _append_labels(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[int, int
     ).fetchone()[0]
     total = con.execute("SELECT count(*) FROM reviewed").fetchone()[0]
     return added, total - added
-
-
-def analyst_gold(db: Path) -> pd.DataFrame:
-    """The current analyst labels of the published database with each article's text."""
-    with open_db(db, read_only=True) as con:
-        return con.execute(
-            f"""
-            SELECT l.article_id, l.label, l.labelled_at, {ARTICLE_TEXT} AS text
-            FROM analyst_labels l JOIN articles a USING (article_id)
-            ORDER BY l.article_id
-            """
-        ).df()

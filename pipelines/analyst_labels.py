@@ -1,0 +1,146 @@
+"""The analysts' labels (the view analyst_labels) as data to evaluate and train the models on."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from nlp.classify import DEFAULT_MODEL, resolve_model
+from pipelines.enrich import ARTICLE_TEXT, analysed
+from pipelines.paths import DataPaths
+from pipelines.store import open_db
+
+LABELS_FILE = "analyst_labels.csv"  # written into a model folder trained on them
+
+
+def analyst_gold(db: Path) -> pd.DataFrame:
+    """Each reviewed article's current analyst label, with its text as the nightly job reads it."""
+    with open_db(db, read_only=True) as con:
+        frame = con.execute(
+            f"""
+            SELECT l.article_id, l.label, l.reviewer, l.labelled_at, {ARTICLE_TEXT} AS text
+            FROM analyst_labels l JOIN articles a USING (article_id)
+            ORDER BY l.article_id
+            """
+        ).df()
+    if frame.empty:
+        raise LookupError(
+            f"no analyst labels in {db} yet: `congvu review export` writes stories to check, "
+            "`congvu review import FILE --reviewer NAME` stores the labels"
+        )
+    return frame.assign(text=frame["text"].map(analysed))
+
+
+def labels_csv(gold: pd.DataFrame) -> str:
+    """The id,label CSV of analyst labels (what nlp.evaluate and nlp.train read)."""
+    buffer = io.StringIO()
+    gold.rename(columns={"article_id": "id"})[["id", "label"]].to_csv(
+        buffer, index=False, lineterminator="\n"
+    )
+    return buffer.getvalue()
+
+
+def evaluate_on_analyst_labels(
+    db: Path, model: str | Path | None, out: Path | None = None, allow_trained: bool = False
+) -> tuple[dict, str]:
+    """nlp.evaluate's figures and report for a model on the analysts' labels of a database.
+
+    The texts are the articles' as stored (title and body, read as the nightly job reads them);
+    a model trained on some of these articles is refused, or marked in-sample (allow_trained).
+    """
+    from nlp.evaluate import evaluate_model
+
+    gold = analyst_gold(db)
+    labels_text = labels_csv(gold)
+    texts = "".join(
+        json.dumps({"id": i, "text": t}, ensure_ascii=False) + "\n"
+        for i, t in zip(gold["article_id"], gold["text"], strict=True)
+    )
+    with tempfile.TemporaryDirectory(prefix="congvu-analyst-labels-") as work:
+        labels_path, texts_path = Path(work) / "analyst_labels.csv", Path(work) / "texts.jsonl"
+        labels_path.write_text(labels_text, encoding="utf-8")
+        texts_path.write_text(texts, encoding="utf-8")
+        result, text = evaluate_model(
+            resolve_model(DEFAULT_MODEL if model is None else model),
+            labels_path,
+            texts_path,
+            allow_trained=allow_trained,
+        )
+    result["data"] = {
+        "labels": "analyst_labels (the current label of each reviewed article)",
+        "database": str(db),
+        "labels_sha256": _sha256(labels_text),
+        "texts": "articles: title and body, as the nightly job reads them",
+        "texts_sha256": _sha256(texts),
+        "reviewers": sorted(set(gold["reviewer"])),
+        "latest_labelled_at": gold["labelled_at"].max().isoformat(),
+    }
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    return result, text
+
+
+def _sha256(text: str) -> str:
+    """The hex SHA-256 of a text's UTF-8 bytes."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def evaluate_main(argv: Sequence[str]) -> int:
+    """`congvu evaluate --labels db`: a model's figures on the analysts' labels of the database."""
+    from nlp.evaluate import TrainedOnLabelsError
+
+    parser = argparse.ArgumentParser(prog="congvu evaluate", description=evaluate_main.__doc__)
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="model id or model folder")
+    parser.add_argument(
+        "--labels", choices=["db"], required=True, help="db: the view analyst_labels"
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DataPaths.default().root,
+        help="the data folder whose published database is read (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--out", type=Path, help="the JSON to write (default: evaluations/ in the data folder)"
+    )
+    parser.add_argument("--no-write", action="store_true", help="only print the report")
+    parser.add_argument(
+        "--allow-trained",
+        action="store_true",
+        help="evaluate even on articles the model was trained on (marked in-sample)",
+    )
+    args = parser.parse_args(list(argv))
+    paths = DataPaths(args.data_dir)
+    model_dir = resolve_model(args.model)
+    out = None
+    if not args.no_write:
+        out = args.out or paths.root / "evaluations" / f"{model_dir.name}-analyst-labels.json"
+    try:
+        result, text = evaluate_on_analyst_labels(paths.db, model_dir, out, args.allow_trained)
+    except TrainedOnLabelsError as error:
+        print(f"refused: {error}", file=sys.stderr)
+        return 2
+    print(f"analyst labels of {paths.db} (latest {result['data']['latest_labelled_at']})")
+    print(text)
+    if out is not None:
+        print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+def labels_option(argv: Sequence[str]) -> str | None:
+    """The value of --labels in a command line, if given."""
+    for index, arg in enumerate(argv):
+        if arg == "--labels" and index + 1 < len(argv):
+            return argv[index + 1]
+        if arg.startswith("--labels="):
+            return arg.partition("=")[2]
+    return None
