@@ -9,7 +9,7 @@ import shlex
 import shutil
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import fields
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -72,13 +72,16 @@ def train(
     labels_csv: Path | Sequence[Path] = DEFAULT_LABELS,
     corpus: Path = DEFAULT_CORPUS,
     split: Path | None = None,
+    add_labels: Callable[..., dict] | None = None,
     **options: Any,
 ) -> Path:
     """Build the training set, cross-validate, fit on everything and write a model folder.
 
     The hand labels are those of labels_csv outside the test part of the frozen split
     (split: a split file, default models/split.csv); its folds are the CV folds. split="none"
-    rebuilds a model released before the split, as it was built (`make e5`).
+    rebuilds a model released before the split, as it was built (`make e5`). add_labels(trainset,
+    split, corpus, out_dir) adds more hand labels (the analysts': pipelines.analyst_labels) and
+    returns what the recipe records of them.
     """
     from nlp.split import read_split, split_path
 
@@ -108,6 +111,7 @@ def train(
         trainset = build_trainset(
             label_files, corpus, recipe, opts.jobs, max_weak, max_corpus, frozen
         )
+        added = add_labels(trainset, frozen, corpus, out_dir) if add_labels else None
         out_dir.mkdir(parents=True, exist_ok=True)
         details = _train_linear(trainset, out_dir, opts, model_id)
     elif backend == "evidence":
@@ -117,6 +121,7 @@ def train(
         recipe, eopts = WeakRecipe(**recipe_kw), EvidenceOptions(**opts_kw)
         weak_cap = max_weak if eopts.weak else 0  # 0: the lexicon is not even run
         trainset = build_trainset(label_files, corpus, recipe, 2, weak_cap, max_corpus, frozen)
+        added = add_labels(trainset, frozen, corpus, out_dir) if add_labels else None
         out_dir.mkdir(parents=True, exist_ok=True)
         details = _train_evidence(trainset, out_dir, eopts, model_id, label_files)
     else:
@@ -129,6 +134,7 @@ def train(
         trainset = build_trainset(
             label_files, corpus, recipe, max_weak=max_weak, max_corpus=max_corpus, split=frozen
         )
+        added = add_labels(trainset, frozen, corpus, out_dir) if add_labels else None
         out_dir.mkdir(parents=True, exist_ok=True)
         details = train_transformer(trainset, out_dir, base_model, topts, model_id, build)
     write_trainset(trainset, out_dir / TRAINSET_FILE)
@@ -139,6 +145,7 @@ def train(
         "command": command,
         "data": {
             "labels": {str(path): sha256(path) for path in label_files},
+            **({"added_labels": added} if added else {}),
             "split": _shown(split_file) if frozen else "none",
             "split_sha256": sha256(split_file) if frozen else None,
             "corpus": str(corpus),
@@ -401,6 +408,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--option", action="append", default=[], metavar="KEY=VALUE", help="a training option"
     )
+    parser.add_argument(
+        "--with-db-labels",
+        type=Path,
+        metavar="DB",
+        help="train on the analysts' labels in this database too (e.g. data/congvu.duckdb)",
+    )
     args = parser.parse_args(argv)
     options = {}
     for item in args.option:
@@ -409,9 +422,14 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--option {item!r}: expected KEY=VALUE")
         options[key.replace("-", "_")] = _parse_value(value)
     command = shlex.join(["python", "-m", "nlp.train", *(sys.argv[1:] if argv is None else argv)])
+    add_labels = None
+    if args.with_db_labels is not None:
+        from pipelines.analyst_labels import AnalystLabels
+
+        add_labels = AnalystLabels(args.with_db_labels)
     out = train(
         args.backend, args.out, args.base_model, args.labels or list(DEFAULT_LABELS),
-        args.corpus, args.split, command=command, **options,
+        args.corpus, args.split, add_labels, command=command, **options,
     )  # fmt: skip
     print(f"wrote {out}")
     return 0

@@ -8,8 +8,11 @@ import io
 import json
 import sys
 import tempfile
+from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -17,6 +20,10 @@ from nlp.classify import DEFAULT_MODEL, resolve_model
 from pipelines.enrich import ARTICLE_TEXT, analysed
 from pipelines.paths import DataPaths
 from pipelines.store import open_db
+
+if TYPE_CHECKING:
+    from nlp.split import Split
+    from nlp.trainset import TrainSet
 
 LABELS_FILE = "analyst_labels.csv"  # written into a model folder trained on them
 
@@ -144,3 +151,77 @@ def labels_option(argv: Sequence[str]) -> str | None:
         if arg.startswith("--labels="):
             return arg.partition("=")[2]
     return None
+
+
+@dataclass(frozen=True)
+class AnalystLabels:
+    """Adds a database's analyst labels to a training set: `congvu train --with-db-labels DB`.
+
+    nlp.train calls it once the training set is built. They join the hand labels, except the
+    articles that are near-duplicates of a test article of the frozen split (MinHash or a shared
+    title or body, as nlp.split groups them), which are left out and counted: the test part
+    stays untouched. An article that is a near-duplicate of a training article joins its group
+    (and fold), so cross-validation never holds one copy out while training on the other.
+    """
+
+    db: Path
+
+    def __call__(
+        self, trainset: TrainSet, split: Split | None, corpus: Path, out_dir: Path
+    ) -> dict:
+        """Add the labels to trainset (in place); write them into out_dir; return the record."""
+        from nlp.split import assign_folds, duplicate_pairs, union_groups
+        from nlp.trainset import read_corpus
+
+        gold = analyst_gold(self.db)
+        label = dict(zip(gold["article_id"], gold["label"], strict=True))
+        texts = dict(zip(gold["article_id"], gold["text"], strict=True))
+        clash = sorted(set(label) & set(trainset.texts))
+        if clash:
+            raise ValueError(f"analyst-labelled article {clash[0]} has a corpus article's id")
+        test_ids = set(split.ids("test", labelled=False)) if split is not None else set()
+        compare = dict(trainset.texts)
+        if test_ids:
+            compare |= {r["id"]: r["text"] for r in read_corpus(corpus) if r["id"] in test_ids}
+        group = union_groups([*compare, *texts], duplicate_pairs(compare | texts))
+        members: dict[str, list[str]] = defaultdict(list)
+        for article_id, root in sorted(group.items()):
+            members[root].append(article_id)
+        test_roots = {group[i] for i in test_ids}
+        left_out = sorted(i for i in label if group[i] in test_roots)
+        kept = sorted(i for i in label if group[i] not in test_roots)
+        n_folds = len(set(trainset.folds.values()))
+        groups: dict[str, str] = {}
+        folds: dict[str, int] = {}
+        unplaced: dict[str, list[str]] = defaultdict(list)
+        for i in kept:
+            known = [j for j in members[group[i]] if j in trainset.texts]
+            groups[i] = trainset.groups[known[0]] if known else group[i]
+            hand_folds = [trainset.folds[j] for j in known if j in trainset.folds]
+            if hand_folds:
+                folds[i] = hand_folds[0]
+            else:
+                unplaced[groups[i]].append(i)
+        if n_folds and unplaced:
+            folds |= assign_folds(unplaced, label, n_folds, seed=0)
+        trainset.hand |= {i: label[i] for i in kept}
+        trainset.texts |= {i: texts[i] for i in kept}
+        trainset.groups |= groups
+        if n_folds:
+            trainset.folds |= folds
+        used = gold[gold["article_id"].isin(kept)]
+        written = used[["article_id", "label", "reviewer", "labelled_at"]].to_csv(
+            index=False, lineterminator="\n"
+        )
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / LABELS_FILE).write_text(written, encoding="utf-8")
+        return {
+            "source": "analyst_labels (the current label of each reviewed article)",
+            "database": str(self.db),
+            "file": LABELS_FILE,
+            "sha256": _sha256(written),
+            "used": len(kept),
+            "label_counts": dict(sorted(used["label"].value_counts().items())),
+            "left_out_near_duplicates_of_test": len(left_out),
+            "latest_labelled_at": gold["labelled_at"].max().isoformat(),
+        }
