@@ -173,6 +173,11 @@ class AnalystLabels:
         from nlp.split import assign_folds, duplicate_pairs, union_groups
         from nlp.trainset import read_corpus
 
+        if (out_dir / "model.json").exists():
+            raise ValueError(
+                f"{out_dir} already holds a model, and a released model never changes: "
+                "train on the analysts' labels into a new folder (a new model id)"
+            )
         gold = analyst_gold(self.db)
         label = dict(zip(gold["article_id"], gold["label"], strict=True))
         texts = dict(zip(gold["article_id"], gold["text"], strict=True))

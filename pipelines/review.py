@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -75,7 +76,7 @@ def review_candidates(
                 FROM analyst_labels l LEFT JOIN article_stories s USING (article_id)
             ), candidates AS (
                 SELECT a.article_id, a.title, coalesce(si.title, a.site) AS source,
-                       strftime(coalesce(a.published_at, a.fetched_at), '%d/%m/%Y') AS published,
+                       CAST(coalesce(a.published_at, a.fetched_at) AS DATE) AS published,
                        coalesce(a.published_at, a.fetched_at) AS dated,
                        c.label AS model_label,
                        greatest(c.score_praise, c.score_criticism, c.score_neutral) AS certainty,
@@ -112,10 +113,10 @@ def write_review_sheet(frame: pd.DataFrame, target: Path) -> Path:
             "article_id": row.article_id,
             "title": row.title or "",
             "source": row.source or "",
-            "published": row.published or "",
+            "published": row.published,
             "model_label": LABEL_NAMES[row.model_label],
             "certainty": round(float(row.certainty), 3),
-            "evidence": "\n".join(row.evidence if row.evidence is not None else []),
+            "evidence": "\n".join(_evidence(row.evidence, row.title)),
             "url": row.url,
             "model_id": row.model_id,
             "label": None,
@@ -124,6 +125,8 @@ def write_review_sheet(frame: pd.DataFrame, target: Path) -> Path:
         sheet.append(
             [neutralise(v) if isinstance(v, str) else v for v in (values[f] for f, *_ in COLUMNS)]
         )
+        sheet.cell(sheet.max_row, _column("published")).number_format = "DD/MM/YYYY"
+        sheet.cell(sheet.max_row, _column("certainty")).number_format = "0%"
         link = sheet.cell(sheet.max_row, _column("url"))
         if row.url.startswith(("http://", "https://")):
             link.hyperlink = row.url
@@ -156,6 +159,14 @@ def write_review_sheet(frame: pd.DataFrame, target: Path) -> Path:
     book.save(partial)
     partial.replace(target)
     return target
+
+
+def _evidence(sentences: Sequence[str] | None, title: str | None) -> list[str]:
+    """The evidence sentences to show: the headline, already in its own column, left out."""
+    if sentences is None:
+        return []
+    headline = " ".join((title or "").split()).casefold()
+    return [s for s in sentences if " ".join(s.split()).casefold() != headline]
 
 
 def _column(field: str) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -82,6 +83,15 @@ def test_export_lists_each_story_least_sure_first(demo: Path, exported: Path) ->
     assert {r[HEADER["model_label"]] for r in rows} <= set(LABEL_NAMES.values())
     assert {r[HEADER["model_id"]] for r in rows} == {DEFAULT_MODEL}
     assert any(r[HEADER["evidence"]] for r in rows)
+    repeated = query(
+        demo,
+        "SELECT count(*) FROM articles a JOIN classifications c USING (article_id) "
+        "WHERE list_contains(c.evidence, a.title)",
+    )
+    assert repeated[0][0] > 0  # the model quotes some headlines: the sheet must not repeat them
+    for row in rows:
+        assert row[HEADER["title"]] not in (row[HEADER["evidence"]] or "").split("\n")
+    assert all(r[HEADER["published"]].year >= 2026 for r in rows)  # real dates, dd/mm/yyyy shown
     titles = dict(query(demo, "SELECT title, site FROM sites"))  # site titles, not codes
     assert {r[HEADER["source"]] for r in rows} <= set(titles)
 
@@ -92,6 +102,7 @@ def test_export_offers_the_three_labels_in_vietnamese(exported: Path) -> None:
     (validation,) = sheet.data_validations.dataValidation
     assert validation.formula1 == '"Khen ngợi,Phê phán,Trung lập"'
     assert sheet.freeze_panes == "B2" and sheet.auto_filter.ref
+    assert sheet.cell(2, 4).number_format == "DD/MM/YYYY"
     link = sheet.cell(2, [c.value for c in sheet[1]].index(HEADER["url"]) + 1)
     assert link.hyperlink.target == link.value
 
@@ -104,7 +115,7 @@ def test_hostile_text_is_written_inert(tmp_path: Path) -> None:
                 "article_id": "a1",
                 "title": hostile,
                 "source": "@SUM(1)",
-                "published": "01/11/2026",
+                "published": date(2026, 11, 1),
                 "model_label": "criticism",
                 "certainty": 0.5,
                 "evidence": ["+1 câu", "bình thường"],
@@ -225,6 +236,13 @@ def test_the_whole_loop(demo: Path, exported: Path, tmp_path: Path, shared_dir: 
         assert {r["article_id"] for r in csv.DictReader(f)} == set(by_id)
     refused = run_congvu("evaluate", "--labels", "db", "--model", str(out), *data)
     assert refused.returncode == 2 and "trained on 3 of these 3" in refused.stderr
+    overwrite = run_congvu(
+        "train", "--backend", "evidence", "--out", str(out),
+        "--labels", str(hand_sample(shared_dir, tmp_path)),
+        "--corpus", str(shared_dir / "corpus" / "vntc-politics-law.jsonl.gz"),
+        "--with-db-labels", str(demo / "congvu.duckdb"),
+    )  # fmt: skip
+    assert overwrite.returncode == 2 and "already holds a model" in overwrite.stderr
 
 
 def hand_sample(shared_dir: Path, folder: Path, per_label: int = 12) -> Path:
