@@ -17,7 +17,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from nlp.classify import LABELS
 from pipelines.paths import DataPaths
 from pipelines.snapshot import writing
-from pipelines.store import open_db
+from pipelines.store import existing_db, open_db
 
 # The Vietnamese label names analysts read and choose from. To be replaced by the one mapping
 # the digest helper adds to pipelines/ (issue 11: one mapping, in one place).
@@ -319,6 +319,7 @@ def import_review(paths: DataPaths, path: Path, reviewer: str, wait_s: float) ->
     reviewer = reviewer.strip()
     if not reviewer:
         raise ValueError("--reviewer must name who reviewed the file")
+    existing_db(paths.db)  # labels are for stored articles: no run yet, nothing to label
     rows, blank = read_review_file(path)
     frame = pd.DataFrame(
         [
