@@ -216,6 +216,8 @@ def cmd_review(args: argparse.Namespace) -> int:
             paths, model_id, args.start, args.end, args.uncertain, args.output
         )
         print(f"{count} stories to review ({model_id} labels, least sure first) -> {target}")
+        if not count:
+            print(f"no story in that range has a {model_id} label and no analyst label yet")
         return 0
     if args.file is None or not args.reviewer:
         raise ValueError("usage: congvu review import FILE.xlsx --reviewer NAME")

@@ -39,6 +39,7 @@ COLUMNS = (
     ("article_id", "Mã bài", 14),
     ("title", "Tiêu đề", 50),
     ("source", "Nguồn", 22),
+    ("province", "Tỉnh, thành phố", 16),
     ("published", "Ngày đăng", 12),
     ("model_label", "Nhãn của máy", 14),
     ("certainty", "Độ chắc chắn", 12),
@@ -75,7 +76,7 @@ def review_candidates(
                 SELECT DISTINCT coalesce(s.story_id, l.article_id) AS story
                 FROM analyst_labels l LEFT JOIN article_stories s USING (article_id)
             ), candidates AS (
-                SELECT a.article_id, a.title, coalesce(si.title, a.site) AS source,
+                SELECT a.article_id, a.title, coalesce(si.title, a.site) AS source, p.province,
                        CAST(coalesce(a.published_at, a.fetched_at) AS DATE) AS published,
                        coalesce(a.published_at, a.fetched_at) AS dated,
                        c.label AS model_label,
@@ -85,6 +86,7 @@ def review_candidates(
                 FROM articles a
                 JOIN classifications c ON c.article_id = a.article_id AND c.model_id = ?
                 LEFT JOIN sites si ON si.site = a.site
+                LEFT JOIN article_places p ON p.article_id = a.article_id
                 LEFT JOIN article_stories s ON s.article_id = a.article_id
                 WHERE CAST(coalesce(a.published_at, a.fetched_at) AS DATE)
                       BETWEEN coalesce(?::DATE, DATE '-infinity')
@@ -113,6 +115,7 @@ def write_review_sheet(frame: pd.DataFrame, target: Path) -> Path:
             "article_id": row.article_id,
             "title": row.title or "",
             "source": row.source or "",
+            "province": row.province or "",
             "published": row.published,
             "model_label": LABEL_NAMES[row.model_label],
             "certainty": round(float(row.certainty), 3),

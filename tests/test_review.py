@@ -102,7 +102,7 @@ def test_export_offers_the_three_labels_in_vietnamese(exported: Path) -> None:
     (validation,) = sheet.data_validations.dataValidation
     assert validation.formula1 == '"Khen ngợi,Phê phán,Trung lập"'
     assert sheet.freeze_panes == "B2" and sheet.auto_filter.ref
-    assert sheet.cell(2, 4).number_format == "DD/MM/YYYY"
+    assert sheet.cell(2, 5).number_format == "DD/MM/YYYY"
     link = sheet.cell(2, [c.value for c in sheet[1]].index(HEADER["url"]) + 1)
     assert link.hyperlink.target == link.value
 
@@ -115,6 +115,7 @@ def test_hostile_text_is_written_inert(tmp_path: Path) -> None:
                 "article_id": "a1",
                 "title": hostile,
                 "source": "@SUM(1)",
+                "province": "Hà Nội",
                 "published": date(2026, 11, 1),
                 "model_label": "criticism",
                 "certainty": 0.5,
@@ -126,9 +127,10 @@ def test_hostile_text_is_written_inert(tmp_path: Path) -> None:
     )
     target = write_review_sheet(frame, tmp_path / "hostile.xlsx")
     sheet = load_workbook(target)[SHEET]
-    cells = [sheet.cell(2, i) for i in (2, 3, 7)]
+    cells = [sheet.cell(2, i) for i in (2, 3, 8)]
     assert [c.data_type for c in cells] == ["s", "s", "s"]
     assert [c.value for c in cells] == ["'" + hostile, "'@SUM(1)", "'+1 câu\nbình thường"]
+    assert sheet.cell(2, 4).value == "Hà Nội"
 
 
 @pytest.mark.parametrize(
