@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -319,3 +323,27 @@ def test_a_missing_database_is_named_and_nothing_created(
     output = result.stdout + result.stderr
     said = f"no database at {data_dir / 'congvu.duckdb'}" in output and "Traceback" not in output
     assert (result.returncode, said, data_dir.exists()) == (2, True, False), output
+
+
+def test_an_import_killed_before_its_commit_leaves_no_label(
+    demo: Path, exported: Path, tmp_path: Path
+) -> None:
+    data = DataPaths(tmp_path / "data")
+    shutil.copytree(demo, data.root)
+    with open_db(data.store) as con:
+        con.execute("DELETE FROM labels")
+    filled = fill(exported, tmp_path / "f.xlsx", {2: (0, None), 3: (1, "x"), 4: (2, None)})
+    command = [str(Path(sys.executable).with_name("congvu")), "review", "import", str(filled)]
+    command += ["--reviewer", "Lan", "--data-dir", str(data.root)]
+    process = subprocess.Popen(
+        command, env={**os.environ, "CONGVU_PAUSE_AT": "review import"},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    assert process.stdout.readline().strip() == "paused at review import"
+    process.send_signal(signal.SIGKILL)  # as a power cut: no cleanup runs
+    process.wait()
+    process.stdout.close()
+    with open_db(data.store) as con:
+        assert con.execute("SELECT count(*) FROM labels").fetchone()[0] == 0
+    again = run_congvu(*command[1:])
+    assert again.returncode == 0 and "3 labels imported" in again.stdout, again.stderr
