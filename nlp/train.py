@@ -8,7 +8,7 @@ import platform
 import shlex
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import fields
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -68,13 +68,16 @@ def train(
     labels_csv: Path | Sequence[Path] = DEFAULT_LABELS,
     corpus: Path = DEFAULT_CORPUS,
     split: Path | None = None,
+    add_labels: Callable[..., dict] | None = None,
     **options: Any,
 ) -> Path:
     """Build the training set, cross-validate, fit on everything and write a model folder.
 
     The hand labels are those of labels_csv outside the test part of the frozen split
     (split: a split file, default models/split.csv); its folds are the CV folds. split="none"
-    rebuilds a model released before the split, as it was built (`make e5`).
+    rebuilds a model released before the split, as it was built (`make e5`). add_labels(trainset,
+    split, corpus, out_dir) adds more hand labels (the analysts': pipelines.analyst_labels) and
+    returns what the recipe records of them.
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
@@ -100,6 +103,7 @@ def train(
         trainset = build_trainset(
             label_files, corpus, recipe, opts.jobs, max_weak, max_corpus, frozen
         )
+        added = add_labels(trainset, frozen, corpus, out_dir) if add_labels else None
         out_dir.mkdir(parents=True, exist_ok=True)
         details = train_linear(trainset, out_dir, opts, model_id)
     elif backend == "evidence":
@@ -107,6 +111,7 @@ def train(
         recipe, eopts = WeakRecipe(**recipe_kw), EvidenceOptions(**opts_kw)
         weak_cap = max_weak if eopts.weak else 0  # 0: the lexicon is not even run
         trainset = build_trainset(label_files, corpus, recipe, 2, weak_cap, max_corpus, frozen)
+        added = add_labels(trainset, frozen, corpus, out_dir) if add_labels else None
         out_dir.mkdir(parents=True, exist_ok=True)
         details = train_evidence(trainset, out_dir, eopts, model_id, label_files)
     else:
@@ -117,6 +122,7 @@ def train(
         trainset = build_trainset(
             label_files, corpus, recipe, max_weak=max_weak, max_corpus=max_corpus, split=frozen
         )
+        added = add_labels(trainset, frozen, corpus, out_dir) if add_labels else None
         out_dir.mkdir(parents=True, exist_ok=True)
         details = train_transformer(trainset, out_dir, base_model, topts, model_id, build)
     write_trainset(trainset, out_dir / TRAINSET_FILE)
@@ -127,6 +133,7 @@ def train(
         "command": command,
         "data": {
             "labels": {str(path): sha256(path) for path in label_files},
+            **({"added_labels": added} if added else {}),
             "split": _shown(split_file) if frozen else "none",
             "split_sha256": sha256(split_file) if frozen else None,
             "corpus": str(corpus),
@@ -173,8 +180,15 @@ def _parse_value(text: str) -> Any:
         return text
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Train a model folder from the hand labels and the corpus (see nlp.train.train)."""
+def main(
+    argv: list[str] | None = None,
+    add_labels: Callable[..., dict] | None = None,
+    command: str | None = None,
+) -> int:
+    """Train a model folder from the hand labels and the corpus (see nlp.train.train).
+
+    add_labels and command come from `congvu train --with-db-labels DB` (pipelines/commands.py).
+    """
     parser = argparse.ArgumentParser(prog="python -m nlp.train", description=main.__doc__)
     parser.add_argument("--backend", choices=BACKENDS, default="linear")
     parser.add_argument("--out", type=Path, required=True, help="model folder to write")
@@ -202,10 +216,13 @@ def main(argv: list[str] | None = None) -> int:
         if not sep:
             parser.error(f"--option {item!r}: expected KEY=VALUE")
         options[key.replace("-", "_")] = _parse_value(value)
-    command = shlex.join(["python", "-m", "nlp.train", *(sys.argv[1:] if argv is None else argv)])
+    if command is None:
+        command = shlex.join(
+            ["python", "-m", "nlp.train", *(sys.argv[1:] if argv is None else argv)]
+        )
     out = train(
         args.backend, args.out, args.base_model, args.labels or list(DEFAULT_LABELS),
-        args.corpus, args.split, command=command, **options,
+        args.corpus, args.split, add_labels, command=command, **options,
     )  # fmt: skip
     print(f"wrote {out}")
     return 0

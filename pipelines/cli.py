@@ -26,11 +26,14 @@ from pipelines.commands import (
     cmd_reclassify,
     cmd_reextract,
     cmd_report,
+    cmd_review,
     cmd_sites,
     cmd_train,
 )
 from pipelines.paths import DataPaths
 from pipelines.report import EXIT_FAILED
+
+DEFAULT_UNCERTAIN = 100  # stories in a review file: an analyst's sitting
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -117,6 +120,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["parquet", "csv", "xlsx"], default="parquet")
     p.add_argument("--output", type=Path, help="file to write (default: data/exports/...)")
     p.set_defaults(func=cmd_export)
+    p = sub.add_parser("review", parents=[data, model, wait], help=cmd_review.__doc__)
+    p.add_argument("action", choices=["export", "import"])
+    p.add_argument("file", nargs="?", type=Path, help="import: the filled-in review xlsx")
+    p.add_argument(
+        "--uncertain",
+        type=int,
+        default=DEFAULT_UNCERTAIN,
+        help="export: this many stories, the model's least sure first (default: %(default)s)",
+    )
+    p.add_argument("--from", dest="start", type=date.fromisoformat, help="first day, YYYY-MM-DD")
+    p.add_argument("--to", dest="end", type=date.fromisoformat, help="last day, YYYY-MM-DD")
+    p.add_argument("--output", type=Path, help="export: file to write (default: data/exports/)")
+    p.add_argument("--reviewer", help="import: who reviewed the file")
+    p.set_defaults(func=cmd_review)
     for name, func in (("train", cmd_train), ("evaluate", cmd_evaluate)):
         p = sub.add_parser(name, help=func.__doc__, add_help=False)
         p.add_argument("rest", nargs=argparse.REMAINDER)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
@@ -263,6 +264,31 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_review(args: argparse.Namespace) -> int:
+    """The review loop: export stories to check as xlsx, import the analysts' labels."""
+    from pipelines.review import export_review, import_review
+
+    paths = DataPaths(args.data_dir)
+    if args.action == "export":
+        model_id = chosen_model(args).model_id
+        target, count = export_review(
+            paths, model_id, args.start, args.end, args.uncertain, args.output
+        )
+        print(f"{count} stories to review ({model_id} labels, least sure first) -> {target}")
+        if not count:
+            print(f"no story in that range has a {model_id} label and no analyst label yet")
+        return 0
+    if args.file is None or not args.reviewer:
+        raise ValueError("usage: congvu review import FILE.xlsx --reviewer NAME")
+    done = import_review(paths, args.file, args.reviewer, args.wait)
+    print(
+        f"{args.file}: {done.imported} labels imported by {args.reviewer.strip()}; "
+        f"{done.unchanged} unchanged (already the current label) skipped; "
+        f"{done.blank} rows without a label left out"
+    )
+    return 0
+
+
 def cmd_db(args: argparse.Namespace) -> int:
     """Database maintenance: migrate, status, schema, backup."""
     from pipelines.exports import backup_database
@@ -312,14 +338,30 @@ def cmd_prune(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    """Train a classifier (--backend linear|transformer --out FOLDER; --help for all options)."""
-    from nlp.train import main as train_main
+    """Train a classifier (--backend linear|evidence|transformer --out FOLDER; --help for more).
 
-    return train_main(args.rest)
+    --with-db-labels DB adds the analysts' labels of that database (pipelines/analyst_labels.py).
+    """
+    from nlp.train import main as train_main
+    from pipelines.analyst_labels import AnalystLabels
+
+    option = argparse.ArgumentParser(add_help=False)
+    option.add_argument("--with-db-labels", type=Path, metavar="DB")
+    known, rest = option.parse_known_args(args.rest)
+    if known.with_db_labels is None:
+        return train_main(rest)
+    command = shlex.join(["congvu", "train", *args.rest])
+    return train_main(rest, AnalystLabels(known.with_db_labels), command)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    """Evaluate a model on hand labels (--model ID --labels FILE.csv; --help for all options)."""
+    """Evaluate a model on hand labels (--model ID --labels FILE.csv|db; --help for all options)."""
+    from pipelines.analyst_labels import labels_option
+
+    if labels_option(args.rest) == "db":  # the analysts' labels in the database, not a CSV
+        from pipelines.analyst_labels import evaluate_main as evaluate_db
+
+        return evaluate_db(args.rest)
     from nlp.evaluate import main as evaluate_main
 
     return evaluate_main(args.rest)

@@ -1,0 +1,371 @@
+"""The review loop: stories for analysts to check (xlsx), and their labels back into `labels`."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Font
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from nlp.classify import LABELS
+from pipelines.checkpoints import checkpoint
+from pipelines.exports import neutralise
+from pipelines.paths import DataPaths
+from pipelines.snapshot import writing
+from pipelines.store import existing_db, open_db
+from pipelines.vietnamese import LABEL_NAMES
+
+SHEET = "Cần xem lại"
+# (field, header, width): the review sheet's columns in order. The import needs only ID_COLUMNS.
+COLUMNS = (
+    ("article_id", "Mã bài", 14),
+    ("title", "Tiêu đề", 50),
+    ("source", "Nguồn", 22),
+    ("province", "Tỉnh, thành phố", 16),
+    ("published", "Ngày đăng", 12),
+    ("model_label", "Nhãn của máy", 14),
+    ("certainty", "Độ chắc chắn", 12),
+    ("evidence", "Câu làm căn cứ", 70),
+    ("url", "Liên kết", 30),
+    ("model_id", "Mô hình", 16),
+    ("label", "Nhãn đúng", 14),
+    ("note", "Ghi chú", 40),
+)
+HEADER = {field: header for field, header, _ in COLUMNS}
+ID_COLUMNS = ("article_id", "model_id", "model_label", "label", "note")
+HELP_LINES = (
+    "Mỗi dòng là một tin máy chưa chắc chắn nhất về nhãn đã gán (xếp từ ít chắc chắn nhất).",
+    "Đọc tiêu đề, các câu làm căn cứ và bài gốc (cột Liên kết), rồi chọn nhãn đúng ở cột "
+    "«Nhãn đúng» từ danh sách: Khen ngợi, Phê phán hoặc Trung lập.",
+    "Có thể ghi chú lý do ở cột «Ghi chú». Dòng để trống cột «Nhãn đúng» được bỏ qua.",
+    "Không sửa các cột Mã bài, Mô hình, Nhãn của máy; không đổi tên các cột.",
+    "Xong, gửi tệp để nhập: congvu review import TỆP.xlsx --reviewer TÊN.",
+)
+
+
+def review_candidates(
+    db: Path, model_id: str, start: date | None, end: date | None, limit: int
+) -> pd.DataFrame:
+    """One copy per story not yet reviewed, in [start, end], least sure of model_id's label first.
+
+    How sure: the model's highest score (the one of the label it gave). A story whose copy an
+    analyst already labelled is left out; dates are Vietnam dates (fetch date when undated).
+    """
+    with open_db(db, read_only=True) as con:
+        return con.execute(
+            """
+            WITH reviewed AS (
+                SELECT DISTINCT coalesce(s.story_id, l.article_id) AS story
+                FROM analyst_labels l LEFT JOIN article_stories s USING (article_id)
+            ), candidates AS (
+                SELECT a.article_id, a.title, coalesce(si.title, a.site) AS source, p.province,
+                       CAST(coalesce(a.published_at, a.fetched_at) AS DATE) AS published,
+                       coalesce(a.published_at, a.fetched_at) AS dated,
+                       c.label AS model_label,
+                       greatest(c.score_praise, c.score_criticism, c.score_neutral) AS certainty,
+                       c.evidence, a.url, c.model_id,
+                       coalesce(s.story_id, a.article_id) AS story
+                FROM articles a
+                JOIN classifications c ON c.article_id = a.article_id AND c.model_id = ?
+                LEFT JOIN sites si ON si.site = a.site
+                LEFT JOIN article_places p ON p.article_id = a.article_id
+                LEFT JOIN article_stories s ON s.article_id = a.article_id
+                WHERE CAST(coalesce(a.published_at, a.fetched_at) AS DATE)
+                      BETWEEN coalesce(?::DATE, DATE '-infinity')
+                      AND coalesce(?::DATE, DATE 'infinity')
+            )
+            SELECT * EXCLUDE (story, dated) FROM candidates
+            WHERE story NOT IN (SELECT story FROM reviewed)
+            QUALIFY row_number() OVER (PARTITION BY story ORDER BY certainty, article_id) = 1
+            ORDER BY certainty, dated DESC, article_id
+            LIMIT ?
+            """,
+            [model_id, start, end, limit],
+        ).df()
+
+
+def write_review_sheet(frame: pd.DataFrame, target: Path) -> Path:
+    """Write the stories to check as an xlsx: drop-down labels, a note column, a help sheet."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = SHEET
+    sheet.append([header for _, header, _ in COLUMNS])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in frame.itertuples(index=False):
+        values = {
+            "article_id": row.article_id,
+            "title": row.title or "",
+            "source": row.source or "",
+            "province": row.province or "",
+            "published": row.published,
+            "model_label": LABEL_NAMES[row.model_label],
+            "certainty": round(float(row.certainty), 3),
+            "evidence": "\n".join(_evidence(row.evidence, row.title)),
+            "url": row.url,
+            "model_id": row.model_id,
+            "label": None,
+            "note": None,
+        }
+        sheet.append(
+            [neutralise(v) if isinstance(v, str) else v for v in (values[f] for f, *_ in COLUMNS)]
+        )
+        sheet.cell(sheet.max_row, _column("published")).number_format = "DD/MM/YYYY"
+        sheet.cell(sheet.max_row, _column("certainty")).number_format = "0%"
+        link = sheet.cell(sheet.max_row, _column("url"))
+        if row.url.startswith(("http://", "https://")):
+            link.hyperlink = row.url
+            link.style = "Hyperlink"
+    last = max(sheet.max_row, 2)
+    choices = DataValidation(
+        type="list",
+        formula1='"' + ",".join(LABEL_NAMES[label] for label in LABELS) + '"',
+        allow_blank=True,
+        showErrorMessage=True,
+        errorTitle="Nhãn không hợp lệ",
+        error="Chọn một trong: " + ", ".join(LABEL_NAMES[label] for label in LABELS),
+    )
+    letter = sheet.cell(1, _column("label")).column_letter
+    choices.add(f"{letter}2:{letter}{last}")
+    sheet.add_data_validation(choices)
+    for index, (field, _, width) in enumerate(COLUMNS, start=1):
+        sheet.column_dimensions[sheet.cell(1, index).column_letter].width = width
+        if field in ("title", "evidence", "note"):
+            for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+    sheet.freeze_panes = "B2"
+    sheet.auto_filter.ref = sheet.dimensions
+    help_sheet = book.create_sheet("Hướng dẫn")
+    for line in HELP_LINES:
+        help_sheet.append([line])
+    help_sheet.column_dimensions["A"].width = 110
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".part")
+    book.save(partial)
+    partial.replace(target)
+    return target
+
+
+def _evidence(sentences: Sequence[str] | None, title: str | None) -> list[str]:
+    """The evidence sentences to show: the headline, already in its own column, left out."""
+    if sentences is None:
+        return []
+    headline = " ".join((title or "").split()).casefold()
+    return [s for s in sentences if " ".join(s.split()).casefold() != headline]
+
+
+def _column(field: str) -> int:
+    """The 1-based column number of a field in the review sheet."""
+    return [f for f, *_ in COLUMNS].index(field) + 1
+
+
+def export_review(
+    paths: DataPaths,
+    model_id: str,
+    start: date | None,
+    end: date | None,
+    limit: int,
+    target: Path | None = None,
+) -> tuple[Path, int]:
+    """Write the review sheet of the published database; return the file and its story count."""
+    if limit < 1:
+        raise ValueError(f"--uncertain must be at least 1, not {limit}")
+    frame = review_candidates(paths.db, model_id, start, end, limit)
+    span = f"{start or 'start'}_{end or 'now'}"  # as `congvu export` names its files
+    target = target or paths.exports / f"review-{model_id}-{span}.xlsx"
+    return write_review_sheet(frame, target), len(frame)
+
+
+class ReviewFileError(ValueError):
+    """A review file that cannot be imported; the message names the rows at fault."""
+
+
+@dataclass(frozen=True)
+class ReviewedRow:
+    """One filled-in row of a review sheet."""
+
+    row: int  # the spreadsheet's row number, as the analyst sees it
+    article_id: str
+    label: str  # praise | criticism | neutral
+    note: str | None
+    model_id: str | None
+    model_label: str | None
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What `review import` did with a file."""
+
+    imported: int  # rows appended to labels
+    unchanged: int  # rows equal to the article's current analyst label (skipped)
+    blank: int  # rows without a chosen label (not reviewed)
+
+
+def _text(value: object) -> str:
+    """A cell's value as stripped NFC text (empty for an empty cell)."""
+    if value is None:
+        return ""
+    return unicodedata.normalize("NFC", str(value)).strip()
+
+
+_BY_NAME = {unicodedata.normalize("NFC", n).casefold(): k for k, n in LABEL_NAMES.items()}
+
+
+def _label(value: object) -> str | None:
+    """The label (praise, ...) of a Vietnamese label name, or None when it is not one."""
+    return _BY_NAME.get(_text(value).casefold())
+
+
+def read_review_file(path: Path) -> tuple[list[ReviewedRow], int]:
+    """The rows of a filled-in review sheet, checked; and the count of rows left blank.
+
+    Refuses (ReviewFileError naming every row at fault) missing columns, empty ids, labels
+    outside the three names, a note without a label, and one article given two different labels
+    or notes. Rows repeated identically count once.
+    """
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # openpyxl raises several kinds for a file that is not an xlsx
+        raise ReviewFileError(f"{path}: not an xlsx workbook ({exc})") from exc
+    try:
+        sheet = book[SHEET] if SHEET in book.sheetnames else book.worksheets[0]
+        rows = list(sheet.iter_rows(values_only=True))
+    finally:
+        book.close()
+    headers = [_text(h) for h in rows[0]] if rows else []
+    missing = [HEADER[f] for f in ID_COLUMNS if HEADER[f] not in headers]
+    if missing:
+        raise ReviewFileError(
+            f"{path}: missing columns {', '.join(missing)} (the first row of sheet "
+            f"{SHEET!r} must keep the headers `congvu review export` wrote)"
+        )
+    at = {f: headers.index(HEADER[f]) for f in ID_COLUMNS}
+    names = ", ".join(LABEL_NAMES[label] for label in LABELS)
+    problems: list[str] = []
+    found: dict[str, ReviewedRow] = {}
+    blank = 0
+    for number, values in enumerate(rows[1:], start=2):
+        cells = {f: _text(values[i]) if i < len(values) else "" for f, i in at.items()}
+        if not any(_text(v) for v in values):
+            continue
+        if not cells["label"]:
+            blank += 1
+            if cells["note"]:
+                problems.append(f"row {number}: a note but no label in {HEADER['label']}")
+            continue
+        label = _label(cells["label"])
+        if label is None:
+            problems.append(
+                f"row {number}: {HEADER['label']} {cells['label']!r} is not one of {names}"
+            )
+            continue
+        if not cells["article_id"]:
+            problems.append(f"row {number}: no article id in {HEADER['article_id']}")
+            continue
+        model_label = _label(cells["model_label"]) if cells["model_label"] else None
+        if cells["model_label"] and model_label is None:
+            problems.append(
+                f"row {number}: {HEADER['model_label']} {cells['model_label']!r} is not one "
+                f"of {names}"
+            )
+            continue
+        row = ReviewedRow(
+            number,
+            cells["article_id"],
+            label,
+            cells["note"] or None,
+            cells["model_id"] or None,
+            model_label,
+        )
+        earlier = found.get(row.article_id)
+        if earlier is None:
+            found[row.article_id] = row
+        elif (earlier.label, earlier.note) != (row.label, row.note):
+            problems.append(
+                f"rows {earlier.row} and {number}: article {row.article_id} is given two "
+                "different labels or notes"
+            )
+    if problems:
+        shown = "; ".join(problems[:10])
+        more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
+        raise ReviewFileError(f"{path}: nothing imported: {shown}{more}")
+    return list(found.values()), blank
+
+
+def import_review(paths: DataPaths, path: Path, reviewer: str, wait_s: float) -> ImportResult:
+    """Append a review file's labels to `labels` in one transaction, checked first; publish.
+
+    A row equal to the article's current analyst label (same label, note and reviewer) is
+    skipped, so importing the same file twice adds nothing; a row that changes it is appended
+    and becomes the current label. Anything wrong refuses the whole file.
+    """
+    reviewer = reviewer.strip()
+    if not reviewer:
+        raise ValueError("--reviewer must name who reviewed the file")
+    existing_db(paths.db)  # labels are for stored articles: no run yet, nothing to label
+    rows, blank = read_review_file(path)
+    frame = pd.DataFrame(
+        [
+            {
+                "article_id": r.article_id,
+                "label": r.label,
+                "reviewer": reviewer,
+                "model_id": r.model_id,
+                "model_label": r.model_label,
+                "note": r.note,
+                "source_file": Path(path).name,
+                "row": r.row,
+            }
+            for r in rows
+        ],
+        columns=["article_id", "label", "reviewer", "model_id", "model_label", "note"]
+        + ["source_file", "row"],
+    ).astype({"row": "int64"})
+    with (
+        writing(paths, f"review import {Path(path).name}", wait_s),
+        open_db(paths.store, wait_s=wait_s) as con,
+    ):
+        con.register("reviewed", frame)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            imported, unchanged = _append_labels(con, path)
+            checkpoint("review import")  # a test kills it here: the rows must not stay
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    return ImportResult(imported, unchanged, blank)
+
+
+def _append_labels(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[int, int]:
+    """Insert the registered `reviewed` rows that change an article's label; (added, skipped)."""
+    unknown = con.execute(
+        "SELECT row, article_id FROM reviewed ANTI JOIN articles USING (article_id) ORDER BY row"
+    ).fetchall()
+    if unknown:
+        shown = "; ".join(f"row {row}: no article {article_id}" for row, article_id in unknown[:10])
+        raise ReviewFileError(f"{path}: nothing imported: unknown article ids: {shown}")
+    fresh = """
+        FROM reviewed r LEFT JOIN analyst_labels l USING (article_id)
+        WHERE l.article_id IS NULL OR l.label <> r.label
+           OR l.note IS DISTINCT FROM r.note OR l.reviewer <> r.reviewer
+    """
+    added = con.execute(
+        f"""
+        INSERT INTO labels BY NAME
+        SELECT r.article_id, r.label, r.reviewer, now() AS labelled_at, r.model_id,
+               r.model_label, r.note, r.source_file
+        {fresh}
+        """
+    ).fetchone()[0]
+    total = con.execute("SELECT count(*) FROM reviewed").fetchone()[0]
+    return added, total - added

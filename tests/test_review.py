@@ -1,0 +1,351 @@
+"""The review loop: export, an analyst fills the xlsx, import, evaluate and train on it."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from nlp.classify import DEFAULT_MODEL, LABELS
+from pipelines.analyst_labels import AnalystLabels
+from pipelines.paths import DataPaths
+from pipelines.review import HEADER, SHEET, write_review_sheet
+from pipelines.snapshot import publish
+from pipelines.store import open_db
+from pipelines.vietnamese import LABEL_NAMES
+from tests.conftest import run_congvu
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder holding the demo run's database."""
+    data_dir = tmp_path_factory.mktemp("review-demo")
+    done = run_congvu("demo", "--data-dir", str(data_dir))
+    assert done.returncode == 0, done.stdout + done.stderr
+    return data_dir
+
+
+@pytest.fixture(scope="module")
+def exported(demo: Path) -> Path:
+    """The review file of the demo database, before any label is imported."""
+    target = demo / "review.xlsx"
+    done = run_congvu("review", "export", "--data-dir", str(demo), "--output", str(target))
+    assert done.returncode == 0, done.stdout + done.stderr
+    return target
+
+
+def sheet_rows(path: Path) -> list[dict]:
+    """The review sheet's rows as {header: value}."""
+    book = load_workbook(path)
+    rows = list(book[SHEET].iter_rows(values_only=True))
+    return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+
+
+def query(demo: Path, sql: str) -> list[tuple]:
+    """Rows of a read-only query on the published database, as an analyst would run it."""
+    con = duckdb.connect(str(demo / "congvu.duckdb"), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def fill(source: Path, target: Path, choices: dict[int, tuple[str | None, str | None]]) -> Path:
+    """Fill rows as an analyst: a label picked from the sheet's drop-down, and a note."""
+    book = load_workbook(source)
+    sheet = book[SHEET]
+    header = [cell.value for cell in sheet[1]]
+    label_col = header.index(HEADER["label"]) + 1
+    note_col = header.index(HEADER["note"]) + 1
+    (validation,) = sheet.data_validations.dataValidation
+    offered = validation.formula1.strip('"').split(",")
+    letter = sheet.cell(1, label_col).column_letter
+    assert f"{letter}2" in str(validation.sqref)
+    for row, (pick, note) in choices.items():
+        sheet.cell(row, label_col, offered[pick] if isinstance(pick, int) else pick)
+        sheet.cell(row, note_col, note)
+    book.save(target)
+    return target
+
+
+def test_export_lists_each_story_least_sure_first(demo: Path, exported: Path) -> None:
+    rows = sheet_rows(exported)
+    stories = query(demo, "SELECT count(DISTINCT story_id) FROM article_stories")[0][0]
+    assert len(rows) == stories > 1
+    certainty = [r[HEADER["certainty"]] for r in rows]
+    assert certainty == sorted(certainty) and certainty[0] < certainty[-1]
+    assert {r[HEADER["model_label"]] for r in rows} <= set(LABEL_NAMES.values())
+    assert {r[HEADER["model_id"]] for r in rows} == {DEFAULT_MODEL}
+    assert any(r[HEADER["evidence"]] for r in rows)
+    repeated = query(
+        demo,
+        "SELECT count(*) FROM articles a JOIN classifications c USING (article_id) "
+        "WHERE list_contains(c.evidence, a.title)",
+    )
+    assert repeated[0][0] > 0  # the model quotes some headlines: the sheet must not repeat them
+    for row in rows:
+        assert row[HEADER["title"]] not in (row[HEADER["evidence"]] or "").split("\n")
+    assert all(r[HEADER["published"]].year >= 2026 for r in rows)  # real dates, dd/mm/yyyy shown
+    titles = dict(query(demo, "SELECT title, site FROM sites"))  # site titles, not codes
+    assert {r[HEADER["source"]] for r in rows} <= set(titles)
+
+
+def test_export_offers_the_three_labels_in_vietnamese(exported: Path) -> None:
+    sheet = load_workbook(exported)[SHEET]
+    assert [c.value for c in sheet[1]][:2] == ["Mã bài", "Tiêu đề"]
+    (validation,) = sheet.data_validations.dataValidation
+    assert validation.formula1 == '"Khen ngợi,Phê phán,Trung lập"'
+    assert sheet.freeze_panes == "B2" and sheet.auto_filter.ref
+    assert sheet.cell(2, 5).number_format == "DD/MM/YYYY"
+    link = sheet.cell(2, [c.value for c in sheet[1]].index(HEADER["url"]) + 1)
+    assert link.hyperlink.target == link.value
+
+
+def test_hostile_text_is_written_inert(tmp_path: Path) -> None:
+    hostile = '=HYPERLINK("http://evil.example/x","Bấm vào đây")'
+    frame = pd.DataFrame(
+        [
+            {
+                "article_id": "a1",
+                "title": hostile,
+                "source": "@SUM(1)",
+                "province": "Hà Nội",
+                "published": date(2026, 11, 1),
+                "model_label": "criticism",
+                "certainty": 0.5,
+                "evidence": ["+1 câu", "bình thường"],
+                "url": "https://example.vn/a1.html",
+                "model_id": "m",
+            }
+        ]
+    )
+    target = write_review_sheet(frame, tmp_path / "hostile.xlsx")
+    sheet = load_workbook(target)[SHEET]
+    cells = [sheet.cell(2, i) for i in (2, 3, 8)]
+    assert [c.data_type for c in cells] == ["s", "s", "s"]
+    assert [c.value for c in cells] == ["'" + hostile, "'@SUM(1)", "'+1 câu\nbình thường"]
+    assert sheet.cell(2, 4).value == "Hà Nội"
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ("label", "row 3: Nhãn đúng 'Khen' is not one of Khen ngợi, Phê phán, Trung lập"),
+        ("unknown", "row 3: no article 0000"),
+        ("duplicate", "rows 2 and 4: article"),
+        ("note", "row 3: a note but no label"),
+        ("columns", "missing columns Nhãn đúng"),
+    ],
+)
+def test_a_bad_file_is_refused_whole_naming_the_row(
+    demo: Path, exported: Path, tmp_path: Path, change: str, named: str
+) -> None:
+    before = query(demo, "SELECT count(*) FROM labels")[0][0]
+    filled = fill(exported, tmp_path / "bad.xlsx", {2: (0, "đúng"), 3: (1, None), 4: (2, None)})
+    book = load_workbook(filled)
+    sheet = book[SHEET]
+    header = [c.value for c in sheet[1]]
+    col = {field: header.index(name) + 1 for field, name in HEADER.items()}
+    if change == "label":
+        sheet.cell(3, col["label"], "Khen")
+    elif change == "unknown":
+        sheet.cell(3, col["article_id"], "0000")
+    elif change == "duplicate":
+        sheet.cell(4, col["article_id"], sheet.cell(2, col["article_id"]).value)
+    elif change == "note":
+        sheet.cell(3, col["label"]).value = None
+        sheet.cell(3, col["note"], "chưa rõ")
+    else:
+        sheet.cell(1, col["label"], "Nhãn")
+    book.save(filled)
+    done = run_congvu("review", "import", str(filled), "--reviewer", "Lan", "--data-dir", str(demo))
+    assert done.returncode == 2 and named in done.stderr, done.stderr
+    assert query(demo, "SELECT count(*) FROM labels")[0][0] == before
+
+
+def test_the_whole_loop(demo: Path, exported: Path, tmp_path: Path, shared_dir: Path) -> None:
+    data = ["--data-dir", str(demo)]
+    empty = run_congvu("evaluate", "--labels", "db", *data)
+    assert empty.returncode == 2 and "no analyst labels" in empty.stderr
+    rows = sheet_rows(exported)
+    # The analyst confirms the first story's label, changes the next two, leaves the rest.
+    first = LABELS.index(next(k for k, v in LABEL_NAMES.items() if v == rows[0]["Nhãn của máy"]))
+    others = [(first + 1) % 3, (first + 2) % 3]
+    filled = fill(
+        exported,
+        tmp_path / "đã-xem.xlsx",
+        {2: (first, None), 3: (others[0], "tin cũ"), 4: (others[1], "-đã kiểm tra")},
+    )
+    done = run_congvu("review", "import", str(filled), "--reviewer", "Nguyễn Lan", *data)
+    assert done.returncode == 0, done.stderr
+    assert "3 labels imported" in done.stdout
+    stored = query(
+        demo,
+        "SELECT article_id, label, reviewer, model_id, model_label, note, source_file "
+        "FROM analyst_labels ORDER BY article_id",
+    )
+    by_id = {r[0]: r for r in stored}
+    assert len(stored) == 3
+    for pick, row in zip([first, *others], rows[:3], strict=True):
+        model_label = next(k for k, v in LABEL_NAMES.items() if v == row["Nhãn của máy"])
+        expected = (LABELS[pick], "Nguyễn Lan", DEFAULT_MODEL, model_label)
+        assert by_id[row["Mã bài"]][1:5] == expected
+    assert sorted(r[5] or "" for r in stored) == ["", "-đã kiểm tra", "tin cũ"]
+    assert {r[6] for r in stored} == {"đã-xem.xlsx"}
+    confirmed = query(
+        demo,
+        "SELECT count(*) FILTER (l.label = c.label), count(*) FILTER (l.label <> c.label) "
+        "FROM analyst_labels l JOIN classifications c USING (article_id) "
+        f"WHERE c.model_id = '{DEFAULT_MODEL}'",
+    )
+    assert confirmed == [(1, 2)]
+
+    again = run_congvu("review", "import", str(filled), "--reviewer", "Nguyễn Lan", *data)
+    assert again.returncode == 0 and "0 labels imported" in again.stdout
+    assert query(demo, "SELECT count(*) FROM labels")[0][0] == 3
+    reviewed = {r["Mã bài"] for r in rows[:3]}
+    after = run_congvu("review", "export", "--output", str(tmp_path / "next.xlsx"), *data)
+    assert after.returncode == 0
+    assert not reviewed & {r["Mã bài"] for r in sheet_rows(tmp_path / "next.xlsx")}
+
+    evaluated = run_congvu("evaluate", "--labels", "db", *data)
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert f"model {DEFAULT_MODEL}  articles 3  macro-F1" in evaluated.stdout
+    report = json.loads((demo / "evaluations" / f"{DEFAULT_MODEL}-analyst-labels.json").read_text())
+    assert report["n"] == 3 and sum(report["per_class"][k]["support"] for k in LABELS) == 3
+    assert report["data"]["reviewers"] == ["Nguyễn Lan"]
+
+    out = tmp_path / "models" / "evidence-lr-2"
+    trained = run_congvu(
+        "train", "--backend", "evidence", "--out", str(out),
+        "--labels", str(hand_sample(shared_dir, tmp_path)),
+        "--corpus", str(shared_dir / "corpus" / "vntc-politics-law.jsonl.gz"),
+        "--option", "cv_folds=2", "--option", "inner_folds=2",
+        "--with-db-labels", str(demo / "congvu.duckdb"),
+        timeout=900,
+    )  # fmt: skip
+    assert trained.returncode == 0, trained.stderr
+    assert json.loads((out / "model.json").read_text())["model_id"] == "evidence-lr-2"
+    recipe = json.loads((out / "recipe.json").read_text())
+    assert recipe["data"]["added_labels"]["used"] == 3
+    assert "--with-db-labels" in recipe["command"]
+    with (out / "analyst_labels.csv").open(encoding="utf-8") as f:
+        assert {r["article_id"] for r in csv.DictReader(f)} == set(by_id)
+    refused = run_congvu("evaluate", "--labels", "db", "--model", str(out), *data)
+    assert refused.returncode == 2 and "trained on 3 of these 3" in refused.stderr
+    overwrite = run_congvu(
+        "train", "--backend", "evidence", "--out", str(out),
+        "--labels", str(hand_sample(shared_dir, tmp_path)),
+        "--corpus", str(shared_dir / "corpus" / "vntc-politics-law.jsonl.gz"),
+        "--with-db-labels", str(demo / "congvu.duckdb"),
+    )  # fmt: skip
+    assert overwrite.returncode == 2 and "already holds a model" in overwrite.stderr
+
+
+def hand_sample(shared_dir: Path, folder: Path, per_label: int = 12) -> Path:
+    """A small labels CSV of train.csv rows outside the frozen test part (a quick training)."""
+    from nlp.split import read_split
+
+    split = read_split()
+    with (shared_dir / "labels" / "train.csv").open(encoding="utf-8", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if split.part.get(r["id"]) == "rest"]
+    chosen = [r for label in LABELS for r in [r for r in rows if r["label"] == label][:per_label]]
+    path = folder / "labels.csv"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))  # evidence phrases included
+        writer.writeheader()
+        writer.writerows(chosen)
+    return path
+
+
+def test_training_never_takes_a_near_duplicate_of_a_test_article(
+    demo: Path, tmp_path: Path, shared_dir: Path
+) -> None:
+    from nlp.split import read_split
+    from nlp.trainset import build_trainset, read_corpus
+
+    corpus = shared_dir / "corpus" / "vntc-politics-law.jsonl.gz"
+    split = read_split()
+    labels = hand_sample(shared_dir, tmp_path, 5)
+    trainset = build_trainset(labels, corpus, max_weak=0, split=split)
+    hand_id = sorted(trainset.hand)[0]
+    test_id = split.ids("test")[0]
+    texts = {r["id"]: r["text"] for r in read_corpus(corpus) if r["id"] in (hand_id, test_id)}
+    # A copy of the demo data with two reposts an analyst labelled: of a test article (its
+    # title changed) and of a training article.
+    data = DataPaths(tmp_path / "data")
+    shutil.copytree(demo, data.root)
+    with open_db(data.store) as con:
+        con.execute("DELETE FROM labels")  # this copy's only analyst labels are the two below
+        for new_id, source in (("repost-of-test", test_id), ("repost-of-train", hand_id)):
+            title, _, body = texts[source].partition("\n")
+            con.execute(
+                "INSERT INTO articles (article_id, canonical_url, url, site, title, body) "
+                "SELECT ?, ?, ?, 'demo', ?, ?",
+                [new_id, f"https://x.vn/{new_id}", f"https://x.vn/{new_id}", "Tin: " + title, body],
+            )
+            con.execute(
+                "INSERT INTO labels (article_id, label, reviewer, labelled_at) "
+                "VALUES (?, 'criticism', 'Lan', now())",
+                [new_id],
+            )
+    publish(data, 60)
+    record = AnalystLabels(data.db)(trainset, split, corpus, tmp_path / "model")
+    assert record["left_out_near_duplicates_of_test"] == 1 and record["used"] == 1
+    assert "repost-of-test" not in trainset.hand and "repost-of-train" in trainset.hand
+    assert trainset.groups["repost-of-train"] == trainset.groups[hand_id]
+    assert trainset.folds["repost-of-train"] == trainset.folds[hand_id]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["review", "export"],
+        ["review", "import", "x.xlsx", "--reviewer", "Lan"],
+        ["evaluate", "--labels", "db"],
+    ],
+    ids=" ".join,
+)
+def test_a_missing_database_is_named_and_nothing_created(
+    tmp_path: Path, command: list[str]
+) -> None:
+    data_dir = tmp_path / "data"
+    result = run_congvu(*command, "--data-dir", str(data_dir))
+    output = result.stdout + result.stderr
+    said = f"no database at {data_dir / 'congvu.duckdb'}" in output and "Traceback" not in output
+    assert (result.returncode, said, data_dir.exists()) == (2, True, False), output
+
+
+def test_an_import_killed_before_its_commit_leaves_no_label(
+    demo: Path, exported: Path, tmp_path: Path
+) -> None:
+    data = DataPaths(tmp_path / "data")
+    shutil.copytree(demo, data.root)
+    with open_db(data.store) as con:
+        con.execute("DELETE FROM labels")
+    filled = fill(exported, tmp_path / "f.xlsx", {2: (0, None), 3: (1, "x"), 4: (2, None)})
+    command = [str(Path(sys.executable).with_name("congvu")), "review", "import", str(filled)]
+    command += ["--reviewer", "Lan", "--data-dir", str(data.root)]
+    process = subprocess.Popen(
+        command, env={**os.environ, "CONGVU_PAUSE_AT": "review import"},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    assert process.stdout.readline().strip() == "paused at review import"
+    process.send_signal(signal.SIGKILL)  # as a power cut: no cleanup runs
+    process.wait()
+    process.stdout.close()
+    with open_db(data.store) as con:
+        assert con.execute("SELECT count(*) FROM labels").fetchone()[0] == 0
+    again = run_congvu(*command[1:])
+    assert again.returncode == 0 and "3 labels imported" in again.stdout, again.stderr
