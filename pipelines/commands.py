@@ -205,6 +205,26 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_search(args: argparse.Namespace) -> int:
+    """Ranked full-text search over titles and bodies; words typed without marks find them too."""
+    from pipelines.label_names import label_name
+    from pipelines.search import Filters, search
+
+    if args.limit < 1:
+        raise ValueError(f"--limit must be at least 1, not {args.limit}")
+    filters = Filters(args.start, args.end, args.province, args.label, args.model)
+    found = search(DataPaths(args.data_dir).db, args.query, filters, args.limit)
+    for rank, row in enumerate(found.itertuples(), start=1):
+        where = " · ".join(
+            part
+            for part in (row.published, row.site_title, row.province, label_name(row.label))
+            if part
+        )
+        print(f"{rank}. {row.title}\n   {where}\n   {row.snippet}\n   {row.url}")
+    print(f"{len(found)} kết quả cho “{args.query}” (nhãn của mô hình {args.model})")
+    return 0
+
+
 def cmd_db(args: argparse.Namespace) -> int:
     """Database maintenance: migrate, status, schema, backup."""
     from pipelines.exports import backup_database
