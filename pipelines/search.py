@@ -133,8 +133,11 @@ def cached_index(con: duckdb.DuckDBPyConnection, db: Path, key: str) -> tantivy.
                 raise
         finally:
             shutil.rmtree(building, ignore_errors=True)
-        for stale in root.iterdir():  # earlier snapshots' indexes; builds in progress stay
-            if stale.name != key and not stale.name.startswith("."):
+        # Earlier snapshots' indexes go; builds in progress stay, and so does the index of the
+        # snapshot published now, when this reader still holds an older one.
+        keep = {key, snapshot_key(db) if db.exists() else key}
+        for stale in root.iterdir():
+            if stale.name not in keep and not stale.name.startswith("."):
                 shutil.rmtree(stale, ignore_errors=True)
     index = tantivy.Index.open(str(folder))
     index.reload()

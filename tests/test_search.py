@@ -10,7 +10,7 @@ import pytest
 
 from crawlers.dates import VN_TZ
 from pipelines.paths import DataPaths
-from pipelines.search import Filters, fold, search
+from pipelines.search import Filters, cached_index, fold, search, snapshot_key
 from pipelines.snapshot import publish
 from pipelines.store import open_db
 from tests.conftest import run_congvu
@@ -175,6 +175,17 @@ def test_reader_holding_the_old_snapshot_keeps_its_results(paths: DataPaths) -> 
         assert "later" in ids(paths, "ne viec")
     finally:
         reader.close()
+
+
+def test_reader_of_an_old_snapshot_keeps_the_current_snapshots_index(paths: DataPaths) -> None:
+    old_key = snapshot_key(paths.db)
+    with open_db(paths.db, read_only=True) as old:  # opened before the publish below
+        write_store(paths.store, [("later", "Né việc", "x", ARTICLES[0][3], None, {})])
+        publish(paths, wait_s=5)
+        search(paths.db, "ne viec")  # indexes the new snapshot
+        cached_index(old, paths.db, old_key)  # the old reader's first search, after that
+    names = {p.name for p in (paths.root / "search").iterdir()}
+    assert names == {old_key, snapshot_key(paths.db)}
 
 
 def test_fold() -> None:
