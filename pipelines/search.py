@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ INDEX_VERSION = 1  # part of the cache key: raise it when the fields or their te
 BATCH = 5_000
 TITLE_BOOST = 2.0  # a word in the headline says more about the story than one in the body
 PHRASE_BOOST = 3.0  # the query's words side by side ("né việc"), not just somewhere apart
+ABANDONED_BUILD_S = 86_400  # a build folder untouched this long was left by a killed reader
 EXACT_BOOST = 1.5  # typed without marks: a word written exactly so ranks above its marked forms
 _WORD_RE = re.compile(r"[^\W_]+")  # what tantivy's default tokenizer keeps: letters and digits
 _MARKS_RE = re.compile("[\u0300-\u036f]")
@@ -133,11 +135,15 @@ def cached_index(con: duckdb.DuckDBPyConnection, db: Path, key: str) -> tantivy.
                 raise
         finally:
             shutil.rmtree(building, ignore_errors=True)
-        # Earlier snapshots' indexes go; builds in progress stay, and so does the index of the
-        # snapshot published now, when this reader still holds an older one.
+        # Earlier snapshots' indexes go, and builds a killed reader left a day ago; builds in
+        # progress stay, and so does the index of the snapshot published now, when this reader
+        # still holds an older one.
         keep = {key, snapshot_key(db) if db.exists() else key}
         for stale in root.iterdir():
-            if stale.name not in keep and not stale.name.startswith("."):
+            if stale.name.startswith(".building-"):
+                if time.time() - stale.stat().st_mtime > ABANDONED_BUILD_S:
+                    shutil.rmtree(stale, ignore_errors=True)
+            elif stale.name not in keep:
                 shutil.rmtree(stale, ignore_errors=True)
     index = tantivy.Index.open(str(folder))
     index.reload()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from datetime import date, datetime
 from pathlib import Path
 
@@ -162,6 +163,16 @@ def test_index_is_cached_per_snapshot_and_rebuilt_after_a_publish(paths: DataPat
     assert "later" in ids(paths, "ne viec")
     assert [p.name for p in (paths.root / "search").iterdir()] != [first.name]
     assert len(list((paths.root / "search").iterdir())) == 1
+
+
+def test_build_left_by_a_killed_reader_is_removed_a_day_later(paths: DataPaths) -> None:
+    root = paths.root / "search"
+    (root / ".building-old").mkdir(parents=True)
+    (root / ".building-now").mkdir()
+    day_ago = time.time() - 86_401
+    os.utime(root / ".building-old", (day_ago, day_ago))
+    search(paths.db, "né việc")
+    assert sorted(p.name for p in root.iterdir()) == [".building-now", snapshot_key(paths.db)]
 
 
 def test_reader_holding_the_old_snapshot_keeps_its_results(paths: DataPaths) -> None:
