@@ -26,6 +26,7 @@ import tantivy
 from nlp.classify import DEFAULT_MODEL, LABELS
 from nlp.text import normalize, sentences
 from pipelines.enrich import analysed
+from pipelines.sql import literal
 from pipelines.store import existing_db, open_db
 
 INDEX_VERSION = 1  # part of the cache key: raise it when the fields or their text change
@@ -69,24 +70,29 @@ def build_schema() -> tantivy.Schema:
 SCHEMA = build_schema()
 
 # One row per article, over the same text the enrichments read (pipelines/enrich.py); the day is
-# the publication date in Vietnam (fetch date when undated), as in the exports.
+# the publication date in Vietnam (fetch date when undated), as in the exports. The stamp changes
+# whenever anything indexed of the article does (text, day, province, any model's label).
 ROWS_SQL = """
-    SELECT a.article_id, coalesce(a.title, ''), coalesce(a.body, ''),
-           CAST(strftime(CAST(coalesce(a.published_at, a.fetched_at) AS DATE), '%Y%m%d')
-                AS INTEGER),
-           p.province, c.labels
-    FROM articles a
-    LEFT JOIN article_places p USING (article_id)
-    LEFT JOIN (SELECT article_id, list(model_id || ':' || label) AS labels
-               FROM classifications GROUP BY article_id) c USING (article_id)
+    SELECT *, md5(concat_ws('|', title, body, day, province, array_to_string(labels, ','))) AS stamp
+    FROM (
+        SELECT a.article_id, coalesce(a.title, '') AS title, coalesce(a.body, '') AS body,
+               CAST(strftime(CAST(coalesce(a.published_at, a.fetched_at) AS DATE), '%Y%m%d')
+                    AS INTEGER) AS day,
+               p.province, list_sort(c.labels) AS labels
+        FROM articles a
+        LEFT JOIN article_places p USING (article_id)
+        LEFT JOIN (SELECT article_id, list(model_id || ':' || label) AS labels
+                   FROM classifications GROUP BY article_id) c USING (article_id)
+    )
 """
+STAMPS = "stamps.parquet"  # in each index folder: article_id, stamp of every article indexed
 
 
-def documents(con: duckdb.DuckDBPyConnection) -> Iterator[tantivy.Document]:
-    """The index's documents, read from the snapshot in batches."""
-    cursor = con.execute(ROWS_SQL)
+def documents(con: duckdb.DuckDBPyConnection, sql: str) -> Iterator[tantivy.Document]:
+    """The index's documents for the rows sql selects from ROWS_SQL, read in batches."""
+    cursor = con.execute(sql)
     while rows := cursor.fetchmany(BATCH):
-        for article_id, title, body, day, province, labels in rows:
+        for article_id, title, body, day, province, labels, _ in rows:
             body = analysed(body)  # a broken page of millions of characters is read on its head
             yield tantivy.Document(
                 article_id=article_id,
@@ -100,16 +106,50 @@ def documents(con: duckdb.DuckDBPyConnection) -> Iterator[tantivy.Document]:
             )
 
 
-def build_index(con: duckdb.DuckDBPyConnection, folder: Path) -> int:
-    """Index every article of the snapshot into folder; returns the number indexed."""
-    index = tantivy.Index(SCHEMA, path=str(folder))
+def link_copy(source: Path, target: Path) -> None:
+    """Hard-link every file of an index folder into target: tantivy never rewrites a file."""
+    for path in source.iterdir():
+        if path.is_file() and path.name != STAMPS and not path.name.startswith(".tantivy-"):
+            os.link(path, target / path.name)
+
+
+def build_index(con: duckdb.DuckDBPyConnection, folder: Path, previous: Path | None) -> int:
+    """Index the snapshot into folder, from the previous snapshot's index when there is one.
+
+    Only the articles whose stamp changed are (re)indexed: after a night, a few hundred rather
+    than every article. Returns how many were indexed.
+    """
+    rows = f"({ROWS_SQL}) r"
+    gone, fresh = [], f"SELECT * FROM {rows}"
+    if previous is not None:
+        old = f"read_parquet({literal(str(previous / STAMPS))}) o"
+        try:
+            link_copy(previous, folder)
+            gone = con.execute(
+                f"SELECT o.article_id FROM {old} ANTI JOIN {rows} "
+                "ON r.article_id = o.article_id AND r.stamp = o.stamp"
+            ).fetchall()
+        except (OSError, duckdb.IOException):  # another reader removed it meanwhile: build anew
+            for path in folder.iterdir():
+                path.unlink()
+            previous = None
+        else:
+            fresh = (
+                f"SELECT r.* FROM {rows} ANTI JOIN {old} "
+                "ON o.article_id = r.article_id AND o.stamp = r.stamp"
+            )
+    index = tantivy.Index(SCHEMA, path=str(folder), reuse=previous is not None)
     writer = index.writer(heap_size=256_000_000)
+    for (article_id,) in gone:  # changed or removed: a changed one is added again below
+        writer.delete_documents_by_term("article_id", article_id)
     count = 0
-    for document in documents(con):
+    for document in documents(con, fresh):
         writer.add_document(document)
         count += 1
     writer.commit()
     writer.wait_merging_threads()
+    stamps = literal(str(folder / STAMPS))
+    con.execute(f"COPY (SELECT article_id, stamp FROM {rows}) TO {stamps} (FORMAT parquet)")
     return count
 
 
@@ -117,6 +157,12 @@ def snapshot_key(db: Path) -> str:
     """The snapshot file's identity: every publish renames a new file (a new inode) into place."""
     stat = db.stat()
     return f"v{INDEX_VERSION}-{stat.st_ino}-{stat.st_size}-{stat.st_mtime_ns}"
+
+
+def latest_index(root: Path) -> Path | None:
+    """The most recently built complete index under root, if any (an earlier snapshot's)."""
+    built = [p for p in root.iterdir() if not p.name.startswith(".") and (p / STAMPS).is_file()]
+    return max(built, key=lambda p: p.stat().st_mtime_ns, default=None)
 
 
 def cached_index(con: duckdb.DuckDBPyConnection, db: Path, key: str) -> tantivy.Index:
@@ -127,7 +173,7 @@ def cached_index(con: duckdb.DuckDBPyConnection, db: Path, key: str) -> tantivy.
         root.mkdir(exist_ok=True)
         building = Path(tempfile.mkdtemp(prefix=".building-", dir=root))
         try:
-            build_index(con, building)
+            build_index(con, building, latest_index(root))
             building.chmod(0o755)  # mkdtemp's 0700 would keep the other analysts out
             os.rename(building, folder)
         except OSError:

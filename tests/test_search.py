@@ -11,7 +11,15 @@ import pytest
 
 from crawlers.dates import VN_TZ
 from pipelines.paths import DataPaths
-from pipelines.search import Filters, cached_index, fold, search, snapshot_key
+from pipelines.search import (
+    Filters,
+    build_index,
+    cached_index,
+    fold,
+    latest_index,
+    search,
+    snapshot_key,
+)
 from pipelines.snapshot import publish
 from pipelines.store import open_db
 from tests.conftest import run_congvu
@@ -163,6 +171,26 @@ def test_index_is_cached_per_snapshot_and_rebuilt_after_a_publish(paths: DataPat
     assert "later" in ids(paths, "ne viec")
     assert [p.name for p in (paths.root / "search").iterdir()] != [first.name]
     assert len(list((paths.root / "search").iterdir())) == 1
+
+
+def test_next_snapshots_index_reindexes_only_what_changed(paths: DataPaths) -> None:
+    search(paths.db, "né việc")
+    previous = latest_index(paths.root / "search")
+    with open_db(paths.store) as con:  # a night: one new article, one edited, one relabelled
+        con.execute("UPDATE articles SET title = 'Chậm trả hồ sơ' WHERE article_id = 'apart'")
+        con.execute("UPDATE classifications SET label = 'criticism' WHERE article_id = 'praise'")
+    write_store(paths.store, [("later", "Né việc ở phường", "x", ARTICLES[0][3], None, {})])
+    publish(paths, wait_s=5)
+    folders = [paths.root / "search" / name for name in (".next", ".full")]
+    for folder in folders:
+        folder.mkdir()
+    with open_db(paths.db, read_only=True) as con:
+        assert build_index(con, folders[0], previous) == 3
+        assert build_index(con, folders[1], None) == len(ARTICLES) + 1
+    assert ids(paths, "chậm trả hồ sơ") == ["apart"]  # its new title, and no longer its old one
+    assert ids(paths, "hội nghị tổng kết") == []
+    assert set(ids(paths, "né việc", label="criticism")) == {"shirk", "praise"}
+    assert "later" in ids(paths, "ne viec")
 
 
 def test_build_left_by_a_killed_reader_is_removed_a_day_later(paths: DataPaths) -> None:
