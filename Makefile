@@ -10,9 +10,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV := $(VENV)/.installed-dev
 TRANSFORMER := $(VENV)/.installed-transformer
+NOTEBOOK := $(VENV)/.installed-notebook
+DB ?= data/congvu.duckdb
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run demo test lint format clean e5
+.PHONY: help venv run demo notebook test lint format clean e5
 
 help: ## list the targets
 	@grep -E '^[a-z0-9]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -34,6 +36,12 @@ run: $(STAMP) ## run the nightly job on the configured real sites (data/congvu.d
 
 demo: $(STAMP) ## run the nightly job against the shipped demo site on 127.0.0.1 (data/demo/)
 	$(BIN)/congvu demo
+
+# JupyterLab (the notebook extra, installed by this target only) on notebooks/, the database the
+# notebooks open given as an absolute path, since the kernel runs in notebooks/.
+notebook: $(NOTEBOOK) ## open the analysts' notebooks in JupyterLab (DB=data/demo/congvu.duckdb for the demo's)
+	@test -f $(DB) || { echo "no database at $(DB) yet: run make run (or make demo and DB=data/demo/congvu.duckdb)"; exit 2; }
+	CONGVU_DB=$(abspath $(DB)) $(BIN)/jupyter lab --notebook-dir=notebooks
 
 test: $(DEV) $(TRANSFORMER) ## run all tests
 	$(BIN)/python -m pytest

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from crawlers.dates import VN_TZ
 from crawlers.profiles import ProfileError
-from nlp.classify import DEFAULT_MODEL
+from nlp.classify import DEFAULT_MODEL, LABELS
 from pipelines.commands import (
     cmd_classify,
     cmd_crawl,
@@ -27,6 +27,7 @@ from pipelines.commands import (
     cmd_reextract,
     cmd_report,
     cmd_review,
+    cmd_search,
     cmd_sites,
     cmd_train,
 )
@@ -147,6 +148,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="checkpoint folder to write (default: %(default)s)",
     )
     p.set_defaults(func=cmd_model)
+    p = sub.add_parser("search", parents=[data], help=cmd_search.__doc__)
+    p.add_argument("query", help='words to find, with or without marks, e.g. "né việc"')
+    p.add_argument("--from", dest="start", type=date.fromisoformat, help="first day, YYYY-MM-DD")
+    p.add_argument("--to", dest="end", type=date.fromisoformat, help="last day, YYYY-MM-DD")
+    p.add_argument("--province", help="only articles about this province, e.g. 'Đà Nẵng'")
+    p.add_argument("--label", choices=LABELS, help="only articles the model labelled so")
+    p.add_argument(
+        "--model", default=DEFAULT_MODEL, help="model whose labels are shown (default: %(default)s)"
+    )
+    p.add_argument("--limit", type=int, default=20, help="results shown (default: %(default)s)")
+    p.set_defaults(func=cmd_search)
     p = sub.add_parser("prune", parents=[data, wait], help=cmd_prune.__doc__)
     p.add_argument(
         "--keep-days",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shlex
 import sys
 from pathlib import Path
@@ -286,6 +287,31 @@ def cmd_review(args: argparse.Namespace) -> int:
         f"{done.unchanged} unchanged (already the current label) skipped; "
         f"{done.blank} rows without a label left out"
     )
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    """Ranked full-text search over titles and bodies; words typed without marks find them too."""
+    from pipelines.search import Filters, search
+    from pipelines.selection import province_of
+    from pipelines.vietnamese import label_name
+
+    if args.limit < 1:
+        raise ValueError(f"--limit must be at least 1, not {args.limit}")
+    province = args.province
+    if province:  # a pre-merger name reads as its successor, as in `congvu report`
+        with contextlib.suppress(ValueError):  # not a name as written: search compares unmarked
+            province = province_of(province)
+    filters = Filters(args.start, args.end, province, args.label, args.model)
+    found = search(DataPaths(args.data_dir).db, args.query, filters, args.limit)
+    for rank, row in enumerate(found.itertuples(), start=1):
+        where = " · ".join(
+            part
+            for part in (row.published, row.site_title, row.province, label_name(row.label))
+            if part
+        )
+        print(f"{rank}. {row.title}\n   {where}\n   {row.snippet}\n   {row.url}")
+    print(f"{len(found)} kết quả cho “{args.query}” (nhãn của mô hình {args.model})")
     return 0
 
 

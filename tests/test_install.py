@@ -122,3 +122,27 @@ def test_scheduled_runs_keep_congvus_exit_codes() -> None:
     nightly = [line for line in cron + systemd if " nightly" in line]
     assert (len(nightly), [line for line in nightly if "make run" in line]) == (2, [])
     assert all(".venv/bin/congvu nightly" in line for line in nightly), nightly
+
+
+def test_notebook_installs_its_extra_and_opens_jupyterlab_on_the_database(checkout: Path) -> None:
+    commands = dry_run(checkout, "notebook")
+    database = checkout / "data" / "demo" / "congvu.duckdb"
+    chosen = subprocess.run(
+        ["make", "-n", "notebook", "DB=data/demo/congvu.duckdb"],
+        cwd=checkout, capture_output=True, text=True, check=True,
+    ).stdout.splitlines()  # fmt: skip
+    assert (installs(commands), chosen[-1]) == (
+        [".", "'.[notebook]'"],
+        f"CONGVU_DB={database} .venv/bin/jupyter lab --notebook-dir=notebooks",
+    )
+
+
+def test_notebook_without_a_database_says_how_to_make_one(checkout: Path) -> None:
+    (checkout / ".venv").mkdir()
+    for stamp in (".installed", ".installed-notebook"):
+        (checkout / ".venv" / stamp).touch()  # installed: only the database is missing
+    result = subprocess.run(["make", "notebook"], cwd=checkout, capture_output=True, text=True)
+    assert (result.returncode, "no database at data/congvu.duckdb yet" in result.stdout) == (
+        2,
+        True,
+    ), result.stdout + result.stderr

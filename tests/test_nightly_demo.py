@@ -150,7 +150,7 @@ def test_overview_notebook_runs_on_the_demo_database(
     import nbformat
     from nbclient import NotebookClient
 
-    notebook = nbformat.read(ROOT / "notebooks" / "1.0-overview.ipynb", as_version=4)
+    notebook = nbformat.read(ROOT / "notebooks" / "1.0-weekly-overview.ipynb", as_version=4)
     monkeypatch.setenv("CONGVU_DB", str(demo["data_dir"] / "congvu.duckdb"))
     resources = {"metadata": {"path": str(ROOT / "notebooks")}}
     NotebookClient(notebook, timeout=120, resources=resources).execute()

@@ -1,0 +1,208 @@
+"""What the analysts' notebooks read: the snapshot, one model's labelled articles, model figures."""
+
+from __future__ import annotations
+
+import json
+import os
+from html import escape
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from nlp.classify import DEFAULT_MODEL, LABELS, models_dir
+from nlp.evaluate import metrics
+from nlp.scoreboard import read_scoreboard
+from pipelines.search import fold
+from pipelines.store import open_db
+from pipelines.vietnamese import label_name
+
+NOTEBOOK_DB = Path("../data/congvu.duckdb")  # the published snapshot, seen from notebooks/
+# Chart colours by label code, the same in every chart: criticism red, praise green.
+LABEL_COLORS = {"praise": "#2e7d32", "criticism": "#c62828", "neutral": "#9e9e9e"}
+
+
+def snapshot_path() -> Path:
+    """The database the notebooks open: CONGVU_DB (set by `make notebook`), else the snapshot."""
+    return Path(os.environ.get("CONGVU_DB") or NOTEBOOK_DB)
+
+
+def notebook_model() -> str:
+    """The one model whose labels the notebooks read: CONGVU_MODEL, else the default model."""
+    return os.environ.get("CONGVU_MODEL") or DEFAULT_MODEL
+
+
+def open_snapshot(path: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """The snapshot, read-only (the nightly job is never blocked), in Vietnam time."""
+    return open_db(path or snapshot_path(), read_only=True)
+
+
+def labelled_articles(con: duckdb.DuckDBPyConnection, model_id: str) -> pd.DataFrame:
+    """One row per article the model labelled: story, source, dates, province, labels, evidence.
+
+    `day` is the publication date in Vietnam (the fetch date when undated), `week` its Monday;
+    `analyst_label` is the current analyst label (view analyst_labels), `label_name` the label as
+    analysts read it.
+    """
+    frame = con.execute(
+        """
+        SELECT a.article_id, coalesce(st.story_id, a.article_id) AS story_id, a.site,
+               coalesce(s.title, a.site) AS source,
+               CAST(coalesce(a.published_at, a.fetched_at) AS DATE) AS day,
+               CAST(date_trunc('week', CAST(coalesce(a.published_at, a.fetched_at) AS DATE))
+                    AS DATE) AS week,
+               p.province, c.label, c.score_praise, c.score_criticism, c.score_neutral,
+               c.evidence, a.title, a.url, al.label AS analyst_label
+        FROM articles a
+        JOIN classifications c ON c.article_id = a.article_id AND c.model_id = ?
+        LEFT JOIN sites s ON s.site = a.site
+        LEFT JOIN article_stories st ON st.article_id = a.article_id
+        LEFT JOIN article_places p ON p.article_id = a.article_id
+        LEFT JOIN analyst_labels al ON al.article_id = a.article_id
+        ORDER BY day DESC, a.article_id
+        """,
+        [model_id],
+    ).df()
+    return frame.assign(label_name=frame["label"].map(label_name))
+
+
+def stories(articles: pd.DataFrame) -> pd.DataFrame:
+    """One row per story (syndicated copies together): its first copy's fields and `copies`."""
+    first = articles.sort_values(["day", "article_id"]).drop_duplicates("story_id")
+    copies = articles.groupby("story_id").size().rename("copies")
+    return first.join(copies, on="story_id").sort_values("day", ascending=False)
+
+
+def named(con: duckdb.DuckDBPyConnection, kind: str) -> pd.Series:
+    """The names of a kind (person, organization, location) each article names, most named first."""
+    frame = con.execute(
+        "SELECT article_id, list(name ORDER BY mentions DESC, name) AS names "
+        "FROM article_entities WHERE kind = ? GROUP BY article_id",
+        [kind],
+    ).df()
+    return frame.set_index("article_id")["names"].map(list)
+
+
+def names_match(names: list[str] | float, wanted: str) -> bool:
+    """Whether one of the names contains wanted, compared without marks or case."""
+    if not isinstance(names, list):
+        return False
+    return any(fold(wanted) in fold(name) for name in names)
+
+
+def cross_validated_f1(model_id: str) -> float | None:
+    """The macro-F1 a model was released with (its metrics.json: cross-validation or dev.csv)."""
+    path = models_dir() / model_id / "metrics.json"
+    if not path.is_file():
+        return None
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    if "cross_validated" in doc:
+        return doc["cross_validated"]["at_operating_point"]["macro_f1"]
+    return doc.get("macro_f1")
+
+
+def model_figures() -> pd.DataFrame:
+    """Each model's figures on the frozen test part (models/scoreboard.json), one row a model."""
+    rows = []
+    for entry in read_scoreboard()["models"]:
+        row = {"model_id": entry["model_id"], "cross_validated_macro_f1": None}
+        row["cross_validated_macro_f1"] = cross_validated_f1(entry["model_id"])
+        if entry.get("status") == "scored":
+            criticism, praise = (entry["per_class"][k] for k in ("criticism", "praise"))
+            row |= {
+                "macro_f1": entry["macro_f1"],
+                "criticism_precision": criticism["precision"],
+                "criticism_recall": criticism["recall"],
+                "praise_f1": praise["f1"],
+                "evidence_hit_criticism": entry["evidence_hits"]["criticism"]["hit_rate"],
+                "evidence_hit_praise": entry["evidence_hits"]["praise"]["hit_rate"],
+                "precision_at_mix_criticism": entry["precision_at_nightly_mix"]["criticism"],
+                "articles_scored": entry["n"],
+                "macro_f1_unseen": entry["articles_no_model_trained_on"]["macro_f1"],
+            }
+        rows.append(row)
+    return pd.DataFrame(rows).sort_values("macro_f1", ascending=False, na_position="last")
+
+
+def confusion_on_test_part(model_id: str) -> pd.DataFrame:
+    """A model's confusion matrix on the test part: rows the hand label, columns its label."""
+    for entry in read_scoreboard()["models"]:
+        if entry["model_id"] == model_id and entry.get("status") == "scored":
+            matrix = entry["confusion_matrix"]
+            return pd.DataFrame(matrix).T.reindex(index=list(LABELS), columns=list(LABELS))
+    raise LookupError(f"{model_id} has no figures in models/scoreboard.json")
+
+
+def model_labels(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every model's label of every article: one row an article, one column a model."""
+    frame = con.execute("SELECT article_id, model_id, label FROM classifications").df()
+    return frame.pivot(index="article_id", columns="model_id", values="label")
+
+
+def agreement(labels: pd.DataFrame) -> pd.DataFrame:
+    """For each pair of models, the articles both labelled and the share they label alike."""
+    rows = []
+    models = list(labels.columns)
+    for i, first in enumerate(models):
+        for second in models[i + 1 :]:
+            both = labels[[first, second]].dropna()
+            same = int((both[first] == both[second]).sum())
+            share = same / len(both) if len(both) else None
+            rows.append(
+                {"model_a": first, "model_b": second, "articles": len(both), "agree": share}
+            )
+    return pd.DataFrame(rows, columns=["model_a", "model_b", "articles", "agree"])
+
+
+def analyst_check(con: duckdb.DuckDBPyConnection, model_id: str) -> dict | None:
+    """The model against the analysts' current labels (nlp.evaluate.metrics); None without any."""
+    rows = con.execute(
+        """
+        SELECT al.label, c.label FROM analyst_labels al
+        JOIN classifications c ON c.article_id = al.article_id AND c.model_id = ?
+        """,
+        [model_id],
+    ).fetchall()
+    if not rows:
+        return None
+    return metrics([gold for gold, _ in rows], [predicted for _, predicted in rows])
+
+
+def evidence_sentences(evidence: object, title: str | None, count: int = 3) -> list[str]:
+    """The first evidence sentences, without the headline (shown above them already)."""
+    sentences = list(evidence) if evidence is not None else []
+    return [s for s in sentences if s.strip() != (title or "").strip()][:count]
+
+
+def review_state(label: str, analyst_label: str | None) -> str:
+    """Whether an analyst confirmed the model's label, changed it, or has not reviewed it."""
+    if analyst_label is None or pd.isna(analyst_label):
+        return "chưa duyệt"
+    if analyst_label == label:
+        return "đã xác nhận"
+    return f"đã sửa thành {label_name(analyst_label)}"
+
+
+def safe_link(url: str) -> str:
+    """The URL when it is http(s), else empty: a crawled javascript: link must not be clickable."""
+    return url if url.lower().startswith(("http://", "https://")) else ""
+
+
+def report_html(rows: pd.DataFrame) -> str:
+    """Stories as HTML to paste into a report: headline, source, date, province, evidence, link.
+
+    Every crawled string is HTML-escaped, and only http(s) links are made links.
+    """
+    parts = []
+    for row in rows.itertuples():
+        facts = [row.source, row.day.strftime("%d/%m/%Y"), row.province or "", row.label_name]
+        sentences = evidence_sentences(row.evidence, row.title)
+        evidence = "".join(f"<li>{escape(s)}</li>" for s in sentences)
+        link = safe_link(row.url)
+        anchor = f'<a href="{escape(link)}">{escape(link)}</a>' if link else escape(row.url)
+        parts.append(
+            f"<h4>{escape(row.title or '')}</h4>"
+            f"<p>{escape(' · '.join(f for f in facts if f))}</p>"
+            f"<ul>{evidence}</ul><p>Nguồn: {anchor}</p>"
+        )
+    return "\n".join(parts)

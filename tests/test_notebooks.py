@@ -1,0 +1,173 @@
+"""The analysts' notebooks, executed on the demo database after a second model and a review."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+from nbclient import NotebookClient
+
+from nlp.classify import DEFAULT_MODEL
+from pipelines.notebooks import agreement, evidence_sentences, report_html
+from pipelines.paths import DataPaths
+from pipelines.snapshot import writing
+from pipelines.store import open_db
+from tests.conftest import ROOT, run_congvu
+
+NOTEBOOKS = ["1.0-weekly-overview.ipynb", "2.0-criticism-review.ipynb", "3.0-model-quality.ipynb"]
+DEMO = json.loads((ROOT / "crawlers" / "demo" / "expected.json").read_text(encoding="utf-8"))
+TITLES = {label: [a["title"] for a in DEMO["articles"] if a["label"] == label] for label in
+          ("praise", "criticism", "neutral")}  # fmt: skip
+
+
+def review(paths: DataPaths, changed: int, kept: int) -> None:
+    """Analysts' labels as the review import writes them: some changed, some kept."""
+    with writing(paths, "test review", 30), open_db(paths.store) as con:
+        rows = con.execute(
+            "SELECT article_id, label FROM classifications WHERE model_id = ? ORDER BY article_id",
+            [DEFAULT_MODEL],
+        ).fetchall()
+        for n, (article_id, label) in enumerate(rows[: changed + kept]):
+            decided = label if n >= changed else ("neutral" if label != "neutral" else "praise")
+            con.execute(
+                "INSERT INTO labels VALUES (?, ?, 'lan', now(), ?, ?, NULL, 'review.xlsx')",
+                [article_id, decided, DEFAULT_MODEL, label],
+            )
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo run, relabelled by a second model, with 4 analyst labels (1 changed)."""
+    data_dir = tmp_path_factory.mktemp("notebooks")
+    for args in (["demo"], ["reclassify", "--model", "cue-lexicon-1"]):
+        run = run_congvu(*args, "--data-dir", str(data_dir))
+        assert run.returncode == 0, run.stdout + run.stderr
+    review(DataPaths(data_dir), changed=1, kept=3)
+    return data_dir
+
+
+def execute(
+    name: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch, **params: str
+) -> nbformat.NotebookNode:
+    """Run a notebook as JupyterLab would, on the data folder's snapshot, with params set."""
+    notebook = nbformat.read(ROOT / "notebooks" / name, as_version=4)
+    for cell in notebook.cells:  # the parameter cell: `NAME = None  # ...` lines
+        for key, value in params.items():
+            cell.source = cell.source.replace(f"{key} = None", f"{key} = {value!r}")
+    monkeypatch.setenv("CONGVU_DB", str(data_dir / "congvu.duckdb"))
+    resources = {"metadata": {"path": str(ROOT / "notebooks")}}
+    NotebookClient(notebook, timeout=180, resources=resources).execute()
+    return notebook
+
+
+def outputs(notebook: nbformat.NotebookNode, kind: str = "text") -> str:
+    """Everything the notebook printed or displayed as text (kind "text"), or its images' types."""
+    found = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if output.output_type == "stream" and kind == "text":
+                found.append(output.text)
+            data = output.get("data", {})
+            if kind == "text":
+                found += [data.get("text/plain", ""), data.get("text/html", "")]
+            else:
+                found += [key for key in data if key.startswith("image/")]
+    return "\n".join(found)
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_runs_and_holds_no_test_code(
+    name: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    notebook = execute(name, data_dir, monkeypatch)
+    errors = [o for c in notebook.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert errors == []
+    assert [c.source for c in notebook.cells if "assert" in c.source] == []
+
+
+def test_weekly_overview_counts_one_model_and_draws_charts(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    notebook = execute(NOTEBOOKS[0], data_dir, monkeypatch)
+    total = len(DEMO["articles"])  # not twice: the second model's labels are in the database
+    assert f"{total} bài, {total} tin có nhãn của mô hình {DEFAULT_MODEL}." in outputs(notebook)
+    assert outputs(notebook, "images").split() == ["image/png"] * 3
+
+
+def test_model_is_chosen_by_congvu_model(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONGVU_MODEL", "cue-lexicon-1")
+    notebook = execute(NOTEBOOKS[0], data_dir, monkeypatch)
+    assert "tin có nhãn của mô hình cue-lexicon-1." in outputs(notebook)
+
+
+def test_criticism_review_lists_criticism_only(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = outputs(execute(NOTEBOOKS[1], data_dir, monkeypatch))
+    assert [t for t in TITLES["criticism"] if f"<h4>{t}</h4>" not in text] == []
+    assert [t for t in TITLES["praise"] + TITLES["neutral"] if t in text] == []
+
+
+def test_criticism_review_filters_by_agency_and_date(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with open_db(data_dir / "congvu.duckdb", read_only=True) as con:
+        title, agency, day = con.execute(
+            """
+            SELECT a.title, e.name, strftime(a.published_at, '%Y-%m-%d')
+            FROM article_entities e JOIN articles a USING (article_id)
+            JOIN classifications c ON c.article_id = a.article_id AND c.model_id = ?
+            WHERE e.kind = 'organization' AND c.label = 'criticism'
+            ORDER BY a.article_id, e.name LIMIT 1
+            """,
+            [DEFAULT_MODEL],
+        ).fetchone()
+    notebook = execute(NOTEBOOKS[1], data_dir, monkeypatch, AGENCY=agency, FROM=day, TO=day)
+    text = outputs(notebook)
+    assert [t for t in TITLES["criticism"] if f"<h4>{t}</h4>" in text] == [title]
+    notebook = execute(NOTEBOOKS[1], data_dir, monkeypatch, AGENCY="cơ quan không có")
+    assert "0 tin phê phán" in outputs(notebook)
+
+
+def test_model_quality_compares_models_and_analysts(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    notebook = execute(NOTEBOOKS[2], data_dir, monkeypatch)
+    text = outputs(notebook)
+    assert f"1 bài phân tích viên đã sửa nhãn của {DEFAULT_MODEL}." in text
+    assert "cue-lexicon-1" in text and "tfidf-lr-2" in text  # the scoreboard's models
+    assert outputs(notebook, "images").split() == ["image/png"] * 2
+
+
+def test_agreement_counts_the_articles_both_models_labelled() -> None:
+    labels = pd.DataFrame(
+        {"a": ["praise", "neutral", "neutral", None], "b": ["praise", "criticism", "neutral", "x"]}
+    )
+    assert agreement(labels).to_dict("records") == [
+        {"model_a": "a", "model_b": "b", "articles": 3, "agree": 2 / 3}
+    ]
+
+
+def test_report_keeps_crawled_text_inert() -> None:
+    rows = pd.DataFrame(
+        {
+            "title": ["<script>alert(1)</script>"],
+            "source": ["<b>x</b>"],
+            "day": [pd.Timestamp("2026-11-20")],
+            "province": [None],
+            "label_name": ["criticism"],
+            "evidence": [["<img src=x onerror=alert(1)>", "<script>alert(1)</script>"]],
+            "url": ["javascript:alert(1)"],
+        }
+    )
+    html = report_html(rows)
+    assert "<script" not in html and "<img" not in html and "<b>" not in html
+    assert "href" not in html  # a javascript: link is shown, never made a link
+    assert html.count("<li>") == 1  # the headline is not repeated as evidence
+
+
+def test_evidence_sentences_leave_out_the_headline() -> None:
+    assert evidence_sentences(["T", "a", "b", "c", "d"], "T") == ["a", "b", "c"]
