@@ -401,7 +401,17 @@ def test_reclassify_with_a_new_model_keeps_the_old_labels(stored: Path, tmp_path
 
 @pytest.mark.parametrize(
     "command",
-    [["export"], ["report"], ["db", "status"], ["db", "schema"], ["db", "backup"], ["digest"]],
+    [
+        ["export"],
+        ["report"],
+        ["db", "status"],
+        ["db", "schema"],
+        ["db", "backup"],
+        ["digest"],
+        ["review", "export"],
+        ["review", "import", "x.xlsx", "--reviewer", "Lan"],
+        ["evaluate", "--labels", "db"],
+    ],
     ids=" ".join,
 )
 def test_reading_a_missing_database_says_so_and_creates_nothing(

@@ -308,25 +308,6 @@ def test_training_never_takes_a_near_duplicate_of_a_test_article(
     assert trainset.folds["repost-of-train"] == trainset.folds[hand_id]
 
 
-@pytest.mark.parametrize(
-    "command",
-    [
-        ["review", "export"],
-        ["review", "import", "x.xlsx", "--reviewer", "Lan"],
-        ["evaluate", "--labels", "db"],
-    ],
-    ids=" ".join,
-)
-def test_a_missing_database_is_named_and_nothing_created(
-    tmp_path: Path, command: list[str]
-) -> None:
-    data_dir = tmp_path / "data"
-    result = run_congvu(*command, "--data-dir", str(data_dir))
-    output = result.stdout + result.stderr
-    said = f"no database at {data_dir / 'congvu.duckdb'}" in output and "Traceback" not in output
-    assert (result.returncode, said, data_dir.exists()) == (2, True, False), output
-
-
 def test_an_import_killed_before_its_commit_leaves_no_label(
     demo: Path, exported: Path, tmp_path: Path
 ) -> None:
