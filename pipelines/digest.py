@@ -329,8 +329,8 @@ def write_digest(
 
     Returns the file and the load window it covers, which the nightly job records with the run.
     Rewriting the digest of a run that has one keeps that digest's window. latest.html is
-    replaced only by a digest that lists articles: a night with nothing new leaves the last
-    one readable there.
+    replaced only by a digest that lists articles or failed sites (it links the last digest that
+    listed articles): a quiet night with nothing new leaves the last one readable there.
     """
     with open_db(db, read_only=True) as con:
         window = con.execute(
@@ -345,9 +345,12 @@ def write_digest(
         else:
             until = datetime.now(timezone.utc)
         page, shown = render_digest(con, run_id, model_id, since, until)
+        failed = con.execute(
+            "SELECT count(*) FROM crawl_run_sites WHERE run_id = ? AND status <> 'ok'", [run_id]
+        ).fetchone()[0]
     paths.digests.mkdir(parents=True, exist_ok=True)
     target = paths.digests / f"digest-{run_id}.html"
     replace_file(target, page)
-    if shown and (newest is None or run_id >= newest):
+    if (shown or failed) and (newest is None or run_id >= newest):
         replace_file(paths.digests / "latest.html", page)
     return target, since, until

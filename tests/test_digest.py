@@ -216,6 +216,24 @@ def test_run_with_nothing_new_keeps_latest(demo: Path) -> None:
     assert [p.name for p in (demo / "digest").iterdir() if p.suffix == ".part"] == []
 
 
+def test_failed_night_with_nothing_new_becomes_latest(demo: Path, tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    shutil.copytree(demo, data_dir)
+    profile = str(ROOT / "crawlers" / "demo" / "demo.yaml")
+    dead = "http://127.0.0.1:9/{site}"  # the discard port: nothing listens, the site fails
+    result = run_congvu(
+        "nightly", "--data-dir", str(data_dir), "--profile", profile, "--origin", dead
+    )
+    latest = data_dir / "digest" / "latest.html"
+    tree = parse(latest)
+    assert (
+        result.returncode,
+        latest.read_bytes() == digests(data_dir)[-1].read_bytes(),
+        texts(tree, "//p[@class='attention']")[0].endswith("; 1 nguồn lỗi."),
+        tree.xpath("//a/@href"),
+    ) == (1, True, True, [digests(data_dir)[0].name])
+
+
 def test_digest_marks_confirmed_and_changed_labels(demo: Path, tmp_path: Path) -> None:
     """Analysts' labels (the view analyst_labels): the latest row of an article counts."""
     db = tmp_path / "congvu.duckdb"
