@@ -60,11 +60,16 @@ def checkout(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def dry_run(folder: Path, target: str) -> list[str]:
-    """The commands `make TARGET` would run in folder (make -n: nothing is run)."""
+def dry_run(folder: Path, *target: str) -> list[str]:
+    """The commands `make TARGET [VAR=VALUE]` would run in folder (make -n: nothing is run).
+
+    --no-print-directory: under `make test` this make is a sub-make, which would otherwise add
+    "Leaving directory" lines.
+    """
     result = subprocess.run(
-        ["make", "-n", target], cwd=folder, capture_output=True, text=True, check=True
-    )
+        ["make", "-n", "--no-print-directory", *target],
+        cwd=folder, capture_output=True, text=True, check=True,
+    )  # fmt: skip
     return result.stdout.splitlines()
 
 
@@ -127,10 +132,7 @@ def test_scheduled_runs_keep_congvus_exit_codes() -> None:
 def test_notebook_installs_its_extra_and_opens_jupyterlab_on_the_database(checkout: Path) -> None:
     commands = dry_run(checkout, "notebook")
     database = checkout / "data" / "demo" / "congvu.duckdb"
-    chosen = subprocess.run(
-        ["make", "-n", "notebook", "DB=data/demo/congvu.duckdb"],
-        cwd=checkout, capture_output=True, text=True, check=True,
-    ).stdout.splitlines()  # fmt: skip
+    chosen = dry_run(checkout, "notebook", "DB=data/demo/congvu.duckdb")
     assert (installs(commands), chosen[-1]) == (
         [".", "'.[notebook]'"],
         f"CONGVU_DB={database} .venv/bin/jupyter lab --notebook-dir=notebooks",
