@@ -64,6 +64,7 @@ class EvidenceOptions:
     cv_folds: int = 5
     seed: int = 0
     max_evidence: int = 3
+    lead: int = 0  # > 0: also aggregate the mean of the title and the next lead - 1 sentences
     weak: bool = False  # train on the lexicon's weak labels too (cross-validation said no)
     hand_weight: float = 10.0  # with weak labels: a hand label counts this many weak ones
 
@@ -160,8 +161,8 @@ class SentenceScorer:
         return np.exp(class_log_proba(self.model, blocks))
 
 
-def aggregates(probs: np.ndarray) -> list[float]:
-    """Per polar class: max, mean of the top 3, the title's, log(1 + sentences above 0.5)."""
+def aggregates(probs: np.ndarray, lead: int = 0) -> list[float]:
+    """Per polar class: max, mean of the top 3, the title's, log(1 + sentences above 0.5), lead."""
     out: list[float] = []
     for label in POLAR:
         column = probs[:, LABELS.index(label)] if len(probs) else np.zeros(1)
@@ -172,6 +173,10 @@ def aggregates(probs: np.ndarray) -> list[float]:
             float(column[0]),
             math.log1p(float((column > 0.5).sum())),
         ]
+        # Praise is mostly stated in the title and the lead (honours, portraits of devoted
+        # officials), while a long article's later sentences quote speeches and history.
+        if lead > 0:
+            out.append(float(column[:lead].mean()))
     return out
 
 
@@ -199,7 +204,7 @@ class Parts:
 
     def log_proba(self, articles: Sequence[Article]) -> np.ndarray:
         """Log-probabilities in LABELS order (before biases and temperature)."""
-        found = [aggregates(self.scorer.proba(a)) for a in articles]
+        found = [aggregates(self.scorer.proba(a), self.options.lead) for a in articles]
         return class_log_proba(self.model, self.features(articles, found))
 
 
@@ -255,7 +260,7 @@ class EvidenceClassifier:
         """Calibrated probabilities (LABELS order), the read article and its sentence scores."""
         article = read_article(text, self.cues)
         probs = self.parts.scorer.proba(article)
-        x = self.parts.features([article], [aggregates(probs)])
+        x = self.parts.features([article], [aggregates(probs, self.parts.options.lead)])
         logits = biased(class_log_proba(self.parts.model, x), self.biases)
         return softmax(logits, self.temperature)[0], article, probs
 

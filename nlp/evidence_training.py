@@ -116,10 +116,12 @@ def fit_parts(
             scorer = fit_sentence_scorer(
                 articles, {i: hand[i] for i in train_ids}, evidence, options
             )
-            oof.update({i: aggregates(scorer.proba(articles[i])) for i in held_ids})
+            oof.update({i: aggregates(scorer.proba(articles[i]), options.lead) for i in held_ids})
     scorer = fit_sentence_scorer(articles, hand, evidence, options)
     ids = sorted(labels)
-    found = [oof[i] if i in oof else aggregates(scorer.proba(articles[i])) for i in ids]
+    found = [
+        oof[i] if i in oof else aggregates(scorer.proba(articles[i]), options.lead) for i in ids
+    ]
     vectorizer = None
     if options.text:
         vectorizer = TfidfVectorizer(
@@ -172,7 +174,7 @@ def _aggregates(parts: Parts, articles: dict[str, Article], oof: dict, i: str) -
     """An article's out-of-fold aggregates, else (a weak label) the fitted scorer's."""
     if not parts.options.sentences:
         return []
-    return oof[i] if i in oof else aggregates(parts.scorer.proba(articles[i]))
+    return oof[i] if i in oof else aggregates(parts.scorer.proba(articles[i]), parts.options.lead)
 
 
 def praise_bias(log_probs: np.ndarray, gold: Sequence[str]) -> float:

@@ -13,7 +13,15 @@ from sklearn.linear_model import LogisticRegression
 
 from nlp.classify import LABELS, Classifier, load_classifier
 from nlp.datafiles import read_corpus
-from nlp.evidence import EvidenceOptions, class_log_proba, ngrams, read_article, syllables, tfidf
+from nlp.evidence import (
+    EvidenceOptions,
+    aggregates,
+    class_log_proba,
+    ngrams,
+    read_article,
+    syllables,
+    tfidf,
+)
 from nlp.evidence_training import sentence_examples, stacked
 from nlp.lexicon import CueLexiconClassifier
 from nlp.linear import identity
@@ -72,6 +80,17 @@ def test_polar_article_without_its_phrase_gives_no_sentence() -> None:
     articles = {"a": read_article("Kỷ luật cán bộ\nÔng A nhận hối lộ.", cues)}
     found = sentence_examples(articles, {"a": "criticism"}, {}, 0.3)
     assert found == ([], [], [], [])
+
+
+def test_lead_adds_the_mean_of_the_first_sentences_per_polar_class() -> None:
+    # LABELS order: praise, criticism, neutral; title first.
+    probs = np.array([[0.9, 0.05, 0.05], [0.5, 0.1, 0.4], [0.1, 0.7, 0.2], [0.0, 0.0, 1.0]])
+    plain = aggregates(probs)
+    led = aggregates(probs, lead=2)
+    assert len(plain) == 8 and len(led) == 10
+    assert led[:4] == plain[:4] and led[5:9] == plain[4:]
+    assert led[4] == pytest.approx(0.7) and led[9] == pytest.approx(0.075)
+    assert aggregates(probs[:1], lead=4)[4] == pytest.approx(0.9)  # a title alone
 
 
 # The released model (the nightly default): the behaviour cases the lexicon is held to.

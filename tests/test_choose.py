@@ -1,0 +1,70 @@
+"""nlp.choose: candidates cross-validated apart are chosen among as one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from nlp.choose import main
+
+
+def candidate(name: str, macro_f1: float, criticism_recall: float) -> dict:
+    """One row as nlp.choose writes it."""
+    figures = {"precision": 0.5, "recall": 0.5, "f1": 0.5}
+    return {
+        "candidate": name,
+        "options": {},
+        "macro_f1": macro_f1,
+        "per_class": {
+            "praise": figures,
+            "criticism": {**figures, "recall": criticism_recall},
+            "neutral": figures,
+        },
+        "argmax_macro_f1": macro_f1,
+        "evidence_hit_rate": {"praise": 0.5, "criticism": 0.5},
+        "precision_at_nightly_mix": None,
+    }
+
+
+def output(path: Path, command: str, *rows: dict) -> Path:
+    """An earlier output of nlp.choose."""
+    doc = {"command": command, "candidates": list(rows), "chosen": rows[0]["candidate"]}
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return path
+
+
+def test_with_chooses_among_earlier_runs_and_keeps_their_commands(tmp_path: Path) -> None:
+    first = output(
+        tmp_path / "a.json", "python -m nlp.choose --out a.json", candidate("a", 0.7, 0.9)
+    )
+    second = output(
+        tmp_path / "b.json",
+        "python -m nlp.choose --only b --only c --out b.json",
+        candidate("b", 0.75, 0.9),
+        candidate("c", 0.8, 0.85),  # the best macro-F1, but below the criticism recall floor
+    )
+    out = tmp_path / "merged.json"
+    assert main(["--with", str(first), "--with", str(second), "--out", str(out)]) == 0
+    merged = json.loads(out.read_text(encoding="utf-8"))
+    assert merged["chosen"] == "b"
+    assert [(r["candidate"], r["from"]) for r in merged["candidates"]] == [
+        ("a", "python -m nlp.choose --out a.json"),
+        ("b", "python -m nlp.choose --only b --only c --out b.json"),
+        ("c", "python -m nlp.choose --only b --only c --out b.json"),
+    ]
+    again = tmp_path / "again.json"
+    assert main(["--with", str(out), "--out", str(again)]) == 0
+    assert json.loads(again.read_text(encoding="utf-8"))["candidates"] == merged["candidates"]
+
+
+def test_a_candidate_given_twice_or_a_missing_file_is_refused(tmp_path: Path) -> None:
+    first = output(
+        tmp_path / "a.json", "python -m nlp.choose --out a.json", candidate("a", 0.7, 0.9)
+    )
+    with pytest.raises(SystemExit):
+        main(["--with", str(first), "--with", str(first), "--out", str(tmp_path / "x.json")])
+    with pytest.raises(SystemExit):
+        main(["--with", str(tmp_path / "none.json"), "--out", str(tmp_path / "y.json")])
+    assert not (tmp_path / "x.json").exists() and not (tmp_path / "y.json").exists()
