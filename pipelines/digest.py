@@ -91,10 +91,15 @@ def same_text(a: str, b: str) -> bool:
     return key(a) == key(b)
 
 
+def without_headline(evidence: object, title: object) -> list[str]:
+    """A DuckDB evidence list's sentences, the headline (shown above them already) left out."""
+    title = title if isinstance(title, str) else ""
+    return [s for s in as_list(evidence) if s and not same_text(s, title)]
+
+
 def evidence_shown(evidence: Iterable[str], title: object, lexicon: Lexicon) -> list[Markup]:
     """Up to MAX_EVIDENCE evidence sentences, the headline left out, cue words marked."""
-    title = title if isinstance(title, str) else ""
-    kept = [s for s in evidence if s and not same_text(s, title)]
+    kept = without_headline(evidence, title)
     return [highlight(s, lexicon) for s in kept[:MAX_EVIDENCE]]
 
 

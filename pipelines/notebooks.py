@@ -13,6 +13,7 @@ import pandas as pd
 from nlp.classify import DEFAULT_MODEL, LABELS, models_dir
 from nlp.evaluate import metrics
 from nlp.scoreboard import read_scoreboard
+from pipelines.digest import safe_url, without_headline
 from pipelines.search import fold
 from pipelines.store import open_db
 from pipelines.vietnamese import label_name
@@ -170,8 +171,7 @@ def analyst_check(con: duckdb.DuckDBPyConnection, model_id: str) -> dict | None:
 
 def evidence_sentences(evidence: object, title: str | None, count: int = 3) -> list[str]:
     """The first evidence sentences, without the headline (shown above them already)."""
-    sentences = list(evidence) if evidence is not None else []
-    return [s for s in sentences if s.strip() != (title or "").strip()][:count]
+    return without_headline(evidence, title)[:count]
 
 
 def review_state(label: str, analyst_label: str | None) -> str:
@@ -181,11 +181,6 @@ def review_state(label: str, analyst_label: str | None) -> str:
     if analyst_label == label:
         return "đã xác nhận"
     return f"đã sửa thành {label_name(analyst_label)}"
-
-
-def safe_link(url: str) -> str:
-    """The URL when it is http(s), else empty: a crawled javascript: link must not be clickable."""
-    return url if url.lower().startswith(("http://", "https://")) else ""
 
 
 def report_html(rows: pd.DataFrame) -> str:
@@ -198,7 +193,7 @@ def report_html(rows: pd.DataFrame) -> str:
         facts = [row.source, row.day.strftime("%d/%m/%Y"), row.province or "", row.label_name]
         sentences = evidence_sentences(row.evidence, row.title)
         evidence = "".join(f"<li>{escape(s)}</li>" for s in sentences)
-        link = safe_link(row.url)
+        link = safe_url(row.url) or ""  # a crawled javascript: link must not be clickable
         anchor = f'<a href="{escape(link)}">{escape(link)}</a>' if link else escape(row.url)
         parts.append(
             f"<h4>{escape(row.title or '')}</h4>"

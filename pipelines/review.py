@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -16,7 +15,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from nlp.classify import LABELS
 from pipelines.checkpoints import checkpoint
-from pipelines.exports import neutralise
+from pipelines.digest import safe_url, without_headline
+from pipelines.exports import cell_text, neutralise
 from pipelines.paths import DataPaths
 from pipelines.snapshot import writing
 from pipelines.store import existing_db, open_db
@@ -108,19 +108,17 @@ def write_review_sheet(frame: pd.DataFrame, target: Path) -> Path:
             "published": row.published,
             "model_label": LABEL_NAMES[row.model_label],
             "certainty": round(float(row.certainty), 3),
-            "evidence": "\n".join(_evidence(row.evidence, row.title)),
+            "evidence": "\n".join(without_headline(row.evidence, row.title)),
             "url": row.url,
             "model_id": row.model_id,
             "label": None,
             "note": None,
         }
-        sheet.append(
-            [neutralise(v) if isinstance(v, str) else v for v in (values[f] for f, *_ in COLUMNS)]
-        )
+        sheet.append([cell_text(neutralise(v)) for v in (values[f] for f, *_ in COLUMNS)])
         sheet.cell(sheet.max_row, _column("published")).number_format = "DD/MM/YYYY"
         sheet.cell(sheet.max_row, _column("certainty")).number_format = "0%"
         link = sheet.cell(sheet.max_row, _column("url"))
-        if row.url.startswith(("http://", "https://")):
+        if safe_url(row.url):
             link.hyperlink = row.url
             link.style = "Hyperlink"
     last = max(sheet.max_row, 2)
@@ -151,14 +149,6 @@ def write_review_sheet(frame: pd.DataFrame, target: Path) -> Path:
     book.save(partial)
     partial.replace(target)
     return target
-
-
-def _evidence(sentences: Sequence[str] | None, title: str | None) -> list[str]:
-    """The evidence sentences to show: the headline, already in its own column, left out."""
-    if sentences is None:
-        return []
-    headline = " ".join((title or "").split()).casefold()
-    return [s for s in sentences if " ".join(s.split()).casefold() != headline]
 
 
 def _column(field: str) -> int:
