@@ -166,7 +166,11 @@ def scoreboard(models: list[str] | None = None, labels_dir: Path = LABELS_DIR) -
 
 
 def write_test_sections(board: dict[str, Any]) -> list[Path]:
-    """Put each split-era model's test figures into its own metrics.json."""
+    """Put each split-era model's test figures into its own metrics.json, once.
+
+    A released folder never changes: a metrics.json that already has its test figures keeps
+    them (a rerun would only rewrite the scoring speed of the machine it ran on).
+    """
     written = []
     for entry in board["models"]:
         folder = models_dir() / entry["model_id"]
@@ -178,10 +182,26 @@ def write_test_sections(board: dict[str, Any]) -> list[Path]:
             continue  # a folder from before the split (or rebuilt as one): not touched
         path = folder / "metrics.json"
         doc = json.loads(path.read_text(encoding="utf-8"))
+        if "test" in doc:
+            continue
         doc["test"] = {k: v for k, v in entry.items() if k != "model_id"}
         path.write_text(json_text(doc), encoding="utf-8")
         written.append(path)
     return written
+
+
+def kept_where_not_built(entries: list[dict[str, Any]], path: Path) -> list[dict[str, Any]]:
+    """The entries, each model not built here (large weights) keeping its committed figures."""
+    if not path.is_file():
+        return entries
+    committed = {e["model_id"]: e for e in json.loads(path.read_text(encoding="utf-8"))["models"]}
+    return [
+        committed[e["model_id"]]
+        if e.get("status") == "not built"
+        and committed.get(e["model_id"], {}).get("status") == "scored"
+        else e
+        for e in entries
+    ]
 
 
 def split_era_models() -> list[str]:
@@ -224,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     board = scoreboard(labels_dir=args.labels_dir)
     path = models_dir() / SCOREBOARD
+    board["models"] = kept_where_not_built(board["models"], path)
     path.write_text(json_text(board), encoding="utf-8")
     for written in write_test_sections(board):
         print(f"wrote the test figures into {written}", file=sys.stderr)

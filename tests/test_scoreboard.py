@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -11,10 +12,12 @@ from nlp.evaluate import evidence_hits, load_corpus_texts, pool_priors, precisio
 from nlp.model_tables import README, card_block, readme_table, with_table
 from nlp.scoreboard import (
     frozen_test_rows,
+    kept_where_not_built,
     read_scoreboard,
     score_model,
     split_era_models,
     trained_on,
+    write_test_sections,
 )
 from nlp.split import read_split
 from nlp.train import DEFAULT_CORPUS
@@ -115,3 +118,35 @@ def test_evidence_of_a_wrong_label_is_a_miss_only_in_hit_rate_all() -> None:
     phrase = {"a": "cứu sống ba em nhỏ", "b": "cứu sống"}
     found = evidence_hits(gold, shown, phrase)["praise"]
     assert (found["hit_rate"], found["hit_rate_all"]) == (1.0, 0.5)
+
+
+def split_era_folder(root: Path, model: str, metrics: dict) -> Path:
+    """A model folder trained with the frozen split, holding the given metrics.json."""
+    folder = root / model
+    folder.mkdir()
+    (folder / "recipe.json").write_text(json.dumps({"data": {"split": "models/split.csv"}}))
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+    return folder
+
+
+def test_a_released_models_test_figures_are_written_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONGVU_MODELS_DIR", str(tmp_path))
+    released = split_era_folder(tmp_path, "m-1", {"cv": {}, "test": {"macro_f1": 0.5}})
+    before = (released / "metrics.json").read_bytes()
+    new = split_era_folder(tmp_path, "m-2", {"cv": {}})
+    board = {
+        "models": [{"model_id": m, "status": "scored", "macro_f1": 0.6} for m in ("m-1", "m-2")]
+    }
+    assert write_test_sections(board) == [new / "metrics.json"]
+    assert (released / "metrics.json").read_bytes() == before
+    assert json.loads((new / "metrics.json").read_text())["test"]["macro_f1"] == 0.6
+
+
+def test_a_model_not_built_here_keeps_its_committed_figures(tmp_path: Path) -> None:
+    committed = tmp_path / "scoreboard.json"
+    scored = {"model_id": "big-1", "status": "scored", "macro_f1": 0.5}
+    committed.write_text(json.dumps({"models": [scored]}))
+    missing = {"model_id": "big-1", "status": "not built", "reason": "no weights"}
+    assert kept_where_not_built([missing], committed) == [scored]
