@@ -144,22 +144,26 @@ def label_on_ray(
     """Classify work/articles with an actor pool; write work/labels/*.parquet, each complete."""
     import ray
 
-    ray.data.DataContext.get_current().enable_progress_bars = False  # ours are printed below
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False  # ours are printed below
+    # The planned reader: its tasks take no CPU (below), where the streaming one lists the files
+    # in a task of one CPU, which waits forever once the actors hold every CPU.
+    context.use_datasource_v2 = False
     logging.getLogger("ray.data").setLevel(logging.WARNING)  # its plan and timings: in Ray's logs
     resources = ray.cluster_resources()
     gpus = int(resources.get("GPU", 0)) if gpu else 0
     actors = gpus or max(1, int(resources.get("CPU", 1)))
-    # Blocks of BATCH articles, so that every actor gets work however few files were exported.
-    articles = ray.data.read_parquet(str(work / "articles"))
-    articles = articles.repartition(target_num_rows_per_block=BATCH)
+    # Blocks of about BATCH articles, so that every actor gets work however few files there are;
+    # reading is I/O, so its tasks take no CPU from the actors.
+    articles = ray.data.read_parquet(
+        str(work / "articles"), override_num_blocks=math.ceil(todo / BATCH), num_cpus=0
+    )
     labels = articles.map_batches(
         Labeller,
         fn_constructor_kwargs={"model": model, "trusted": trusted},
         batch_size=BATCH,
         batch_format="pandas",
-        # Growing from one actor leaves a CPU to the tasks that list and read the files; a pool
-        # of every CPU from the start would wait for them forever.
-        compute=ray.data.ActorPoolStrategy(min_size=1, max_size=actors),
+        compute=ray.data.ActorPoolStrategy(size=actors),
         num_cpus=1,
         num_gpus=1 if gpus else 0,
     )

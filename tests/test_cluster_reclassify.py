@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from itertools import islice
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from bench.reclassify import corpus_store
 from nlp.classify import load_classifier
-from nlp.datafiles import read_corpus
 from pipelines.classifications import classify_frame
 from pipelines.cluster_reclassify import BATCH, work_dir
 from pipelines.enrich import ARTICLE_TEXT
-from pipelines.load import load_staged
 from pipelines.paths import DataPaths
 from pipelines.store import open_db
 from tests.conftest import ROOT, import_or_skip, run_congvu
@@ -54,34 +50,10 @@ def cluster() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def store(shared_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data folder whose store holds ARTICLES real corpus articles, loaded as the crawl stages."""
-    paths = DataPaths(tmp_path_factory.mktemp("store"))
-    staged = paths.staging / "20260101T000000Z" / "corpus.jsonl"
-    staged.parent.mkdir(parents=True)
-    corpus = read_corpus(shared_dir / "corpus" / "vntc-politics-law.jsonl.gz")
-    with staged.open("w", encoding="utf-8") as out:
-        for record in islice(corpus, ARTICLES):
-            title, _, body = record["text"].partition("\n")
-            url = "https://corpus.example.vn/" + hashlib.md5(record["id"].encode()).hexdigest()
-            article = {
-                "url": url,
-                "canonical_url": url,
-                "site": "corpus",
-                "title": title,
-                "sapo": "",
-                "body": body,
-                "author": None,
-                "category": record["category"],
-                "published_at": "2026-01-01T08:00:00+07:00",
-                "date_source": "meta",
-                "extraction": "profile",
-                "fetched_at": "2026-01-01T09:00:00+00:00",
-                "raw_sha256": "0" * 64,
-                "raw_path": "corpus/x.html.gz",
-            }
-            out.write(json.dumps(article, ensure_ascii=False) + "\n")
-    with open_db(paths.store) as con:
-        assert load_staged(con, paths.staging).rows_new == ARTICLES
-    return paths.root
+    root = tmp_path_factory.mktemp("store")
+    corpus = shared_dir / "corpus" / "vntc-politics-law.jsonl.gz"
+    assert corpus_store(root, corpus, ARTICLES) == ARTICLES
+    return root
 
 
 @pytest.fixture(scope="module")
