@@ -104,9 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="?",
         const="",
         metavar="ADDRESS",
-        help="classify as a batch on a Ray cluster: ADDRESS is auto (the cluster `ray start` "
-        "runs here), HOST:PORT or ray://HOST:10001, or local (a new one on this machine); "
-        "--ray alone: RAY_ADDRESS, else a cluster running here, else a new local one",
+        help="classify as a batch on a Ray cluster this machine is a node of: ADDRESS is auto "
+        "(the cluster `ray start` joined here) or HOST:PORT, or local (a new one on this "
+        "machine); --ray alone: RAY_ADDRESS, else a cluster running here, else a new local one",
     )
     p.set_defaults(func=cmd_reclassify)
     p = sub.add_parser("classify", parents=[model], help=cmd_classify.__doc__)

@@ -88,8 +88,15 @@ def reclassify_on_ray(
     """Label the stored articles this model has not labelled, on Ray; the rows added.
 
     address goes to ray.init: None (RAY_ADDRESS, else a cluster running here, else a new local
-    one), "local", "auto", HOST:PORT or ray://HOST:PORT.
+    one), "local", "auto" or HOST:PORT; this machine must be a node of the cluster.
     """
+    if address and address.startswith("ray://"):
+        # Ray Data runs its executor in the driver, which Ray Client (ray://) does not support.
+        raise ValueError(
+            f"--ray {address}: Ray Data does not run through Ray Client; make this machine (the "
+            "one with the data folder) a node of the cluster (ray start --address HEAD:6379) "
+            "and pass --ray auto"
+        )
     model_dir = resolve_model(model or classifier.model_id).resolve()
     work = work_dir(paths, classifier.model_id)
     with run_lock(work / "batch.lock", f"ray reclassify {classifier.model_id}"):

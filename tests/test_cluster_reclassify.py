@@ -156,3 +156,13 @@ def test_killed_before_the_load_then_rerun_labels_every_article_once(
     assert relabelled != single[0]  # the stale label would not pass for the fresh one
     assert once == (ARTICLES, ARTICLES)
     assert stored_labels(data) == [relabelled, *single[1:]]
+
+
+def test_a_ray_client_address_is_refused_before_anything_is_written(
+    store: Path, tmp_path: Path
+) -> None:
+    data = copy_of(store, tmp_path / "data")
+    result = on_ray(data, "ray://127.0.0.1:10001")
+    assert result.returncode == 2
+    assert "Ray Data does not run through Ray Client" in result.stderr
+    assert not DataPaths(data).reclassify.exists()
