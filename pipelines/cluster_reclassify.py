@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -74,7 +75,7 @@ class Labeller:
 
 def work_dir(paths: DataPaths, model_id: str) -> Path:
     """The model's batch folder: articles/ (the export) and labels/ (what Ray wrote)."""
-    return paths.reclassify / model_id.replace("/", "_")
+    return paths.reclassify / re.sub(r"[^A-Za-z0-9_-]", "_", model_id)  # never .. or a slash
 
 
 def reclassify_on_ray(
