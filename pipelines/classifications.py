@@ -27,17 +27,18 @@ def classify_unlabelled(
         return save_classifications(con, rows)
 
 
+# The articles a model (the parameter) has not classified yet, with the hash of their text.
+UNCLASSIFIED = f"""
+    SELECT a.article_id, a.content_hash, {ARTICLE_TEXT} AS text
+    FROM articles a
+    ANTI JOIN (SELECT article_id FROM classifications WHERE model_id = ?) c USING (article_id)
+    ORDER BY a.article_id
+"""
+
+
 def unclassified(con: duckdb.DuckDBPyConnection, model_id: str) -> pd.DataFrame:
-    """Articles that model_id has not classified yet: article_id and the text to classify."""
-    return con.execute(
-        f"""
-        SELECT a.article_id, {ARTICLE_TEXT} AS text
-        FROM articles a
-        ANTI JOIN (SELECT article_id FROM classifications WHERE model_id = ?) c USING (article_id)
-        ORDER BY a.article_id
-        """,
-        [model_id],
-    ).df()
+    """Articles that model_id has not classified yet: article_id, content_hash and the text."""
+    return con.execute(UNCLASSIFIED, [model_id]).df()
 
 
 def classify_frame(

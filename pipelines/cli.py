@@ -99,6 +99,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("load", parents=[data, model, wait], help=cmd_load.__doc__)
     p.set_defaults(func=cmd_load)
     p = sub.add_parser("reclassify", parents=[data, model, wait], help=cmd_reclassify.__doc__)
+    p.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        metavar="ADDRESS",
+        help="classify as a batch on a Ray cluster this machine is a node of: ADDRESS is auto "
+        "(the cluster `ray start` joined here) or HOST:PORT, or local (a new one on this "
+        "machine); --ray alone: RAY_ADDRESS, else a cluster running here, else a new local one",
+    )
     p.set_defaults(func=cmd_reclassify)
     p = sub.add_parser("classify", parents=[model], help=cmd_classify.__doc__)
     p.add_argument("--input", required=True, type=Path, help="JSON lines with id and text")

@@ -118,10 +118,27 @@ def cmd_reclassify(args: argparse.Namespace) -> int:
 
     paths = DataPaths(args.data_dir)
     classifier = chosen_model(args)
-    with writing(paths, f"reclassify {classifier.model_id}", args.wait):
-        count = classify_unlabelled(paths, classifier, args.wait, progress=True)
+    if args.ray is not None:
+        count = reclassify_ray(args, paths, classifier)
+    else:
+        with writing(paths, f"reclassify {classifier.model_id}", args.wait):
+            count = classify_unlabelled(paths, classifier, args.wait, progress=True)
     print(f"{count} articles labelled with {classifier.model_id}")
     return 0
+
+
+def reclassify_ray(args: argparse.Namespace, paths: DataPaths, classifier: Classifier) -> int:
+    """`reclassify --ray`: the batch on a Ray cluster (the cluster extra); the rows added."""
+    try:
+        import ray  # noqa: F401
+    except ImportError as exc:
+        raise RuntimeError(
+            f"reclassify --ray needs Ray ({exc}): pip install -e '.[cluster]'"
+        ) from None
+    from pipelines.cluster_reclassify import reclassify_on_ray
+
+    address = args.ray or None
+    return reclassify_on_ray(paths, classifier, args.model, args.trust_model, address, args.wait)
 
 
 def cmd_reextract(args: argparse.Namespace) -> int:

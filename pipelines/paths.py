@@ -65,6 +65,10 @@ class DataPaths:
         "quarantine",
         doc="Staging lines the load could not read: <run_id>/<site>.jsonl, with line numbers.",
     )
+    reclassify = Below(
+        "reclassify",
+        doc="`congvu reclassify --ray`'s Parquet files, one folder per model: articles/, labels/.",
+    )
     raw = Below("raw", doc="Archived raw HTML, gzip, by site and SHA-256.")
     digests = Below("digest", doc="HTML digests, one per run, and latest.html.")
     logs = Below("logs", doc="One log file per run.")

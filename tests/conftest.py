@@ -31,15 +31,18 @@ def shared_dir() -> Path:
     return SHARED
 
 
-def import_or_skip(name: str, reason: str | None = None) -> object:
-    """Import a module; skip the tests needing it when absent, fail on CI where it must exist."""
+def import_or_skip(name: str, reason: str | None = None, extra: str = "transformer") -> object:
+    """Import a module; skip the tests needing it when absent, fail on CI where it must exist.
+
+    extra: the optional dependencies that install it, named in the CI failure.
+    """
     if os.environ.get("CI", "").lower() == "true":
         try:
             return importlib.import_module(name)
         except ImportError as exc:
             pytest.fail(
-                f"{name} cannot be imported ({exc}); CI=true: install the transformer extra "
-                "(pip install -e '.[transformer]') instead of skipping these tests",
+                f"{name} cannot be imported ({exc}); CI=true: install the {extra} extra "
+                f"(pip install -e '.[{extra}]') instead of skipping these tests",
                 pytrace=False,
             )
     return pytest.importorskip(name, reason=reason)
