@@ -7,14 +7,18 @@ import contextlib
 import shlex
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from crawlers.profiles import load_profile, load_profiles
+from crawlers.profiles import SiteProfile, load_profile, load_profiles
 from nlp.classify import Classifier, load_classifier
 from pipelines.paths import DataPaths
 from pipelines.report import EXIT_FAILED
 from pipelines.selection import Selection
 from pipelines.sites import mark_verified, select_profiles, site_health
 from pipelines.textlines import classify_lines
+
+if TYPE_CHECKING:
+    from pipelines.crawl import SiteCrawl
 
 
 def chosen_model(args: argparse.Namespace) -> Classifier:
@@ -40,6 +44,7 @@ def cmd_nightly(args: argparse.Namespace) -> int:
         chosen_model(args),
         origin=args.origin,
         wait_s=args.wait,
+        frontier=args.frontier,
     )
     print(report.summary())
     return report.exit_code
@@ -79,9 +84,11 @@ def cmd_crawl(args: argparse.Namespace) -> int:
             origin=args.origin,
             log_file=log_file,
             since=args.since,
+            frontier=args.frontier,
         )
     for result in results:
         print(result.line())
+    print_elsewhere(profiles, results)
     ok = sum(r.status == "ok" for r in results)
     print(
         f"total: {len(results)} sites, {ok} ok, {len(results) - ok} failed; "
@@ -89,6 +96,14 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         f"log: {log_file}"
     )
     return 0 if ok == len(results) else 1
+
+
+def print_elsewhere(profiles: list[SiteProfile], results: list[SiteCrawl]) -> None:
+    """Name the sites another node crawled (on a shared frontier, they are not reported here)."""
+    here = {result.site for result in results}
+    elsewhere = [profile.name for profile in profiles if profile.name not in here]
+    if elsewhere:
+        print(f"crawled by other nodes: {', '.join(elsewhere)}")
 
 
 def cmd_load(args: argparse.Namespace) -> int:

@@ -119,6 +119,7 @@ def run_crawl(
     log_file: Path | None = None,
     known: Mapping[str, KnownPage] | None = None,
     since: datetime | None = None,
+    frontier: str | None = None,
 ) -> list[SiteCrawl]:
     """Crawl the sites into run_dir, their profiles shared among one process per CPU core.
 
@@ -126,9 +127,20 @@ def run_crawl(
     sites are split among worker processes; each site stays in one process, so politeness per
     site is unchanged. With one core or one site the crawl runs in this process.
     known: stored pages by URL and canonical URL, not fetched again unless changed;
-    since: backfill from this time on.
+    since: backfill from this time on; frontier: a Redis URL the sites are shared through with
+    other nodes (pipelines/frontier.py): only the sites crawled here are returned.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
+    if frontier is not None:
+        try:
+            from pipelines.frontier import crawl_shared
+        except ImportError as exc:
+            raise RuntimeError(
+                f"--frontier needs the cluster extra: pip install -e '.[cluster]' ({exc})"
+            ) from exc
+        return crawl_shared(
+            profiles, run_dir, raw_dir, urls, origin, log_file, dict(known or {}), since, frontier
+        )
     groups = site_groups(profiles, usable_cores())
     args = (run_dir, raw_dir, urls, origin, log_file, dict(known or {}), since)
     if len(groups) <= 1:
@@ -201,8 +213,13 @@ def crawl_sites(
     for site, crawler in crawlers.items():
         stats = crawler.stats.get_stats() if crawler.stats else {}
         result = summarise(site, stats)
-        (run_dir / f"{site}.stats.json").write_text(
-            json.dumps(asdict(result), ensure_ascii=False, indent=1), encoding="utf-8"
-        )
+        write_stats(run_dir, result)
         results.append(result)
     return results
+
+
+def write_stats(run_dir: Path, result: SiteCrawl) -> None:
+    """Keep a site's crawl summary beside its staging file."""
+    (run_dir / f"{result.site}.stats.json").write_text(
+        json.dumps(asdict(result), ensure_ascii=False, indent=1), encoding="utf-8"
+    )

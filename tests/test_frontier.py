@@ -1,0 +1,302 @@
+"""Crawler nodes sharing one frontier in Redis: real `congvu crawl --frontier` processes, a real
+redis-server and a local HTTP server that records which node asked for what, and when.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_congvu
+from tests.test_crawl_robustness import Reply, Server, good
+
+SITES = ["ba", "bon", "nam", "sau"]
+ARTICLES = 5  # per listing page; two listing pages a site
+PROFILE = """\
+name: {name}
+base_url: https://{name}.test
+domains: [{name}.test]
+discovery:
+  listings:
+    - url: https://{name}.test/tin-tuc/
+      pages: 2
+      next_page: https://{name}.test/tin-tuc/trang-{{page}}/
+article_url: '^https://{name}\\.test/bai/[a-z0-9-]+-\\d+\\.html$'
+fields:
+  title: [{{css: h1.tieu-de}}]
+  body: [{{css: "div.noi-dung > p"}}]
+  published_at: [{{meta: "article:published_time"}}]
+"""
+LATENCY_S = 0.02  # every page: a site being polite to takes time
+WAIT_S = 30.0  # the most a held page waits for the test (a bound, not a timing assumption)
+
+
+def on_ci() -> bool:
+    """True on CI, where the cluster extra and redis-server must be present."""
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def need(ok: bool, message: str) -> None:
+    """Skip when a cluster part is missing; fail instead on CI."""
+    if not ok:
+        if on_ci():
+            pytest.fail(f"{message} (CI=true: it must be installed)", pytrace=False)
+        pytest.skip(message)
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    """A redis-server of its own in a temporary folder, on a free port; stopped afterwards."""
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    need(os.access(binary, os.X_OK), "redis-server not installed (apt-get install redis-server)")
+    try:
+        import redis
+        import scrapy_redis  # noqa: F401
+    except ImportError as exc:
+        need(False, f"the cluster extra is not installed ({exc}): pip install -e '.[cluster]'")
+    folder = tmp_path / "redis"
+    folder.mkdir()
+    port = free_port()
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder)]
+    command += ["--save", "", "--appendonly", "no", "--protected-mode", "yes"]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    try:
+        for _ in range(100):
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        else:
+            pytest.fail("redis-server did not answer")
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def listing(site: str, page: int) -> bytes:
+    """A listing page of site linking its articles."""
+    links = "".join(
+        f'<a href="https://{site}.test/bai/tin-{n}.html">Tin {n}</a>'
+        for n in range(page * 100, page * 100 + ARTICLES)
+    )
+    return f"<html><body>{links}</body></html>".encode()
+
+
+def article_paths(site: str) -> list[str]:
+    """The paths of site's articles on the local server."""
+    pages = (1, 2)
+    return [f"/{site}/bai/tin-{n}.html" for p in pages for n in range(p * 100, p * 100 + ARTICLES)]
+
+
+def slow(reply: Reply):  # noqa: ANN201 - a route: a function of the request number
+    """The reply, after the page latency."""
+
+    def route(number: int) -> Reply:
+        time.sleep(LATENCY_S)
+        return reply
+
+    return route
+
+
+def news_server() -> Server:
+    """The sites' listings (two pages each) and articles."""
+    server = Server()
+    server.add("/robots.txt", Reply(200, {"Content-Type": "text/plain"}, b"User-agent: *\n"))
+    for site in SITES:
+        server.add(f"/{site}/tin-tuc/", slow(Reply(200, None, listing(site, 1))))
+        server.add(f"/{site}/tin-tuc/trang-2/", slow(Reply(200, None, listing(site, 2))))
+        for path in article_paths(site):
+            server.add(path, slow(good(f"Bài {path}")))
+    return server
+
+
+def start_node(name: str, tmp_path: Path, origin: str, frontier: str, cpu: int) -> subprocess.Popen:
+    """A `congvu crawl --frontier` node on one CPU, naming itself in its user agent."""
+    profiles = []
+    for site in SITES:
+        path = tmp_path / f"{site}.yaml"
+        path.write_text(PROFILE.format(name=site), encoding="utf-8")
+        profiles += ["--profile", str(path)]
+    settings = {
+        "USER_AGENT": f"congvu-test {name}",
+        "CONGVU_FRONTIER_LEASE": 2,
+        "CONGVU_FRONTIER_SITES": 1,  # one site at a time, so both nodes get some
+        "DOWNLOAD_TIMEOUT": WAIT_S + 10,
+    }
+    env = {**os.environ, "CONGVU_SCRAPY_SETTINGS": json.dumps(settings)}
+    command = [str(Path(sys.executable).with_name("congvu")), "crawl", *profiles]
+    command += ["--origin", f"{origin}/{{site}}", "--frontier", frontier]
+    command += ["--data-dir", str(tmp_path / name)]
+    # One core each: the node runs in this one process, so killing it kills the node.
+    return subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=lambda: os.sched_setaffinity(0, {cpu}),
+    )
+
+
+def cpus() -> tuple[int, int]:
+    """Two CPUs to pin the nodes to (the same one twice on a one-core machine)."""
+    available = sorted(os.sched_getaffinity(0))
+    return available[0], available[-1]
+
+
+def node_of(headers: dict[str, str]) -> str:
+    """The node a request came from, by the user agent each node was given."""
+    return headers.get("User-Agent", "").removeprefix("congvu-test ")
+
+
+def staged(tmp_path: Path, nodes: list[str]) -> Counter[str]:
+    """How many times each article URL was staged, over the nodes' data folders."""
+    counts: Counter[str] = Counter()
+    for node in nodes:
+        for path in (tmp_path / node / "staging").glob("*/*.jsonl"):
+            for line in path.read_text(encoding="utf-8").splitlines():
+                counts[json.loads(line)["url"]] += 1
+    return counts
+
+
+def all_article_urls() -> set[str]:
+    """The public URLs of every article of every site."""
+    return {
+        f"https://{site}.test{path.removeprefix('/' + site)}"
+        for site in SITES
+        for path in article_paths(site)
+    }
+
+
+def wait_for(condition, what: str) -> None:  # noqa: ANN001
+    """Poll condition until true; fail after WAIT_S."""
+    deadline = time.monotonic() + WAIT_S
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"waited {WAIT_S} s for {what}")
+        time.sleep(0.05)
+
+
+def finish(node: subprocess.Popen) -> str:
+    """The node's output once it has exited; it must succeed."""
+    output, _ = node.communicate(timeout=120)
+    assert node.returncode == 0, output
+    return output
+
+
+def test_two_nodes_fetch_each_url_once_and_each_site_from_one_node(
+    redis_url: str, tmp_path: Path
+) -> None:
+    server = news_server()
+    # The first node's first page waits until the second node has fetched something, so that
+    # both are crawling at once whatever the machine's speed.
+    second_started = threading.Event()
+    first_listing = f"/{SITES[0]}/tin-tuc/"
+    plain = server.routes[first_listing]
+
+    def held(number: int) -> Reply:
+        second_started.wait(WAIT_S)
+        return plain(number)
+
+    server.add(first_listing, held)
+    with server.serve() as origin:
+        cpu_a, cpu_b = cpus()
+        first = start_node("a", tmp_path, origin, redis_url, cpu_a)
+        wait_for(lambda: server.hits_of(first_listing), "node a's first page")
+        second = start_node("b", tmp_path, origin, redis_url, cpu_b)
+        wait_for(lambda: any(node_of(h.headers) == "b" for h in server.hits), "node b")
+        second_started.set()
+        outputs = finish(first) + finish(second)
+
+    pages = [hit for hit in server.hits if hit.path != "/robots.txt"]  # each node reads robots
+    fetched = Counter(hit.path for hit in pages)
+    assert len(fetched) == len(SITES) * (2 + 2 * ARTICLES), fetched
+    assert set(fetched.values()) == {1}, [path for path, n in fetched.items() if n > 1]
+    by_site: dict[str, set[str]] = {}
+    for hit in pages:
+        by_site.setdefault(hit.path.split("/")[1], set()).add(node_of(hit.headers))
+    assert all(len(nodes) == 1 for nodes in by_site.values()), by_site
+    assert {node for nodes in by_site.values() for node in nodes} == {"a", "b"}, by_site
+    counts = staged(tmp_path, ["a", "b"])
+    assert set(counts) == all_article_urls()
+    assert set(counts.values()) == {1}
+    assert "crawled by other nodes" in outputs  # each node names the sites it left to the other
+
+
+def test_a_killed_node_s_site_is_finished_by_the_other_each_page_staged_once(
+    redis_url: str, tmp_path: Path
+) -> None:
+    server = news_server()
+    site = SITES[0]
+    stuck = article_paths(site)[3]  # node a is killed while fetching this page
+    plain = server.routes[stuck]
+    release = threading.Event()
+
+    def held(number: int) -> Reply:
+        if number == 1:
+            release.wait(WAIT_S)
+        return plain(number)
+
+    server.add(stuck, held)
+    with server.serve() as origin:
+        cpu_a, cpu_b = cpus()
+        first = start_node("a", tmp_path, origin, redis_url, cpu_a)
+        wait_for(lambda: server.hits_of(stuck), "node a to fetch the held page")
+        second = start_node("b", tmp_path, origin, redis_url, cpu_b)
+        wait_for(lambda: any(node_of(h.headers) == "b" for h in server.hits), "node b")
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=30)
+        killed_at = time.monotonic()
+        release.set()
+        finish(second)
+
+    pages = [hit for hit in server.hits if hit.path != "/robots.txt"]
+    site_hits = [hit for hit in pages if hit.path.startswith(f"/{site}/")]
+    last_a = max(hit.at for hit in site_hits if node_of(hit.headers) == "a")
+    b_hits = [hit for hit in site_hits if node_of(hit.headers) == "b"]
+    assert b_hits, "node b never resumed the site node a was killed on"
+    assert all(last_a < hit.at for hit in b_hits)  # never both on the site at once
+    assert all(hit.at > killed_at for hit in b_hits)  # b waited for a's lease to lapse
+    fetched = Counter(hit.path for hit in pages)
+    # The page a was killed on is fetched again by b; nothing else twice, nothing missing.
+    assert fetched[stuck] == 2
+    assert {path for path, n in fetched.items() if n != 1} == {stuck}
+    assert len(fetched) == len(SITES) * (2 + 2 * ARTICLES)
+    counts = staged(tmp_path, ["a", "b"])
+    assert set(counts) == all_article_urls()
+    assert set(counts.values()) == {1}
+
+
+def test_an_unreachable_frontier_is_a_clear_error(tmp_path: Path) -> None:
+    need(shutil.which("redis-server") is not None or on_ci(), "redis-server not installed")
+    profile = tmp_path / "ba.yaml"
+    profile.write_text(PROFILE.format(name="ba"), encoding="utf-8")
+    url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    result = run_congvu(
+        "crawl", "--profile", str(profile), "--frontier", url, "--data-dir", str(tmp_path / "d")
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"frontier {url} unusable" in result.stderr
