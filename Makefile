@@ -43,7 +43,7 @@ notebook: $(NOTEBOOK) ## open the analysts' notebooks in JupyterLab (DB=data/dem
 	@test -f $(DB) || { echo "no database at $(DB) yet: run make run (or make demo and DB=data/demo/congvu.duckdb)"; exit 2; }
 	CONGVU_DB=$(abspath $(DB)) $(BIN)/jupyter lab --notebook-dir=notebooks
 
-test: $(DEV) $(TRANSFORMER) ## run all tests
+test: $(DEV) $(TRANSFORMER) $(VENV)/.installed-cluster ## run all tests
 	$(BIN)/python -m pytest
 
 lint: $(DEV) ## ruff lint and format check
