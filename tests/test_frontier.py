@@ -133,8 +133,27 @@ def news_server() -> Server:
     return server
 
 
-def start_node(name: str, tmp_path: Path, origin: str, frontier: str, cpu: int) -> subprocess.Popen:
-    """A `congvu crawl --frontier` node on one CPU, naming itself in its user agent."""
+@pytest.fixture
+def nodes() -> Iterator[list[subprocess.Popen]]:
+    """The node processes a test starts; any still running at its end is killed."""
+    started: list[subprocess.Popen] = []
+    yield started
+    for node in started:
+        if node.poll() is None:
+            node.kill()
+            node.communicate()
+
+
+def start_node(
+    nodes: list[subprocess.Popen],
+    name: str,
+    tmp_path: Path,
+    origin: str,
+    frontier: str,
+    cpu: int,
+    command_name: str = "crawl",
+) -> subprocess.Popen:
+    """A `congvu crawl --frontier` node (or nightly) on one CPU, naming itself in its user agent."""
     profiles = []
     for site in SITES:
         path = tmp_path / f"{site}.yaml"
@@ -147,11 +166,11 @@ def start_node(name: str, tmp_path: Path, origin: str, frontier: str, cpu: int) 
         "DOWNLOAD_TIMEOUT": WAIT_S + 10,
     }
     env = {**os.environ, "CONGVU_SCRAPY_SETTINGS": json.dumps(settings)}
-    command = [str(Path(sys.executable).with_name("congvu")), "crawl", *profiles]
+    command = [str(Path(sys.executable).with_name("congvu")), command_name, *profiles]
     command += ["--origin", f"{origin}/{{site}}", "--frontier", frontier]
     command += ["--data-dir", str(tmp_path / name)]
     # One core each: the node runs in this one process, so killing it kills the node.
-    return subprocess.Popen(
+    node = subprocess.Popen(
         command,
         env=env,
         stdout=subprocess.PIPE,
@@ -159,6 +178,8 @@ def start_node(name: str, tmp_path: Path, origin: str, frontier: str, cpu: int) 
         text=True,
         preexec_fn=lambda: os.sched_setaffinity(0, {cpu}),
     )
+    nodes.append(node)
+    return node
 
 
 def cpus() -> tuple[int, int]:
@@ -208,7 +229,7 @@ def finish(node: subprocess.Popen) -> str:
 
 
 def test_two_nodes_fetch_each_url_once_and_each_site_from_one_node(
-    redis_url: str, tmp_path: Path
+    redis_url: str, tmp_path: Path, nodes: list[subprocess.Popen]
 ) -> None:
     server = news_server()
     # The first node's first page waits until the second node has fetched something, so that
@@ -224,9 +245,9 @@ def test_two_nodes_fetch_each_url_once_and_each_site_from_one_node(
     server.add(first_listing, held)
     with server.serve() as origin:
         cpu_a, cpu_b = cpus()
-        first = start_node("a", tmp_path, origin, redis_url, cpu_a)
+        first = start_node(nodes, "a", tmp_path, origin, redis_url, cpu_a)
         wait_for(lambda: server.hits_of(first_listing), "node a's first page")
-        second = start_node("b", tmp_path, origin, redis_url, cpu_b)
+        second = start_node(nodes, "b", tmp_path, origin, redis_url, cpu_b)
         wait_for(lambda: any(node_of(h.headers) == "b" for h in server.hits), "node b")
         second_started.set()
         outputs = finish(first) + finish(second)
@@ -247,7 +268,7 @@ def test_two_nodes_fetch_each_url_once_and_each_site_from_one_node(
 
 
 def test_a_killed_node_s_site_is_finished_by_the_other_each_page_staged_once(
-    redis_url: str, tmp_path: Path
+    redis_url: str, tmp_path: Path, nodes: list[subprocess.Popen]
 ) -> None:
     server = news_server()
     site = SITES[0]
@@ -263,9 +284,9 @@ def test_a_killed_node_s_site_is_finished_by_the_other_each_page_staged_once(
     server.add(stuck, held)
     with server.serve() as origin:
         cpu_a, cpu_b = cpus()
-        first = start_node("a", tmp_path, origin, redis_url, cpu_a)
+        first = start_node(nodes, "a", tmp_path, origin, redis_url, cpu_a)
         wait_for(lambda: server.hits_of(stuck), "node a to fetch the held page")
-        second = start_node("b", tmp_path, origin, redis_url, cpu_b)
+        second = start_node(nodes, "b", tmp_path, origin, redis_url, cpu_b)
         wait_for(lambda: any(node_of(h.headers) == "b" for h in server.hits), "node b")
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=30)
@@ -300,3 +321,24 @@ def test_an_unreachable_frontier_is_a_clear_error(tmp_path: Path) -> None:
     )
     assert result.returncode == 2, result.stdout + result.stderr
     assert f"frontier {url} unusable" in result.stderr
+
+
+def test_two_nightly_nodes_store_each_article_once_between_them(
+    redis_url: str, tmp_path: Path, nodes: list[subprocess.Popen]
+) -> None:
+    import duckdb
+
+    server = news_server()
+    with server.serve() as origin:
+        cpu_a, cpu_b = cpus()
+        for name, cpu in (("a", cpu_a), ("b", cpu_b)):
+            start_node(nodes, name, tmp_path, origin, redis_url, cpu, "nightly")
+        outputs = [finish(node) for node in nodes]
+
+    stored: Counter[str] = Counter()
+    for name in ("a", "b"):
+        with duckdb.connect(str(tmp_path / name / "congvu.duckdb"), read_only=True) as con:
+            stored.update(url for (url,) in con.execute("SELECT url FROM articles").fetchall())
+    assert set(stored) == all_article_urls()
+    assert set(stored.values()) == {1}
+    assert all("status: ok" in output for output in outputs), outputs
