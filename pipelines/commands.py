@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import shlex
 import sys
 from pathlib import Path
@@ -75,8 +76,13 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     paths = DataPaths(args.data_dir)
     run_id = claim_run_id(paths.staging)
     log_file = paths.logs / f"{run_id}.log"  # Scrapy's log: the terminal gets the summary only
+    crawl = run_crawl
+    if args.frontier:
+        from pipelines.frontier import crawl_shared
+
+        crawl = functools.partial(crawl_shared, frontier_url=args.frontier)
     with run_lock(paths.lock, f"crawl {run_id}"):
-        results = run_crawl(
+        results = crawl(
             profiles,
             paths.staging / run_id,
             paths.raw,
@@ -84,7 +90,6 @@ def cmd_crawl(args: argparse.Namespace) -> int:
             origin=args.origin,
             log_file=log_file,
             since=args.since,
-            frontier=args.frontier,
         )
     for result in results:
         print(result.line())

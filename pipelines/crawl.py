@@ -119,7 +119,6 @@ def run_crawl(
     log_file: Path | None = None,
     known: Mapping[str, KnownPage] | None = None,
     since: datetime | None = None,
-    frontier: str | None = None,
 ) -> list[SiteCrawl]:
     """Crawl the sites into run_dir, their profiles shared among one process per CPU core.
 
@@ -127,20 +126,10 @@ def run_crawl(
     sites are split among worker processes; each site stays in one process, so politeness per
     site is unchanged. With one core or one site the crawl runs in this process.
     known: stored pages by URL and canonical URL, not fetched again unless changed;
-    since: backfill from this time on; frontier: a Redis URL the sites are shared through with
-    other nodes (pipelines/frontier.py): only the sites crawled here are returned.
+    since: backfill from this time on. Sharing the sites with other nodes: crawl_shared in
+    pipelines/frontier.py.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
-    if frontier is not None:
-        try:
-            from pipelines.frontier import crawl_shared
-        except ImportError as exc:
-            raise RuntimeError(
-                f"--frontier needs the cluster extra: pip install -e '.[cluster]' ({exc})"
-            ) from exc
-        return crawl_shared(
-            profiles, run_dir, raw_dir, urls, origin, log_file, dict(known or {}), since, frontier
-        )
     groups = site_groups(profiles, usable_cores())
     args = (run_dir, raw_dir, urls, origin, log_file, dict(known or {}), since)
     if len(groups) <= 1:

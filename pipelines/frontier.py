@@ -10,7 +10,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.utils.defer import deferred_from_coro
@@ -18,7 +18,6 @@ from scrapy.utils.reactor import install_reactor
 from twisted.internet.task import LoopingCall
 from twisted.python.failure import Failure
 
-from crawlers.frontier import Frontier, frontier_settings, node_id, round_name
 from crawlers.profiles import SiteProfile
 from crawlers.spiders.profile import ProfileSpider
 from crawlers.state import KnownPage
@@ -30,6 +29,9 @@ from pipelines.crawl import (
     usable_cores,
     write_stats,
 )
+
+if TYPE_CHECKING:
+    from crawlers.frontier import Frontier
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +171,8 @@ def crawl_node(
 
     Sites finished by other nodes are left out of the results.
     """
+    from crawlers.frontier import Frontier, frontier_settings, node_id
+
     settings = crawl_settings(run_dir, raw_dir, log_file, replay=origin is not None)
     for name, value in frontier_settings(frontier_url, round_).items():
         settings.set(name, value, priority="project")
@@ -189,18 +193,28 @@ def crawl_shared(
     profiles: list[SiteProfile],
     run_dir: Path,
     raw_dir: Path,
-    urls: list[str] | None,
-    origin: str | None,
-    log_file: Path | None,
-    known: Mapping[str, KnownPage],
-    since: datetime | None,
+    urls: list[str] | None = None,
+    origin: str | None = None,
+    log_file: Path | None = None,
+    known: Mapping[str, KnownPage] | None = None,
+    since: datetime | None = None,
+    *,
     frontier_url: str,
 ) -> list[SiteCrawl]:
-    """Crawl on the shared frontier, one node process per core, each taking site leases.
+    """pipelines.crawl.run_crawl on the shared frontier: one node process per core, each taking
+    site leases; only the sites crawled here are returned.
 
     Every process is offered every site: the leases decide which crawls what, here as across
     machines. A process that dies leaves its sites' queues on the frontier for a rerun.
     """
+    try:
+        from crawlers.frontier import Frontier, node_id, round_name
+    except ImportError as exc:
+        raise RuntimeError(
+            f"--frontier needs the cluster extra: pip install -e '.[cluster]' ({exc})"
+        ) from exc
+    run_dir.mkdir(parents=True, exist_ok=True)
+    known = dict(known or {})
     round_ = round_name(urls, since, origin)
     frontier = Frontier(frontier_url, round_, node_id(), 0)  # fails now if Redis does not answer
     args = (run_dir, raw_dir, urls, origin, log_file, known, since, frontier_url, round_)

@@ -12,6 +12,7 @@ from pipelines.checkpoints import checkpoint
 from pipelines.classifications import classify_unlabelled
 from pipelines.crawl import log_to_file, run_crawl
 from pipelines.digest import write_digest
+from pipelines.frontier import crawl_shared
 from pipelines.load import load_new
 from pipelines.lock import RunLocked
 from pipelines.page_state import known_pages
@@ -59,17 +60,15 @@ def run_stages(
     start_run(paths, report)
     known = crawl_state(paths, report)
     checkpoint("crawl")
-    report.sites = run_crawl(
-        profiles,
-        paths.staging / report.run_id,
-        paths.raw,
-        origin=origin,
-        log_file=paths.logs / f"{report.run_id}.log",
-        known=known,
-        frontier=frontier,
-    )
-    elsewhere = len(profiles) - len(report.sites)
-    if elsewhere:
+    where = (paths.staging / report.run_id, paths.raw)
+    log_file = paths.logs / f"{report.run_id}.log"
+    if frontier is None:
+        report.sites = run_crawl(profiles, *where, origin=origin, log_file=log_file, known=known)
+    else:
+        report.sites = crawl_shared(
+            profiles, *where, origin=origin, log_file=log_file, known=known, frontier_url=frontier
+        )
+        elsewhere = len(profiles) - len(report.sites)
         report.notes.append(f"{elsewhere} sites crawled by other nodes of frontier {frontier}")
     report.load = load_new(paths, profiles, wait_s, report.run_id)
     report.copies = group_new_stories(paths, wait_s)
