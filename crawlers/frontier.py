@@ -10,6 +10,7 @@ import os
 import socket
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from scrapy import Request, Spider
@@ -49,13 +50,23 @@ class FrontierError(RuntimeError):
     """The shared frontier cannot be used (Redis unreachable, or refusing a command)."""
 
 
+def shown(url: str) -> str:
+    """The frontier's URL as logs and messages show it: without its password."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rpartition("@")[2]
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return urlunsplit(parts._replace(netloc=user + netloc))
+
+
 def connect(url: str) -> redis.Redis:
     """A client of the frontier's Redis, checked to answer."""
     try:
         server = redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=10)
         server.ping()
     except (redis.RedisError, ValueError) as exc:
-        raise FrontierError(f"frontier {url} unusable: {exc}") from exc
+        raise FrontierError(f"frontier {shown(url)} unusable: {exc}") from exc
     return server
 
 

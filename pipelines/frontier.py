@@ -76,7 +76,9 @@ class Node:
 
     def fail(self, failure: Failure) -> None:
         """Stop the node when the frontier fails (Redis gone): the error is raised by run()."""
-        self.error = failure.value
+        from crawlers.frontier import FrontierError
+
+        self.error = FrontierError(f"the shared frontier failed: {failure.value}")
         log.error("frontier node stopped: %s", failure.value)
         self.process.stop()
         stop_reactor()
@@ -171,14 +173,14 @@ def crawl_node(
 
     Sites finished by other nodes are left out of the results.
     """
-    from crawlers.frontier import Frontier, frontier_settings, node_id
+    from crawlers.frontier import Frontier, frontier_settings, node_id, shown
 
     settings = crawl_settings(run_dir, raw_dir, log_file, replay=origin is not None)
     for name, value in frontier_settings(frontier_url, round_).items():
         settings.set(name, value, priority="project")
     lease_s = settings.getfloat("CONGVU_FRONTIER_LEASE", 60)
     frontier = Frontier(frontier_url, round_, node_id(), lease_s)
-    log.info("frontier %s, round %s, node %s", frontier_url, round_, frontier.node)
+    log.info("frontier %s, round %s, node %s", shown(frontier_url), round_, frontier.node)
     process = CrawlerProcess(settings)
     args = {"urls": urls, "origin": origin, "known": known, "since": since}
     node = Node(process, frontier, profiles, args)

@@ -69,7 +69,7 @@ def run_stages(
             profiles, *where, origin=origin, log_file=log_file, known=known, frontier_url=frontier
         )
         elsewhere = len(profiles) - len(report.sites)
-        report.notes.append(f"{elsewhere} sites crawled by other nodes of frontier {frontier}")
+        report.notes.append(f"{elsewhere} sites crawled by other nodes on the shared frontier")
     report.load = load_new(paths, profiles, wait_s, report.run_id)
     report.copies = group_new_stories(paths, wait_s)
     find_who_and_where(paths, wait_s)

@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,37 +64,64 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class RedisServer:
+    """A redis-server of a test's own in a folder, on a free port, writing every change to disk
+    (as a frontier's Redis should: a restart keeps the queues)."""
+
+    def __init__(self, binary: str, folder: Path) -> None:
+        port = free_port()
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self.command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder)]
+        self.command += ["--save", "", "--appendonly", "yes", "--appendfsync", "always"]
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        """Start it and wait until it answers."""
+        import redis
+
+        self.process = subprocess.Popen(
+            self.command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+        )
+        client = redis.Redis.from_url(self.url)
+        for _ in range(200):
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        pytest.fail("redis-server did not answer")
+
+    def stop(self) -> None:
+        """Stop it (SIGTERM: it writes its data out first)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
 @pytest.fixture
-def redis_url(tmp_path: Path) -> Iterator[str]:
-    """A redis-server of its own in a temporary folder, on a free port; stopped afterwards."""
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of the test's own in a temporary folder; stopped afterwards."""
     binary = shutil.which("redis-server") or "/usr/bin/redis-server"
     need(os.access(binary, os.X_OK), "redis-server not installed (apt-get install redis-server)")
     try:
-        import redis
+        import redis  # noqa: F401
         import scrapy_redis  # noqa: F401
     except ImportError as exc:
         need(False, f"the cluster extra is not installed ({exc}): pip install -e '.[cluster]'")
     folder = tmp_path / "redis"
     folder.mkdir()
-    port = free_port()
-    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder)]
-    command += ["--save", "", "--appendonly", "no", "--protected-mode", "yes"]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
+    server = RedisServer(binary, folder)
     try:
-        for _ in range(100):
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        else:
-            pytest.fail("redis-server did not answer")
-        yield url
+        server.start()
+        yield server
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The URL of a redis-server of the test's own."""
+    return redis_server.url
 
 
 def listing(site: str, page: int) -> bytes:
@@ -201,6 +229,16 @@ def staged(tmp_path: Path, nodes: list[str]) -> Counter[str]:
             for line in path.read_text(encoding="utf-8").splitlines():
                 counts[json.loads(line)["url"]] += 1
     return counts
+
+
+def staged_in(run_dir: Path, every: bool = False) -> Any:
+    """The article URLs a run's staging folder holds (every line's, with every=True)."""
+    urls = [
+        json.loads(line)["url"]
+        for path in run_dir.glob("*.jsonl")
+        for line in path.read_text(encoding="utf-8").splitlines()
+    ]
+    return urls if every else set(urls)
 
 
 def all_article_urls() -> set[str]:
@@ -315,12 +353,50 @@ def test_an_unreachable_frontier_is_a_clear_error(tmp_path: Path) -> None:
     need(shutil.which("redis-server") is not None or on_ci(), "redis-server not installed")
     profile = tmp_path / "ba.yaml"
     profile.write_text(PROFILE.format(name="ba"), encoding="utf-8")
-    url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    port = free_port()  # nothing listens there
+    url = f"redis://:geheim@127.0.0.1:{port}/0"
     result = run_congvu(
         "crawl", "--profile", str(profile), "--frontier", url, "--data-dir", str(tmp_path / "d")
     )
     assert result.returncode == 2, result.stdout + result.stderr
-    assert f"frontier {url} unusable" in result.stderr
+    assert f"frontier redis://:***@127.0.0.1:{port}/0 unusable" in result.stderr
+    assert "geheim" not in result.stdout + result.stderr
+
+
+def test_a_node_that_loses_the_frontier_stops_clearly_and_its_rerun_finishes(
+    redis_server: RedisServer, tmp_path: Path, nodes: list[subprocess.Popen]
+) -> None:
+    server = news_server()
+    stuck = article_paths(SITES[0])[3]
+    plain = server.routes[stuck]
+    release = threading.Event()
+
+    def held(number: int) -> Reply:
+        release.wait(WAIT_S)
+        return plain(number)
+
+    server.add(stuck, held)
+    with server.serve() as origin:
+        node = start_node(nodes, "a", tmp_path, origin, redis_server.url, cpus()[0])
+        wait_for(lambda: server.hits_of(stuck), "the node to fetch the held page")
+        redis_server.stop()
+        release.set()
+        output, _ = node.communicate(timeout=120)
+        assert node.returncode == 2, output
+        assert "the shared frontier failed" in output
+        redis_server.start()  # back with its data: the rerun resumes the site
+        rerun = start_node(nodes, "a", tmp_path, origin, redis_server.url, cpus()[0])
+        finish(rerun)
+
+    first, second = sorted((tmp_path / "a" / "staging").iterdir())
+    counts = staged(tmp_path, ["a"])  # both runs' staging folders
+    assert set(counts) == all_article_urls()  # nothing lost
+    # A page the first run staged after Redis went could not be marked done: the rerun fetches
+    # it again (the load keeps one copy, by canonical URL). Nothing else is staged twice.
+    again = {url for url, n in counts.items() if n > 1}
+    assert set(counts.values()) <= {1, 2}
+    assert again <= staged_in(first)
+    assert Counter(staged_in(second, every=True)).most_common(1)[0][1] == 1
 
 
 def test_two_nightly_nodes_store_each_article_once_between_them(
