@@ -93,6 +93,8 @@ def serve(sites: list[str], articles: int, latency_s: float, port: Any, log: Pat
         def log_message(self, *args: object) -> None:
             pass
 
+    # Every site's connection at once: the default backlog of 5 drops some, which time out.
+    ThreadingHTTPServer.request_queue_size = 128
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     port.put(server.server_address[1])
     server.serve_forever()
