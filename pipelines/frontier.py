@@ -118,10 +118,13 @@ class Node:
         for key, value in stats.items():
             counter = key.startswith("congvu/") and isinstance(value, int)
             merged[key] = merged.get(key, 0) + value if counter else value
+        reason = stats.get("finish_reason")
+        if reason == "shutdown" and self.loop.running:  # Ctrl-C or SIGTERM: take no more sites
+            self.loop.stop()
         if site in self.lost:
             self.lost.discard(site)
             self.waiting.append(profile)
-        elif stats.get("finish_reason") == "finished" and not isinstance(outcome, Failure):
+        elif reason == "finished" and not isinstance(outcome, Failure):
             self.frontier.finish(site)
         else:  # stopped or failed: another node (or a rerun) resumes its queue
             log.warning("crawl of %s ended (%s): lease released", site, outcome)

@@ -180,6 +180,7 @@ def start_node(
     frontier: str,
     cpu: int,
     command_name: str = "crawl",
+    lease_s: float = 2,
 ) -> subprocess.Popen:
     """A `congvu crawl --frontier` node (or nightly) on one CPU, naming itself in its user agent."""
     profiles = []
@@ -189,7 +190,7 @@ def start_node(
         profiles += ["--profile", str(path)]
     settings = {
         "USER_AGENT": f"congvu-test {name}",
-        "CONGVU_FRONTIER_LEASE": 2,
+        "CONGVU_FRONTIER_LEASE": lease_s,
         "CONGVU_FRONTIER_SITES": 1,  # one site at a time, so both nodes get some
         "DOWNLOAD_TIMEOUT": WAIT_S + 10,
     }
@@ -418,3 +419,37 @@ def test_two_nightly_nodes_store_each_article_once_between_them(
     assert set(stored) == all_article_urls()
     assert set(stored.values()) == {1}
     assert all("status: ok" in output for output in outputs), outputs
+
+
+def test_a_stopped_node_gives_its_site_back_at_once(
+    redis_server: RedisServer, tmp_path: Path, nodes: list[subprocess.Popen]
+) -> None:
+    import redis
+
+    server = news_server()
+    site = SITES[0]
+    stuck = article_paths(site)[3]
+    plain = server.routes[stuck]
+    release = threading.Event()
+
+    def held(number: int) -> Reply:
+        release.wait(WAIT_S)
+        return plain(number)
+
+    server.add(stuck, held)
+    client = redis.Redis.from_url(redis_server.url)
+    with server.serve() as origin:
+        # A lease far longer than the test: gone at the end only if the node released it.
+        node = start_node(nodes, "a", tmp_path, origin, redis_server.url, cpus()[0], lease_s=600)
+        wait_for(lambda: server.hits_of(stuck), "the node to fetch the held page")
+        node.send_signal(signal.SIGTERM)  # as systemd or Ctrl-C stops it
+        release.set()
+        node.communicate(timeout=120)
+        assert client.keys("congvu:*:lease") == []
+        others = [h.path for h in server.hits if not h.path.startswith((f"/{site}/", "/robots"))]
+        assert others == []  # stopping, it took no other site
+        finish(start_node(nodes, "a", tmp_path, origin, redis_server.url, cpus()[0]))
+
+    counts = staged(tmp_path, ["a"])
+    assert set(counts) == all_article_urls()
+    assert set(counts.values()) == {1}
