@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     from crawlers.frontier import Frontier
 
 log = logging.getLogger(__name__)
+# How often a node renews its leases and looks for sites: how soon it notices that one another
+# node held is done or free (a few Redis commands a site it waits for).
+POLL_S = 1.0
 
 
 class Node:
@@ -69,7 +72,7 @@ class Node:
         install_reactor(settings["TWISTED_REACTOR"], settings["ASYNCIO_EVENT_LOOP"])
         self.loop = LoopingCall(self.tick)
         lease_s = self.frontier.lease_ms / 1000
-        self.loop.start(lease_s / 3, now=True).addErrback(self.fail)
+        self.loop.start(min(lease_s / 3, POLL_S), now=True).addErrback(self.fail)
         self.process.start(stop_after_crawl=False)
         if self.error is not None:
             raise self.error
