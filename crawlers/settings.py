@@ -57,3 +57,10 @@ WARN_ON_GENERATOR_RETURN_VALUE = False
 
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
+
+# A shared frontier (`--frontier`): a site's lease lapses this many seconds after its node last
+# renewed it (every second while it crawls; a node that dies gives the site up when it lapses,
+# so it must outlast any stall of a busy node), and a node crawls at most this many sites at
+# once, so that nodes started together share the sites.
+CONGVU_FRONTIER_LEASE = 60
+CONGVU_FRONTIER_SITES = 16

@@ -75,12 +75,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="fetch the sites' pages from this origin instead, e.g. http://127.0.0.1:8000/{site}",
     )
 
-    p = sub.add_parser("nightly", parents=[data, model, wait, sites], help=cmd_nightly.__doc__)
+    frontier = argparse.ArgumentParser(add_help=False)
+    frontier.add_argument(
+        "--frontier",
+        metavar="REDIS_URL",
+        help="share the sites with other crawler nodes through this Redis, e.g. "
+        "redis://10.0.0.5:6379/0: each site is crawled by one node at a time, each URL once",
+    )
+
+    p = sub.add_parser(
+        "nightly", parents=[data, model, wait, sites, frontier], help=cmd_nightly.__doc__
+    )
     p.set_defaults(func=cmd_nightly)
     p = sub.add_parser("demo", parents=[model], help=cmd_demo.__doc__)
     p.add_argument("--data-dir", type=Path, default=Path("data/demo"), help="default: data/demo")
     p.set_defaults(func=cmd_demo)
-    p = sub.add_parser("crawl", parents=[data, sites], help=cmd_crawl.__doc__)
+    p = sub.add_parser("crawl", parents=[data, sites, frontier], help=cmd_crawl.__doc__)
     p.add_argument("--url", action="append", help="fetch this article or listing URL only")
     p.add_argument(
         "--since",

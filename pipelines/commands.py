@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import shlex
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from crawlers.profiles import load_profile, load_profiles
+from crawlers.profiles import SiteProfile, load_profile, load_profiles
 from nlp.classify import Classifier, load_classifier
 from pipelines.paths import DataPaths
 from pipelines.report import EXIT_FAILED
 from pipelines.selection import Selection
 from pipelines.sites import mark_verified, select_profiles, site_health
 from pipelines.textlines import classify_lines
+
+if TYPE_CHECKING:
+    from pipelines.crawl import SiteCrawl
 
 
 def chosen_model(args: argparse.Namespace) -> Classifier:
@@ -40,6 +45,7 @@ def cmd_nightly(args: argparse.Namespace) -> int:
         chosen_model(args),
         origin=args.origin,
         wait_s=args.wait,
+        frontier=args.frontier,
     )
     print(report.summary())
     return report.exit_code
@@ -70,8 +76,13 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     paths = DataPaths(args.data_dir)
     run_id = claim_run_id(paths.staging)
     log_file = paths.logs / f"{run_id}.log"  # Scrapy's log: the terminal gets the summary only
+    crawl = run_crawl
+    if args.frontier:
+        from pipelines.frontier import crawl_shared
+
+        crawl = functools.partial(crawl_shared, frontier_url=args.frontier)
     with run_lock(paths.lock, f"crawl {run_id}"):
-        results = run_crawl(
+        results = crawl(
             profiles,
             paths.staging / run_id,
             paths.raw,
@@ -82,6 +93,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         )
     for result in results:
         print(result.line())
+    print_elsewhere(profiles, results)
     ok = sum(r.status == "ok" for r in results)
     print(
         f"total: {len(results)} sites, {ok} ok, {len(results) - ok} failed; "
@@ -89,6 +101,14 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         f"log: {log_file}"
     )
     return 0 if ok == len(results) else 1
+
+
+def print_elsewhere(profiles: list[SiteProfile], results: list[SiteCrawl]) -> None:
+    """Name the sites another node crawled (on a shared frontier, they are not reported here)."""
+    here = {result.site for result in results}
+    elsewhere = [profile.name for profile in profiles if profile.name not in here]
+    if elsewhere:
+        print(f"crawled by other nodes: {', '.join(elsewhere)}")
 
 
 def cmd_load(args: argparse.Namespace) -> int:

@@ -126,7 +126,8 @@ def run_crawl(
     sites are split among worker processes; each site stays in one process, so politeness per
     site is unchanged. With one core or one site the crawl runs in this process.
     known: stored pages by URL and canonical URL, not fetched again unless changed;
-    since: backfill from this time on.
+    since: backfill from this time on. Sharing the sites with other nodes: crawl_shared in
+    pipelines/frontier.py.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
     groups = site_groups(profiles, usable_cores())
@@ -201,8 +202,13 @@ def crawl_sites(
     for site, crawler in crawlers.items():
         stats = crawler.stats.get_stats() if crawler.stats else {}
         result = summarise(site, stats)
-        (run_dir / f"{site}.stats.json").write_text(
-            json.dumps(asdict(result), ensure_ascii=False, indent=1), encoding="utf-8"
-        )
+        write_stats(run_dir, result)
         results.append(result)
     return results
+
+
+def write_stats(run_dir: Path, result: SiteCrawl) -> None:
+    """Keep a site's crawl summary beside its staging file."""
+    (run_dir / f"{result.site}.stats.json").write_text(
+        json.dumps(asdict(result), ensure_ascii=False, indent=1), encoding="utf-8"
+    )

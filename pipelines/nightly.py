@@ -12,6 +12,7 @@ from pipelines.checkpoints import checkpoint
 from pipelines.classifications import classify_unlabelled
 from pipelines.crawl import log_to_file, run_crawl
 from pipelines.digest import write_digest
+from pipelines.frontier import crawl_shared
 from pipelines.load import load_new
 from pipelines.lock import RunLocked
 from pipelines.page_state import known_pages
@@ -53,19 +54,22 @@ def run_stages(
     classifier: Classifier,
     origin: str | None,
     wait_s: float,
+    frontier: str | None = None,
 ) -> None:
     """Crawl, load, group, find who and where, classify, record and digest (under the lock)."""
     start_run(paths, report)
     known = crawl_state(paths, report)
     checkpoint("crawl")
-    report.sites = run_crawl(
-        profiles,
-        paths.staging / report.run_id,
-        paths.raw,
-        origin=origin,
-        log_file=paths.logs / f"{report.run_id}.log",
-        known=known,
-    )
+    where = (paths.staging / report.run_id, paths.raw)
+    log_file = paths.logs / f"{report.run_id}.log"
+    if frontier is None:
+        report.sites = run_crawl(profiles, *where, origin=origin, log_file=log_file, known=known)
+    else:
+        report.sites = crawl_shared(
+            profiles, *where, origin=origin, log_file=log_file, known=known, frontier_url=frontier
+        )
+        elsewhere = len(profiles) - len(report.sites)
+        report.notes.append(f"{elsewhere} sites crawled by other nodes on the shared frontier")
     report.load = load_new(paths, profiles, wait_s, report.run_id)
     report.copies = group_new_stories(paths, wait_s)
     find_who_and_where(paths, wait_s)
@@ -91,8 +95,12 @@ def nightly(
     classifier: Classifier,
     origin: str | None = None,
     wait_s: float = 300.0,
+    frontier: str | None = None,
 ) -> RunReport:
-    """Crawl, load, classify and digest under the run lock; never raises for an expected fault."""
+    """Crawl, load, classify and digest under the run lock; never raises for an expected fault.
+
+    frontier: a Redis URL shared with other nodes; this node crawls and loads its share.
+    """
     started = datetime.now(timezone.utc)
     report = RunReport(claim_run_id(paths.staging, started), started)
     log_to_file(paths.logs / f"{report.run_id}.log")
@@ -101,7 +109,7 @@ def nightly(
             if takeover:
                 report.notes.append(takeover)
             try:
-                run_stages(paths, report, profiles, classifier, origin, wait_s)
+                run_stages(paths, report, profiles, classifier, origin, wait_s, frontier)
             except Exception as exc:  # reported in the summary; the traceback goes to the log
                 log.exception("run %s failed", report.run_id)
                 report.error = failure(exc, paths)

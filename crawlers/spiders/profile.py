@@ -124,16 +124,22 @@ class ProfileSpider(scrapy.Spider):
         """A request for a site URL, sent to the replay origin when one is set.
 
         dont_filter: the spider de-duplicates itself, and Scrapy's filter would silently drop
-        the second visit of a redirect loop instead of letting it fail (and be counted).
+        the second visit of a redirect loop instead of letting it fail (and be counted). On a
+        shared frontier the filter is its seen-set in Redis, which other nodes (and a node that
+        resumes a site after one died) see too: that keeps each URL fetched once across nodes.
         """
         return scrapy.Request(
             self.fetch_url(url),
             callback=callback,
             errback=self.on_error,
             priority=priority,
-            dont_filter=True,
+            dont_filter=not self.on_frontier(),
             meta={"site_url": url, **meta},
         )
+
+    def on_frontier(self) -> bool:
+        """True when this crawl shares a frontier (and its seen-set) with other nodes."""
+        return hasattr(self, "crawler") and bool(self.crawler.settings.get("CONGVU_FRONTIER"))
 
     def page_request(
         self, url: str, callback: Any, priority: int, **meta: Any
