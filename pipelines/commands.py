@@ -318,7 +318,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_db(args: argparse.Namespace) -> int:
     """Database maintenance: migrate, status, schema, backup."""
     from pipelines.exports import backup_database
-    from pipelines.migrations import pending, schema_markdown
+    from pipelines.migrations import document, pending, schema_markdown
     from pipelines.snapshot import writing
     from pipelines.store import open_db
 
@@ -327,9 +327,12 @@ def cmd_db(args: argparse.Namespace) -> int:
         print(f"backup written: {backup_database(paths, args.wait)}")
         return 0
     if args.action == "migrate":
-        with writing(paths, "db migrate", args.wait):
-            # Opening the store read-write applies pending migrations; the snapshot follows.
-            open_db(paths.store, wait_s=args.wait).close()
+        # Opening the store read-write applies pending migrations; the snapshot follows.
+        with (
+            writing(paths, "db migrate", args.wait),
+            open_db(paths.store, wait_s=args.wait) as con,
+        ):
+            document(con)  # the comments an IMPORT DATABASE left out
         print(f"{paths.db}: schema up to date")
         return 0
     with open_db(paths.db, read_only=True, wait_s=args.wait) as con:

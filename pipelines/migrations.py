@@ -237,6 +237,24 @@ def comments(sql: str) -> list[str]:
     return statements
 
 
+_COMMENT_ON = re.compile(r"^\s*(COMMENT ON .+? IS\s+'(?:[^']|'')*')", re.MULTILINE | re.DOTALL)
+
+
+def document(con: duckdb.DuckDBPyConnection) -> None:
+    """Write every comment the applied migrations give, in order (`congvu db migrate`).
+
+    IMPORT DATABASE (the way over from a newer DuckDB, README) carries no comments: this puts
+    the documentation back. Migrations not applied yet are left to migrate.
+    """
+    done = {row[0] for row in con.execute("SELECT name FROM schema_migrations").fetchall()}
+    con.execute("BEGIN")
+    for name, sql in MIGRATIONS:
+        if name in done:
+            for statement in comments(sql) + _COMMENT_ON.findall(sql):
+                con.execute(statement)
+    con.execute("COMMIT")
+
+
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Apply the migrations not yet recorded, each in its own transaction; return their names."""
     con.execute(

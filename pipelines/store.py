@@ -23,6 +23,34 @@ class DatabaseLocked(RuntimeError):
     """Another process holds the database's lock (someone opened the job's own file)."""
 
 
+class DatabaseTooNew(RuntimeError):
+    """The file was written by a newer DuckDB than the one congvu pins (pyproject.toml)."""
+
+
+def written_by(path: Path) -> str:
+    """The DuckDB version named in a database file's header, e.g. 'v2.0.1' ('' if unreadable)."""
+    # The main header: checksum (8 bytes), b"DUCK", storage version (8), flags (4 x 8), then the
+    # writer's version string (32 bytes, NUL-padded).
+    try:
+        with open(path, "rb") as file:
+            header = file.read(84)
+    except OSError:
+        return ""
+    version = header[52:84].split(b"\0")[0].decode("ascii", "replace")
+    return version if header[8:12] == b"DUCK" and version.startswith("v") else ""
+
+
+def too_new(path: Path, exc: duckdb.Error) -> DatabaseTooNew:
+    """The error for a file this DuckDB cannot read because a newer one wrote it."""
+    writer = written_by(path) or "a newer version"
+    return DatabaseTooNew(
+        f"{path} was written by DuckDB {writer}; congvu runs DuckDB {duckdb.__version__}, "
+        "which cannot read it. Carry it over with EXPORT DATABASE (in a throwaway venv with "
+        f'duckdb=={writer.removeprefix("v")}) and IMPORT DATABASE: README, "Upgrading from a '
+        f'newer DuckDB". ({str(exc).splitlines()[0]})'
+    )
+
+
 def existing_db(path: Path) -> Path:
     """The database file to read; a clear error, and nothing created, when there is none yet."""
     if not path.is_file():
@@ -49,6 +77,8 @@ def open_db(path: Path, read_only: bool = False, wait_s: float = 60.0) -> duckdb
             break
         except duckdb.IOException as exc:
             con.close()
+            if "created with an newer version" in str(exc):  # DuckDB's own spelling
+                raise too_new(path, exc) from None
             if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
                 if "lock" in str(exc).lower():
                     raise DatabaseLocked(
