@@ -11,6 +11,7 @@ STAMP := $(VENV)/.installed
 DEV := $(VENV)/.installed-dev
 TRANSFORMER := $(VENV)/.installed-transformer
 NOTEBOOK := $(VENV)/.installed-notebook
+CLUSTER := $(VENV)/.installed-cluster
 DB ?= data/congvu.duckdb
 
 .DEFAULT_GOAL := help
@@ -43,7 +44,7 @@ notebook: $(NOTEBOOK) ## open the analysts' notebooks in JupyterLab (DB=data/dem
 	@test -f $(DB) || { echo "no database at $(DB) yet: run make run (or make demo and DB=data/demo/congvu.duckdb)"; exit 2; }
 	CONGVU_DB=$(abspath $(DB)) $(BIN)/jupyter lab --notebook-dir=notebooks
 
-test: $(DEV) $(TRANSFORMER) ## run all tests
+test: $(DEV) $(TRANSFORMER) $(CLUSTER) ## run all tests
 	$(BIN)/python -m pytest
 
 lint: $(DEV) ## ruff lint and format check

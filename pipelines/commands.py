@@ -345,7 +345,8 @@ def cmd_db(args: argparse.Namespace) -> int:
         for name in pending(con):
             print(f"pending  {name}  (run `congvu db migrate`)")
         tables = con.execute(
-            "SELECT table_name, estimated_size FROM duckdb_tables() ORDER BY table_name"
+            "SELECT table_name, estimated_size FROM duckdb_tables() "
+            "WHERE database_name = current_database() ORDER BY table_name"
         ).fetchall()
         for table, rows in tables:
             print(f"table    {table}: about {rows} rows")

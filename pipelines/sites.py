@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 
 from crawlers.profiles import ProfileError, SiteProfile, load_profile, load_profiles
+from pipelines.lake import begin, retried, rollback
 from pipelines.store import open_db
 
 
@@ -47,13 +48,30 @@ def mark_verified(site: str) -> Path:
     return path
 
 
+@retried
 def save_sites(con: duckdb.DuckDBPyConnection, profiles: Iterable[SiteProfile]) -> None:
     """Insert or refresh one row per site profile."""
-    for p in profiles:
-        con.execute(
-            "INSERT OR REPLACE INTO sites VALUES (?, ?, ?, ?, ?, ?, now())",
-            [p.name, p.title, p.base_url, p.kind, p.province, p.verified],
-        )
+    begin(con)
+    try:
+        for p in profiles:
+            con.execute(
+                """
+                MERGE INTO sites USING (
+                    SELECT ? AS site, ? AS title, ? AS base_url, ? AS kind, ? AS province,
+                           ? AS verified
+                ) p ON sites.site = p.site
+                WHEN MATCHED THEN UPDATE SET title = p.title, base_url = p.base_url,
+                    kind = p.kind, province = p.province, verified = p.verified,
+                    updated_at = now()
+                WHEN NOT MATCHED THEN INSERT VALUES
+                    (p.site, p.title, p.base_url, p.kind, p.province, p.verified, now())
+                """,
+                [p.name, p.title, p.base_url, p.kind, p.province, p.verified],
+            )
+        con.execute("COMMIT")
+    except BaseException:
+        rollback(con)
+        raise
 
 
 def site_health(db: Path) -> dict[str, str]:

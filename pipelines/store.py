@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 
 from crawlers.dates import VN_TZ
+from pipelines.lake import attach_lake, lake_target
 from pipelines.migrations import migrate
 from pipelines.sql import literal
 
@@ -53,7 +54,7 @@ def too_new(path: Path, exc: duckdb.Error) -> DatabaseTooNew:
 
 def existing_db(path: Path) -> Path:
     """The database file to read; a clear error, and nothing created, when there is none yet."""
-    if not path.is_file():
+    if lake_target() is None and not path.is_file():  # the shared store says so when it opens
         raise FileNotFoundError(
             f"no database at {path} yet: a run creates it (`congvu nightly`, or `congvu demo` "
             "for data/demo); check --data-dir or CONGVU_DATA_DIR"
@@ -62,7 +63,33 @@ def existing_db(path: Path) -> Path:
 
 
 def open_db(path: Path, read_only: bool = False, wait_s: float = 60.0) -> duckdb.DuckDBPyConnection:
-    """Connect, retrying with backoff while another process holds the lock; migrate if writable."""
+    """Connect, retrying with backoff while another process holds the lock; migrate if writable.
+
+    With CONGVU_STORE naming a DuckLake, every command's database is that shared store instead
+    of the file at path (pipelines/lake.py).
+    """
+    if (target := lake_target()) is not None:
+        con = duckdb.connect()
+        try:
+            attach_lake(con, target, read_only)
+        except BaseException:
+            con.close()
+            raise
+    else:
+        con = attach_file(path, read_only, wait_s)
+    try:
+        con.execute("USE congvu")
+        con.execute(f"SET TimeZone = '{VN_TZ.key}'")
+        if not read_only:
+            migrate(con)
+    except BaseException:
+        con.close()  # a lake's connection left open past its server's end aborts the process
+        raise
+    return con
+
+
+def attach_file(path: Path, read_only: bool, wait_s: float) -> duckdb.DuckDBPyConnection:
+    """A connection with the database file attached as `congvu`, waiting out another's lock."""
     if read_only:
         existing_db(path)  # DuckDB cannot create a file read-only: say so instead of a traceback
     else:
@@ -74,7 +101,7 @@ def open_db(path: Path, read_only: bool = False, wait_s: float = 60.0) -> duckdb
         con = duckdb.connect()
         try:
             con.execute(f"ATTACH {literal(str(path))} AS congvu ({options})")
-            break
+            return con
         except duckdb.IOException as exc:
             con.close()
             if "created with an newer version" in str(exc):  # DuckDB's own spelling
@@ -89,8 +116,3 @@ def open_db(path: Path, read_only: bool = False, wait_s: float = 60.0) -> duckdb
                 raise
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
             delay = min(delay * 2, 10.0)
-    con.execute("USE congvu")
-    con.execute(f"SET TimeZone = '{VN_TZ.key}'")
-    if not read_only:
-        migrate(con)
-    return con
