@@ -8,7 +8,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from crawlers.profiles import load_profile, load_profiles
+from crawlers.profiles import SiteProfile, load_profile, load_profiles
 from nlp.classify import Classifier, load_classifier
 from pipelines.paths import DataPaths
 from pipelines.report import EXIT_FAILED
@@ -27,6 +27,8 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     from pipelines.nightly import nightly
 
     profiles = select_profiles(args.site, args.profile, verified_only=True)
+    if args.shard:
+        profiles = sharded(profiles, args.shard)
     if not args.site and not args.profile:
         skipped = sorted(set(load_profiles()) - {p.name for p in profiles})
         if skipped:
@@ -43,6 +45,16 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     )
     print(report.summary())
     return report.exit_code
+
+
+def sharded(profiles: list[SiteProfile], part: tuple[int, int]) -> list[SiteProfile]:
+    """The sites of --shard K/N, said on the terminal (the other nodes crawl the rest)."""
+    from pipelines.sites import in_shard
+
+    mine = in_shard(profiles, part)
+    names = ", ".join(p.name for p in mine) or "none"
+    print(f"shard {part[0]}/{part[1]}: {len(mine)} of {len(profiles)} sites ({names})")
+    return mine
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import re
+import zlib
 from collections.abc import Iterable, Sequence
 from datetime import date
 from pathlib import Path
@@ -28,6 +30,21 @@ def select_profiles(
     if unknown:
         raise ProfileError(f"unknown site(s) {', '.join(unknown)}; known: {', '.join(profiles)}")
     return chosen + [profiles[name] for name in names]
+
+
+def shard(text: str) -> tuple[int, int]:
+    """--shard K/N as (K, N): this node's share, K of N (1 <= K <= N)."""
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected K/N with 1 <= K <= N, e.g. 1/4")
+    return int(match.group(1)), int(match.group(2))
+
+
+def in_shard(profiles: Iterable[SiteProfile], part: tuple[int, int]) -> list[SiteProfile]:
+    """The sites of shard K of N: each site's shard follows from its name alone (CRC-32 mod N),
+    so every node computes the same split, and adding a site moves no other."""
+    number, count = part
+    return [p for p in profiles if zlib.crc32(p.name.encode("utf-8")) % count == number - 1]
 
 
 def mark_verified(site: str) -> Path:
