@@ -79,17 +79,25 @@ def attach_lake(con: duckdb.DuckDBPyConnection, target: str, read_only: bool) ->
     if not read_only and (data := os.environ.get(STORE_DATA_ENV)):
         options.append(f"DATA_PATH {literal(data)}")
     suffix = f" ({', '.join(options)})" if options else ""
-    try:
-        con.execute(f"ATTACH {literal(target)} AS congvu{suffix}")
-    except duckdb.Error as exc:
-        text = str(exc)
-        if "does not exist" in text and read_only:
-            hint = "no shared store there yet: a writer creates it (`congvu db migrate`)"
-        elif "data_path is not set" in text:
-            hint = f"creating the shared store needs {STORE_DATA_ENV}, the Parquet files' folder"
-        else:
-            hint = "cannot attach the shared store"
-        raise RuntimeError(f"{STORE_ENV}={target}: {hint} ({text.splitlines()[0]})") from None
+    for attempt in range(3):
+        try:
+            con.execute(f"ATTACH {literal(target)} AS congvu{suffix}")
+            return
+        except duckdb.Error as exc:
+            text = str(exc)
+            # Two nodes creating the lake at once: PostgreSQL lets one create the catalog's
+            # tables and refuses the other's, which then finds the lake made.
+            racing = "duplicate key" in text or "already exists" in text
+            if not racing or attempt == 2:
+                break
+            time.sleep(0.5)
+    if "does not exist" in text and read_only:
+        hint = "no shared store there yet: a writer creates it (`congvu db migrate`)"
+    elif "data_path is not set" in text:
+        hint = f"creating the shared store needs {STORE_DATA_ENV}, the Parquet files' folder"
+    else:
+        hint = "cannot attach the shared store"
+    raise RuntimeError(f"{STORE_ENV}={target}: {hint} ({text.splitlines()[0]})") from None
 
 
 def is_lake(con: duckdb.DuckDBPyConnection) -> bool:
