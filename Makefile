@@ -41,7 +41,7 @@ demo: $(STAMP) ## run the nightly job against the shipped demo site on 127.0.0.1
 # JupyterLab (the notebook extra, installed by this target only) on notebooks/, the database the
 # notebooks open given as an absolute path, since the kernel runs in notebooks/.
 notebook: $(NOTEBOOK) ## open the analysts' notebooks in JupyterLab (DB=data/demo/congvu.duckdb for the demo's)
-	@test -f $(DB) || { echo "no database at $(DB) yet: run make run (or make demo and DB=data/demo/congvu.duckdb)"; exit 2; }
+	@test -n "$$CONGVU_STORE" || test -f $(DB) || { echo "no database at $(DB) yet: run make run (or make demo and DB=data/demo/congvu.duckdb)"; exit 2; }
 	CONGVU_DB=$(abspath $(DB)) $(BIN)/jupyter lab --notebook-dir=notebooks
 
 test: $(DEV) $(TRANSFORMER) $(CLUSTER) ## run all tests

@@ -11,11 +11,13 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 
 from pipelines.classifications import save_classifications
 from pipelines.demo import DEMO_DIR, serve_demo_site
+from pipelines.lake import is_lake
 from pipelines.migrations import MIGRATIONS, lake_ddl
 from pipelines.runs import begin_run, claim_run_id
 from pipelines.store import open_db
@@ -303,3 +305,17 @@ def test_a_run_marks_as_interrupted_only_its_own_nodes_runs(tmp_path: Path) -> N
         ("r1-node2", "running"),
         ("r2-node1", "running"),
     ]
+
+
+def test_notebooks_attach_the_lake_read_only(lake: str, tmp_path: Path) -> None:
+    from pipelines.notebooks import open_snapshot
+
+    open_db(tmp_path / "unused").close()  # migrated
+    con = open_snapshot()
+    try:
+        assert is_lake(con)
+        assert con.execute("SELECT count(*) FROM articles").fetchone() == (0,)
+        with pytest.raises(duckdb.Error, match="read-only"):
+            con.execute("INSERT INTO sites (site) VALUES ('x')")
+    finally:
+        con.close()
