@@ -88,18 +88,23 @@ def test_test_after_run_installs_the_extras_run_left_out(checkout: Path) -> None
     (checkout / ".venv" / ".installed").touch()  # what `make run` leaves
     commands = dry_run(checkout, "test")
     assert (installs(commands), any("-m venv" in c for c in commands)) == (
-        ["'.[dev]'", "'.[transformer]'"],
+        ["'.[dev]'", "'.[transformer]'", "'.[cluster]'"],
         False,
     )
 
 
 def test_changed_pyproject_reinstalls_the_extras(checkout: Path) -> None:
     (checkout / ".venv").mkdir()
-    for stamp in (".installed", ".installed-dev", ".installed-transformer"):
+    for stamp in (".installed", ".installed-dev", ".installed-transformer", ".installed-cluster"):
         (checkout / ".venv" / stamp).touch()
     later = time.time() + 60  # a dependency added after the installs (a whole tick later)
     os.utime(checkout / "pyproject.toml", (later, later))
-    assert installs(dry_run(checkout, "test")) == [".", "'.[dev]'", "'.[transformer]'"]
+    assert installs(dry_run(checkout, "test")) == [
+        ".",
+        "'.[dev]'",
+        "'.[transformer]'",
+        "'.[cluster]'",
+    ]
 
 
 def test_e5_installs_the_transformer_extra(checkout: Path) -> None:
