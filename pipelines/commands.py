@@ -159,6 +159,8 @@ def cmd_reextract(args: argparse.Namespace) -> int:
 
 def cmd_sites(args: argparse.Namespace) -> int:
     """List the sites with their health, or check one site's profile against the live site."""
+    from pipelines.lake import lake_target
+
     if args.action == "check":
         from crawlers.check import check_site, format_check
 
@@ -171,7 +173,7 @@ def cmd_sites(args: argparse.Namespace) -> int:
             print(f"marked verified: {mark_verified(profile.name)}")
         return 0 if check.ok else 1
     paths = DataPaths(args.data_dir)
-    health = site_health(paths.db) if paths.db.exists() else {}
+    health = site_health(paths.db) if paths.db.exists() or lake_target() else {}
     print(f"{'site':<16}{'kind':<8}{'province':<22}{'verified':<10}last run")
     for profile in select_profiles(None):
         last = health.get(profile.name, "never crawled")

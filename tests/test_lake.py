@@ -271,6 +271,8 @@ def test_two_nodes_write_one_lake_while_an_analyst_reads(
     for run_id, status in query("SELECT run_id, status FROM crawl_runs ORDER BY run_id"):
         runs.setdefault(run_id.rsplit("-", 1)[1], []).append(status)  # ids end with the node
     assert runs == {"node1": ["ok", "ok"], "node2": ["interrupted", "ok"]}
+    crawled = query("SELECT DISTINCT split_part(run_id, '-', 2), site FROM crawl_run_sites")
+    assert sorted(crawled) == sorted((f"node{part}", site) for site, part in SITES.items())
     # The analyst never saw an error, a doubled key, or articles without their load's record.
     assert reader.errors == []
     assert len(reader.reads) > 10
@@ -319,3 +321,19 @@ def test_notebooks_attach_the_lake_read_only(lake: str, tmp_path: Path) -> None:
             con.execute("INSERT INTO sites (site) VALUES ('x')")
     finally:
         con.close()
+
+
+def test_sites_list_shows_each_sites_health_from_the_lake(
+    lake: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipelines.cli import main
+
+    con = open_db(tmp_path / "unused")
+    con.execute(
+        "INSERT INTO crawl_run_sites (run_id, site, status, articles, discovered) "
+        "VALUES ('20261129T190000Z-node1', 'vnexpress', 'ok', 3, 7)"
+    )
+    con.close()
+    assert main(["sites", "list", "--data-dir", str(tmp_path / "node1")]) == 0
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if "vnexpress" in line]
+    assert "20261129T190000Z-node1 ok: 3 articles, 7 links" in line
