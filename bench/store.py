@@ -104,7 +104,7 @@ def fill_for_queries(path: Path) -> None:
         SELECT printf('%016x', i), 'bench-model',
                CASE WHEN i % 10 = 0 THEN 'criticism' WHEN i % 37 = 0 THEN 'praise'
                     ELSE 'neutral' END,
-               0.1, 0.8, 0.1, ['Câu căn cứ thứ nhất ' || i, 'Câu căn cứ thứ hai'], '', now()
+               0.1, 0.8, 0.1, ['Câu căn cứ thứ nhất ' || i, 'Câu căn cứ thứ hai'], '', now(), 1600
         FROM range({QUERY_ROWS}) t(i)
         """
     )
@@ -113,7 +113,7 @@ def fill_for_queries(path: Path) -> None:
         f"""
         INSERT INTO article_places
         SELECT printf('%016x', i), list_extract([{provinces}], 1 + i % {len(PROVINCES)}), NULL,
-               NULL
+               NULL, 1600
         FROM range({QUERY_ROWS}) t(i)
         """
     )

@@ -9,6 +9,7 @@ from nlp.classify import Classifier
 from nlp.progress import Progress
 from pipelines.checkpoints import checkpoint
 from pipelines.enrich import ARTICLE_TEXT, analysed, cut_note
+from pipelines.lake import begin, retried, rollback
 from pipelines.paths import DataPaths
 from pipelines.store import open_db
 
@@ -76,19 +77,26 @@ def classify_frame(
     return pd.DataFrame(rows, columns=columns)
 
 
+@retried
 def save_classifications(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> int:
     """Bulk-insert classification rows (columns as the table); existing keys are kept."""
     if rows.empty:
         return 0
     con.register("new_classifications", rows)
     try:
-        return con.execute(
+        begin(con)
+        added = con.execute(
             """
-            INSERT OR IGNORE INTO classifications BY NAME
+            INSERT INTO classifications BY NAME
             SELECT article_id, model_id, label, score_praise, score_criticism, score_neutral,
                    evidence, reason, now() AS classified_at, analysed_chars
-            FROM new_classifications
+            FROM new_classifications ANTI JOIN classifications USING (article_id, model_id)
             """
         ).fetchone()[0]
+        con.execute("COMMIT")
+        return added
+    except BaseException:
+        rollback(con)
+        raise
     finally:
         con.unregister("new_classifications")

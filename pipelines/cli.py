@@ -33,6 +33,7 @@ from pipelines.commands import (
 )
 from pipelines.paths import DataPaths
 from pipelines.report import EXIT_FAILED
+from pipelines.sites import shard
 
 DEFAULT_UNCERTAIN = 100  # stories in a review file: an analyst's sitting
 
@@ -85,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "nightly", parents=[data, model, wait, sites, frontier], help=cmd_nightly.__doc__
+    )
+    p.add_argument(
+        "--shard",
+        type=shard,
+        metavar="K/N",
+        help="crawl only shard K of N: the sites whose name hashes to it (one node's share)",
     )
     p.set_defaults(func=cmd_nightly)
     p = sub.add_parser("demo", parents=[model], help=cmd_demo.__doc__)

@@ -32,6 +32,8 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     from pipelines.nightly import nightly
 
     profiles = select_profiles(args.site, args.profile, verified_only=True)
+    if args.shard:
+        profiles = sharded(profiles, args.shard)
     if not args.site and not args.profile:
         skipped = sorted(set(load_profiles()) - {p.name for p in profiles})
         if skipped:
@@ -49,6 +51,16 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     )
     print(report.summary())
     return report.exit_code
+
+
+def sharded(profiles: list[SiteProfile], part: tuple[int, int]) -> list[SiteProfile]:
+    """The sites of --shard K/N, said on the terminal (the other nodes crawl the rest)."""
+    from pipelines.sites import in_shard
+
+    mine = in_shard(profiles, part)
+    names = ", ".join(p.name for p in mine) or "none"
+    print(f"shard {part[0]}/{part[1]}: {len(mine)} of {len(profiles)} sites ({names})")
+    return mine
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -184,6 +196,8 @@ def cmd_reextract(args: argparse.Namespace) -> int:
 
 def cmd_sites(args: argparse.Namespace) -> int:
     """List the sites with their health, or check one site's profile against the live site."""
+    from pipelines.lake import lake_target
+
     if args.action == "check":
         from crawlers.check import check_site, format_check
 
@@ -196,7 +210,7 @@ def cmd_sites(args: argparse.Namespace) -> int:
             print(f"marked verified: {mark_verified(profile.name)}")
         return 0 if check.ok else 1
     paths = DataPaths(args.data_dir)
-    health = site_health(paths.db) if paths.db.exists() else {}
+    health = site_health(paths.db) if paths.db.exists() or lake_target() else {}
     print(f"{'site':<16}{'kind':<8}{'province':<22}{'verified':<10}last run")
     for profile in select_profiles(None):
         last = health.get(profile.name, "never crawled")
@@ -355,7 +369,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_db(args: argparse.Namespace) -> int:
     """Database maintenance: migrate, status, schema, backup."""
     from pipelines.exports import backup_database
-    from pipelines.migrations import pending, schema_markdown
+    from pipelines.migrations import document, pending, schema_markdown
     from pipelines.snapshot import writing
     from pipelines.store import open_db
 
@@ -364,9 +378,12 @@ def cmd_db(args: argparse.Namespace) -> int:
         print(f"backup written: {backup_database(paths, args.wait)}")
         return 0
     if args.action == "migrate":
-        with writing(paths, "db migrate", args.wait):
-            # Opening the store read-write applies pending migrations; the snapshot follows.
-            open_db(paths.store, wait_s=args.wait).close()
+        # Opening the store read-write applies pending migrations; the snapshot follows.
+        with (
+            writing(paths, "db migrate", args.wait),
+            open_db(paths.store, wait_s=args.wait) as con,
+        ):
+            document(con)  # the comments an IMPORT DATABASE left out
         print(f"{paths.db}: schema up to date")
         return 0
     with open_db(paths.db, read_only=True, wait_s=args.wait) as con:
@@ -379,7 +396,8 @@ def cmd_db(args: argparse.Namespace) -> int:
         for name in pending(con):
             print(f"pending  {name}  (run `congvu db migrate`)")
         tables = con.execute(
-            "SELECT table_name, estimated_size FROM duckdb_tables() ORDER BY table_name"
+            "SELECT table_name, estimated_size FROM duckdb_tables() "
+            "WHERE database_name = current_database() ORDER BY table_name"
         ).fetchall()
         for table, rows in tables:
             print(f"table    {table}: about {rows} rows")

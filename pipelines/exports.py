@@ -13,6 +13,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from pipelines.digest import as_list, safe_url
+from pipelines.lake import lake_target
 from pipelines.paths import DataPaths, utc_stamp
 from pipelines.selection import Selection
 from pipelines.sql import literal
@@ -226,6 +227,11 @@ def write_parquet(frame: pd.DataFrame, target: Path) -> Path:
 
 def backup_database(paths: DataPaths, wait_s: float = 60.0) -> Path:
     """Copy the database into data/backups/ through a read-only connection (readers unaffected)."""
+    if lake_target() is not None:
+        raise ValueError(
+            "the shared store is backed up where it lives: its catalog with pg_dump, its "
+            "Parquet files with the folder or bucket (README, One shared store)"
+        )
     target = paths.backups / f"congvu-{utc_stamp()}.duckdb"
     with open_db(paths.db, read_only=True, wait_s=wait_s) as con:
         target.parent.mkdir(parents=True, exist_ok=True)  # only once there is a database to copy

@@ -9,6 +9,7 @@ import duckdb
 
 from crawlers.profiles import SiteProfile
 from pipelines.checkpoints import checkpoint
+from pipelines.lake import begin, retried, rollback
 from pipelines.page_state import save_page_state
 from pipelines.paths import DataPaths
 from pipelines.quarantine import quarantine_lines
@@ -81,6 +82,7 @@ def pending_files(con: duckdb.DuckDBPyConnection, staging_dir: Path) -> list[Pat
     return [f for f in files if f.relative_to(staging_dir).as_posix() not in loaded]
 
 
+@retried
 def load_staged(
     con: duckdb.DuckDBPyConnection,
     staging_dir: Path,
@@ -103,7 +105,7 @@ def load_staged(
     for file in files:
         runs.setdefault(file.parent, []).append(file)
     result = LoadResult(len(files), 0, 0, 0)
-    con.execute("BEGIN")
+    begin(con)
     try:
         for run_files in runs.values():
             load_run_files(con, staging_dir, run_files, quarantine_dir, result)
@@ -114,7 +116,7 @@ def load_staged(
         checkpoint("load")
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback(con)
         raise
     return result
 

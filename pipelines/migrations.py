@@ -11,6 +11,7 @@ import re
 
 import duckdb
 
+from pipelines.lake import begin, is_lake, retried, rollback
 from pipelines.sql import literal
 
 MIGRATIONS: list[tuple[str, str]] = [
@@ -206,7 +207,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ),
 ]
 
-_TABLE = re.compile(r"CREATE TABLE (\w+) \(\s*--\s*(.+)")
+_TABLE = re.compile(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+) \(\s*--\s*(.+)")
 _VIEW = re.compile(r"CREATE VIEW (\w+) AS\s*--\s*the columns of (\w+)")
 _ALTERED = re.compile(r"^\s*ALTER TABLE (\w+)$")  # its next line adds one column
 _COLUMN = re.compile(r"^\s*(?:ADD COLUMN )?(\w+) [A-Z][A-Z\[\]]*[^-\n]*--\s*(.+)$")
@@ -237,27 +238,114 @@ def comments(sql: str) -> list[str]:
     return statements
 
 
+_COMMENT_ON = re.compile(r"^\s*(COMMENT ON .+? IS\s+'(?:[^']|'')*')", re.MULTILINE | re.DOTALL)
+
+# The record of what was applied, created before the first migration.
+BOOKKEEPING = """
+CREATE TABLE IF NOT EXISTS schema_migrations (  -- schema migrations applied, in order
+    name VARCHAR PRIMARY KEY,                    -- migration name (pipelines/migrations.py)
+    applied_at TIMESTAMPTZ                       -- when it was applied
+);
+"""
+# In the shared store only: the one row every write transaction bumps (pipelines/lake.py, begin).
+LAKE_WRITES = """
+CREATE TABLE IF NOT EXISTS lake_writes (  -- the shared store's writers take turns on its row
+    writes BIGINT                          -- write transactions begun (pipelines/lake.py)
+);
+INSERT INTO lake_writes SELECT 0 WHERE NOT EXISTS (FROM lake_writes);
+"""
+# DuckLake has no PRIMARY KEY, UNIQUE constraint or index, so the lake's tables are created from
+# the same migration text with each PRIMARY KEY turned into NOT NULL on its columns. The keys
+# still hold there because the code keeps them: every insert is an anti-join on the key (or a
+# MERGE), and writers take turns (pipelines/lake.py, begin): of two overlapping writes the
+# second is rolled back and run again on a snapshot that has the first one's rows.
+# DuckLake cannot comment on a view's columns either: the lake keeps the view's own comment.
+_TABLE_KEY = re.compile(r",([ \t]*--[^\n]*)?\n[ \t]*PRIMARY KEY \([^)]*\)")
+_VIEW_NAME = re.compile(r"CREATE VIEW (\w+)")
+
+
+def lake_ddl(sql: str) -> str:
+    """A migration's SQL as the shared store takes it: its keys' columns NOT NULL, no keys."""
+    tables = []
+    for table in re.split(r"(?=CREATE TABLE )", sql):
+        for key in re.findall(r"PRIMARY KEY \(([^)]*)\)", table):
+            for column in key.split(","):
+                table = re.sub(rf"(\n\s*{column.strip()} [A-Z][A-Z\[\]]*)", r"\1 NOT NULL", table)
+        tables.append(_TABLE_KEY.sub(r"\1", table).replace(" PRIMARY KEY", " NOT NULL"))
+    return "".join(tables)
+
+
+def lake_comments(sql: str) -> list[str]:
+    """comments(sql) as the shared store takes them: none on a view's columns."""
+    views = tuple(f"COMMENT ON COLUMN {view}." for view in _VIEW_NAME.findall(sql))
+    return [statement for statement in comments(sql) if not statement.startswith(views or "\0")]
+
+
+@retried
+def document(con: duckdb.DuckDBPyConnection) -> None:
+    """Write every comment the applied migrations give, in order (`congvu db migrate`).
+
+    IMPORT DATABASE (the way over from a newer DuckDB, README) carries no comments: this puts
+    the documentation back. Migrations not applied yet are left to migrate.
+    """
+    done = {row[0] for row in con.execute("SELECT name FROM schema_migrations").fetchall()}
+    documentation = lake_comments if is_lake(con) else comments
+    begin(con)
+    for statement in comments(BOOKKEEPING):
+        con.execute(statement)
+    for name, sql in MIGRATIONS:
+        if name in done:
+            for statement in documentation(sql) + _COMMENT_ON.findall(sql):
+                con.execute(statement)
+    con.execute("COMMIT")
+
+
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether con's database has that table."""
+    return (
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() "
+            "WHERE database_name = current_database() AND table_name = ?",
+            [name],
+        ).fetchone()[0]
+        > 0
+    )
+
+
+@retried
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Apply the migrations not yet recorded, each in its own transaction; return their names."""
-    con.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations "
-        "(name VARCHAR PRIMARY KEY, applied_at TIMESTAMPTZ DEFAULT now())"
-    )
-    con.execute("COMMENT ON TABLE schema_migrations IS 'schema migrations applied, in order'")
-    con.execute(
-        "COMMENT ON COLUMN schema_migrations.name IS 'migration name (pipelines/migrations.py)'"
-    )
-    con.execute("COMMENT ON COLUMN schema_migrations.applied_at IS 'when it was applied'")
+    """Apply the migrations not yet recorded, each in its own transaction; return their names.
+
+    Nodes sharing the lake may migrate at once: each migration checks its record again inside
+    its transaction, and of two that overlap the second one's commit fails (begin); run again,
+    it finds the migration done.
+    """
+    lake = is_lake(con)
+    ddl, documentation = (lake_ddl, lake_comments) if lake else (str, comments)
+    if lake and not has_table(con, "lake_writes"):
+        con.execute("BEGIN")  # no turn to take yet: a concurrent creation conflicts by itself
+        con.execute(LAKE_WRITES)
+        con.execute("COMMIT")
+    if not has_table(con, "schema_migrations"):
+        begin(con)
+        con.execute(ddl(BOOKKEEPING))
+        for statement in comments(BOOKKEEPING):
+            con.execute(statement)
+        con.execute("COMMIT")
     done = {row[0] for row in con.execute("SELECT name FROM schema_migrations").fetchall()}
     applied = []
     for name, sql in MIGRATIONS:
         if name in done:
             continue
-        con.execute("BEGIN")
-        con.execute(sql)
-        for statement in comments(sql):
+        begin(con)
+        recorded = con.execute("SELECT count(*) FROM schema_migrations WHERE name = ?", [name])
+        if recorded.fetchone()[0]:
+            rollback(con)  # another node applied it since `done` was read
+            continue
+        con.execute(ddl(sql))
+        for statement in documentation(sql):
             con.execute(statement)
-        con.execute("INSERT INTO schema_migrations (name) VALUES (?)", [name])
+        con.execute("INSERT INTO schema_migrations (name, applied_at) VALUES (?, now())", [name])
         con.execute("COMMIT")
         applied.append(name)
     return applied
@@ -278,8 +366,9 @@ def schema_markdown(con: duckdb.DuckDBPyConnection) -> str:
     """The tables, views and columns of the database with their comments, as Markdown."""
     tables = con.execute(
         "SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = 'main' "
-        "UNION ALL SELECT view_name, comment FROM duckdb_views() "
-        "WHERE schema_name = 'main' AND NOT internal ORDER BY 1"
+        "AND database_name = current_database() UNION ALL SELECT view_name, comment "
+        "FROM duckdb_views() WHERE schema_name = 'main' AND NOT internal "
+        "AND database_name = current_database() ORDER BY 1"
     ).fetchall()
     lines = []
     for table, table_comment in tables:

@@ -13,6 +13,7 @@ from pipelines.classifications import classify_unlabelled
 from pipelines.crawl import log_to_file, run_crawl
 from pipelines.digest import write_digest
 from pipelines.frontier import crawl_shared
+from pipelines.lake import lake_target
 from pipelines.load import load_new
 from pipelines.lock import RunLocked
 from pipelines.page_state import known_pages
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 
 def crawl_state(paths: DataPaths, report: RunReport) -> dict[str, KnownPage]:
     """The pages already stored, so the crawl fetches only what is new or changed."""
-    if not paths.store.exists():
+    if lake_target() is None and not paths.store.exists():
         return {}
     try:
         con = open_db(paths.store, read_only=True, wait_s=5)

@@ -6,6 +6,7 @@ import duckdb
 import pandas as pd
 
 from pipelines.enrich import ARTICLE_TEXT, analysed
+from pipelines.lake import begin, retried, rollback
 from pipelines.paths import DataPaths
 from pipelines.store import open_db
 
@@ -55,6 +56,7 @@ def places_and_people(articles: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFram
     return pd.DataFrame(places), pd.DataFrame(named, columns=entity_columns)
 
 
+@retried
 def save_places(
     con: duckdb.DuckDBPyConnection, places: pd.DataFrame, entities: pd.DataFrame
 ) -> None:
@@ -64,17 +66,21 @@ def save_places(
     con.register("new_places", places)
     con.register("new_entities", entities)
     try:
-        con.execute("BEGIN")
+        begin(con)
         con.execute(
-            "INSERT OR IGNORE INTO article_places BY NAME "
-            "SELECT article_id, province, province_named, provinces, analysed_chars FROM new_places"
+            "INSERT INTO article_places BY NAME "
+            "SELECT article_id, province, province_named, provinces, analysed_chars "
+            "FROM new_places ANTI JOIN article_places USING (article_id)"
         )
         if not entities.empty:
             con.execute(
-                "INSERT OR IGNORE INTO article_entities "
-                "SELECT article_id, kind, name, mentions FROM new_entities"
+                "INSERT INTO article_entities SELECT article_id, kind, name, mentions "
+                "FROM new_entities ANTI JOIN article_entities USING (article_id, kind, name)"
             )
         con.execute("COMMIT")
+    except BaseException:
+        rollback(con)
+        raise
     finally:
         con.unregister("new_places")
         con.unregister("new_entities")

@@ -17,6 +17,7 @@ from nlp.classify import LABELS
 from pipelines.checkpoints import checkpoint
 from pipelines.digest import safe_url, without_headline
 from pipelines.exports import cell_text, neutralise
+from pipelines.lake import begin, retried, rollback
 from pipelines.paths import DataPaths
 from pipelines.snapshot import writing
 from pipelines.store import existing_db, open_db
@@ -325,15 +326,22 @@ def import_review(paths: DataPaths, path: Path, reviewer: str, wait_s: float) ->
         open_db(paths.store, wait_s=wait_s) as con,
     ):
         con.register("reviewed", frame)
-        con.execute("BEGIN TRANSACTION")
-        try:
-            imported, unchanged = _append_labels(con, path)
-            checkpoint("review import")  # a test kills it here: the rows must not stay
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+        imported, unchanged = append_reviewed(con, path)
     return ImportResult(imported, unchanged, blank)
+
+
+@retried
+def append_reviewed(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[int, int]:
+    """_append_labels in one transaction (run again whole if another node wrote meanwhile)."""
+    begin(con)
+    try:
+        added = _append_labels(con, path)
+        checkpoint("review import")  # a test kills it here: the rows must not stay
+        con.execute("COMMIT")
+    except BaseException:
+        rollback(con)
+        raise
+    return added
 
 
 def _append_labels(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[int, int]:

@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.drift import drift_warning, recent_runs
+from pipelines.lake import begin, lake_target, node_name, retried, rollback
 from pipelines.paths import DataPaths, utc_stamp
 from pipelines.report import RunReport
 from pipelines.staging import to_json
@@ -23,9 +24,10 @@ def claim_run_id(staging: Path, now: datetime | None = None, prefix: str = "") -
     """A run id from the UTC start time, sortable, claimed by creating its staging folder.
 
     mkdir is atomic: a run started in the same second as another gets the next free suffix
-    (-02, -03, ...) instead of sharing its id, staging folder and log.
+    (-02, -03, ...) instead of sharing its id, staging folder and log. With the shared store
+    the node's name follows the time (…Z-node1), so two nodes never claim the same id.
     """
-    base = prefix + utc_stamp(now)
+    base = prefix + utc_stamp(now) + (f"-{node_name()}" if lake_target() else "")
     staging.mkdir(parents=True, exist_ok=True)
     for number in range(1, 100):
         run_id = base if number == 1 else f"{base}-{number:02d}"
@@ -55,7 +57,8 @@ def start_run(paths: DataPaths, report: RunReport) -> None:
         for deferred in sorted(paths.staging.glob(f"*/{DEFERRED}")):
             record = json.loads(deferred.read_text(encoding="utf-8"))
             save_deferred_run(con, record["run"], record["sites"])
-        interrupted = begin_run(con, report.run_id, report.started_at)
+        here = [folder.name for folder in paths.staging.iterdir() if folder.is_dir()]
+        interrupted = begin_run(con, report.run_id, report.started_at, here)
     if interrupted:
         report.notes.append(f"{interrupted} earlier run(s) had been killed: marked interrupted")
 
@@ -113,28 +116,59 @@ def finish_run_record(paths: DataPaths, report: RunReport, since: object, until:
         finish_run(con, report.run_id, report.status, report.summary(), report.digest, since, until)
 
 
-def begin_run(con: duckdb.DuckDBPyConnection, run_id: str, started_at: object) -> int:
-    """Record run_id as running; mark runs left 'running' by a killed job as interrupted."""
-    con.execute("BEGIN")
-    interrupted = con.execute(
-        "UPDATE crawl_runs SET status = 'interrupted' WHERE status = 'running' AND run_id <> ?",
-        [run_id],
-    ).fetchone()[0]
-    con.execute(
-        "INSERT OR REPLACE INTO crawl_runs (run_id, started_at, status) VALUES (?, ?, 'running')",
-        [run_id, started_at],
-    )
-    con.execute("COMMIT")
+@retried
+def begin_run(
+    con: duckdb.DuckDBPyConnection, run_id: str, started_at: object, here: list[str]
+) -> int:
+    """Record run_id as running; mark runs left 'running' by a killed job as interrupted.
+
+    Only this node's runs (here: the run folders in its staging) can be known dead: this node
+    holds its run lock. Another node's run in the shared store may be running now.
+    """
+    begin(con)
+    try:
+        interrupted = con.execute(
+            "UPDATE crawl_runs SET status = 'interrupted' WHERE status = 'running' "
+            "AND run_id <> ? AND list_contains(?, run_id)",
+            [run_id, here],
+        ).fetchone()[0]
+        con.execute(
+            """
+            MERGE INTO crawl_runs USING (SELECT ? AS run_id, ? AS started_at) r
+            ON crawl_runs.run_id = r.run_id
+            WHEN MATCHED THEN UPDATE SET started_at = r.started_at, status = 'running'
+            WHEN NOT MATCHED THEN INSERT (run_id, started_at, status)
+                VALUES (r.run_id, r.started_at, 'running')
+            """,
+            [run_id, started_at],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        rollback(con)
+        raise
     return interrupted
 
 
+@retried
 def save_run(
     con: duckdb.DuckDBPyConnection,
     run: dict[str, object],
     sites: list[dict[str, object]],
 ) -> None:
     """Record a run and its per-site lines (replacing what was recorded of it so far)."""
-    con.execute("BEGIN")
+    begin(con)
+    try:
+        write_run(con, run, sites)
+        con.execute("COMMIT")
+    except BaseException:
+        rollback(con)
+        raise
+
+
+def write_run(
+    con: duckdb.DuckDBPyConnection, run: dict[str, object], sites: list[dict[str, object]]
+) -> None:
+    """The statements of save_run, inside its transaction."""
     con.execute("DELETE FROM crawl_run_sites WHERE run_id = ?", [run["run_id"]])
     con.execute("DELETE FROM crawl_runs WHERE run_id = ?", [run["run_id"]])
     con.execute(
@@ -160,7 +194,6 @@ def save_run(
                 s.get("warning", ""),
             ],
         )
-    con.execute("COMMIT")
 
 
 def save_deferred_run(
@@ -176,6 +209,7 @@ def save_deferred_run(
         save_run(con, run, sites)
 
 
+@retried
 def finish_run(
     con: duckdb.DuckDBPyConnection,
     run_id: str,
@@ -186,8 +220,14 @@ def finish_run(
     until: object,
 ) -> None:
     """Record a run's digest, the load window it covers, and the run's final status at once."""
-    con.execute(
-        "UPDATE crawl_runs SET status = ?, finished_at = now(), summary = ?, digest = ?, "
-        "digest_from = ?, digest_until = ? WHERE run_id = ?",
-        [status, summary, str(digest), since, until, run_id],
-    )
+    begin(con)
+    try:
+        con.execute(
+            "UPDATE crawl_runs SET status = ?, finished_at = now(), summary = ?, digest = ?, "
+            "digest_from = ?, digest_until = ? WHERE run_id = ?",
+            [status, summary, str(digest), since, until, run_id],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        rollback(con)
+        raise

@@ -26,6 +26,7 @@ import tantivy
 from nlp.classify import DEFAULT_MODEL, LABELS
 from nlp.text import normalize, sentences
 from pipelines.enrich import analysed
+from pipelines.lake import lake_target
 from pipelines.sql import literal
 from pipelines.store import existing_db, open_db
 
@@ -320,8 +321,12 @@ def search(
     filters = filters or Filters()
     db = existing_db(Path(db))
     for _ in range(3):  # a publish between stat and connect: the key would name another file
-        key = snapshot_key(db)
+        key = "" if lake_target() else snapshot_key(db)
         con = open_db(db, read_only=True)
+        if lake_target():  # the shared store's snapshot is the key: DuckLake numbers each one
+            (snapshot,) = con.execute("SELECT id FROM congvu.current_snapshot()").fetchone()
+            key = f"v{INDEX_VERSION}-lake-{snapshot}"
+            break
         if snapshot_key(db) == key:
             break
         con.close()

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from pipelines.checkpoints import checkpoint
+from pipelines.lake import lake_target
 from pipelines.lock import run_lock
 from pipelines.paths import DataPaths
 from pipelines.store import open_db
@@ -89,8 +90,14 @@ def publish(paths: DataPaths, wait_s: float) -> None:
 def writing(paths: DataPaths, purpose: str, wait_s: float) -> Iterator[str]:
     """Hold the run lock, write the store in the block, then publish it, even after an error.
 
-    Yields the lock's takeover note (empty unless a killed run's lock was taken over).
+    Yields the lock's takeover note (empty unless a killed run's lock was taken over). With the
+    shared store nothing is published: readers get snapshot isolation from DuckLake itself, and
+    the lock keeps one run at a time on this node (its staging, raw and log folders).
     """
+    if lake_target() is not None:
+        with run_lock(paths.lock, purpose) as note:
+            yield note
+        return
     with run_lock(paths.lock, purpose) as note:
         adopt(paths, wait_s)
         try:

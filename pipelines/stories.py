@@ -12,6 +12,7 @@ from datasketch import MinHash, MinHashLSH
 
 from nlp.duplicates import NUM_PERM, SCHEME, THRESHOLD, signature
 from pipelines.enrich import ARTICLE_TEXT, analysed
+from pipelines.lake import begin, retried, rollback
 from pipelines.paths import DataPaths
 from pipelines.store import open_db
 
@@ -92,6 +93,7 @@ def assign_stories(new: pd.DataFrame, known: pd.DataFrame) -> list[StoryLink]:
     return links
 
 
+@retried
 def save_stories(con: duckdb.DuckDBPyConnection, links: list[StoryLink]) -> int:
     """Insert the story links in bulk; articles already grouped keep their story."""
     if not links:
@@ -99,9 +101,15 @@ def save_stories(con: duckdb.DuckDBPyConnection, links: list[StoryLink]) -> int:
     frame = pd.DataFrame([vars(link) for link in links])
     con.register("new_stories", frame)
     try:
-        return con.execute(
-            "INSERT OR IGNORE INTO article_stories "
-            "SELECT article_id, story_id, similarity, signature FROM new_stories"
+        begin(con)
+        added = con.execute(
+            "INSERT INTO article_stories SELECT article_id, story_id, similarity, signature "
+            "FROM new_stories ANTI JOIN article_stories USING (article_id)"
         ).fetchone()[0]
+        con.execute("COMMIT")
+        return added
+    except BaseException:
+        rollback(con)
+        raise
     finally:
         con.unregister("new_stories")

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -111,3 +115,76 @@ def run_congvu(
     return subprocess.run(
         command, cwd=cwd or ROOT, capture_output=True, text=True, timeout=timeout, check=False
     )
+
+
+def postgres_bin() -> Path | None:
+    """The newest PostgreSQL server programs of the Debian package, if installed."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: p.parts[-3])
+    return found[-1].parent if found else None
+
+
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    """A throwaway PostgreSQL on 127.0.0.1 (free port, temporary folder); yield its DuckLake target.
+
+    initdb refuses to run as root: as root, the server runs as Debian's `postgres` user, in a
+    folder of its own (pytest's tmp_path is private to root).
+    """
+    bin_dir = postgres_bin()
+    if bin_dir is None:
+        raise FileNotFoundError("PostgreSQL is not installed (apt-get install postgresql)")
+    folder = Path(tempfile.mkdtemp(prefix="congvu-pg-"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    with socket.socket() as probe:  # a free port; PostgreSQL binds it a moment later
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    data, log = folder / "data", folder / "server.log"
+
+    def run(*command: str) -> None:
+        subprocess.run([*as_user, *command], check=True, capture_output=True, timeout=120)
+
+    try:
+        run(str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "congvu", "--no-sync")
+        options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        run(str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log), "-w", "start")
+        try:
+            run(
+                str(bin_dir / "createdb"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-U",
+                "congvu",
+                "congvu",
+            )
+            yield f"ducklake:postgres:dbname=congvu host=127.0.0.1 port={port} user=congvu"
+        finally:
+            run(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh shared store (DuckLake on a throwaway PostgreSQL), selected for this test.
+
+    Skips without PostgreSQL or the cluster extra; fails instead on CI, where both must be.
+    """
+    missing = []
+    if postgres_bin() is None:
+        missing.append("PostgreSQL (apt-get install postgresql)")
+    if importlib.util.find_spec("duckdb_ext") is None:
+        missing.append("the cluster extra (pip install -e '.[cluster]')")
+    if missing:
+        message = "the shared store's tests need " + " and ".join(missing)
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message + " (CI=true: they must be installed)", pytrace=False)
+        pytest.skip(message)
+    with postgres_server() as target:
+        monkeypatch.setenv("CONGVU_STORE", target)
+        monkeypatch.setenv("CONGVU_STORE_DATA", str(tmp_path / "lake") + "/")
+        yield target

@@ -249,9 +249,9 @@ def test_digest_marks_confirmed_and_changed_labels(demo: Path, tmp_path: Path) -
             "INSERT INTO labels (article_id, label, reviewer, labelled_at, note) VALUES "
             "(?, ?, ?, ?::TIMESTAMPTZ, ?)",
             [
-                [kept, "neutral", "Lan", "2026-11-27 09:00+07", None],
-                [kept, "criticism", "Lan", "2026-11-28 09:00+07", None],
-                [changed, "neutral", "Hùng", "2026-11-28 10:00+07", "chỉ là tin tuyên truyền"],
+                [kept, "neutral", "Lan", "2026-11-27 09:00:00+07", None],
+                [kept, "criticism", "Lan", "2026-11-28 09:00:00+07", None],
+                [changed, "neutral", "Hùng", "2026-11-28 10:00:00+07", "chỉ là tin tuyên truyền"],
             ],
         )
         run_id, since, until = con.execute(

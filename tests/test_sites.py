@@ -10,7 +10,8 @@ import pytest
 import crawlers.profiles
 from crawlers.profiles import SITES_DIR, load_profile, load_profiles
 from crawlers.urls import article_links
-from pipelines.sites import mark_verified
+from pipelines.cli import main
+from pipelines.sites import in_shard, mark_verified
 
 PROFILES = load_profiles()
 SAVED = {"vnexpress", "tuoitre", "dantri", "baochinhphu", "vietnamnet", "baodautu"}
@@ -112,3 +113,18 @@ def test_laodong_media_sections_left_out(shared_dir: Path) -> None:
     html = (shared_dir / "pages" / "homepages" / "laodong.vn_home.html").read_bytes()
     links = article_links(PROFILES["laodong"], "https://laodong.vn/", html)
     assert not any("/video" in link or "/photo/" in link for link in links)
+
+
+def test_each_site_is_in_one_shard_whatever_the_other_sites() -> None:
+    profiles = list(load_profiles().values())
+    shards = [in_shard(profiles, (k, 3)) for k in (1, 2, 3)]
+    assert sorted(p.name for part in shards for p in part) == sorted(p.name for p in profiles)
+    assert all(shards), "22 sites over 3 shards: none empty"
+    for k, part in enumerate(shards, start=1):
+        assert all(in_shard([p], (k, 3)) == [p] for p in part)  # alone, the same shard
+
+
+def test_a_shard_beyond_the_count_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["nightly", "--shard", "3/2"])
+    assert "expected K/N with 1 <= K <= N" in capsys.readouterr().err

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from pipelines.load import load_staged
@@ -277,9 +279,9 @@ def test_an_articles_latest_analyst_label_is_its_current_one(tmp_path: Path) -> 
     con.execute(
         """
         INSERT INTO labels VALUES
-          ('a', 'praise', 'lan', '2026-11-01 08:00+07', 'm', 'neutral', NULL, 'r1.xlsx'),
-          ('a', 'criticism', 'hoa', '2026-11-02 08:00+07', 'm', 'neutral', '', 'r2.xlsx'),
-          ('b', 'neutral', 'lan', '2026-11-01 08:00+07', 'm', 'neutral', NULL, 'r1.xlsx')
+          ('a', 'praise', 'lan', '2026-11-01 08:00:00+07', 'm', 'neutral', NULL, 'r1.xlsx'),
+          ('a', 'criticism', 'hoa', '2026-11-02 08:00:00+07', 'm', 'neutral', '', 'r2.xlsx'),
+          ('b', 'neutral', 'lan', '2026-11-01 08:00:00+07', 'm', 'neutral', NULL, 'r1.xlsx')
         """
     )
     current = con.execute("SELECT article_id, label FROM analyst_labels ORDER BY 1").fetchall()
@@ -292,3 +294,40 @@ def test_schema_documents_the_analyst_labels_view(tmp_path: Path) -> None:
     text = schema_markdown(con)
     con.close()
     assert "### analyst_labels\n\nthe current analyst label of each reviewed article" in text
+
+
+# A database file DuckDB 2.0.1 wrote (one table, one row), gzipped: the department's files were
+# written by 2.0.1 before congvu pinned DuckDB 1.4.4, which cannot read them.
+NEWER_DUCKDB_FILE = Path(__file__).parent / "fixtures" / "written-by-duckdb-2.0.1.duckdb.gz"
+
+
+def test_a_file_from_a_newer_duckdb_says_how_to_carry_it_over(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipelines.cli import main
+
+    (tmp_path / "congvu.duckdb").write_bytes(gzip.decompress(NEWER_DUCKDB_FILE.read_bytes()))
+    code = main(["db", "status", "--data-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1, err  # one line, no traceback
+    assert "written by DuckDB v2.0.1" in err
+    assert "EXPORT DATABASE" in err and "IMPORT DATABASE" in err
+
+
+def test_db_migrate_puts_back_the_comments_an_import_leaves_out(tmp_path: Path) -> None:
+    from pipelines.cli import main
+
+    con = open_db(tmp_path / "old" / "congvu.duckdb")
+    documented = schema_markdown(con)
+    con.execute(f"EXPORT DATABASE '{tmp_path / 'export'}' (FORMAT parquet)")
+    con.close()
+    store = tmp_path / "new" / "store" / "congvu.duckdb"
+    store.parent.mkdir(parents=True)
+    imported = duckdb.connect(str(store))
+    imported.execute(f"IMPORT DATABASE '{tmp_path / 'export'}'")
+    imported.close()
+    assert main(["db", "migrate", "--data-dir", str(tmp_path / "new")]) == 0
+    con = open_db(tmp_path / "new" / "congvu.duckdb", read_only=True)
+    assert schema_markdown(con) == documented
+    con.close()
