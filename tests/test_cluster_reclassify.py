@@ -166,3 +166,15 @@ def test_a_ray_client_address_is_refused_before_anything_is_written(
     assert result.returncode == 2
     assert "Ray Data does not run through Ray Client" in result.stderr
     assert not DataPaths(data).reclassify.exists()
+
+
+def test_ray_batch_on_the_shared_store_stores_the_single_process_labels(
+    lake: str, shared_dir: Path, single: list[tuple], cluster: str, tmp_path: Path
+) -> None:
+    data = tmp_path / "node"  # a node's data folder; the articles are in the lake (CONGVU_STORE)
+    corpus = shared_dir / "corpus" / "vntc-politics-law.jsonl.gz"
+    assert corpus_store(data, corpus, ARTICLES) == ARTICLES
+    result = on_ray(data, cluster)
+    assert result.returncode == 0, result.stderr
+    assert f"{ARTICLES} articles labelled with {MODEL}" in result.stdout
+    assert stored_labels(data) == single

@@ -194,7 +194,8 @@ def start_node(
         "CONGVU_FRONTIER_SITES": 1,  # one site at a time, so both nodes get some
         "DOWNLOAD_TIMEOUT": WAIT_S + 10,
     }
-    env = {**os.environ, "CONGVU_SCRAPY_SETTINGS": json.dumps(settings)}
+    # CONGVU_NODE: the node's name in its run ids when the nodes share one store.
+    env = {**os.environ, "CONGVU_SCRAPY_SETTINGS": json.dumps(settings), "CONGVU_NODE": name}
     command = [str(Path(sys.executable).with_name("congvu")), command_name, *profiles]
     command += ["--origin", f"{origin}/{{site}}", "--frontier", frontier]
     command += ["--data-dir", str(tmp_path / name)]
@@ -420,6 +421,36 @@ def test_two_nightly_nodes_store_each_article_once_between_them(
             stored.update(url for (url,) in con.execute("SELECT url FROM articles").fetchall())
     assert set(stored) == all_article_urls()
     assert set(stored.values()) == {1}
+    assert all("status: ok" in output for output in outputs), outputs
+
+
+def test_two_nightly_nodes_on_one_frontier_write_one_shared_store(
+    lake: str, redis_url: str, tmp_path: Path, nodes: list[subprocess.Popen]
+) -> None:
+    from pipelines.store import open_db
+
+    server = news_server()
+    with server.serve() as origin:
+        cpu_a, cpu_b = cpus()
+        for name, cpu in (("a", cpu_a), ("b", cpu_b)):
+            start_node(nodes, name, tmp_path, origin, redis_url, cpu, "nightly")
+        outputs = [finish(node) for node in nodes]
+
+    with open_db(tmp_path / "unused", read_only=True) as con:  # the lake, as a notebook opens it
+        urls = Counter(url for (url,) in con.execute("SELECT url FROM articles").fetchall())
+        labels = con.execute(
+            "SELECT count(*), count(DISTINCT article_id) FROM classifications"
+        ).fetchone()
+        runs = con.execute("SELECT run_id, status FROM crawl_runs ORDER BY run_id").fetchall()
+        crawled = con.execute("SELECT site, count(*) FROM crawl_run_sites GROUP BY site").fetchall()
+    assert set(urls) == all_article_urls()
+    assert set(urls.values()) == {1}
+    assert labels == (len(urls), len(urls))
+    assert sorted((run_id.rsplit("-", 1)[1], status) for run_id, status in runs) == [
+        ("a", "ok"),
+        ("b", "ok"),
+    ]
+    assert sorted(crawled) == sorted((site, 1) for site in SITES)  # each site by one node
     assert all("status: ok" in output for output in outputs), outputs
 
 
