@@ -9,7 +9,7 @@ import logging
 import multiprocessing
 import os
 import signal
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -134,22 +134,41 @@ def run_crawl(
     args = (run_dir, raw_dir, urls, origin, log_file, dict(known or {}), since)
     if len(groups) <= 1:
         return crawl_sites(profiles, *args)
-    spawn = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        len(groups), mp_context=spawn, initializer=die_with, initargs=(os.getpid(),)
-    ) as pool:
-        futures = [pool.submit(crawl_sites, group, *args) for group in groups]
+    outcomes = in_processes(crawl_sites, [(group, *args) for group in groups])
     results: dict[str, SiteCrawl] = {}
-    for group, future in zip(groups, futures, strict=True):
-        try:
-            results.update((r.site, r) for r in future.result())
-        except Exception as exc:  # a worker that died takes only its own sites down
-            log.exception("crawl worker for %s failed", ", ".join(p.name for p in group))
+    for group, outcome in zip(groups, outcomes, strict=True):
+        if isinstance(outcome, Exception):  # a worker that died takes only its own sites down
+            names = ", ".join(p.name for p in group)
+            log.error("crawl worker for %s failed", names, exc_info=outcome)
+            message = f"Crawl process failed: {outcome}."
             for profile in group:
                 results[profile.name] = SiteCrawl(
-                    profile.name, "failed", 0, 0, 0, {"worker": 1}, f"Crawl process failed: {exc}."
+                    profile.name, "failed", 0, 0, 0, {"worker": 1}, message
                 )
+        else:
+            results.update((r.site, r) for r in outcome)
     return [results[profile.name] for profile in profiles]
+
+
+def in_processes(
+    work: Callable[..., list[SiteCrawl]], calls: list[tuple]
+) -> list[list[SiteCrawl] | Exception]:
+    """work(*args) for each args of calls, each in a process of its own that dies with this one.
+
+    Returns each call's result, or the exception it raised: a failed call stops no other.
+    """
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        len(calls), mp_context=spawn, initializer=die_with, initargs=(os.getpid(),)
+    ) as pool:
+        futures = [pool.submit(work, *args) for args in calls]
+    outcomes: list[list[SiteCrawl] | Exception] = []
+    for future in futures:
+        try:
+            outcomes.append(future.result())
+        except Exception as exc:
+            outcomes.append(exc)
+    return outcomes
 
 
 def usable_cores() -> int:

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import os
 from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +21,7 @@ from crawlers.state import KnownPage
 from pipelines.crawl import (
     SiteCrawl,
     crawl_settings,
-    die_with,
+    in_processes,
     summarise,
     usable_cores,
     write_stats,
@@ -229,19 +226,14 @@ def crawl_shared(
     workers = min(usable_cores(), len(profiles))
     if workers <= 1:
         return crawl_node(profiles, *args)
-    spawn = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        workers, mp_context=spawn, initializer=die_with, initargs=(os.getpid(),)
-    ) as pool:
-        futures = [pool.submit(crawl_node, profiles, *args) for _ in range(workers)]
     results: dict[str, SiteCrawl] = {}
     failure: Exception | None = None
-    for future in futures:
-        try:
-            results.update((r.site, r) for r in future.result())
-        except Exception as exc:
-            log.exception("crawl node process failed")
-            failure = exc
+    for outcome in in_processes(crawl_node, [(profiles, *args)] * workers):
+        if isinstance(outcome, Exception):
+            log.error("crawl node process failed", exc_info=outcome)
+            failure = outcome
+        else:
+            results.update((r.site, r) for r in outcome)
     if failure is not None:  # the sites it held are neither reported here nor done elsewhere
         for profile in profiles:
             if profile.name not in results and frontier.done(profile.name) is None:

@@ -403,17 +403,22 @@ def test_a_node_that_loses_the_frontier_stops_clearly_and_its_rerun_finishes(
     assert Counter(staged_in(second, every=True)).most_common(1)[0][1] == 1
 
 
-def test_two_nightly_nodes_store_each_article_once_between_them(
-    redis_url: str, tmp_path: Path, nodes: list[subprocess.Popen]
-) -> None:
-    import duckdb
-
+def two_nightly_nodes(nodes: list[subprocess.Popen], tmp_path: Path, redis_url: str) -> list[str]:
+    """Run `congvu nightly --frontier` nodes a and b on the news server to the end; outputs."""
     server = news_server()
     with server.serve() as origin:
         cpu_a, cpu_b = cpus()
         for name, cpu in (("a", cpu_a), ("b", cpu_b)):
             start_node(nodes, name, tmp_path, origin, redis_url, cpu, "nightly")
-        outputs = [finish(node) for node in nodes]
+        return [finish(node) for node in nodes]
+
+
+def test_two_nightly_nodes_store_each_article_once_between_them(
+    redis_url: str, tmp_path: Path, nodes: list[subprocess.Popen]
+) -> None:
+    import duckdb
+
+    outputs = two_nightly_nodes(nodes, tmp_path, redis_url)
 
     stored: Counter[str] = Counter()
     for name in ("a", "b"):
@@ -429,12 +434,7 @@ def test_two_nightly_nodes_on_one_frontier_write_one_shared_store(
 ) -> None:
     from pipelines.store import open_db
 
-    server = news_server()
-    with server.serve() as origin:
-        cpu_a, cpu_b = cpus()
-        for name, cpu in (("a", cpu_a), ("b", cpu_b)):
-            start_node(nodes, name, tmp_path, origin, redis_url, cpu, "nightly")
-        outputs = [finish(node) for node in nodes]
+    outputs = two_nightly_nodes(nodes, tmp_path, redis_url)
 
     with open_db(tmp_path / "unused", read_only=True) as con:  # the lake, as a notebook opens it
         urls = Counter(url for (url,) in con.execute("SELECT url FROM articles").fetchall())
