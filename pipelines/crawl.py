@@ -155,11 +155,18 @@ def in_processes(
 ) -> list[list[SiteCrawl] | Exception]:
     """work(*args) for each args of calls, each in a process of its own that dies with this one.
 
-    Returns each call's result, or the exception it raised: a failed call stops no other.
+    Returns each call's result, or the exception it raised: a failed call stops no other. A
+    Scrapy process crawls once (its reactor cannot restart), so a worker never takes a second
+    call: without max_tasks_per_child, one that finished early took the next queued call before
+    the pool had started its other worker, and that crawl failed (ReactorNotRestartable).
     """
     spawn = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
-        len(calls), mp_context=spawn, initializer=die_with, initargs=(os.getpid(),)
+        len(calls),
+        mp_context=spawn,
+        initializer=die_with,
+        initargs=(os.getpid(),),
+        max_tasks_per_child=1,
     ) as pool:
         futures = [pool.submit(work, *args) for args in calls]
     outcomes: list[list[SiteCrawl] | Exception] = []

@@ -28,6 +28,7 @@ from scrapy.http import HtmlResponse
 from crawlers.article import page_record
 from crawlers.middlewares import retry_after
 from crawlers.profiles import load_profile
+from pipelines.crawl import in_processes
 from pipelines.demo import serve_on_loopback
 from pipelines.staging import read_raw
 
@@ -486,3 +487,9 @@ def test_retry_after_as_an_http_date() -> None:
     )
     now = datetime(2026, 3, 7, 1, 0, 0, tzinfo=timezone.utc)
     assert retry_after(response, now) == 30.0
+
+
+def test_each_crawl_worker_call_runs_in_a_process_of_its_own() -> None:
+    # A Scrapy reactor runs once per process: a worker reused for a second site group failed it.
+    pids = in_processes(os.getpid, [(), (), ()])
+    assert len(set(pids) | {os.getpid()}) == 4
