@@ -239,6 +239,21 @@ def features_logits(model: Any, features: list[Any], freeze_layers: int) -> np.n
     return np.concatenate(out) if out else np.zeros((0, len(LABELS)))
 
 
+def fold_scheme(trainset: TrainSet, options: TransformerOptions) -> str:
+    """How the cross-validation folds were cut and what each fold trains on."""
+    folds = (
+        "the frozen split's folds of the rest (nlp.split; near-duplicates together)"
+        if trainset.folds and options.cv_folds == len(set(trainset.folds.values()))
+        else f"StratifiedGroupKFold over the hand labels (groups: near-duplicates), seed "
+        f"{options.seed}"
+    )
+    weak = " plus the weak labels" if trainset.weak else ""
+    return (
+        f"{options.cv_folds} folds: {folds}; each fold fine-tunes a fresh copy of the base model "
+        f"on the other folds' hand labels{weak}"
+    )
+
+
 def train_transformer(
     trainset: TrainSet,
     out_dir: Path,
@@ -292,11 +307,7 @@ def train_transformer(
             "model_id": model_id,
             "evaluation": "cross-validation on the hand labels (never in-sample)",
             **metrics([trainset.hand[i] for i in ids], predicted),
-            "fold_scheme": (
-                f"{options.cv_folds}-fold StratifiedGroupKFold over the hand labels (groups: "
-                f"near-duplicates), seed {options.seed}; each fold fine-tunes a fresh copy of the "
-                "base model on the other folds' hand labels plus the weak labels"
-            ),
+            "fold_scheme": fold_scheme(trainset, options),
         }
     else:
         metrics_doc = {

@@ -177,3 +177,22 @@ def test_training_prints_folds_and_epochs(
     err = capsys.readouterr().err
     assert "fold 1/2 epoch 1/1, 2 of 2 steps" in err and "final fit epoch 1/1" in err
     assert "articles/s" in err and "left" in err
+
+
+def test_metrics_name_the_folds_and_weak_labels_trained_on(trained: Path) -> None:
+    found = json.loads((trained / "metrics.json").read_text(encoding="utf-8"))
+    assert found["fold_scheme"].endswith("hand labels plus the weak labels")
+
+
+def test_hand_labels_alone_on_the_split_s_folds_are_named_so() -> None:
+    from nlp.trainset import TrainSet
+    from nlp.transformer import TransformerOptions
+    from nlp.transformer_training import fold_scheme
+
+    ids = [f"a{k}" for k in range(10)]
+    trainset = TrainSet(
+        hand=dict.fromkeys(ids, "neutral"), weak={}, texts={}, groups={},
+        folds={i: k % 5 for k, i in enumerate(ids)},
+    )  # fmt: skip
+    found = fold_scheme(trainset, TransformerOptions(cv_folds=5))
+    assert found.startswith("5 folds: the frozen split's folds") and "weak" not in found
