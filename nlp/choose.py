@@ -46,6 +46,11 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # Praise rest articles state it in the title and lead (honours, portraits of devoted
     # officials): add the mean sentence score of the title and the next 3 sentences.
     "lead4": {"lead": 4},
+    # Round 3 (meaning, not words). Whether an honour is for public service or not, and a
+    # ceremony's subject, are not single words: add the e5 embedding of the title and lead
+    # (nlp.head_embedding), at both operating points.
+    "e5-head": {"embed_chars": 600},
+    "e5-head-argmax": {"embed_chars": 600, "praise_bias": False},
 }
 
 
@@ -82,8 +87,11 @@ def run_candidates(names: list[str]) -> list[dict[str, Any]]:
     cues = CueLexiconClassifier(
         Lexicon.from_yaml(models_dir() / WeakRecipe().lexicon / "cues.yaml"), "cues"
     )
+    embed_chars = {CANDIDATES[n].get("embed_chars", 0) for n in names} - {0}
+    if len(embed_chars) > 1:
+        raise ValueError(f"candidates {names} embed different heads {embed_chars}: run apart")
     reading = Progress("reading", -(-len(trainset.texts) // READ_BATCH), "articles")
-    articles = read_articles(trainset.texts, cues, reading)
+    articles = read_articles(trainset.texts, cues, reading, max(embed_chars, default=0))
     priors = random_pool_priors(labels)
     rows: list[dict[str, Any]] = []
     for name in names:

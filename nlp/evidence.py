@@ -34,6 +34,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from nlp.classify import LABELS, POLAR, Prediction
+from nlp.head_embedding import DIM, check_weights, head_embeddings
 from nlp.lexicon import CueLexiconClassifier, Lexicon, SentenceScore, cue_summary, unreadable
 from nlp.linear import cue_vector
 from nlp.scores import biased, softmax
@@ -67,6 +68,11 @@ class EvidenceOptions:
     lead: int = 0  # > 0: also aggregate the mean of the title and the next lead - 1 sentences
     weak: bool = False  # train on the lexicon's weak labels too (cross-validation said no)
     hand_weight: float = 10.0  # with weak labels: a hand label counts this many weak ones
+    # > 0: the e5 embedding of the article's head (this many characters, nlp.head_embedding) as
+    # features too, multiplied by embed_scale (set a priori, not tuned: the TF-IDF block is
+    # L2-normed, so the embedding weighs about 3 times as much before regularisation).
+    embed_chars: int = 0
+    embed_scale: float = 3.0
 
 
 @dataclass
@@ -78,6 +84,7 @@ class Article:
     sentence_extra: np.ndarray  # [sentences, 2 + len(POSITIONS)]
     doc: list[str]
     cues: list[float]
+    embedding: np.ndarray | None = None  # the head's e5 embedding, when a model reads it
 
 
 def syllables(text: str) -> list[str]:
@@ -110,6 +117,12 @@ def read_article(text: str, cues: CueLexiconClassifier) -> Article:
     title = ["T:" + w for w in syllables(scored[0].text)] if scored else []
     doc = title + [t for sentence in tokens for t in sentence]
     return Article(scored, tokens, extra, doc, cue_vector(scored, cues.lexicon))
+
+
+def embed(articles: Sequence[Article], texts: Sequence[str], chars: int) -> None:
+    """Give each read article the e5 embedding of its text's head."""
+    for article, vector in zip(articles, head_embeddings(texts, chars), strict=True):
+        article.embedding = vector
 
 
 # Classifying one article at a time (as nightly does), sklearn's per-call input checks and
@@ -200,7 +213,17 @@ class Parts:
             blocks.append(np.array([a.cues for a in articles], dtype=float))
         if self.options.sentences:
             blocks.append(np.array(sentence_aggregates, dtype=float).reshape(len(articles), -1))
+        if self.options.embed_chars > 0:
+            embedded = np.array([a.embedding for a in articles], dtype=float)
+            blocks.append(embedded.reshape(len(articles), DIM) * self.options.embed_scale)
         return blocks
+
+    def read(self, texts: Sequence[str], cues: CueLexiconClassifier) -> list[Article]:
+        """Read texts as this model needs them (with head embeddings when it uses them)."""
+        articles = [read_article(text, cues) for text in texts]
+        if self.options.embed_chars > 0:
+            embed(articles, texts, self.options.embed_chars)
+        return articles
 
     def log_proba(self, articles: Sequence[Article]) -> np.ndarray:
         """Log-probabilities in LABELS order (before biases and temperature)."""
@@ -241,6 +264,8 @@ class EvidenceClassifier:
     def from_dir(cls, model_dir: Path, config: dict[str, Any]) -> EvidenceClassifier:
         """Load from a model folder: model.json, the joblib artifact and the folder's cues.yaml."""
         parts = joblib.load(Path(model_dir) / config.get("artifact", ARTIFACT))
+        if parts.options.embed_chars > 0:
+            check_weights(Path(model_dir), config.get("embedding_sha256"))
         lexicon = Lexicon.from_yaml(Path(model_dir) / config.get("cues", "cues.yaml"))
         return cls(
             parts,
@@ -258,7 +283,7 @@ class EvidenceClassifier:
 
     def predict(self, text: str) -> tuple[np.ndarray, Article, np.ndarray]:
         """Calibrated probabilities (LABELS order), the read article and its sentence scores."""
-        article = read_article(text, self.cues)
+        article = self.parts.read([text], self.cues)[0]
         probs = self.parts.scorer.proba(article)
         x = self.parts.features([article], [aggregates(probs, self.parts.options.lead)])
         logits = biased(class_log_proba(self.parts.model, x), self.biases)

