@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from nlp import head_embedding
-from nlp.classify import ModelChangedError, load_classifier
+from nlp.classify import Classifier, ModelChangedError, load_classifier
 from nlp.evidence import EvidenceClassifier, EvidenceOptions, Parts
 from nlp.evidence_training import fit_parts, read_articles
 from nlp.head_embedding import DIM, check_weights, head_embeddings, head_text, weights_sha256
@@ -108,3 +108,49 @@ def test_a_model_on_other_embedding_weights_is_refused(tmp_path: Path) -> None:
 
 def test_the_installed_weights_pass_their_own_check(tmp_path: Path) -> None:
     check_weights(tmp_path, weights_sha256())
+
+
+# The released model that reads the embedding (models/evidence-e5-1): the default's behaviour cases.
+
+
+@pytest.fixture(scope="module")
+def released() -> Classifier:
+    """models/evidence-e5-1, loaded once."""
+    return load_classifier("evidence-e5-1")
+
+
+def test_released_model_finds_the_seed_article_s_buck_passing(
+    released: Classifier, shared_dir: Path
+) -> None:
+    text = (shared_dir / "seed" / "quangnam-ne-viec.txt").read_text(encoding="utf-8")
+    prediction = released.classify(text.split("\nHoạt động chính quyền\n")[0])
+    assert prediction.label == "criticism"
+    assert any("né tránh, đùn đẩy công việc" in s for s in prediction.evidence)
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        (
+            "Chủ tịch UBND tỉnh biểu dương cán bộ xã Tam Hiệp, người dám nghĩ, dám làm, "
+            "giải quyết nhanh thủ tục cho doanh nghiệp.",
+            "praise",
+        ),
+        ("Nhiều cán bộ, công chức chưa dám nghĩ dám làm, ngại va chạm.", "criticism"),
+        ("Thời tiết Hà Nội hôm nay nắng nhẹ, nhiệt độ cao nhất 28 độ C.", "neutral"),
+    ],
+)
+def test_released_model_labels_the_behaviour_cases(
+    released: Classifier, text: str, label: str
+) -> None:
+    assert released.classify(text).label == label
+
+
+def test_released_model_does_not_call_negated_trouble_criticism(released: Classifier) -> None:
+    text = "Cán bộ một cửa của phường không hề gây phiền hà cho người dân."
+    assert released.classify(text).label != "criticism"
+
+
+def test_released_model_reads_a_five_million_character_article(released: Classifier) -> None:
+    text = "Kỷ luật cán bộ địa chính\n" + "Ông B nhũng nhiễu người dân làm sổ đỏ. " * 130_000
+    assert released.classify(text).label == "criticism"
