@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 
@@ -226,17 +227,37 @@ def write_parquet(frame: pd.DataFrame, target: Path) -> Path:
 
 
 def backup_database(paths: DataPaths, wait_s: float = 60.0) -> Path:
-    """Copy the database into data/backups/ through a read-only connection (readers unaffected)."""
+    """Copy the database into data/backups/ through a read-only connection (readers unaffected).
+
+    The copy is written as a .partial file and named only when complete, so a killed backup
+    never looks like a good one; two backups in the same second get two names.
+    """
     if lake_target() is not None:
         raise ValueError(
             "the shared store is backed up where it lives: its catalog with pg_dump, its "
             "Parquet files with the folder or bucket (README, One shared store)"
         )
-    target = paths.backups / f"congvu-{utc_stamp()}.duckdb"
+    stem = f"congvu-{utc_stamp()}"
+    partial = paths.backups / f"{stem}.{os.getpid()}.partial"
     with open_db(paths.db, read_only=True, wait_s=wait_s) as con:
-        target.parent.mkdir(parents=True, exist_ok=True)  # only once there is a database to copy
+        partial.parent.mkdir(parents=True, exist_ok=True)  # only once there is a database to copy
+        partial.unlink(missing_ok=True)
         source = con.execute("SELECT current_database()").fetchone()[0]
-        con.execute(f"ATTACH {literal(str(target))} AS backup (READ_WRITE)")
+        con.execute(f"ATTACH {literal(str(partial))} AS backup (READ_WRITE)")
         con.execute(f'COPY FROM DATABASE "{source}" TO backup')
         con.execute("DETACH backup")
-    return target
+    return claim_name(partial, paths.backups, stem, ".duckdb")
+
+
+def claim_name(done: Path, folder: Path, stem: str, suffix: str) -> Path:
+    """Give a finished file the first free name stem, stem-2, ... (never replacing a file)."""
+    n = 1
+    while True:
+        target = folder / f"{stem}{'' if n == 1 else f'-{n}'}{suffix}"
+        try:
+            os.link(done, target)  # fails when the name is taken, even by a racing process
+        except FileExistsError:
+            n += 1
+            continue
+        done.unlink()
+        return target

@@ -6,6 +6,7 @@ import gzip
 import json
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
@@ -110,6 +111,34 @@ def test_data_folder_named_with_a_quote_opens_and_backs_up(tmp_path: Path) -> No
         assert con.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] > 0
     finally:
         con.close()
+
+
+def test_a_backup_never_replaces_an_earlier_one(tmp_path: Path) -> None:
+    from pipelines.exports import backup_database
+    from pipelines.paths import DataPaths, utc_stamp
+
+    paths = DataPaths(tmp_path)
+    open_db(paths.db).close()
+    paths.backups.mkdir(parents=True)
+    now = datetime.now(timezone.utc)
+    taken = [
+        paths.backups / f"congvu-{utc_stamp(now + timedelta(seconds=s))}.duckdb" for s in range(3)
+    ]
+    for path in taken:
+        path.write_text("an earlier backup")
+    backup = backup_database(paths)
+    assert [p.read_text() for p in taken] == ["an earlier backup"] * 3
+    assert backup.name.endswith("-2.duckdb")
+
+
+def test_a_finished_backup_leaves_no_partial_file(tmp_path: Path) -> None:
+    from pipelines.exports import backup_database
+    from pipelines.paths import DataPaths
+
+    paths = DataPaths(tmp_path)
+    open_db(paths.db).close()
+    backup_database(paths)
+    assert [p.suffix for p in paths.backups.iterdir()] == [".duckdb"]
 
 
 def test_locked_database_gives_a_clear_error(tmp_path: Path) -> None:
