@@ -45,8 +45,11 @@ notebook: $(NOTEBOOK) ## open the analysts' notebooks in JupyterLab (DB=data/dem
 	@test -n "$$CONGVU_STORE" || test -f $(DB) || { echo "no database at $(DB) yet: run make run (or make demo and DB=data/demo/congvu.duckdb)"; exit 2; }
 	CONGVU_DB=$(abspath $(DB)) $(BIN)/jupyter lab --notebook-dir=notebooks
 
+# Two test processes (CI has 2 cores), each taking whole test files so a file's fixtures are
+# built once; TEST_WORKERS=0 runs them in this process.
+TEST_WORKERS ?= 2
 test: $(DEV) $(TRANSFORMER) $(CLUSTER) ## run all tests
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(DEV) ## ruff lint and format check
 	$(BIN)/ruff check .

@@ -55,8 +55,8 @@ def test_reextracted_articles_are_labelled_again(reextracted: dict) -> None:
     assert query(reextracted["data_dir"], "SELECT count(*) FROM classifications") == [(9,)]
 
 
-def test_sites_list_shows_every_profile() -> None:
-    result = run_congvu("sites", "list")
+def test_sites_list_shows_every_profile(tmp_path: Path) -> None:
+    result = run_congvu("sites", "list", "--data-dir", str(tmp_path))  # not the user's data/
     names = {p.stem for p in (ROOT / "crawlers" / "sites").glob("*.yaml")}
     listed = {line.split()[0] for line in result.stdout.splitlines()[1:]}
     assert listed == names
