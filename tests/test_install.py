@@ -120,7 +120,7 @@ def test_ci_runs_lint_and_the_tests() -> None:
     assert ran == [
         ".venv/bin/ruff check .",
         ".venv/bin/ruff format --check .",
-        ".venv/bin/python -m pytest",
+        ".venv/bin/python -m pytest -n 2 --dist loadfile",
     ], result.stdout + result.stderr
 
 
