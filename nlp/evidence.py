@@ -119,10 +119,15 @@ def read_article(text: str, cues: CueLexiconClassifier) -> Article:
     return Article(scored, tokens, extra, doc, cue_vector(scored, cues.lexicon))
 
 
-def embed(articles: Sequence[Article], texts: Sequence[str], chars: int) -> None:
-    """Give each read article the e5 embedding of its text's head."""
-    for article, vector in zip(articles, head_embeddings(texts, chars), strict=True):
-        article.embedding = vector
+def read_texts(
+    texts: Sequence[str], cues: CueLexiconClassifier, embed_chars: int = 0
+) -> list[Article]:
+    """Read texts; with embed_chars > 0 each also gets the e5 embedding of its head."""
+    articles = [read_article(text, cues) for text in texts]
+    if embed_chars > 0:
+        for article, vector in zip(articles, head_embeddings(texts, embed_chars), strict=True):
+            article.embedding = vector
+    return articles
 
 
 # Classifying one article at a time (as nightly does), sklearn's per-call input checks and
@@ -218,13 +223,6 @@ class Parts:
             blocks.append(embedded.reshape(len(articles), DIM) * self.options.embed_scale)
         return blocks
 
-    def read(self, texts: Sequence[str], cues: CueLexiconClassifier) -> list[Article]:
-        """Read texts as this model needs them (with head embeddings when it uses them)."""
-        articles = [read_article(text, cues) for text in texts]
-        if self.options.embed_chars > 0:
-            embed(articles, texts, self.options.embed_chars)
-        return articles
-
     def log_proba(self, articles: Sequence[Article]) -> np.ndarray:
         """Log-probabilities in LABELS order (before biases and temperature)."""
         found = [aggregates(self.scorer.proba(a), self.options.lead) for a in articles]
@@ -283,7 +281,7 @@ class EvidenceClassifier:
 
     def predict(self, text: str) -> tuple[np.ndarray, Article, np.ndarray]:
         """Calibrated probabilities (LABELS order), the read article and its sentence scores."""
-        article = self.parts.read([text], self.cues)[0]
+        article = read_texts([text], self.cues, self.parts.options.embed_chars)[0]
         probs = self.parts.scorer.proba(article)
         x = self.parts.features([article], [aggregates(probs, self.parts.options.lead)])
         logits = biased(class_log_proba(self.parts.model, x), self.biases)

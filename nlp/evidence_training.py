@@ -25,8 +25,7 @@ from nlp.evidence import (
     SentenceScorer,
     aggregates,
     class_log_proba,
-    embed,
-    read_article,
+    read_texts,
     top_sentences,
 )
 from nlp.head_embedding import WEIGHTS, weights_sha256
@@ -217,9 +216,7 @@ def read_articles(
     ids = sorted(texts)
     for start in range(0, len(ids), READ_BATCH):
         batch = ids[start : start + READ_BATCH]
-        read = [read_article(texts[i], cues) for i in batch]
-        if embed_chars > 0:
-            embed(read, [texts[i] for i in batch], embed_chars)
+        read = read_texts([texts[i] for i in batch], cues, embed_chars)
         out.update(zip(batch, read, strict=True))
         if progress is not None:
             progress.step(f"{start + len(batch)} articles read", items=len(batch))
