@@ -29,6 +29,14 @@ if #top == 0 then return false end
 redis.call('ZADD', KEYS[2], top[2], top[1])
 return top[1]
 """
+# Mark a request seen and queue it in one step (ARGV: fingerprint, score, dont_filter, request).
+ENQUEUE = """
+if ARGV[3] == '1' or redis.call('SADD', KEYS[1], ARGV[1]) == 1 then
+  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
+  return 1
+end
+return 0
+"""
 RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0
@@ -182,6 +190,29 @@ class FrontierScheduler(Scheduler):
         for key in (self.queue.key, self.df.key, self.inflight):
             pipe.expire(key, ROUND_TTL_S)
         pipe.execute()
+
+    def enqueue_request(self, request: Request) -> bool:
+        """Mark a request seen and queue it atomically (scrapy-redis does it in two calls).
+
+        A frontier lost between scrapy-redis's two calls left the request seen but never queued:
+        the rerun fetched the page that led to it again and dropped the link as a duplicate.
+        """
+        added = self.server.eval(
+            ENQUEUE,
+            2,
+            self.df.key,
+            self.queue.key,
+            self.df.request_fingerprint(request),
+            -request.priority,
+            int(request.dont_filter),
+            self.queue._encode_request(request),
+        )
+        if not added:
+            self.df.log(request, self.spider)
+            return False
+        if self.stats is not None:
+            self.stats.inc_value("scheduler/enqueued/redis", spider=self.spider)
+        return True
 
     def next_request(self) -> Request | None:
         """The next request of the site, moved from its queue to its in-flight set."""
