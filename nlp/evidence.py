@@ -34,7 +34,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from nlp.classify import LABELS, POLAR, Prediction
-from nlp.head_embedding import DIM, check_weights, head_embeddings
+from nlp.head_embedding import POOLS, article_embeddings, check_weights, embedding_width
 from nlp.lexicon import CueLexiconClassifier, Lexicon, SentenceScore, cue_summary, unreadable
 from nlp.linear import cue_vector
 from nlp.scores import biased, softmax
@@ -73,6 +73,14 @@ class EvidenceOptions:
     # L2-normed, so the embedding weighs about 3 times as much before regularisation).
     embed_chars: int = 0
     embed_scale: float = 3.0
+    # Which text the embedding reads (nlp.head_embedding.POOLS): the head, the head and the
+    # tail, or pieces of the whole text, each piece up to embed_chars characters.
+    embed_pool: str = "head"
+
+    def __post_init__(self) -> None:
+        """Refuse an unknown embedding pool before any work is done."""
+        if self.embed_pool not in POOLS:
+            raise ValueError(f"embed_pool {self.embed_pool!r} is not one of {POOLS}")
 
 
 @dataclass
@@ -84,7 +92,7 @@ class Article:
     sentence_extra: np.ndarray  # [sentences, 2 + len(POSITIONS)]
     doc: list[str]
     cues: list[float]
-    embedding: np.ndarray | None = None  # the head's e5 embedding, when a model reads it
+    embedding: np.ndarray | None = None  # the e5 article vector, when a model reads it
 
 
 def syllables(text: str) -> list[str]:
@@ -120,12 +128,13 @@ def read_article(text: str, cues: CueLexiconClassifier) -> Article:
 
 
 def read_texts(
-    texts: Sequence[str], cues: CueLexiconClassifier, embed_chars: int = 0
+    texts: Sequence[str], cues: CueLexiconClassifier, embed_chars: int = 0, pool: str = "head"
 ) -> list[Article]:
-    """Read texts; with embed_chars > 0 each also gets the e5 embedding of its head."""
+    """Read texts; with embed_chars > 0 each also gets its e5 article vector under pool."""
     articles = [read_article(text, cues) for text in texts]
     if embed_chars > 0:
-        for article, vector in zip(articles, head_embeddings(texts, embed_chars), strict=True):
+        vectors = article_embeddings(texts, embed_chars, pool)
+        for article, vector in zip(articles, vectors, strict=True):
             article.embedding = vector
     return articles
 
@@ -220,7 +229,8 @@ class Parts:
             blocks.append(np.array(sentence_aggregates, dtype=float).reshape(len(articles), -1))
         if self.options.embed_chars > 0:
             embedded = np.array([a.embedding for a in articles], dtype=float)
-            blocks.append(embedded.reshape(len(articles), DIM) * self.options.embed_scale)
+            width = embedding_width(self.options.embed_pool)
+            blocks.append(embedded.reshape(len(articles), width) * self.options.embed_scale)
         return blocks
 
     def log_proba(self, articles: Sequence[Article]) -> np.ndarray:
@@ -281,7 +291,8 @@ class EvidenceClassifier:
 
     def predict(self, text: str) -> tuple[np.ndarray, Article, np.ndarray]:
         """Calibrated probabilities (LABELS order), the read article and its sentence scores."""
-        article = read_texts([text], self.cues, self.parts.options.embed_chars)[0]
+        options = self.parts.options
+        article = read_texts([text], self.cues, options.embed_chars, options.embed_pool)[0]
         probs = self.parts.scorer.proba(article)
         x = self.parts.features([article], [aggregates(probs, self.parts.options.lead)])
         logits = biased(class_log_proba(self.parts.model, x), self.biases)

