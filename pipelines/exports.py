@@ -230,7 +230,8 @@ def backup_database(paths: DataPaths, wait_s: float = 60.0) -> Path:
     """Copy the database into data/backups/ through a read-only connection (readers unaffected).
 
     The copy is written as a .partial file and named only when complete, so a killed backup
-    never looks like a good one; two backups in the same second get two names.
+    never looks like a good one; two backups in the same second get two names. The unfinished
+    copies of earlier backups that were killed are deleted.
     """
     if lake_target() is not None:
         raise ValueError(
@@ -242,11 +243,34 @@ def backup_database(paths: DataPaths, wait_s: float = 60.0) -> Path:
     with open_db(paths.db, read_only=True, wait_s=wait_s) as con:
         partial.parent.mkdir(parents=True, exist_ok=True)  # only once there is a database to copy
         partial.unlink(missing_ok=True)
+        remove_killed_partials(paths.backups)
         source = con.execute("SELECT current_database()").fetchone()[0]
         con.execute(f"ATTACH {literal(str(partial))} AS backup (READ_WRITE)")
         con.execute(f'COPY FROM DATABASE "{source}" TO backup')
         con.execute("DETACH backup")
     return claim_name(partial, paths.backups, stem, ".duckdb")
+
+
+def remove_killed_partials(folder: Path) -> list[Path]:
+    """Delete the .partial copies (and their WAL) whose backup process no longer runs."""
+    removed = []
+    for path in folder.glob("*.partial*"):
+        pid = path.name.split(".partial", 1)[0].rsplit(".", 1)[-1]
+        if pid.isdigit() and not process_runs(int(pid)):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def process_runs(pid: int) -> bool:
+    """Whether a process with this id runs on this machine."""
+    try:
+        os.kill(pid, 0)  # signal 0: nothing is sent, only checked
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it runs, as another user
+    return True
 
 
 def claim_name(done: Path, folder: Path, stem: str, suffix: str) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -139,6 +140,41 @@ def test_a_finished_backup_leaves_no_partial_file(tmp_path: Path) -> None:
     open_db(paths.db).close()
     backup_database(paths)
     assert [p.suffix for p in paths.backups.iterdir()] == [".duckdb"]
+
+
+def test_a_killed_backup_s_partial_copy_is_removed_by_the_next(tmp_path: Path) -> None:
+    from pipelines.exports import backup_database
+    from pipelines.paths import DataPaths
+
+    paths = DataPaths(tmp_path)
+    open_db(paths.db).close()
+    paths.backups.mkdir(parents=True)
+    killed = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    left = [
+        paths.backups / f"congvu-20260101T000000Z.{killed}.partial{end}" for end in ("", ".wal")
+    ]
+    for path in left:
+        path.write_text("half a copy")
+    backup_database(paths)
+    assert [p.exists() for p in left] == [False, False]
+
+
+def test_a_running_backup_s_partial_copy_is_kept(tmp_path: Path) -> None:
+    from pipelines.exports import backup_database
+    from pipelines.paths import DataPaths
+
+    paths = DataPaths(tmp_path)
+    open_db(paths.db).close()
+    paths.backups.mkdir(parents=True)
+    running = paths.backups / f"congvu-20260101T000000Z.{os.getppid()}.partial"
+    running.write_text("a copy being written")
+    backup_database(paths)
+    assert running.exists()
 
 
 def test_locked_database_gives_a_clear_error(tmp_path: Path) -> None:
