@@ -23,7 +23,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +85,11 @@ class EvidenceOptions:
     # The e5 embedding of each sentence as sentence-scorer features too, times embed_scale
     # (a sentence that commends or blames in words the training evidence never used).
     sentence_embed: bool = False
+    # Non-empty: an ensemble (the issue's "an ensemble"), one member per entry, each these
+    # options with the entry's changes, fitted on the same labels; their log-probabilities are
+    # averaged before the operating point. Articles are read once, with these options, so a
+    # member may drop the embeddings but not read others.
+    members: tuple[dict[str, Any], ...] = ()
 
     @property
     def reads_embeddings(self) -> bool:
@@ -95,6 +100,21 @@ class EvidenceOptions:
         """Refuse an unknown embedding pool before any work is done."""
         if self.embed_pool not in POOLS:
             raise ValueError(f"embed_pool {self.embed_pool!r} is not one of {POOLS}")
+        for changes in self.members:
+            member = self.member(changes)
+            if member.embed_chars not in (0, self.embed_chars) or (
+                member.embed_pool != self.embed_pool or member.sentence_embed > self.sentence_embed
+            ):
+                raise ValueError(
+                    f"ensemble member {changes} reads embeddings the ensemble's options "
+                    "do not: set them on the ensemble, and drop them in the other members"
+                )
+
+    def member(self, changes: dict[str, Any]) -> EvidenceOptions:
+        """One ensemble member's options: these, with the changes, and no members."""
+        if "members" in changes or set(changes) - set(self.__dataclass_fields__):
+            raise ValueError(f"ensemble member {changes}: unknown or nested options")
+        return replace(self, members=(), **changes)
 
 
 @dataclass
@@ -183,6 +203,12 @@ def tfidf(vectorizer: TfidfVectorizer, docs: Sequence[list[str]]) -> sparse.csr_
     return sparse.csr_matrix((values, indices, indptr), shape=(len(docs), len(idf)))
 
 
+def normalised(scores: np.ndarray) -> np.ndarray:
+    """Rows of scores as log-probabilities (log-softmax)."""
+    top = scores.max(axis=1, keepdims=True)
+    return scores - top - np.log(np.exp(scores - top).sum(axis=1, keepdims=True))
+
+
 def class_log_proba(model: LogisticRegression, blocks: Sequence[Any]) -> np.ndarray:
     """A multinomial regression's log-probabilities (LABELS order) of column blocks of X."""
     scores = np.tile(model.intercept_, (blocks[0].shape[0], 1))
@@ -191,9 +217,7 @@ def class_log_proba(model: LogisticRegression, blocks: Sequence[Any]) -> np.ndar
         width = block.shape[1]
         scores += np.asarray(block @ model.coef_[:, start : start + width].T)
         start += width
-    scores = scores[:, [list(model.classes_).index(label) for label in LABELS]]
-    top = scores.max(axis=1, keepdims=True)
-    return scores - top - np.log(np.exp(scores - top).sum(axis=1, keepdims=True))
+    return normalised(scores[:, [list(model.classes_).index(label) for label in LABELS]])
 
 
 @dataclass
@@ -272,6 +296,34 @@ class Parts:
         found = [aggregates(self.scorer.proba(a), self.options.lead) for a in articles]
         return class_log_proba(self.model, self.features(articles, found))
 
+    def predict_one(self, article: Article) -> tuple[np.ndarray, np.ndarray]:
+        """One article's log-probabilities [1, LABELS] and its sentences' probabilities."""
+        probs = self.scorer.proba(article)
+        x = self.features([article], [aggregates(probs, self.options.lead)])
+        return class_log_proba(self.model, x), probs
+
+
+@dataclass
+class Ensemble:
+    """Evidence models fitted on the same labels; their log-probabilities are averaged."""
+
+    members: list[Parts]
+    options: EvidenceOptions  # the ensemble's: how articles are read, how much evidence
+
+    @property
+    def scorer(self) -> SentenceScorer:
+        """The sentence scorer that picks the evidence: the first member's."""
+        return self.members[0].scorer
+
+    def log_proba(self, articles: Sequence[Article]) -> np.ndarray:
+        """The members' mean log-probabilities, normalised again (LABELS order)."""
+        return normalised(np.mean([m.log_proba(articles) for m in self.members], axis=0))
+
+    def predict_one(self, article: Article) -> tuple[np.ndarray, np.ndarray]:
+        """One article's log-probabilities [1, LABELS] and the first member's sentence scores."""
+        found = [m.predict_one(article) for m in self.members]
+        return normalised(np.mean([rows for rows, _ in found], axis=0)), found[0][1]
+
 
 def top_sentences(
     scored: list[SentenceScore], probs: np.ndarray, label: str, limit: int
@@ -289,7 +341,7 @@ class EvidenceClassifier:
 
     def __init__(
         self,
-        parts: Parts,
+        parts: Parts | Ensemble,
         cues: CueLexiconClassifier,
         biases: dict[str, float],
         temperature: float = 1.0,
@@ -329,10 +381,9 @@ class EvidenceClassifier:
         article = read_texts(
             [text], self.cues, options.embed_chars, options.embed_pool, options.sentence_embed
         )[0]
-        probs = self.parts.scorer.proba(article)
-        x = self.parts.features([article], [aggregates(probs, self.parts.options.lead)])
-        logits = biased(class_log_proba(self.parts.model, x), self.biases)
-        return softmax(logits, self.temperature)[0], article, probs
+        log_probs, sentence_probs = self.parts.predict_one(article)
+        logits = biased(log_probs, self.biases)
+        return softmax(logits, self.temperature)[0], article, sentence_probs
 
     def classify(self, text: str) -> Prediction:
         """Label one text with evidence; never raises on empty or non-Vietnamese input."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -19,6 +20,7 @@ from nlp.evidence import (
     ARTIFACT,
     KIND,
     Article,
+    Ensemble,
     EvidenceClassifier,
     EvidenceOptions,
     Parts,
@@ -26,6 +28,7 @@ from nlp.evidence import (
     aggregates,
     class_log_proba,
     dense_sentence_features,
+    normalised,
     read_texts,
     top_sentences,
 )
@@ -243,8 +246,12 @@ def fit_model(
     hand_ids: list[str],
     held_out: Sequence[str],
     options: EvidenceOptions,
-) -> tuple[Parts, dict[str, float]]:
-    """Fit on some hand labels (and weak ones not near held_out); operating point by inner CV."""
+) -> tuple[Parts | Ensemble, dict[str, float]]:
+    """Fit on some hand labels (and weak ones not near held_out); operating point by inner CV.
+
+    An ensemble fits each member so, and sets one operating point on their mean held-out
+    log-probabilities.
+    """
     weak_ids = fold_weak_ids(trainset, list(held_out)) if options.weak else []
     labels = {i: trainset.hand[i] for i in hand_ids} | {i: trainset.weak[i] for i in weak_ids}
     weights = dict.fromkeys(hand_ids, options.hand_weight if weak_ids else 1.0)
@@ -253,14 +260,20 @@ def fit_model(
     def folds(ids: list[str]) -> list[tuple[list[str], list[str]]]:
         return cv_folds(trainset, options.inner_folds, options.seed, ids)
 
-    parts, oof = fit_parts(articles, labels, weights, trainset.evidence, options, folds, hand_ids)
+    members, inner = [], []
+    for member in [options.member(c) for c in options.members] or [options]:
+        parts, oof = fit_parts(
+            articles, labels, weights, trainset.evidence, member, folds, hand_ids
+        )
+        members.append(parts)
+        if options.criticism_recall > 0 or options.praise_bias:
+            inner.append(held_out_log_proba(parts, articles, labels, weights, oof, folds, hand_ids))
     biases = {"praise": 0.0, "criticism": 0.0}
-    if options.criticism_recall > 0 or options.praise_bias:
-        inner = held_out_log_proba(parts, articles, labels, weights, oof, folds, hand_ids)
-        ids = sorted(inner)
-        matrix = np.array([inner[i] for i in ids])
+    if inner:
+        ids = sorted(inner[0])
+        matrix = normalised(np.mean([[found[i] for i in ids] for found in inner], axis=0))
         biases = operating_point(matrix, [trainset.hand[i] for i in ids], options)
-    return parts, biases
+    return (Ensemble(members, options) if options.members else members[0]), biases
 
 
 def cross_validate(
@@ -348,8 +361,15 @@ def train_evidence(
         + (" (and each sentence's e5 embedding)" if opts.sentence_embed else "")
         + ", aggregated per article with syllable n-grams and cue-lexicon evidence"
         + (f" and the e5 embedding of {EMBEDDED_TEXT[opts.embed_pool]}" if opts.embed_chars else "")
-        + " into a class-weighted logistic regression; evidence = the sentences the scorer "
-        "rates most.",
+        + " into a class-weighted logistic regression"
+        + (
+            f"; an ensemble of {len(opts.members)} such models (changes: "
+            f"{', '.join(json.dumps(c, sort_keys=True) for c in opts.members)}) whose "
+            "log-probabilities are averaged"
+            if opts.members
+            else ""
+        )
+        + "; evidence = the sentences the scorer rates most.",
     )
     metrics_doc = {
         "model_id": model_id,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nlp.choose import main
+from nlp.choose import main, reading_groups
 
 
 def candidate(name: str, macro_f1: float, criticism_recall: float) -> dict:
@@ -70,9 +70,10 @@ def test_a_candidate_given_twice_or_a_missing_file_is_refused(tmp_path: Path) ->
     assert not (tmp_path / "x.json").exists() and not (tmp_path / "y.json").exists()
 
 
-def test_candidates_embedding_different_texts_are_refused_before_reading(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    with pytest.raises(SystemExit):
-        main(["--only", "e5-head", "--only", "e5-head-tail", "--out", str(tmp_path / "x.json")])
-    assert "run apart" in capsys.readouterr().err
+def test_candidates_are_read_once_per_embedded_text() -> None:
+    names = ["all", "e5-head", "e5-pieces", "e5-head-argmax", "ensemble-all-e5-pieces"]
+    assert reading_groups(names) == {
+        (0, "head"): ["all"],
+        (600, "head"): ["e5-head", "e5-head-argmax"],
+        (600, "pieces"): ["e5-pieces", "ensemble-all-e5-pieces"],
+    }

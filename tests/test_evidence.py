@@ -175,3 +175,82 @@ def test_a_long_text_is_classified(released: Classifier, shared_dir: Path) -> No
     article = seed_article(shared_dir)
     text = (article * (50_000 // len(article) + 1))[:50_000]
     assert released.classify(text).label in LABELS
+
+
+ENSEMBLE_TEXTS = {
+    "p1": "Tuyên dương cán bộ xã tận tụy\nÔng A tận tụy giải quyết nhanh thủ tục cho dân.",
+    "p2": "Biểu dương công an xã\nCông an xã hết lòng vì dân, làm căn cước ngày nghỉ.",
+    "p3": "Khen thưởng cán bộ phường\nCán bộ phường dám nghĩ dám làm, có sáng kiến hay.",
+    "p4": "Bằng khen cho y bác sĩ\nCác y bác sĩ tận tụy cứu người trong đêm mưa lũ.",
+    "c1": "Kỷ luật cán bộ địa chính\nÔng B bị cảnh cáo vì nhũng nhiễu người dân làm sổ đỏ.",
+    "c2": "Cách chức chủ tịch xã\nÔng C nhận hối lộ khi cấp phép xây dựng nhà ở.",
+    "c3": "Chấn chỉnh cán bộ né việc\nNhiều cán bộ đùn đẩy, né tránh trách nhiệm với dân.",
+    "c4": "Khởi tố cán bộ thuế\nCán bộ thuế lợi dụng chức vụ, gây phiền hà doanh nghiệp.",
+    "n1": "Thời tiết hôm nay\nTrời nắng nhẹ, nhiệt độ cao nhất 30 độ ở Hà Nội.",
+    "n2": "Giá lúa tăng\nGiá lúa tại đồng bằng tăng 200 đồng mỗi ký trong tuần.",
+    "n3": "Khai mạc giải bóng đá\nGiải bóng đá thiếu niên khai mạc tại sân vận động tỉnh.",
+    "n4": "Mưa lớn ở miền Trung\nMưa lớn kéo dài gây ngập nhiều tuyến đường ven biển.",
+}
+
+
+@pytest.fixture(scope="module")
+def ensemble_fit() -> tuple:
+    """An ensemble of two evidence models fitted on twelve short articles, and its options."""
+    from nlp.evidence_training import fit_model, read_articles
+    from nlp.trainset import TrainSet
+
+    labels = {i: {"p": "praise", "c": "criticism", "n": "neutral"}[i[0]] for i in ENSEMBLE_TEXTS}
+    trainset = TrainSet(
+        hand=labels,
+        weak={},
+        texts=ENSEMBLE_TEXTS,
+        groups={i: i for i in ENSEMBLE_TEXTS},
+        evidence={i: t.splitlines()[1] for i, t in ENSEMBLE_TEXTS.items() if i[0] != "n"},
+    )
+    cues = load_classifier("cue-lexicon-1")
+    articles = read_articles(ENSEMBLE_TEXTS, cues)
+    options = EvidenceOptions(
+        min_df=1, max_df=1.0, inner_folds=2, members=({}, {"c": 0.5, "text": False})
+    )
+    ensemble, biases = fit_model(trainset, articles, sorted(labels), [], options)
+    return ensemble, biases, articles, cues
+
+
+def test_an_ensemble_averages_its_members_log_probabilities(ensemble_fit: tuple) -> None:
+    from nlp.evidence import normalised
+
+    ensemble, _, articles, _ = ensemble_fit
+    read = [articles[i] for i in sorted(articles)]
+    members = np.mean([m.log_proba(read) for m in ensemble.members], axis=0)
+    assert np.allclose(ensemble.log_proba(read), normalised(members))
+
+
+def test_an_ensemble_member_has_its_changes(ensemble_fit: tuple) -> None:
+    ensemble = ensemble_fit[0]
+    assert [(m.options.c, m.options.text) for m in ensemble.members] == [(4.0, True), (0.5, False)]
+
+
+def test_an_ensemble_predicts_the_same_after_save_and_load(
+    ensemble_fit: tuple, tmp_path: Path
+) -> None:
+    import joblib
+
+    from nlp.evidence import EvidenceClassifier
+
+    ensemble, biases, _, cues = ensemble_fit
+    saved = EvidenceClassifier(ensemble, cues, biases).save(tmp_path)
+    loaded = EvidenceClassifier(joblib.load(saved), cues, biases)
+    text = "Khen thưởng cán bộ xã\nCán bộ xã hết lòng vì dân, giải quyết nhanh thủ tục."
+    assert np.allclose(
+        loaded.predict(text)[0], EvidenceClassifier(ensemble, cues, biases).predict(text)[0]
+    )
+
+
+def test_an_ensemble_member_reading_other_embeddings_is_refused() -> None:
+    with pytest.raises(ValueError, match="ensemble member"):
+        EvidenceOptions(members=({}, {"embed_chars": 600}))
+
+
+def test_an_ensemble_member_with_an_unknown_option_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown"):
+        EvidenceOptions(members=({"colour": "red"},))
