@@ -228,13 +228,13 @@ def test_the_installed_weights_pass_their_own_check(tmp_path: Path) -> None:
     check_weights(tmp_path, weights_sha256())
 
 
-# The released model that reads the embedding (models/evidence-e5-1): the default's behaviour cases.
+# The released models that read the embedding: the default's behaviour cases.
 
 
-@pytest.fixture(scope="module")
-def released() -> Classifier:
-    """models/evidence-e5-1, loaded once."""
-    return load_classifier("evidence-e5-1")
+@pytest.fixture(scope="module", params=["evidence-e5-1", "evidence-e5-2"])
+def released(request: pytest.FixtureRequest) -> Classifier:
+    """Each released model that reads e5 embeddings, loaded once."""
+    return load_classifier(request.param)
 
 
 def test_released_model_finds_the_seed_article_s_buck_passing(
