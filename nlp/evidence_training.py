@@ -68,8 +68,8 @@ def sentence_examples(
     """
     tokens, extra, y, w = [], [], [], []
     for i in sorted(labels):
-        dense = dense_sentence_features(articles[i], embed_scale)
         article = articles[i]
+        dense = dense_sentence_features(article, embed_scale)
         label = labels[i]
         if label == "neutral":
             chosen = [(k, "neutral", 1.0) for k in range(len(article.scored))]

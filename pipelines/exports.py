@@ -251,15 +251,12 @@ def backup_database(paths: DataPaths, wait_s: float = 60.0) -> Path:
     return claim_name(partial, paths.backups, stem, ".duckdb")
 
 
-def remove_killed_partials(folder: Path) -> list[Path]:
+def remove_killed_partials(folder: Path) -> None:
     """Delete the .partial copies (and their WAL) whose backup process no longer runs."""
-    removed = []
     for path in folder.glob("*.partial*"):
         pid = path.name.split(".partial", 1)[0].rsplit(".", 1)[-1]
         if pid.isdigit() and not process_runs(int(pid)):
             path.unlink(missing_ok=True)
-            removed.append(path)
-    return removed
 
 
 def process_runs(pid: int) -> bool:
