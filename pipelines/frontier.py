@@ -119,9 +119,7 @@ class Node:
             counter = key.startswith("congvu/") and isinstance(value, int)
             merged[key] = merged.get(key, 0) + value if counter else value
         reason = stats.get("finish_reason")
-        if reason == "shutdown" and self.loop.running:  # Ctrl-C or SIGTERM: take no more sites
-            self.loop.stop()
-        if site in self.lost:
+        if site in self.lost:  # stopped by tick() itself (also "shutdown"): wait for it again
             self.lost.discard(site)
             self.waiting.append(profile)
         elif reason == "finished" and not isinstance(outcome, Failure):
@@ -129,6 +127,8 @@ class Node:
         else:  # stopped or failed: another node (or a rerun) resumes its queue
             log.warning("crawl of %s ended (%s): lease released", site, outcome)
             self.frontier.release(site)
+            if reason == "shutdown" and self.loop.running:  # Ctrl-C or SIGTERM: no more sites
+                self.loop.stop()
         if self.loop.running:
             # Not from here: a crawl that fails at once finishes inside tick()'s own loop.
             from twisted.internet import reactor

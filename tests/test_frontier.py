@@ -262,8 +262,13 @@ def wait_for(condition, what: str) -> None:  # noqa: ANN001
 
 
 def finish(node: subprocess.Popen) -> str:
-    """The node's output once it has exited; it must succeed."""
-    output, _ = node.communicate(timeout=120)
+    """The node's output once it has exited; it must succeed (and is killed after WAIT_S)."""
+    try:
+        output, _ = node.communicate(timeout=WAIT_S)
+    except subprocess.TimeoutExpired:
+        node.kill()
+        output, _ = node.communicate()
+        pytest.fail(f"the node still ran after {WAIT_S} s; it printed:\n{output}")
     assert node.returncode == 0, output
     return output
 
@@ -483,6 +488,41 @@ def test_a_stopped_node_gives_its_site_back_at_once(
         assert others == []  # stopping, it took no other site
         finish(start_node(nodes, "a", tmp_path, origin, redis_server.url, cpus()[0]))
 
+    counts = staged(tmp_path, ["a"])
+    assert set(counts) == all_article_urls()
+    assert set(counts.values()) == {1}
+
+
+def test_a_node_stalled_past_its_lease_takes_its_site_back_and_finishes(
+    redis_server: RedisServer, tmp_path: Path, nodes: list[subprocess.Popen]
+) -> None:
+    server = news_server()
+    stuck = article_paths(SITES[0])[3]
+    plain = server.routes[stuck]
+    release = threading.Event()
+
+    def held(number: int) -> Reply:
+        release.wait(WAIT_S)
+        return plain(number)
+
+    server.add(stuck, held)
+    with server.serve() as origin:
+        node = start_node(nodes, "a", tmp_path, origin, redis_server.url, cpus()[0], lease_s=2)
+        wait_for(lambda: server.hits_of(stuck), "the node to fetch the held page")
+        node.send_signal(signal.SIGSTOP)  # a machine stalled (swapping, suspended VM)
+        time.sleep(4)  # past the lease: no other node takes the site, but the lease has gone
+        node.send_signal(signal.SIGCONT)
+        logs = tmp_path / "a" / "logs"
+        lapsed = "lease on ba lapsed"
+        wait_for(
+            lambda: any(lapsed in log.read_text(encoding="utf-8") for log in logs.glob("*.log")),
+            "the node to notice its lease lapsed",
+        )
+        release.set()
+        output = finish(node)  # once hung: the stopped crawl was taken for a Ctrl-C
+
+    ba = next(line for line in output.splitlines() if line.startswith("ba "))
+    assert ba.split()[1:4] == ["ok", "10", "articles"], output
     counts = staged(tmp_path, ["a"])
     assert set(counts) == all_article_urls()
     assert set(counts.values()) == {1}
