@@ -300,18 +300,17 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Export articles published between two dates: Parquet for notebooks, CSV or Excel."""
-    from pipelines.exports import labelled_articles, write_parquet
+    from pipelines.exports import labelled_articles, new_export_path, write_parquet
 
     paths = DataPaths(args.data_dir)
-    span = f"{args.start or 'start'}_{args.end or 'now'}"
-    default = paths.exports / f"articles_{span}.{args.format}"
+    target = args.output or new_export_path(paths, "articles_", args.start, args.end, args.format)
     model_id = chosen_model(args).model_id
     if args.format == "parquet":
         frame = labelled_articles(paths, model_id, args.start, args.end)
-        target = write_parquet(frame, args.output or default)
+        target = write_parquet(frame, target)
         total, unlabelled = len(frame), int(frame["label"].isna().sum())
     else:
-        target, total, unlabelled = write_for_analysts(args, model_id, default)
+        target, total, unlabelled = write_for_analysts(args, model_id, target)
     print(f"{total} articles ({model_id} labels; {unlabelled} without one) -> {target}")
     return 0
 

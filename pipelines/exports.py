@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +13,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from crawlers.dates import VN_TZ
 from pipelines.digest import as_list, safe_url
 from pipelines.lake import lake_target
 from pipelines.paths import DataPaths, utc_stamp
@@ -45,6 +46,23 @@ COLUMNS = {
     "story_id": ("Mã tin", 12),
     "article_id": ("Mã bài", 12),
 }
+
+
+def new_export_path(
+    paths: DataPaths, prefix: str, start: date | None, end: date | None, suffix: str
+) -> Path:
+    """A file in data/exports named after the date range, never one written before.
+
+    An open end is named by today's date in Vietnam, and a name already taken gets "-2", "-3":
+    yesterday's export, or a review sheet an analyst is still filling in, is never overwritten.
+    """
+    span = f"{start or 'start'}_{end or datetime.now(VN_TZ).date()}"
+    target = paths.exports / f"{prefix}{span}.{suffix}"
+    number = 2
+    while target.exists():
+        target = paths.exports / f"{prefix}{span}-{number}.{suffix}"
+        number += 1
+    return target
 
 
 def neutralise(value: object) -> object:

@@ -16,7 +16,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from nlp.classify import LABELS
 from pipelines.checkpoints import checkpoint
 from pipelines.digest import safe_url, without_headline
-from pipelines.exports import cell_text, neutralise
+from pipelines.exports import cell_text, neutralise, new_export_path
 from pipelines.lake import begin, retried, rollback
 from pipelines.paths import DataPaths
 from pipelines.snapshot import writing
@@ -169,8 +169,7 @@ def export_review(
     if limit < 1:
         raise ValueError(f"--uncertain must be at least 1, not {limit}")
     frame = review_candidates(paths.db, model_id, start, end, limit)
-    span = f"{start or 'start'}_{end or 'now'}"  # as `congvu export` names its files
-    target = target or paths.exports / f"review-{model_id}-{span}.xlsx"
+    target = target or new_export_path(paths, f"review-{model_id}-", start, end, "xlsx")
     return write_review_sheet(frame, target), len(frame)
 
 

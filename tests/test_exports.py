@@ -179,3 +179,12 @@ def test_entity_columns_filled_from_the_database(report: Path) -> None:
     rows = list(sheet.iter_rows(2, None, values_only=True))
     for header in ("Người được nêu tên", "Cơ quan, tổ chức"):
         assert any(row[HEADERS.index(header)] for row in rows), header
+
+
+def test_an_export_without_a_file_name_never_overwrites_an_earlier_one(demo: Path) -> None:
+    for _ in range(2):
+        result = run_congvu("export", "--data-dir", str(demo), "--format", "csv")
+        assert result.returncode == 0, result.stdout + result.stderr
+    names = sorted(path.name for path in (demo / "exports").glob("articles_*.csv"))
+    assert len(names) == 2, names
+    assert names[0].startswith("articles_start_20"), names

@@ -9,7 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
+from crawlers.dates import VN_TZ
 from nlp.classify import DEFAULT_MODEL, LABELS
 from pipelines.analyst_labels import AnalystLabels
 from pipelines.paths import DataPaths
@@ -110,6 +111,20 @@ def test_export_offers_the_three_labels_in_vietnamese(exported: Path) -> None:
     assert sheet.cell(2, 5).number_format == "DD/MM/YYYY"
     link = sheet.cell(2, [c.value for c in sheet[1]].index(HEADER["url"]) + 1)
     assert link.hyperlink.target == link.value
+
+
+def test_a_second_review_export_keeps_the_sheet_being_filled(demo: Path, tmp_path: Path) -> None:
+    data = ("--data-dir", str(demo))
+    days = {datetime.now(VN_TZ).date()}
+    assert run_congvu("review", "export", *data).returncode == 0
+    (first,) = (demo / "exports").glob("review-*.xlsx")
+    fill(first, first, {2: (0, "đang duyệt")})  # the analyst saves halfway through
+    filled = first.read_bytes()
+    assert run_congvu("review", "export", *data).returncode == 0
+    days.add(datetime.now(VN_TZ).date())
+    assert first.name in {f"review-{DEFAULT_MODEL}-start_{day}.xlsx" for day in days}
+    assert first.read_bytes() == filled
+    assert len(list((demo / "exports").glob("review-*.xlsx"))) == 2
 
 
 def test_hostile_text_is_written_inert(tmp_path: Path) -> None:
