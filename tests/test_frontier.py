@@ -161,6 +161,21 @@ def news_server() -> Server:
     return server
 
 
+def holding() -> tuple[Server, str, threading.Event]:
+    """The news server; the path of a page of the first site it answers once the event is set."""
+    server = news_server()
+    stuck = article_paths(SITES[0])[3]
+    plain = server.routes[stuck]
+    release = threading.Event()
+
+    def held(number: int) -> Reply:
+        release.wait(WAIT_S)
+        return plain(number)
+
+    server.add(stuck, held)
+    return server, stuck, release
+
+
 @pytest.fixture
 def nodes() -> Iterator[list[subprocess.Popen]]:
     """The node processes a test starts; any still running at its end is killed."""
@@ -216,6 +231,21 @@ def cpus() -> tuple[int, int]:
     """Two CPUs to pin the nodes to (the same one twice on a one-core machine)."""
     available = sorted(os.sched_getaffinity(0))
     return available[0], available[-1]
+
+
+def at_held_page(
+    nodes: list[subprocess.Popen],
+    tmp_path: Path,
+    origin: str,
+    frontier: str,
+    server: Server,
+    stuck: str,
+    lease_s: float,
+) -> subprocess.Popen:
+    """Node a, started and waiting for the held page at path stuck."""
+    node = start_node(nodes, "a", tmp_path, origin, frontier, cpus()[0], lease_s=lease_s)
+    wait_for(lambda: server.hits_of(stuck), "the node to fetch the held page")
+    return node
 
 
 def node_of(headers: dict[str, str]) -> str:
@@ -374,20 +404,10 @@ def test_an_unreachable_frontier_is_a_clear_error(tmp_path: Path) -> None:
 def test_a_node_that_loses_the_frontier_stops_clearly_and_its_rerun_finishes(
     redis_server: RedisServer, tmp_path: Path, nodes: list[subprocess.Popen]
 ) -> None:
-    server = news_server()
-    stuck = article_paths(SITES[0])[3]
-    plain = server.routes[stuck]
-    release = threading.Event()
-
-    def held(number: int) -> Reply:
-        release.wait(WAIT_S)
-        return plain(number)
-
-    server.add(stuck, held)
+    server, stuck, release = holding()
     with server.serve() as origin:
         # The rerun waits for the dead run's lease to lapse: a short one.
-        node = start_node(nodes, "a", tmp_path, origin, redis_server.url, cpus()[0], lease_s=3)
-        wait_for(lambda: server.hits_of(stuck), "the node to fetch the held page")
+        node = at_held_page(nodes, tmp_path, origin, redis_server.url, server, stuck, 3)
         redis_server.stop()
         release.set()
         output, _ = node.communicate(timeout=120)
@@ -464,22 +484,12 @@ def test_a_stopped_node_gives_its_site_back_at_once(
 ) -> None:
     import redis
 
-    server = news_server()
     site = SITES[0]
-    stuck = article_paths(site)[3]
-    plain = server.routes[stuck]
-    release = threading.Event()
-
-    def held(number: int) -> Reply:
-        release.wait(WAIT_S)
-        return plain(number)
-
-    server.add(stuck, held)
+    server, stuck, release = holding()
     client = redis.Redis.from_url(redis_server.url)
     with server.serve() as origin:
         # A lease far longer than the test: gone at the end only if the node released it.
-        node = start_node(nodes, "a", tmp_path, origin, redis_server.url, cpus()[0], lease_s=600)
-        wait_for(lambda: server.hits_of(stuck), "the node to fetch the held page")
+        node = at_held_page(nodes, tmp_path, origin, redis_server.url, server, stuck, 600)
         node.send_signal(signal.SIGTERM)  # as systemd or Ctrl-C stops it
         release.set()
         node.communicate(timeout=120)
@@ -496,19 +506,9 @@ def test_a_stopped_node_gives_its_site_back_at_once(
 def test_a_node_stalled_past_its_lease_takes_its_site_back_and_finishes(
     redis_server: RedisServer, tmp_path: Path, nodes: list[subprocess.Popen]
 ) -> None:
-    server = news_server()
-    stuck = article_paths(SITES[0])[3]
-    plain = server.routes[stuck]
-    release = threading.Event()
-
-    def held(number: int) -> Reply:
-        release.wait(WAIT_S)
-        return plain(number)
-
-    server.add(stuck, held)
+    server, stuck, release = holding()
     with server.serve() as origin:
-        node = start_node(nodes, "a", tmp_path, origin, redis_server.url, cpus()[0], lease_s=2)
-        wait_for(lambda: server.hits_of(stuck), "the node to fetch the held page")
+        node = at_held_page(nodes, tmp_path, origin, redis_server.url, server, stuck, 2)
         node.send_signal(signal.SIGSTOP)  # a machine stalled (swapping, suspended VM)
         time.sleep(4)  # past the lease: no other node takes the site, but the lease has gone
         node.send_signal(signal.SIGCONT)
