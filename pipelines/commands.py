@@ -300,10 +300,17 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Export articles published between two dates: Parquet for notebooks, CSV or Excel."""
-    from pipelines.exports import labelled_articles, new_export_path, write_parquet
+    from pipelines.exports import (
+        claim_name,
+        export_stem,
+        labelled_articles,
+        unnamed_export,
+        write_parquet,
+    )
 
     paths = DataPaths(args.data_dir)
-    target = args.output or new_export_path(paths, "articles_", args.start, args.end, args.format)
+    stem, suffix = export_stem("articles_", args.start, args.end), f".{args.format}"
+    target = args.output or unnamed_export(paths, stem, suffix)
     model_id = chosen_model(args).model_id
     if args.format == "parquet":
         frame = labelled_articles(paths, model_id, args.start, args.end)
@@ -311,6 +318,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         total, unlabelled = len(frame), int(frame["label"].isna().sum())
     else:
         target, total, unlabelled = write_for_analysts(args, model_id, target)
+    if args.output is None:  # a new name, even when another export took one meanwhile
+        target = claim_name(target, paths.exports, stem, suffix)
     print(f"{total} articles ({model_id} labels; {unlabelled} without one) -> {target}")
     return 0
 

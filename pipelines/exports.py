@@ -48,21 +48,18 @@ COLUMNS = {
 }
 
 
-def new_export_path(
-    paths: DataPaths, prefix: str, start: date | None, end: date | None, suffix: str
-) -> Path:
-    """A file in data/exports named after the date range, never one written before.
+def export_stem(prefix: str, start: date | None, end: date | None) -> str:
+    """A default export's name before its suffix: its date range, an open end as today (Vietnam)."""
+    return f"{prefix}{start or 'start'}_{end or datetime.now(VN_TZ).date()}"
 
-    An open end is named by today's date in Vietnam, and a name already taken gets "-2", "-3":
-    yesterday's export, or a review sheet an analyst is still filling in, is never overwritten.
+
+def unnamed_export(paths: DataPaths, stem: str, suffix: str) -> Path:
+    """Where a default export is written before claim_name names it (never an earlier file).
+
+    The unfinished files of exports that were killed are deleted, as backup_database does.
     """
-    span = f"{start or 'start'}_{end or datetime.now(VN_TZ).date()}"
-    target = paths.exports / f"{prefix}{span}.{suffix}"
-    number = 2
-    while target.exists():
-        target = paths.exports / f"{prefix}{span}-{number}.{suffix}"
-        number += 1
-    return target
+    remove_killed_partials(paths.exports)  # the writers make the folder, once there is data
+    return paths.exports / f"{stem}.{os.getpid()}.partial{suffix}"
 
 
 def neutralise(value: object) -> object:

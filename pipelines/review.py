@@ -16,7 +16,13 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from nlp.classify import LABELS
 from pipelines.checkpoints import checkpoint
 from pipelines.digest import safe_url, without_headline
-from pipelines.exports import cell_text, neutralise, new_export_path
+from pipelines.exports import (
+    cell_text,
+    claim_name,
+    export_stem,
+    neutralise,
+    unnamed_export,
+)
 from pipelines.lake import begin, retried, rollback
 from pipelines.paths import DataPaths
 from pipelines.snapshot import writing
@@ -169,8 +175,11 @@ def export_review(
     if limit < 1:
         raise ValueError(f"--uncertain must be at least 1, not {limit}")
     frame = review_candidates(paths.db, model_id, start, end, limit)
-    target = target or new_export_path(paths, f"review-{model_id}-", start, end, "xlsx")
-    return write_review_sheet(frame, target), len(frame)
+    if target is not None:
+        return write_review_sheet(frame, target), len(frame)
+    stem = export_stem(f"review-{model_id}-", start, end)
+    written = write_review_sheet(frame, unnamed_export(paths, stem, ".xlsx"))
+    return claim_name(written, paths.exports, stem, ".xlsx"), len(frame)
 
 
 class ReviewFileError(ValueError):

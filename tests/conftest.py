@@ -117,6 +117,16 @@ def run_congvu(
     )
 
 
+def ended_pid() -> str:
+    """The id of a process that has ended, as a killed command's has."""
+    return subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
 def postgres_bin() -> Path | None:
     """The newest PostgreSQL server programs of the Debian package, if installed."""
     found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: p.parts[-3])

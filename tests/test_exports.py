@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from pathlib import Path
 
 import openpyxl
 import pytest
 
 from pipelines.exports import FORMULA_STARTS, cell_text, neutralise
-from tests.conftest import ROOT, run_congvu
+from tests.conftest import ROOT, ended_pid, run_congvu
 from tests.test_digest import crawl_page
 
 DEMO = json.loads((ROOT / "crawlers" / "demo" / "expected.json").read_text(encoding="utf-8"))
@@ -188,3 +189,15 @@ def test_an_export_without_a_file_name_never_overwrites_an_earlier_one(demo: Pat
     names = sorted(path.name for path in (demo / "exports").glob("articles_*.csv"))
     assert len(names) == 2, names
     assert names[0].startswith("articles_start_20"), names
+
+
+def test_a_killed_export_s_unfinished_file_is_removed_by_the_next(
+    demo: Path, tmp_path: Path
+) -> None:
+    data_dir = shutil.copytree(demo, tmp_path / "data")  # the other tests count demo's exports
+    left = data_dir / "exports" / f"articles_start_2026-01-01.{ended_pid()}.partial.csv"
+    left.parent.mkdir(parents=True, exist_ok=True)
+    left.write_text("half an export")
+    result = run_congvu("export", "--data-dir", str(data_dir), "--format", "csv")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not left.exists()

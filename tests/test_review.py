@@ -113,7 +113,7 @@ def test_export_offers_the_three_labels_in_vietnamese(exported: Path) -> None:
     assert link.hyperlink.target == link.value
 
 
-def test_a_second_review_export_keeps_the_sheet_being_filled(demo: Path, tmp_path: Path) -> None:
+def test_a_second_review_export_keeps_the_sheet_being_filled(demo: Path) -> None:
     data = ("--data-dir", str(demo))
     days = {datetime.now(VN_TZ).date()}
     assert run_congvu("review", "export", *data).returncode == 0

@@ -17,6 +17,7 @@ from pipelines.load import load_staged
 from pipelines.migrations import schema_markdown
 from pipelines.page_state import known_pages
 from pipelines.store import DatabaseLocked, open_db
+from tests.conftest import ended_pid
 
 
 def staged(staging: Path, run_id: str, site: str, records: list[dict], tail: str = "") -> Path:
@@ -149,12 +150,7 @@ def test_a_killed_backup_s_partial_copy_is_removed_by_the_next(tmp_path: Path) -
     paths = DataPaths(tmp_path)
     open_db(paths.db).close()
     paths.backups.mkdir(parents=True)
-    killed = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    killed = ended_pid()
     left = [
         paths.backups / f"congvu-20260101T000000Z.{killed}.partial{end}" for end in ("", ".wal")
     ]
