@@ -224,6 +224,16 @@ def read_scoreboard() -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def precision_at_nightly_mix(model_id: str) -> dict[str, float] | None:
+    """A model's precision per polar label at the nightly mix; None if the scoreboard lacks it."""
+    if not (models_dir() / SCOREBOARD).is_file():
+        return None
+    for entry in read_scoreboard()["models"]:
+        if entry["model_id"] == model_id and entry.get("status") == "scored":
+            return {label: float(entry["precision_at_nightly_mix"][label]) for label in POLAR}
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Score every model on the test part (models/scoreboard.json), or rewrite README's table."""
     parser = argparse.ArgumentParser(prog="python -m nlp.scoreboard", description=main.__doc__)

@@ -17,12 +17,21 @@ from markupsafe import Markup, escape
 
 from nlp.classify import ModelNotFoundError, models_dir, resolve_model
 from nlp.lexicon import Lexicon
+from nlp.scoreboard import precision_at_nightly_mix
 from nlp.text import normalize
 from pipelines.charts import UNLABELLED, bars_chart, daily_chart
 from pipelines.paths import DataPaths
 from pipelines.selection import Selection, article_rows, daily_labels
 from pipelines.store import open_db
-from pipelines.vietnamese import LABEL_NAMES, day_text, error_text, label_name, time_text, vn_time
+from pipelines.vietnamese import (
+    LABEL_NAMES,
+    day_text,
+    error_text,
+    label_name,
+    per_hundred,
+    time_text,
+    vn_time,
+)
 
 LISTED = ("criticism", "praise")  # neutral stories are counted, not listed
 CHART_DAYS = 30
@@ -206,6 +215,12 @@ def site_results(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict]:
     ]
 
 
+def right_in_hundred(model_id: str) -> dict[str, str] | None:
+    """Of 100 articles the model labels praise / criticism on a night, how many are (test part)."""
+    found = precision_at_nightly_mix(model_id)
+    return None if found is None else {label: per_hundred(share) for label, share in found.items()}
+
+
 def render(
     con: duckdb.DuckDBPyConnection,
     selection: Selection,
@@ -236,6 +251,7 @@ def render(
         .render(
             heading=heading,
             selection=selection,
+            right_in_hundred=right_in_hundred(selection.model_id),
             period=(day_text(selection.start), day_text(selection.end)),
             run=run,
             run_started=time_text(run.started_at) if run else "",

@@ -44,6 +44,11 @@ def label_name(label: object) -> str:
     return LABEL_NAMES.get(label, "") if isinstance(label, str) else ""
 
 
+def per_hundred(share: float) -> str:
+    """A share as articles in a hundred ("khoảng 61", "chưa tới 1")."""
+    return "chưa tới 1" if share < 0.005 else f"khoảng {round(share * 100)}"
+
+
 def error_text(kind: str, pages: int) -> str:
     """One crawl error counter in words: "không phân giải được tên miền: 5 trang"."""
     if kind.startswith("http_") and kind[5:].isdigit():

@@ -11,7 +11,7 @@ import duckdb
 import lxml.html
 import pytest
 
-from nlp.classify import DEFAULT_MODEL
+from nlp.classify import DEFAULT_MODEL, models_dir
 from pipelines.digest import cue_lexicon, highlight, render_digest, safe_url
 from pipelines.vietnamese import error_text
 from tests.conftest import ROOT, Site, run_congvu, serve
@@ -296,6 +296,59 @@ def test_copies_of_one_story_make_one_card_with_their_number(demo: Path, tmp_pat
     assert sorted(m.rsplit(" · ", 1)[1] for m in metas) == ["1 bản đăng"] * (len(metas) - 1) + [
         "2 bản đăng"
     ]
+
+
+def trust_line(page: Path) -> str:
+    """The page's line on how many of the model's labels are right."""
+    (line,) = texts(parse(page), "//p[@class='meta trust']")
+    return line
+
+
+def measured(model_id: str) -> dict[str, float]:
+    """The model's precision at the nightly mix, as models/scoreboard.json records it."""
+    board = json.loads((models_dir() / "scoreboard.json").read_text(encoding="utf-8"))
+    (entry,) = [e for e in board["models"] if e["model_id"] == model_id]
+    return entry["precision_at_nightly_mix"]
+
+
+def test_digest_says_how_many_of_its_labels_are_right(demo: Path) -> None:
+    right = {k: round(v * 100) for k, v in measured(DEFAULT_MODEL).items()}
+    line = trust_line(digests(demo)[0])
+    said = tuple(
+        f"100 bài nó gán nhãn {name} thì khoảng {right[label]} bài đúng là {name}" in line
+        for label, name in (("criticism", "phê phán"), ("praise", "khen ngợi"))
+    )
+    assert said == (True, True), line
+
+
+def test_report_of_a_model_that_is_never_right_on_praise_says_so(
+    demo: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "r.html"
+    result = run_congvu(
+        "report", "--data-dir", str(demo), "--model", "tfidf-lr-1", "--output", str(target)
+    )
+    assert result.returncode == 0, result.stderr
+    assert "khen ngợi thì chưa tới 1 bài đúng là khen ngợi" in trust_line(target)
+
+
+def test_report_of_an_unmeasured_model_says_its_labels_are_unmeasured(
+    demo: Path, tmp_path: Path
+) -> None:
+    mine = tmp_path / "mine"
+    shutil.copytree(models_dir() / DEFAULT_MODEL, mine)
+    config = json.loads((mine / "model.json").read_text(encoding="utf-8"))
+    (mine / "model.json").write_text(json.dumps({**config, "model_id": "evidence-lr-mine"}))
+    target = tmp_path / "r.html"
+    result = run_congvu(
+        "report", "--data-dir", str(demo), "--model", str(mine), "--trust-model",
+        "--output", str(target),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert trust_line(target) == (
+        "Mô hình evidence-lr-mine chưa được đo trên phần kiểm tra cố định: "
+        "chưa biết bao nhiêu nhãn của nó là đúng."
+    )
 
 
 def test_report_covers_the_days_asked(demo: Path) -> None:
