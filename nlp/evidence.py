@@ -85,6 +85,10 @@ class EvidenceOptions:
     # The e5 embedding of each sentence as sentence-scorer features too, times embed_scale
     # (a sentence that commends or blames in words the training evidence never used).
     sentence_embed: bool = False
+    # The syllable n-grams of each sentence with praise or criticism cues, marked by which, as
+    # article features too: who is commended or blamed ("khen thưởng" a pupil, a company or a
+    # commune office), which the article's plain n-grams mix with every other sentence.
+    cue_context: bool = False
     # Non-empty: an ensemble (the issue's "an ensemble"), one member per entry, each these
     # options with the entry's changes, fitted on the same labels; their log-probabilities are
     # averaged before the operating point. Articles are read once, with these options, so a
@@ -138,6 +142,22 @@ def syllables(text: str) -> list[str]:
 def ngrams(words: Sequence[str]) -> list[str]:
     """Syllables and syllable pairs (a pair approximates a two-syllable word: "cán bộ")."""
     return [*words, *(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))]
+
+
+def cue_sentence_tokens(article: Article) -> list[str]:
+    """The n-grams of the article's sentences with praise ("P:") or criticism ("C:") cues."""
+    marked: list[str] = []
+    for score, tokens in zip(article.scored, article.sentence_tokens, strict=True):
+        if score.praise > 0:
+            marked += ["P:" + t for t in tokens]
+        if score.criticism > 0:
+            marked += ["C:" + t for t in tokens]
+    return marked
+
+
+def article_doc(article: Article, options: EvidenceOptions) -> list[str]:
+    """The tokens the article classifier's TF-IDF reads under these options."""
+    return article.doc + cue_sentence_tokens(article) if options.cue_context else article.doc
 
 
 def position_vector(index: int) -> list[float]:
@@ -280,7 +300,8 @@ class Parts:
         """The article classifier's features, as column blocks."""
         blocks: list[Any] = []
         if self.vectorizer is not None:
-            blocks.append(tfidf(self.vectorizer, [a.doc for a in articles]))
+            docs = [article_doc(a, self.options) for a in articles]
+            blocks.append(tfidf(self.vectorizer, docs))
         if self.options.cues:
             blocks.append(np.array([a.cues for a in articles], dtype=float))
         if self.options.sentences:

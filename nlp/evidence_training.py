@@ -26,6 +26,7 @@ from nlp.evidence import (
     Parts,
     SentenceScorer,
     aggregates,
+    article_doc,
     class_log_proba,
     dense_sentence_features,
     normalised,
@@ -143,7 +144,7 @@ def fit_parts(
         vectorizer = TfidfVectorizer(
             analyzer=identity, min_df=options.min_df, max_df=options.max_df, sublinear_tf=True
         )
-        vectorizer.fit([articles[i].doc for i in ids])
+        vectorizer.fit([article_doc(articles[i], options) for i in ids])
     parts = Parts(scorer, vectorizer, LogisticRegression(), options)
     x = stacked(parts.features([articles[i] for i in ids], found))
     model = LogisticRegression(C=options.c, class_weight="balanced", max_iter=5000)

@@ -14,8 +14,10 @@ from sklearn.linear_model import LogisticRegression
 from nlp.classify import LABELS, Classifier, load_classifier
 from nlp.datafiles import read_corpus
 from nlp.evidence import (
+    Article,
     EvidenceOptions,
     aggregates,
+    article_doc,
     class_log_proba,
     ngrams,
     read_article,
@@ -60,6 +62,24 @@ def test_syllable_pairs_stand_for_two_syllable_words() -> None:
     assert ngrams(syllables("Cán bộ né việc")) == [
         "cán", "bộ", "né", "việc", "cán bộ", "bộ né", "né việc",
     ]  # fmt: skip
+
+
+def honoured_pupils() -> Article:
+    """A sentence with a praise cue ("khen thưởng") and one without cues, read."""
+    cues = load_classifier("cue-lexicon-1")
+    assert isinstance(cues, CueLexiconClassifier)
+    return read_article("Học sinh giỏi được khen thưởng. Trời mưa to.", cues)
+
+
+def test_cue_context_marks_the_words_of_sentences_with_cues() -> None:
+    article = honoured_pupils()
+    marked = set(article_doc(article, EvidenceOptions(cue_context=True))) - set(article.doc)
+    assert {"P:học sinh", "P:khen thưởng"} <= marked and not any("mưa" in t for t in marked)
+
+
+def test_without_cue_context_the_article_reads_its_plain_n_grams() -> None:
+    article = honoured_pupils()
+    assert article_doc(article, EvidenceOptions()) == article.doc
 
 
 def test_evidence_sentence_is_the_class_and_the_others_weigh_little() -> None:
