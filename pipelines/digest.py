@@ -28,8 +28,8 @@ from pipelines.vietnamese import (
     day_text,
     error_text,
     label_name,
-    per_hundred,
     time_text,
+    trust_text,
     vn_time,
 )
 
@@ -215,12 +215,6 @@ def site_results(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict]:
     ]
 
 
-def right_in_hundred(model_id: str) -> dict[str, str] | None:
-    """Of 100 articles the model labels praise / criticism on a night, how many are (test part)."""
-    found = precision_at_nightly_mix(model_id)
-    return None if found is None else {label: per_hundred(share) for label, share in found.items()}
-
-
 def render(
     con: duckdb.DuckDBPyConnection,
     selection: Selection,
@@ -251,7 +245,7 @@ def render(
         .render(
             heading=heading,
             selection=selection,
-            right_in_hundred=right_in_hundred(selection.model_id),
+            trust=trust_text(selection.model_id, precision_at_nightly_mix(selection.model_id)),
             period=(day_text(selection.start), day_text(selection.end)),
             run=run,
             run_started=time_text(run.started_at) if run else "",

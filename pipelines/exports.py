@@ -14,13 +14,14 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from crawlers.dates import VN_TZ
+from nlp.scoreboard import precision_at_nightly_mix
 from pipelines.digest import as_list, safe_url
 from pipelines.lake import lake_target
 from pipelines.paths import DataPaths, utc_stamp
 from pipelines.selection import Selection
 from pipelines.sql import literal
 from pipelines.store import open_db
-from pipelines.vietnamese import LABEL_NAMES, day_text, label_name, vn_time
+from pipelines.vietnamese import LABEL_NAMES, day_text, label_name, trust_text, vn_time
 
 FORMATS = ("parquet", "csv", "xlsx")
 # A spreadsheet reads a cell starting with one of these as a formula (or as the start of one:
@@ -231,6 +232,8 @@ def about_lines(selection: Selection, source_title: str | None = None) -> list[t
     if selection.site:
         lines.append(("Nguồn", source_title or selection.site))
     lines.append(("Mô hình gán nhãn", selection.model_id))
+    precision = precision_at_nightly_mix(selection.model_id)
+    lines.append(("Độ tin cậy của nhãn", trust_text(selection.model_id, precision)))
     return lines
 
 

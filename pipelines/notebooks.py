@@ -118,6 +118,7 @@ def model_figures() -> pd.DataFrame:
                 "evidence_hit_criticism": entry["evidence_hits"]["criticism"]["hit_rate"],
                 "evidence_hit_praise": entry["evidence_hits"]["praise"]["hit_rate"],
                 "precision_at_mix_criticism": entry["precision_at_nightly_mix"]["criticism"],
+                "precision_at_mix_praise": entry["precision_at_nightly_mix"]["praise"],
                 "articles_scored": entry["n"],
                 "macro_f1_unseen": entry["articles_no_model_trained_on"]["macro_f1"],
             }

@@ -49,6 +49,24 @@ def per_hundred(share: float) -> str:
     return "chưa tới 1" if share < 0.005 else f"khoảng {round(share * 100)}"
 
 
+def trust_text(model_id: str, precision: dict[str, float] | None) -> str:
+    """How many of a model's praise and criticism labels are right, or that no one measured it."""
+    if precision is None:
+        return (
+            f"Mô hình {model_id} chưa được đo trên phần kiểm tra cố định: "
+            "chưa biết bao nhiêu nhãn của nó là đúng."
+        )
+    names = {label: LABEL_NAMES[label].lower() for label in ("criticism", "praise")}
+    said = [
+        f"cứ 100 bài nó gán nhãn {name} thì {per_hundred(precision[label])} bài đúng là {name}"
+        for label, name in names.items()
+    ]
+    return (
+        "Độ tin cậy ước tính của mô hình này (đo trên phần kiểm tra cố định, quy về tỉ lệ bài "
+        f"thực tế mỗi đêm): {'; '.join(said)}."
+    )
+
+
 def error_text(kind: str, pages: int) -> str:
     """One crawl error counter in words: "không phân giải được tên miền: 5 trang"."""
     if kind.startswith("http_") and kind[5:].isdigit():

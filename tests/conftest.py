@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import os
 import shutil
 import socket
@@ -198,3 +199,10 @@ def lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         monkeypatch.setenv("CONGVU_STORE", target)
         monkeypatch.setenv("CONGVU_STORE_DATA", str(tmp_path / "lake") + "/")
         yield target
+
+
+def measured_in_hundred(model_id: str) -> dict[str, int]:
+    """Of 100 praise / criticism labels at the nightly mix, how many are right (scoreboard)."""
+    board = json.loads((ROOT / "models" / "scoreboard.json").read_text(encoding="utf-8"))
+    (entry,) = [e for e in board["models"] if e["model_id"] == model_id]
+    return {k: round(v * 100) for k, v in entry["precision_at_nightly_mix"].items()}

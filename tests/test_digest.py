@@ -14,7 +14,7 @@ import pytest
 from nlp.classify import DEFAULT_MODEL, models_dir
 from pipelines.digest import cue_lexicon, highlight, render_digest, safe_url
 from pipelines.vietnamese import error_text
-from tests.conftest import ROOT, Site, run_congvu, serve
+from tests.conftest import ROOT, Site, measured_in_hundred, run_congvu, serve
 
 DEMO = json.loads((ROOT / "crawlers" / "demo" / "expected.json").read_text(encoding="utf-8"))
 DEMO_TITLE = "Cổng TTĐT tỉnh Hòa An (minh họa)"
@@ -304,15 +304,8 @@ def trust_line(page: Path) -> str:
     return line
 
 
-def measured(model_id: str) -> dict[str, float]:
-    """The model's precision at the nightly mix, as models/scoreboard.json records it."""
-    board = json.loads((models_dir() / "scoreboard.json").read_text(encoding="utf-8"))
-    (entry,) = [e for e in board["models"] if e["model_id"] == model_id]
-    return entry["precision_at_nightly_mix"]
-
-
 def test_digest_says_how_many_of_its_labels_are_right(demo: Path) -> None:
-    right = {k: round(v * 100) for k, v in measured(DEFAULT_MODEL).items()}
+    right = measured_in_hundred(DEFAULT_MODEL)
     line = trust_line(digests(demo)[0])
     said = tuple(
         f"100 bài nó gán nhãn {name} thì khoảng {right[label]} bài đúng là {name}" in line

@@ -10,8 +10,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from nlp.classify import DEFAULT_MODEL
 from pipelines.exports import FORMULA_STARTS, cell_text, neutralise
-from tests.conftest import ROOT, ended_pid, run_congvu
+from tests.conftest import ROOT, ended_pid, measured_in_hundred, run_congvu
 from tests.test_digest import crawl_page
 
 DEMO = json.loads((ROOT / "crawlers" / "demo" / "expected.json").read_text(encoding="utf-8"))
@@ -160,6 +161,17 @@ def test_workbook_has_a_summary_and_a_sheet_per_label(report: Path) -> None:
         assert rows[name] == (n, n)
         assert book[name].max_row == n + 1
     assert rows["Từ ngày"][0] == "01/11/2026" and rows["Đến ngày"][0] == "30/11/2026"
+
+
+def test_workbook_says_how_many_of_its_labels_are_right(report: Path) -> None:
+    right = measured_in_hundred(DEFAULT_MODEL)
+    summary = openpyxl.load_workbook(report)["Tổng hợp"]
+    rows = {r[0]: r[1] for r in summary.iter_rows(values_only=True)}
+    said = rows["Độ tin cậy của nhãn"]
+    assert (
+        f"gán nhãn phê phán thì khoảng {right['criticism']} bài đúng" in said,
+        f"gán nhãn khen ngợi thì khoảng {right['praise']} bài đúng" in said,
+    ) == (True, True), said
 
 
 def test_article_sheets_are_ready_to_filter_and_click(report: Path) -> None:
