@@ -26,7 +26,7 @@ from nlp.lexicon import CueLexiconClassifier, Lexicon
 from nlp.progress import Progress
 from nlp.split import read_split
 from nlp.train import DEFAULT_CORPUS, DEFAULT_LABELS
-from nlp.trainset import WeakRecipe, build_trainset
+from nlp.trainset import TrainSet, WeakRecipe, build_trainset
 
 CRITICISM_RECALL_FLOOR = 0.88
 # What the issue suggests trying, within the CPU budget of a 2-core machine (see the model card).
@@ -118,8 +118,26 @@ def reading_groups(names: list[str]) -> dict[tuple[int, str], list[str]]:
     return groups
 
 
-def run_candidates(names: list[str]) -> list[dict[str, Any]]:
-    """Cross-validate the named candidates on the rest; their rows, in order."""
+def write_predictions(path: Path, trainset: TrainSet, held_out: dict[str, dict]) -> None:
+    """Each article's hand label, out-of-fold label and evidence, and its opening, as JSON lines."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as out:
+        for i, found in held_out.items():
+            line = {
+                "id": i,
+                "hand_label": trainset.hand[i],
+                "hand_evidence": trainset.evidence.get(i),
+                **found,
+                "opening": trainset.texts[i][:200],
+            }
+            out.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+def run_candidates(names: list[str], predictions: Path | None = None) -> list[dict[str, Any]]:
+    """Cross-validate the named candidates on the rest; their rows, in order.
+
+    With predictions, each candidate's out-of-fold labels go to <predictions>/<name>.jsonl.
+    """
     labels = list(DEFAULT_LABELS)
     weak = any(CANDIDATES[n].get("weak") for n in names)
     trainset = build_trainset(
@@ -142,6 +160,8 @@ def run_candidates(names: list[str]) -> list[dict[str, Any]]:
             progress = Progress("  fold", options.cv_folds, "hand labels")
             cv = cross_validate(trainset, articles, options, progress, priors["priors"])
             rows[name] = row(name, options, cv)
+            if predictions is not None:
+                write_predictions(predictions / f"{name}.jsonl", trainset, cv["held_out"])
             print(json.dumps(rows[name], ensure_ascii=False), file=sys.stderr, flush=True)
     return [rows[name] for name in names]
 
@@ -151,6 +171,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m nlp.choose", description=main.__doc__)
     parser.add_argument("--out", type=Path, required=True, help="JSON file to write")
     parser.add_argument("--only", action="append", help="run only these candidates (by name)")
+    parser.add_argument(
+        "--predictions",
+        type=Path,
+        help="folder for each run candidate's out-of-fold labels and evidence (<name>.jsonl)",
+    )
     parser.add_argument(
         "--with",
         dest="earlier",
@@ -173,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         # A row keeps the command that cross-validated it, also when merged again.
         rows += [{"from": found["command"], **r} for r in found["candidates"]]
     if names:
-        rows += run_candidates(names)
+        rows += run_candidates(names, args.predictions)
     if not rows:
         parser.error("nothing to choose from: give --only or --with")
     taken = [r["candidate"] for r in rows]

@@ -284,7 +284,10 @@ def cross_validate(
     progress: Progress | None = None,
     priors: dict[str, float] | None = None,
 ) -> dict[str, Any]:
-    """Outer CV over the split's folds: figures at argmax and at the nested operating point."""
+    """Outer CV over the split's folds: figures at argmax and at the nested operating point.
+
+    "held_out" holds each article's out-of-fold label and evidence (for reading the errors).
+    """
     raw: dict[str, np.ndarray] = {}
     shifted: dict[str, np.ndarray] = {}
     shown: dict[str, tuple[str, list[str]]] = {}
@@ -316,6 +319,7 @@ def cross_validate(
     argmax = metrics(gold, [LABELS[j] for j in np.array([raw[i] for i in ids]).argmax(axis=1)])
     temperature = fit_temperature(matrix, gold)
     result: dict[str, Any] = {
+        "held_out": {i: {"label": shown[i][0], "evidence": shown[i][1]} for i in ids},
         "at_operating_point": chosen,
         "argmax": {k: argmax[k] for k in ("macro_f1", "accuracy", "per_class", "confusion_matrix")},
         "evidence_hits": evidence_hits(trainset.hand, shown, trainset.evidence),
@@ -381,7 +385,7 @@ def train_evidence(
                 f"whole recipe, operating point included (by {opts.inner_folds} inner folds of "
                 "its training labels), on the other folds"
             ),
-            **cv,
+            **{k: v for k, v in cv.items() if k != "held_out"},
         },
         "nightly_mix": priors,
         "which_labels_set_which_choices": _choices(opts),

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from nlp.choose import main, reading_groups
+from nlp.choose import main, reading_groups, write_predictions
+from nlp.classify import LABELS, load_classifier
+from nlp.evidence import EvidenceOptions
+from nlp.evidence_training import cross_validate, read_articles
+from nlp.split import read_split
+from nlp.trainset import WeakRecipe, build_trainset
+from tests.test_review import hand_sample
 
 
 def candidate(name: str, macro_f1: float, criticism_recall: float) -> dict:
@@ -77,3 +83,26 @@ def test_candidates_are_read_once_per_embedded_text() -> None:
         (600, "head"): ["e5-head", "e5-head-argmax"],
         (600, "pieces"): ["e5-pieces", "ensemble-all-e5-pieces"],
     }
+
+
+@pytest.fixture(scope="module")
+def predictions(shared_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
+    """Out-of-fold labels of a small cross-validation (12 rest labels a class), as written."""
+    work = tmp_path_factory.mktemp("choose")
+    labels = hand_sample(shared_dir, work)
+    corpus = shared_dir / "corpus" / "vntc-politics-law.jsonl.gz"
+    trainset = build_trainset(labels, corpus, WeakRecipe(), 1, 0, None, read_split())
+    articles = read_articles(trainset.texts, load_classifier("cue-lexicon-1"))
+    cv = cross_validate(trainset, articles, EvidenceOptions(cv_folds=2, inner_folds=2))
+    write_predictions(work / "all.jsonl", trainset, cv["held_out"])
+    lines = (work / "all.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def test_predictions_hold_every_hand_label_once(predictions: list[dict]) -> None:
+    assert sorted(p["hand_label"] for p in predictions) == sorted(LABELS * 12)
+
+
+def test_predictions_give_evidence_for_praise_and_criticism_only(predictions: list[dict]) -> None:
+    shown = {(p["label"], bool(p["evidence"])) for p in predictions}
+    assert shown <= {("praise", True), ("criticism", True), ("neutral", False)}
