@@ -8,7 +8,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import yaml
 
@@ -19,6 +19,7 @@ MODEL_FILES = ("model.json", "model.yaml", "model.yml")
 # The cues.yaml hashes of the folders released before model.json recorded one (sha256sum format,
 # `cd models && sha256sum -c cues.sha256` checks them): their model.json stays as released.
 RELEASED_CUES = "cues.sha256"
+SCOREBOARD = "scoreboard.json"  # every model on the frozen test part (python -m nlp.scoreboard)
 
 # Model kind -> "module:factory"; the factory takes (model_dir, config) and returns a Classifier.
 # A new kind (a trained linear model, a transformer) plugs in by adding one line here.
@@ -165,6 +166,24 @@ def check_cues(model_dir: Path, config: dict) -> None:
             "Restore the file (git checkout), or copy the folder under a new model id, record "
             "the new file's sha256 as cues_sha256 in its model.json and measure it again"
         )
+
+
+def read_scoreboard() -> dict[str, Any]:
+    """The committed scoreboard."""
+    path = models_dir() / SCOREBOARD
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found; write it with `python -m nlp.scoreboard`")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def precision_at_nightly_mix(model_id: str) -> dict[str, float] | None:
+    """A model's precision per polar label at the nightly mix; None if the scoreboard lacks it."""
+    if not (models_dir() / SCOREBOARD).is_file():
+        return None
+    for entry in read_scoreboard()["models"]:
+        if entry["model_id"] == model_id and entry.get("status") == "scored":
+            return {label: float(entry["precision_at_nightly_mix"][label]) for label in POLAR}
+    return None
 
 
 def neutral(reason: str) -> Prediction:

@@ -27,10 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from nlp.classify import (
+    SCOREBOARD,
     ModelNotFoundError,
     available_models,
     load_classifier,
     models_dir,
+    read_scoreboard,
 )
 from nlp.datafiles import (
     CORPUS,
@@ -43,8 +45,6 @@ from nlp.datafiles import (
 from nlp.metrics import POLAR, evidence_hits, metrics, precision_at_mix
 from nlp.model_tables import README, card_block, readme_table, with_table
 from nlp.split import TEST_SOURCE, Split, read_split
-
-SCOREBOARD = "scoreboard.json"
 
 
 def frozen_test_rows(split: Split, labels_dir: Path = LABELS_DIR) -> list[dict[str, str]]:
@@ -214,24 +214,6 @@ def split_era_models() -> list[str]:
             if data.get("split", "none") != "none":
                 out.append(model)
     return out
-
-
-def read_scoreboard() -> dict[str, Any]:
-    """The committed scoreboard."""
-    path = models_dir() / SCOREBOARD
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found; write it with `python -m nlp.scoreboard`")
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def precision_at_nightly_mix(model_id: str) -> dict[str, float] | None:
-    """A model's precision per polar label at the nightly mix; None if the scoreboard lacks it."""
-    if not (models_dir() / SCOREBOARD).is_file():
-        return None
-    for entry in read_scoreboard()["models"]:
-        if entry["model_id"] == model_id and entry.get("status") == "scored":
-            return {label: float(entry["precision_at_nightly_mix"][label]) for label in POLAR}
-    return None
 
 
 def main(argv: list[str] | None = None) -> int:

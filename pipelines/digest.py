@@ -15,9 +15,8 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from nlp.classify import ModelNotFoundError, models_dir, resolve_model
+from nlp.classify import ModelNotFoundError, models_dir, precision_at_nightly_mix, resolve_model
 from nlp.lexicon import Lexicon
-from nlp.scoreboard import precision_at_nightly_mix
 from nlp.text import normalize
 from pipelines.charts import UNLABELLED, bars_chart, daily_chart
 from pipelines.paths import DataPaths

@@ -14,7 +14,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from crawlers.dates import VN_TZ
-from nlp.scoreboard import precision_at_nightly_mix
+from nlp.classify import precision_at_nightly_mix
 from pipelines.digest import as_list, safe_url
 from pipelines.lake import lake_target
 from pipelines.paths import DataPaths, utc_stamp

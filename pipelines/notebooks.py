@@ -10,9 +10,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from nlp.classify import DEFAULT_MODEL, LABELS, models_dir
+from nlp.classify import DEFAULT_MODEL, LABELS, models_dir, read_scoreboard
 from nlp.evaluate import metrics
-from nlp.scoreboard import read_scoreboard
 from pipelines.digest import safe_url, without_headline
 from pipelines.search import fold
 from pipelines.store import open_db

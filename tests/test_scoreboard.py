@@ -7,13 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from nlp.classify import DEFAULT_MODEL, available_models, models_dir
+from nlp.classify import DEFAULT_MODEL, available_models, models_dir, read_scoreboard
 from nlp.evaluate import evidence_hits, load_corpus_texts, pool_priors, precision_at_mix
 from nlp.model_tables import README, card_block, readme_table, with_table
 from nlp.scoreboard import (
     frozen_test_rows,
     kept_where_not_built,
-    read_scoreboard,
     score_model,
     split_era_models,
     trained_on,
