@@ -7,6 +7,11 @@ the candidates whose criticism recall reaches the floor. `--only NAME` runs one 
 takes minutes); `--with FILE` adds the candidates of an earlier output to the choice, so runs
 made apart are chosen among as one. The chosen options are then trained with
 `python -m nlp.train --backend evidence` and evaluated on the test part once.
+
+models/candidates.json is the record of every candidate's figures, each with the command that
+ran it (a new round: `--only NEW --with models/candidates.json --out models/candidates.json`).
+`--predictions DIR` also writes each run candidate's out-of-fold labels and evidence, to read
+its errors without touching the test part.
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from nlp.choose import main, reading_groups, write_predictions
-from nlp.classify import LABELS, load_classifier
+from nlp.choose import CANDIDATES, main, reading_groups, write_predictions
+from nlp.classify import LABELS, load_classifier, models_dir
 from nlp.evidence import EvidenceOptions
 from nlp.evidence_training import cross_validate, read_articles
 from nlp.split import read_split
@@ -83,6 +83,11 @@ def test_candidates_are_read_once_per_embedded_text() -> None:
         (600, "head"): ["e5-head", "e5-head-argmax"],
         (600, "pieces"): ["e5-pieces", "ensemble-all-e5-pieces"],
     }
+
+
+def test_every_candidate_s_cross_validation_is_committed() -> None:
+    record = json.loads((models_dir() / "candidates.json").read_text(encoding="utf-8"))
+    assert sorted(r["candidate"] for r in record["candidates"]) == sorted(CANDIDATES)
 
 
 @pytest.fixture(scope="module")
