@@ -419,8 +419,9 @@ def cmd_prune(args: argparse.Namespace) -> int:
     paths = DataPaths(args.data_dir)
     done = prune_staging(paths, args.keep_days, args.wait)
     print(
-        f"{done.files} staging files loaded more than {args.keep_days} days ago deleted "
-        f"({done.size / 1e6:.1f} MB); {done.unloaded} not loaded yet kept; raw HTML in "
+        f"{done.files} staging files loaded more than {args.keep_days} days ago deleted, and "
+        f"{done.summaries} summaries of sites that staged nothing ({done.size / 1e6:.1f} MB); "
+        f"{done.unloaded} not loaded yet kept; raw HTML in "
         f"{paths.raw} kept (`congvu reextract` rebuilds articles from it)"
     )
     return 0

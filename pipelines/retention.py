@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from pipelines.load import pending_files
 from pipelines.paths import DataPaths
@@ -16,6 +17,7 @@ class PruneResult:
     files: int  # staging files deleted (with their .stats.json)
     size: int  # bytes freed
     unloaded: int  # staging files the database has not loaded: never deleted
+    summaries: int = 0  # .stats.json of sites that staged nothing, in runs finished long ago
 
 
 def prune_staging(paths: DataPaths, keep_days: int, wait_s: float = 60.0) -> PruneResult:
@@ -25,6 +27,8 @@ def prune_staging(paths: DataPaths, keep_days: int, wait_s: float = 60.0) -> Pru
     loaded yet (a killed run's, one staged while the database was busy) is never touched. A run
     writes only its own folder and loads it after its crawl ended, so a recorded file is complete.
     No run lock is needed: a load reads only files not recorded yet, and those are left alone.
+    A site that staged nothing leaves only its <site>.stats.json (its summary is in
+    crawl_run_sites); it goes once its run finished more than keep_days ago, as crawl_runs says.
     """
     if keep_days < 0:
         raise ValueError(f"--keep-days must be 0 or more, not {keep_days}")
@@ -32,6 +36,9 @@ def prune_staging(paths: DataPaths, keep_days: int, wait_s: float = 60.0) -> Pru
         old = con.execute(
             "SELECT path FROM staged_files WHERE loaded_at < now() - to_days(?)",
             [keep_days],
+        ).fetchall()
+        finished = con.execute(
+            "SELECT run_id FROM crawl_runs WHERE finished_at < now() - to_days(?)", [keep_days]
         ).fetchall()
         unloaded = len(pending_files(con, paths.staging))
     staging = paths.staging.resolve()
@@ -48,4 +55,19 @@ def prune_staging(paths: DataPaths, keep_days: int, wait_s: float = 60.0) -> Pru
         result.files += 1
         if not any(file.parent.iterdir()):
             file.parent.rmdir()
+    for (run_id,) in finished:
+        prune_summaries(paths.staging / run_id, result)
     return result
+
+
+def prune_summaries(run_dir: Path, result: PruneResult) -> None:
+    """Delete a finished run's .stats.json that have no staging file, then the empty folder."""
+    if not run_dir.is_dir():
+        return
+    for stats in run_dir.glob("*.stats.json"):
+        if not stats.with_name(stats.name.removesuffix(".stats.json") + ".jsonl").exists():
+            result.size += stats.stat().st_size
+            stats.unlink()
+            result.summaries += 1
+    if not any(run_dir.iterdir()):
+        run_dir.rmdir()

@@ -26,10 +26,11 @@ def data_dir(demo_data: Path, tmp_path: Path) -> Path:
 
 
 def age(data_dir: Path, days: int) -> None:
-    """Move the record of every load `days` into the past, as time passing would."""
+    """Move the record of every load and run `days` into the past, as time passing would."""
     con = duckdb.connect(str(data_dir / "congvu.duckdb"))
     try:
         con.execute("UPDATE staged_files SET loaded_at = loaded_at - to_days(?)", [days])
+        con.execute("UPDATE crawl_runs SET finished_at = finished_at - to_days(?)", [days])
     finally:
         con.close()
 
@@ -74,6 +75,25 @@ def test_prune_never_deletes_an_unloaded_file_which_the_next_load_stores(data_di
         True,
     )
     assert "loaded 1 staging files: 9 articles read" in load.stdout, load.stdout + load.stderr
+
+
+def test_prune_deletes_the_summary_of_a_site_that_staged_nothing_in_an_old_run(
+    data_dir: Path,
+) -> None:
+    (run,) = (data_dir / "staging").iterdir()
+    (run / "quiet.stats.json").write_text("{}")
+    age(data_dir, 40)
+    said = prune(data_dir, "30")
+    assert (files(data_dir / "staging"), run.exists(), "1 summaries" in said) == ([], False, True)
+
+
+def test_prune_keeps_the_summaries_of_a_run_not_recorded_as_finished(data_dir: Path) -> None:
+    running = data_dir / "staging" / "20990101T000000Z"
+    running.mkdir()
+    (running / "quiet.stats.json").write_text("{}")
+    age(data_dir, 40)
+    prune(data_dir, "30")
+    assert files(data_dir / "staging") == ["20990101T000000Z/quiet.stats.json"]
 
 
 def test_prune_without_a_database_deletes_nothing(tmp_path: Path) -> None:
