@@ -231,7 +231,7 @@ def test_the_installed_weights_pass_their_own_check(tmp_path: Path) -> None:
 # The released models that read the embedding: the default's behaviour cases.
 
 
-@pytest.fixture(scope="module", params=["evidence-e5-1", "evidence-e5-2"])
+@pytest.fixture(scope="module", params=["evidence-e5-1", "evidence-e5-2", "evidence-e5-3"])
 def released(request: pytest.FixtureRequest) -> Classifier:
     """Each released model that reads e5 embeddings, loaded once."""
     return load_classifier(request.param)
