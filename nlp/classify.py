@@ -178,9 +178,11 @@ def read_scoreboard() -> dict[str, Any]:
 
 def precision_at_nightly_mix(model_id: str) -> dict[str, float] | None:
     """A model's precision per polar label at the nightly mix; None if the scoreboard lacks it."""
-    if not (models_dir() / SCOREBOARD).is_file():
+    try:
+        board = read_scoreboard()
+    except FileNotFoundError:
         return None
-    for entry in read_scoreboard()["models"]:
+    for entry in board["models"]:
         if entry["model_id"] == model_id and entry.get("status") == "scored":
             return {label: float(entry["precision_at_nightly_mix"][label]) for label in POLAR}
     return None
