@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+import numpy as np
 import yaml
 
 LABELS = ("praise", "criticism", "neutral")
@@ -20,6 +21,8 @@ MODEL_FILES = ("model.json", "model.yaml", "model.yml")
 # `cd models && sha256sum -c cues.sha256` checks them): their model.json stays as released.
 RELEASED_CUES = "cues.sha256"
 SCOREBOARD = "scoreboard.json"  # every model on the frozen test part (python -m nlp.scoreboard)
+# The stated range of a precision at the nightly mix covers this share of its likely values.
+RANGE_COVERS = 0.9
 
 # Model kind -> "module:factory"; the factory takes (model_dir, config) and returns a Classifier.
 # A new kind (a trained linear model, a transformer) plugs in by adding one line here.
@@ -176,7 +179,44 @@ def read_scoreboard() -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def precision_at_nightly_mix(model_id: str) -> dict[str, float] | None:
+@dataclass(frozen=True)
+class MixPrecision:
+    """Of a label's articles at the nightly mix, the share that is right, and its likely range."""
+
+    estimate: float
+    low: float
+    high: float
+
+
+def mix_precision_ranges(
+    confusion: dict[str, dict[str, int]], mix_counts: dict[str, int], draws: int = 20_000
+) -> dict[str, tuple[float, float]]:
+    """The range (RANGE_COVERS of its likely values) of each polar label's precision at the mix.
+
+    The figure rests on few articles: the label mix on the random pool's counts (one praise
+    article in 300) and the prediction rates on the confusion matrix's rows (23 praise test
+    articles). Both are drawn from their Dirichlet posteriors (Jeffreys prior: counts + 0.5) and
+    the precision computed per draw, with a fixed seed so a page states the same range every
+    night. The range is sampling error only; the scoreboard's method says why the estimate itself
+    is pessimistic.
+    """
+    rng = np.random.default_rng(0)
+    mix = rng.dirichlet([mix_counts[g] + 0.5 for g in LABELS], draws)  # [draw, gold]
+    rates = np.stack(
+        [rng.dirichlet([confusion[g][p] + 0.5 for p in LABELS], draws) for g in LABELS], axis=1
+    )  # [draw, gold, predicted]
+    shown = np.einsum("dg,dgp->dp", mix, rates)
+    tail = (1 - RANGE_COVERS) / 2
+    ranges = {}
+    for k, label in enumerate(LABELS):
+        if label in POLAR:
+            right = mix[:, k] * rates[:, k, k] / shown[:, k]
+            low, high = np.quantile(right, [tail, 1 - tail])
+            ranges[label] = (float(low), float(high))
+    return ranges
+
+
+def precision_at_nightly_mix(model_id: str) -> dict[str, MixPrecision] | None:
     """A model's precision per polar label at the nightly mix; None if the scoreboard lacks it."""
     try:
         board = read_scoreboard()
@@ -184,7 +224,16 @@ def precision_at_nightly_mix(model_id: str) -> dict[str, float] | None:
         return None
     for entry in board["models"]:
         if entry["model_id"] == model_id and entry.get("status") == "scored":
-            return {label: float(entry["precision_at_nightly_mix"][label]) for label in POLAR}
+            ranges = mix_precision_ranges(entry["confusion_matrix"], board["nightly_mix"]["counts"])
+            estimates = entry["precision_at_nightly_mix"]
+            return {
+                label: MixPrecision(
+                    estimates[label],
+                    min(ranges[label][0], estimates[label]),
+                    max(ranges[label][1], estimates[label]),
+                )
+                for label in POLAR
+            }
     return None
 
 

@@ -10,7 +10,13 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from nlp.classify import DEFAULT_MODEL, LABELS, models_dir, read_scoreboard
+from nlp.classify import (
+    DEFAULT_MODEL,
+    LABELS,
+    models_dir,
+    precision_at_nightly_mix,
+    read_scoreboard,
+)
 from nlp.evaluate import metrics
 from pipelines.digest import safe_url, without_headline
 from pipelines.search import fold
@@ -109,6 +115,8 @@ def model_figures() -> pd.DataFrame:
         row["cross_validated_macro_f1"] = cross_validated_f1(entry["model_id"])
         if entry.get("status") == "scored":
             criticism, praise = (entry["per_class"][k] for k in ("criticism", "praise"))
+            at_mix = precision_at_nightly_mix(entry["model_id"]) or {}
+            mix_range = {k: f"{p.low:.3f}–{p.high:.3f}" for k, p in at_mix.items()}
             row |= {
                 "macro_f1": entry["macro_f1"],
                 "criticism_precision": criticism["precision"],
@@ -117,7 +125,9 @@ def model_figures() -> pd.DataFrame:
                 "evidence_hit_criticism": entry["evidence_hits"]["criticism"]["hit_rate"],
                 "evidence_hit_praise": entry["evidence_hits"]["praise"]["hit_rate"],
                 "precision_at_mix_criticism": entry["precision_at_nightly_mix"]["criticism"],
+                "precision_at_mix_criticism_range": mix_range["criticism"],
                 "precision_at_mix_praise": entry["precision_at_nightly_mix"]["praise"],
+                "precision_at_mix_praise_range": mix_range["praise"],
                 "articles_scored": entry["n"],
                 "macro_f1_unseen": entry["articles_no_model_trained_on"]["macro_f1"],
             }

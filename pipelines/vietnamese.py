@@ -7,6 +7,7 @@ from datetime import date, datetime
 import pandas as pd
 
 from crawlers.dates import VN_TZ
+from nlp.classify import RANGE_COVERS, MixPrecision
 
 # The department's names for the three labels (its labeling guide): every page, sheet and
 # notebook analysts read uses these, never the codes stored in the database.
@@ -49,7 +50,13 @@ def per_hundred(share: float) -> str:
     return "chưa tới 1" if share < 0.005 else f"khoảng {round(share * 100)}"
 
 
-def trust_text(model_id: str, precision: dict[str, float] | None) -> str:
+def hundred_range(low: float, high: float) -> str:
+    """A range of shares as articles in a hundred ("có thể từ 52 đến 69")."""
+    start = "dưới 1" if low < 0.005 else str(round(low * 100))
+    return f"có thể từ {start} đến {max(1, round(high * 100))}"
+
+
+def trust_text(model_id: str, precision: dict[str, MixPrecision] | None) -> str:
     """How many of a model's praise and criticism labels are right, or that no one measured it."""
     if precision is None:
         return (
@@ -58,12 +65,15 @@ def trust_text(model_id: str, precision: dict[str, float] | None) -> str:
         )
     names = {label: LABEL_NAMES[label].lower() for label in ("criticism", "praise")}
     said = [
-        f"cứ 100 bài nó gán nhãn {name} thì {per_hundred(precision[label])} bài đúng là {name}"
+        f"cứ 100 bài nó gán nhãn {name} thì {per_hundred(precision[label].estimate)} bài đúng là "
+        f"{name} ({hundred_range(precision[label].low, precision[label].high)})"
         for label, name in names.items()
     ]
     return (
         "Độ tin cậy ước tính của mô hình này (đo trên phần kiểm tra cố định, quy về tỉ lệ bài "
-        f"thực tế mỗi đêm): {'; '.join(said)}."
+        f"thực tế mỗi đêm): {'; '.join(said)}. Khoảng trong ngoặc chứa con số thật với xác suất "
+        f"{round(RANGE_COVERS * 100)}%; nó rộng khi con số dựa trên ít bài được gán nhãn tay "
+        "(bài khen ngợi rất hiếm)."
     )
 
 

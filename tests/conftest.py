@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from nlp.classify import mix_precision_ranges
 from pipelines.demo import serve_on_loopback
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -206,3 +207,12 @@ def measured_in_hundred(model_id: str) -> dict[str, int]:
     board = json.loads((ROOT / "models" / "scoreboard.json").read_text(encoding="utf-8"))
     (entry,) = [e for e in board["models"] if e["model_id"] == model_id]
     return {k: round(v * 100) for k, v in entry["precision_at_nightly_mix"].items()}
+
+
+def criticism_range_in_hundred(model_id: str) -> tuple[int, int]:
+    """The likely range of right criticism labels in 100 at the nightly mix (scoreboard)."""
+    board = json.loads((ROOT / "models" / "scoreboard.json").read_text(encoding="utf-8"))
+    (entry,) = [e for e in board["models"] if e["model_id"] == model_id]
+    ranges = mix_precision_ranges(entry["confusion_matrix"], board["nightly_mix"]["counts"])
+    low, high = ranges["criticism"]
+    return round(low * 100), round(high * 100)

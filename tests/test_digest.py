@@ -14,7 +14,14 @@ import pytest
 from nlp.classify import DEFAULT_MODEL, models_dir
 from pipelines.digest import cue_lexicon, highlight, render_digest, safe_url
 from pipelines.vietnamese import error_text
-from tests.conftest import ROOT, Site, measured_in_hundred, run_congvu, serve
+from tests.conftest import (
+    ROOT,
+    Site,
+    criticism_range_in_hundred,
+    measured_in_hundred,
+    run_congvu,
+    serve,
+)
 
 DEMO = json.loads((ROOT / "crawlers" / "demo" / "expected.json").read_text(encoding="utf-8"))
 DEMO_TITLE = "Cổng TTĐT tỉnh Hòa An (minh họa)"
@@ -312,6 +319,12 @@ def test_digest_says_how_many_of_its_labels_are_right(demo: Path) -> None:
         for label, name in (("criticism", "phê phán"), ("praise", "khen ngợi"))
     )
     assert said == (True, True), line
+
+
+def test_digest_says_how_far_its_criticism_figure_may_be_off(demo: Path) -> None:
+    low, high = criticism_range_in_hundred(DEFAULT_MODEL)
+    line = trust_line(digests(demo)[0])
+    assert f"bài đúng là phê phán (có thể từ {low} đến {high})" in line, line
 
 
 def test_report_of_a_model_that_is_never_right_on_praise_says_so(

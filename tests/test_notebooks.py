@@ -140,6 +140,7 @@ def test_model_quality_compares_models_and_analysts(
     assert f"1 bài phân tích viên đã sửa nhãn của {DEFAULT_MODEL}." in text
     assert "cue-lexicon-1" in text and "tfidf-lr-2" in text  # the scoreboard's models
     assert "khen ngợi: độ chính xác ở tỉ lệ hằng đêm" in text  # what a praise label is worth
+    assert "khen ngợi: khoảng 90%" in text  # and how far that figure may be off
     assert outputs(notebook, "images").split() == ["image/png"] * 2
 
 

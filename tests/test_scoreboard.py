@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from nlp.classify import DEFAULT_MODEL, available_models, models_dir, read_scoreboard
+from nlp.classify import (
+    DEFAULT_MODEL,
+    available_models,
+    mix_precision_ranges,
+    models_dir,
+    precision_at_nightly_mix,
+    read_scoreboard,
+)
 from nlp.evaluate import evidence_hits, load_corpus_texts, pool_priors, precision_at_mix
 from nlp.model_tables import README, card_block, readme_table, with_table
 from nlp.scoreboard import (
@@ -95,6 +102,39 @@ def test_precision_at_mix_reweights_rows_by_priors() -> None:
     found = precision_at_mix(confusion, priors)
     # praise: 0.01 * 0.8 / (0.01 * 0.8 + 0.8 * 0.1); criticism: 0.19 * 0.9 / (0.171 + 0.08)
     assert found == {"praise": round(0.008 / 0.088, 4), "criticism": round(0.171 / 0.251, 4)}
+
+
+MIX_CONFUSION = {
+    "praise": {"praise": 8, "criticism": 0, "neutral": 2},
+    "criticism": {"praise": 0, "criticism": 9, "neutral": 1},
+    "neutral": {"praise": 10, "criticism": 10, "neutral": 80},
+}
+MIX_COUNTS = {"praise": 1, "criticism": 19, "neutral": 80}
+
+
+def scaled(counts: dict, times: int) -> dict:
+    """Counts (or confusion rows) as if measured on times as many articles."""
+    return {k: scaled(v, times) if isinstance(v, dict) else v * times for k, v in counts.items()}
+
+
+def test_mix_precision_range_narrows_to_the_estimate_on_many_articles() -> None:
+    estimate = precision_at_mix(MIX_CONFUSION, {k: v / 100 for k, v in MIX_COUNTS.items()})
+    ranges = mix_precision_ranges(scaled(MIX_CONFUSION, 10_000), scaled(MIX_COUNTS, 10_000))
+    assert {k: (round(lo, 2), round(hi, 2)) for k, (lo, hi) in ranges.items()} == {
+        k: (round(v, 2), round(v, 2)) for k, v in estimate.items()
+    }
+
+
+def test_mix_precision_range_is_wide_on_one_praise_article_in_a_hundred() -> None:
+    low, high = mix_precision_ranges(MIX_CONFUSION, MIX_COUNTS)["praise"]
+    # 0.091 on these counts, but with one praise article in the mix it spans about 0.01 to 0.27
+    assert (low < 0.03, high > 0.2) == (True, True)
+
+
+def test_precision_of_the_default_at_the_nightly_mix_has_a_range_around_it() -> None:
+    found = precision_at_nightly_mix(DEFAULT_MODEL)
+    assert found is not None
+    assert all(p.low < p.estimate < p.high for p in found.values()), found
 
 
 def test_evidence_hit_ignores_case_spacing_and_tone_style() -> None:
