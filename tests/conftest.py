@@ -202,17 +202,26 @@ def lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         yield target
 
 
+def scoreboard() -> dict:
+    """The committed models/scoreboard.json, read as a file."""
+    return json.loads((ROOT / "models" / "scoreboard.json").read_text(encoding="utf-8"))
+
+
+def scoreboard_entry(model_id: str) -> dict:
+    """One model's figures in the committed scoreboard."""
+    (entry,) = [e for e in scoreboard()["models"] if e["model_id"] == model_id]
+    return entry
+
+
 def measured_in_hundred(model_id: str) -> dict[str, int]:
     """Of 100 praise / criticism labels at the nightly mix, how many are right (scoreboard)."""
-    board = json.loads((ROOT / "models" / "scoreboard.json").read_text(encoding="utf-8"))
-    (entry,) = [e for e in board["models"] if e["model_id"] == model_id]
-    return {k: round(v * 100) for k, v in entry["precision_at_nightly_mix"].items()}
+    mix = scoreboard_entry(model_id)["precision_at_nightly_mix"]
+    return {k: round(v * 100) for k, v in mix.items()}
 
 
 def criticism_range_in_hundred(model_id: str) -> tuple[int, int]:
     """The likely range of right criticism labels in 100 at the nightly mix (scoreboard)."""
-    board = json.loads((ROOT / "models" / "scoreboard.json").read_text(encoding="utf-8"))
-    (entry,) = [e for e in board["models"] if e["model_id"] == model_id]
-    ranges = mix_precision_ranges(entry["confusion_matrix"], board["nightly_mix"]["counts"])
+    counts = scoreboard()["nightly_mix"]["counts"]
+    ranges = mix_precision_ranges(scoreboard_entry(model_id)["confusion_matrix"], counts)
     low, high = ranges["criticism"]
     return round(low * 100), round(high * 100)
