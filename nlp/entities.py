@@ -29,7 +29,9 @@ TITLES = {
     "Chủ tịch", "Phó Chủ tịch", "Giám đốc", "Phó Giám đốc", "Bí thư", "Phó Bí thư", "Trưởng",
     "Phó", "Thủ tướng", "Phó Thủ tướng", "Bộ trưởng", "Thứ trưởng", "Nguyên", "Ông", "Bà",
     "Chánh", "Tổng", "Cục trưởng", "Trưởng phòng", "Chánh án", "Viện trưởng", "Đại tá", "Thượng tá",
-    "Trung tá", "Thiếu tá", "Đại úy", "Thượng úy", "Trung úy", "Thiếu úy",
+    "Trung tá", "Thiếu tá", "Đại úy", "Thượng úy", "Trung úy", "Thiếu úy", "Đại tướng",
+    "Thượng tướng", "Trung tướng", "Thiếu tướng", "Bác sĩ", "BS", "Luật sư", "LS", "Giáo sư", "GS",
+    "PGS", "Tiến sĩ", "TS", "Thạc sĩ", "ThS", "Nhân viên", "Anh", "Chị", "Cô", "Chú", "Cháu", "Bé",
 }  # fmt: skip
 # First words of public bodies and companies, which the CRF often calls locations.
 ORG_HEADS = {
@@ -141,6 +143,11 @@ def entities(text: str, max_chars: int | None = DEFAULT_MAX_CHARS) -> list[Entit
 
 def entity_counts(text: str, max_chars: int | None = DEFAULT_MAX_CHARS) -> dict[Entity, int]:
     """Return each distinct entity of a text with its number of mentions, in order of first use."""
+    return _reconciled(_tagged_counts(text, max_chars))
+
+
+def _tagged_counts(text: str, max_chars: int | None) -> dict[Entity, int]:
+    """Each (kind, name) the CRF tags in the text's head, with its number of mentions."""
     found: dict[Entity, int] = {}
     used = 0
     for sentence in sentences(text):
@@ -157,6 +164,43 @@ def entity_counts(text: str, max_chars: int | None = DEFAULT_MAX_CHARS) -> dict[
     return found
 
 
+def _reconciled(found: dict[Entity, int]) -> dict[Entity, int]:
+    """One kind per name, no initials as people, a given name counted into its full name.
+
+    The CRF tags one name as a person in one sentence and a place in the next ("Hồ Văn Cư"):
+    the name takes the kind of most of its mentions (the first used on a tie). Initials and
+    acronyms have no lower-case letter ("H.H.T", "BV", "TP.HCM") and are never a person's name.
+    Vietnamese articles give the full name once and the given name after it ("ông Cư"): a
+    one-word person counts into the one full name of the article that ends with it, which is a
+    person then even where the CRF called it a place ("Đào Thị Phượng" ... "Phượng").
+    """
+    kinds: dict[str, dict[str, int]] = {}  # name -> kind -> mentions, in order of first use
+    for entity, mentions in found.items():
+        counts = kinds.setdefault(entity.text, {})
+        counts[entity.kind] = counts.get(entity.kind, 0) + mentions
+    kind = {name: max(counts, key=lambda k: counts[k]) for name, counts in kinds.items()}
+    full_name: dict[str, str] = {}  # given name -> the one full name ending with it
+    for given in kinds:
+        if kind[given] == "person" and " " not in given and _has_lower(given):
+            ending = [n for n in kinds if kind[n] != "organization" and n.endswith(" " + given)]
+            if len(ending) == 1:
+                full_name[given] = ending[0]
+    mentions = {name: sum(counts.values()) for name, counts in kinds.items()}
+    for given, name in full_name.items():
+        mentions[name] += mentions.pop(given)
+        kind[name] = "person"
+    return {
+        Entity(kind[name], name): count
+        for name, count in mentions.items()
+        if kind[name] != "person" or _has_lower(name)
+    }
+
+
+def _has_lower(name: str) -> bool:
+    """Whether a name has a lower-case letter (a personal name does; "H.H.T", "BV" do not)."""
+    return any(c.islower() for c in name)
+
+
 def _trim(span: str) -> str:
     """Keep a span from its first to its last capitalised word ("cánh rừng Đa Mi" -> "Đa Mi")."""
     words = [w.strip(_PUNCT) for w in span.split(" ")]
@@ -164,16 +208,19 @@ def _trim(span: str) -> str:
     if not capitalised:
         return ""
     words = words[capitalised[0] : capitalised[-1] + 1]
-    while len(words) > 1 and " ".join(words[:2]) in TITLES:
-        words = words[2:]
-    while words and words[0] in TITLES:
-        words = words[1:]
+    while words:  # a title, and what follows it in lower case ("Phó chủ tịch UBND xã ...")
+        if len(words) > 1 and " ".join(words[:2]) in TITLES:
+            words = words[2:]
+        elif words[0] in TITLES or not words[0][:1].isupper():
+            words = words[1:]
+        else:
+            break
     return " ".join(words).strip(_PUNCT)
 
 
 def _kind(kind: str, text: str) -> str:
-    """Correct the 2017 CRF's habit of tagging public bodies as locations ("Sở Nội vụ")."""
+    """Correct the 2017 CRF's habit of tagging public bodies as places or people ("Sở Nội vụ")."""
     head = text.split(" ")[0]
-    if kind == "location" and (head in ORG_HEADS or " ".join(text.split(" ")[:2]) in ORG_HEADS):
+    if head in ORG_HEADS or " ".join(text.split(" ")[:2]) in ORG_HEADS:
         return "organization"
     return kind

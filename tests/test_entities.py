@@ -7,8 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from underthesea import ner
 
+from nlp.datafiles import CORPUS_NAME, load_corpus_texts
 from nlp.entities import Entity, entities, entity_counts, tag_sentence
 from nlp.text import sentences
 from tests.conftest import ROOT
@@ -17,6 +19,58 @@ PROSECUTION = (
     "Bộ Công an đã khởi tố ông Nguyễn Văn An, nguyên Giám đốc Sở Tài nguyên và Môi trường "
     "tỉnh Bình Dương."
 )
+
+
+# Criticism articles of the corpus (dev.csv) whose names the CRF tags inconsistently.
+TAX_TOUT = "Test_Full/PL_NLD_T_ (4063).txt"  # "Hồ Văn Cư" ... "Cư"; initials "H.H.T"
+HOSPITAL = "Test_Full/PL_NLD_T_ (4340).txt"  # "BS Lê Hoàng Sơn"; "Báo Người Lao Động"; "BV"
+LAND_BROKERS = "Test_Full/PL_TN_T_ (3544).txt"  # "Phó chủ tịch UBND xã Thạnh Phú"
+CROWD = "Test_Full/PL_VNE_T_ (1154).txt"  # "Nguyễn Hữu Thành" tagged a place, "Thành" a person
+
+
+@pytest.fixture(scope="module")
+def corpus_names(shared_dir: Path) -> dict[str, dict[Entity, int]]:
+    """Each of those articles' entities with their mentions."""
+    ids = [TAX_TOUT, HOSPITAL, LAND_BROKERS, CROWD]
+    texts = load_corpus_texts(shared_dir / "corpus" / CORPUS_NAME, ids)
+    return {i: entity_counts(texts[i]) for i in ids}
+
+
+def people(found: dict[Entity, int]) -> set[str]:
+    """The names an article's entities give as persons."""
+    return {e.text for e in found if e.kind == "person"}
+
+
+def test_initials_are_not_a_person(corpus_names: dict) -> None:
+    assert {"T", "H.H.T", "TP.HCM"} & people(corpus_names[TAX_TOUT]) == set()
+
+
+def test_given_name_is_counted_into_the_full_name(corpus_names: dict) -> None:
+    assert "Cư" not in people(corpus_names[TAX_TOUT])
+
+
+def test_full_name_has_the_mentions_of_its_given_name(corpus_names: dict) -> None:
+    assert corpus_names[TAX_TOUT][Entity("person", "Hồ Văn Cư")] >= 20
+
+
+def test_a_name_has_one_kind(corpus_names: dict) -> None:
+    assert Entity("location", "Hồ Văn Cư") not in corpus_names[TAX_TOUT]
+
+
+def test_full_name_tagged_a_place_is_a_person_by_its_given_name(corpus_names: dict) -> None:
+    assert Entity("person", "Nguyễn Hữu Thành") in corpus_names[CROWD]
+
+
+def test_abbreviated_title_is_not_part_of_a_name(corpus_names: dict) -> None:
+    assert Entity("person", "Lê Hoàng Sơn") in corpus_names[HOSPITAL]
+
+
+def test_newspaper_tagged_a_person_is_not_a_person(corpus_names: dict) -> None:
+    assert "Báo Người Lao Động" not in people(corpus_names[HOSPITAL])
+
+
+def test_title_in_lower_case_is_not_part_of_a_name(corpus_names: dict) -> None:
+    assert [e.text for e in corpus_names[LAND_BROKERS] if not e.text[0].isupper()] == []
 
 
 def seed_article(shared_dir: Path) -> str:
