@@ -26,13 +26,16 @@ _TEMPLATE_RE = re.compile(
 )
 # Job titles the CRF folds into a following name or place ("Chủ tịch UBND huyện Thăng Bình").
 TITLES = {
-    "Chủ tịch", "Phó Chủ tịch", "Giám đốc", "Phó Giám đốc", "Bí thư", "Phó Bí thư", "Trưởng",
-    "Phó", "Thủ tướng", "Phó Thủ tướng", "Bộ trưởng", "Thứ trưởng", "Nguyên", "Ông", "Bà",
-    "Chánh", "Tổng", "Cục trưởng", "Trưởng phòng", "Chánh án", "Viện trưởng", "Đại tá", "Thượng tá",
-    "Trung tá", "Thiếu tá", "Đại úy", "Thượng úy", "Trung úy", "Thiếu úy", "Đại tướng",
-    "Thượng tướng", "Trung tướng", "Thiếu tướng", "Bác sĩ", "BS", "Luật sư", "LS", "Giáo sư", "GS",
-    "PGS", "Tiến sĩ", "TS", "Thạc sĩ", "ThS", "Nhân viên", "Anh", "Chị", "Cô", "Chú", "Cháu", "Bé",
+    "Chủ tịch", "Phó Chủ tịch", "Giám đốc", "Phó Giám đốc", "Bí thư", "Phó Bí thư", "Trưởng", "Phó",
+    "Thủ tướng", "Phó Thủ tướng", "Bộ trưởng", "Thứ trưởng", "Nguyên", "Chánh", "Tổng",
+    "Cục trưởng", "Trưởng phòng", "Chánh án", "Viện trưởng", "Đại tá", "Thượng tá", "Trung tá",
+    "Thiếu tá", "Đại úy", "Thượng úy", "Trung úy", "Thiếu úy", "Đại tướng", "Thượng tướng",
+    "Trung tướng", "Thiếu tướng", "Bác sĩ", "BS", "Luật sư", "LS", "Giáo sư", "GS", "PGS",
+    "Tiến sĩ", "TS", "Thạc sĩ", "ThS", "Nhân viên",
 }  # fmt: skip
+# Forms of address before a person's name that also begin place names ("Bà Rịa", "Anh Sơn",
+# "Cô Tô"): cut from persons only.
+HONORIFICS = {"Ông", "Bà", "Anh", "Chị", "Cô", "Chú", "Cháu", "Bé", "Em"}
 # First words of public bodies and companies, which the CRF often calls locations.
 ORG_HEADS = {
     "Sở", "Bộ", "UBND", "HĐND", "Ủy ban", "Văn phòng", "Ban", "Cục", "Chi cục", "Tổng cục",
@@ -157,7 +160,7 @@ def _tagged_counts(text: str, max_chars: int | None) -> dict[Entity, int]:
         if len(sentence) > MAX_SENTENCE_CHARS:
             sentence = sentence[:MAX_SENTENCE_CHARS].rsplit(" ", 1)[0]
         for entity in _spans(tag_sentence(sentence)):
-            cleaned = _trim(entity.text)
+            cleaned = _trim(entity.text, entity.kind)
             if cleaned and not any(c.isdigit() for c in cleaned):
                 key = Entity(_kind(entity.kind, cleaned), cleaned)
                 found[key] = found.get(key, 0) + 1
@@ -201,26 +204,30 @@ def _has_lower(name: str) -> bool:
     return any(c.islower() for c in name)
 
 
-def _trim(span: str) -> str:
+def _trim(span: str, kind: str) -> str:
     """Keep a span from its first to its last capitalised word ("cánh rừng Đa Mi" -> "Đa Mi")."""
     words = [w.strip(_PUNCT) for w in span.split(" ")]
     capitalised = [i for i, w in enumerate(words) if w[:1].isupper()]
     if not capitalised:
         return ""
     words = words[capitalised[0] : capitalised[-1] + 1]
-    while words:  # a title, and what follows it in lower case ("Phó chủ tịch UBND xã ...")
-        if len(words) > 1 and " ".join(words[:2]) in TITLES:
+    titles = TITLES | HONORIFICS if kind == "person" else TITLES
+    # A title, and what follows it in lower case ("Phó chủ tịch UBND xã ..."), up to a body.
+    while words and not _is_body(words):
+        if len(words) > 1 and " ".join(words[:2]) in titles:
             words = words[2:]
-        elif words[0] in TITLES or not words[0][:1].isupper():
+        elif words[0] in titles or not words[0][:1].isupper():
             words = words[1:]
         else:
             break
     return " ".join(words).strip(_PUNCT)
 
 
+def _is_body(words: list[str]) -> bool:
+    """Whether words begin like a public body or company ("Sở", "Tổng công ty")."""
+    return any(" ".join(words[:n]) in ORG_HEADS for n in (1, 2, 3))
+
+
 def _kind(kind: str, text: str) -> str:
     """Correct the 2017 CRF's habit of tagging public bodies as places or people ("Sở Nội vụ")."""
-    head = text.split(" ")[0]
-    if head in ORG_HEADS or " ".join(text.split(" ")[:2]) in ORG_HEADS:
-        return "organization"
-    return kind
+    return "organization" if _is_body(text.split(" ")) else kind

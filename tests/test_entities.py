@@ -26,12 +26,13 @@ TAX_TOUT = "Test_Full/PL_NLD_T_ (4063).txt"  # "Hồ Văn Cư" ... "Cư"; initia
 HOSPITAL = "Test_Full/PL_NLD_T_ (4340).txt"  # "BS Lê Hoàng Sơn"; "Báo Người Lao Động"; "BV"
 LAND_BROKERS = "Test_Full/PL_TN_T_ (3544).txt"  # "Phó chủ tịch UBND xã Thạnh Phú"
 CROWD = "Test_Full/PL_VNE_T_ (1154).txt"  # "Nguyễn Hữu Thành" tagged a place, "Thành" a person
+PROVINCE = "Test_Full/XH_NLD_T_ (9238).txt"  # "Bà Rịa": "Bà" (Mrs) begins a place name too
 
 
 @pytest.fixture(scope="module")
 def corpus_names(shared_dir: Path) -> dict[str, dict[Entity, int]]:
     """Each of those articles' entities with their mentions."""
-    ids = [TAX_TOUT, HOSPITAL, LAND_BROKERS, CROWD]
+    ids = [TAX_TOUT, HOSPITAL, LAND_BROKERS, CROWD, PROVINCE]
     texts = load_corpus_texts(shared_dir / "corpus" / CORPUS_NAME, ids)
     return {i: entity_counts(texts[i]) for i in ids}
 
@@ -71,6 +72,10 @@ def test_newspaper_tagged_a_person_is_not_a_person(corpus_names: dict) -> None:
 
 def test_title_in_lower_case_is_not_part_of_a_name(corpus_names: dict) -> None:
     assert [e.text for e in corpus_names[LAND_BROKERS] if not e.text[0].isupper()] == []
+
+
+def test_form_of_address_is_kept_in_a_place_name(corpus_names: dict) -> None:
+    assert Entity("location", "Bà Rịa") in corpus_names[PROVINCE]
 
 
 def seed_article(shared_dir: Path) -> str:
