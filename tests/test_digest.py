@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import unicodedata
 from pathlib import Path
 
 import duckdb
@@ -370,6 +371,15 @@ def test_report_refuses_an_unknown_province_or_site(demo: Path) -> None:
     assert (province.returncode, site.returncode) == (2, 2)
     assert "unknown province 'Atlantis'" in province.stderr and "Hà Nội" in province.stderr
     assert "unknown site 'nope'" in site.stderr
+
+
+def test_report_of_a_site_named_by_its_title_typed_decomposed(demo: Path, tmp_path: Path) -> None:
+    """A title in NFD (pasted from a Mac) is the site's title, as a province name is."""
+    title = unicodedata.normalize("NFD", "Cổng TTĐT tỉnh Hòa An (minh họa)")
+    target = tmp_path / "r.html"
+    result = run_congvu("report", "--data-dir", str(demo), "--site", title, "--output", str(target))
+    assert result.returncode == 0, result.stderr
+    assert "nguồn Cổng TTĐT tỉnh Hòa An (minh họa)." in parse(target).text_content()
 
 
 def test_report_of_a_province_reads_its_pre_merger_name(demo: Path, tmp_path: Path) -> None:
