@@ -367,7 +367,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         where = " · ".join(
             part
             for part in (row.published, row.site_title, row.province, label_name(row.label))
-            if part
+            if isinstance(part, str) and part  # an unknown province is NaN in the table
         )
         print(f"{rank}. {row.title}\n   {where}\n   {row.snippet}\n   {row.url}")
     print(f"{len(found)} kết quả cho “{args.query}” (nhãn của mô hình {args.model})")

@@ -179,11 +179,14 @@ def daily_counts(
 def attention(
     stories: dict[str, int], unlabelled: int, failed: int, drifted: int, new: bool
 ) -> str:
-    """The line saying what needs reading ("3 bài phê phán, 2 bài khen ngợi mới; 1 nguồn lỗi")."""
-    articles = [
-        f"{stories[label]} bài {LABEL_NAMES[label].lower()}" for label in LISTED if stories[label]
+    """The line saying what needs reading ("3 tin phê phán, 2 tin khen ngợi mới; 1 nguồn lỗi").
+
+    Stories ("tin"), as the cards below: the copies of one story are one thing to read.
+    """
+    listed = [
+        f"{stories[label]} tin {LABEL_NAMES[label].lower()}" for label in LISTED if stories[label]
     ]
-    head = ", ".join(articles) or "Không có bài phê phán hay khen ngợi"
+    head = ", ".join(listed) or "Không có tin phê phán hay khen ngợi"
     head += " mới" if new else ""
     notes = [f"{n} {what}" for n, what in (
         (unlabelled, "bài chưa có nhãn"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import unicodedata
 from datetime import date, datetime
 from pathlib import Path
 
@@ -65,9 +66,19 @@ def unnamed_export(paths: DataPaths, stem: str, suffix: str) -> Path:
 
 def neutralise(value: object) -> object:
     """A text a spreadsheet would read as a formula, prefixed with "'" so it stays text."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    if isinstance(value, str) and formula_like(value):
         return "'" + value
     return value
+
+
+def formula_like(text: str) -> bool:
+    """Whether text starts with a formula sign, also a full-width or small one (＝, ＋, ﹦:
+    Apple Numbers folds them to ASCII, as NFKC does) or one behind blanks and invisible
+    characters (a spreadsheet may skip them; crawled text keeps U+202E and the like)."""
+    if text.startswith(FORMULA_STARTS):
+        return True
+    shown = next((c for c in text if not (c.isspace() or unicodedata.category(c) == "Cf")), "")
+    return unicodedata.normalize("NFKC", shown).startswith(FORMULA_STARTS)
 
 
 def labelled_articles(

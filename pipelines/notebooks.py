@@ -200,7 +200,8 @@ def report_html(rows: pd.DataFrame) -> str:
     """
     parts = []
     for row in rows.itertuples():
-        facts = [row.source, row.day.strftime("%d/%m/%Y"), row.province or "", row.label_name]
+        province = row.province if isinstance(row.province, str) else ""  # NaN when unknown
+        facts = [row.source, row.day.strftime("%d/%m/%Y"), province, row.label_name]
         sentences = evidence_sentences(row.evidence, row.title)
         evidence = "".join(f"<li>{escape(s)}</li>" for s in sentences)
         link = safe_url(row.url) or ""  # a crawled javascript: link must not be clickable

@@ -307,7 +307,7 @@ def import_review(paths: DataPaths, path: Path, reviewer: str, wait_s: float) ->
     skipped, so importing the same file twice adds nothing; a row that changes it is appended
     and becomes the current label. Anything wrong refuses the whole file.
     """
-    reviewer = reviewer.strip()
+    reviewer = _text(reviewer)  # NFC, as the sheet's cells: one name is one reviewer
     if not reviewer:
         raise ValueError("--reviewer must name who reviewed the file")
     existing_db(paths.db)  # labels are for stored articles: no run yet, nothing to label

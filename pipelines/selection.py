@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -124,8 +125,10 @@ def province_of(name: str) -> str:
 
 def site_of(con: duckdb.DuckDBPyConnection, name: str) -> str:
     """A site known to the database (its profile name, or its title); ValueError otherwise."""
+    name = unicodedata.normalize("NFC", name)  # a title pasted in NFD is the same title
     rows = con.execute(
-        "SELECT site FROM sites WHERE site = ? OR lower(title) = lower(?)", [name, name]
+        "SELECT site FROM sites WHERE site = ? OR lower(nfc_normalize(title)) = lower(?)",
+        [name, name],
     ).fetchall()
     if not rows:
         known = ", ".join(r[0] for r in con.execute("SELECT site FROM sites ORDER BY 1").fetchall())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import unicodedata
 from pathlib import Path
 
 import duckdb
@@ -158,7 +159,7 @@ def count(label: str) -> int:
 
 def test_attention_line_says_what_to_read(demo: Path) -> None:
     line = texts(parse(digests(demo)[0]), "//p[@class='attention']")
-    expected = f"{count('criticism')} bài phê phán, {count('praise')} bài khen ngợi mới."
+    expected = f"{count('criticism')} tin phê phán, {count('praise')} tin khen ngợi mới."
     assert line == [expected]
 
 
@@ -300,6 +301,9 @@ def test_copies_of_one_story_make_one_card_with_their_number(demo: Path, tmp_pat
         con.close()
     metas = texts(lxml.html.fromstring(page), "//article[@class='criticism']/p[@class='meta'][1]")
     assert len(metas) == count("criticism") - 1
+    # The line on top counts stories, as the cards do, and says so: "tin", not "bài" (articles).
+    (line,) = texts(lxml.html.fromstring(page), "//p[@class='attention']")
+    assert line.startswith(f"{len(metas)} tin phê phán, ")
     assert sorted(m.rsplit(" · ", 1)[1] for m in metas) == ["1 bản đăng"] * (len(metas) - 1) + [
         "2 bản đăng"
     ]
@@ -382,6 +386,15 @@ def test_report_refuses_an_unknown_province_or_site(demo: Path) -> None:
     assert "unknown site 'nope'" in site.stderr
 
 
+def test_report_of_a_site_named_by_its_title_typed_decomposed(demo: Path, tmp_path: Path) -> None:
+    """A title in NFD (pasted from a Mac) is the site's title, as a province name is."""
+    title = unicodedata.normalize("NFD", "Cổng TTĐT tỉnh Hòa An (minh họa)")
+    target = tmp_path / "r.html"
+    result = run_congvu("report", "--data-dir", str(demo), "--site", title, "--output", str(target))
+    assert result.returncode == 0, result.stderr
+    assert "nguồn Cổng TTĐT tỉnh Hòa An (minh họa)." in parse(target).text_content()
+
+
 def test_report_of_a_province_reads_its_pre_merger_name(demo: Path, tmp_path: Path) -> None:
     target = tmp_path / "r.html"
     result = run_congvu(
@@ -399,7 +412,7 @@ def test_failed_site_counted_and_its_errors_in_words(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stdout + result.stderr
     tree = parse(next((tmp_path / "digest").glob("digest-*.html")))
     assert texts(tree, "//p[@class='attention']") == [
-        "Không có bài phê phán hay khen ngợi mới; 1 nguồn lỗi."
+        "Không có tin phê phán hay khen ngợi mới; 1 nguồn lỗi."
     ]
     errors = texts(tree, "//table[1]//tr[2]/td[5]")[0]
     assert errors.startswith("máy chủ từ chối kết nối: ") and errors.endswith(" trang")

@@ -50,6 +50,24 @@ def test_other_values_are_left_alone() -> None:
     ]  # fmt: skip
 
 
+# Full-width and small signs (Apple Numbers folds them to ASCII, NFKC, and evaluates "＝2+2"),
+# and signs behind blanks or invisible characters, which crawled text can hold.
+@pytest.mark.parametrize(
+    "text",
+    ["＝1+1", "＋1+1", "－1+1", "＠SUM(1+1)", "﹦1+1", "﹢1+1", "﹣1+1", "﹫SUM(1+1)",
+     "＝cmd|' /C calc'!A0", " =1+1", "\u00a0=1+1", "\u3000+1+1", "\n=1+1", "\u202e=1+1",
+     "\u200b\ufeff@SUM(1+1)", " \u202e＝1+1"],
+)  # fmt: skip
+def test_formula_signs_in_disguise_are_neutralised(text: str) -> None:
+    assert neutralise(text) == "'" + text
+
+
+def test_text_merely_starting_with_blanks_or_wide_letters_is_left_alone() -> None:
+    assert [neutralise(v) for v in (" Hà Nội", "\u202eHà Nội", "Ｈà Nội 1=1", "１+1")] == [
+        " Hà Nội", "\u202eHà Nội", "Ｈà Nội 1=1", "１+1",
+    ]  # fmt: skip
+
+
 def test_characters_a_workbook_cannot_hold_are_replaced_not_dropped() -> None:
     assert cell_text("a\x00b\x1fc\td") == "a\ufffdb\ufffdc\td"
 

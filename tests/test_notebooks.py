@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
 import nbformat
 import pandas as pd
 import pytest
@@ -169,6 +170,23 @@ def test_report_keeps_crawled_text_inert() -> None:
     assert "<script" not in html and "<img" not in html and "<b>" not in html
     assert "href" not in html  # a javascript: link is shown, never made a link
     assert html.count("<li>") == 1  # the headline is not repeated as evidence
+
+
+def test_report_of_stories_with_and_without_a_province() -> None:
+    """A missing province beside known ones (DuckDB hands pandas NaN, not None) is left out."""
+    rows = duckdb.sql(
+        "SELECT * FROM (VALUES ('Bài một', 'Đà Nẵng'), ('Bài hai', NULL)) t(title, province)"
+    ).df()
+    rows = rows.assign(
+        source="Báo Đà Nẵng",
+        day=pd.Timestamp("2026-11-20"),
+        label_name="Phê phán",
+        evidence=[["Câu một."], ["Câu hai."]],
+        url="https://baodanang.vn/a-1.html",
+    )
+    html = report_html(rows)
+    assert "<p>Báo Đà Nẵng · 20/11/2026 · Đà Nẵng · Phê phán</p>" in html
+    assert "<p>Báo Đà Nẵng · 20/11/2026 · Phê phán</p>" in html
 
 
 def test_evidence_sentences_leave_out_the_headline() -> None:

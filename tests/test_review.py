@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import unicodedata
 from datetime import date, datetime
 from pathlib import Path
 
@@ -345,3 +346,27 @@ def test_an_import_killed_before_its_commit_leaves_no_label(
         assert con.execute("SELECT count(*) FROM labels").fetchone()[0] == 0
     again = run_congvu(*command[1:])
     assert again.returncode == 0 and "3 labels imported" in again.stdout, again.stderr
+
+
+def test_a_reviewer_typed_in_decomposed_form_is_the_same_reviewer(
+    demo: Path, exported: Path, tmp_path: Path
+) -> None:
+    """A name in NFD (as a Mac may send it) is the NFC name: importing again adds nothing."""
+    data = DataPaths(tmp_path / "data")
+    shutil.copytree(demo, data.root)
+    with open_db(data.store) as con:
+        con.execute("DELETE FROM labels")
+    filled = fill(exported, tmp_path / "f.xlsx", {2: (0, None), 3: (1, "tin cũ")})
+    imported = []
+    for form in ("NFC", "NFD"):
+        name = unicodedata.normalize(form, "Nguyễn Thị Hương")
+        done = run_congvu(
+            "review", "import", str(filled), "--reviewer", name, "--data-dir", str(data.root)
+        )
+        assert done.returncode == 0, done.stderr
+        imported.append(done.stdout.split(": ", 1)[1].split(" labels imported")[0])
+    assert imported == ["2", "0"]
+    with open_db(data.db, read_only=True) as con:
+        assert con.execute("SELECT DISTINCT reviewer FROM labels").fetchall() == [
+            ("Nguyễn Thị Hương",)
+        ]

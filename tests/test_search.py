@@ -239,6 +239,15 @@ def test_cli_search(paths: DataPaths) -> None:
     assert lines[-1].startswith("2 kết quả")
 
 
+def test_cli_lists_articles_with_and_without_a_province_together(paths: DataPaths) -> None:
+    run = run_congvu("search", "ne viec", "--data-dir", str(paths.root))
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert "   01/10/2026 · Báo Minh Họa · Phê phán" in lines  # "respect": no province
+    assert "   20/11/2026 · Báo Minh Họa · Đà Nẵng · Phê phán" in lines
+    assert lines[-1].startswith("4 kết quả")
+
+
 def test_cli_reads_a_pre_merger_province_as_its_successor(paths: DataPaths) -> None:
     run = run_congvu("search", "ne viec", "--data-dir", str(paths.root), "--province", "Quảng Nam")
     assert (run.returncode, run.stdout.splitlines()[-1].startswith("2 kết quả")) == (0, True)
