@@ -72,9 +72,9 @@ def neutralise(value: object) -> object:
 
 
 def formula_like(text: str) -> bool:
-    """Whether text starts with a formula sign, also a full-width or small one (＝, ＋, ﹦:
-    Apple Numbers folds them to ASCII, as NFKC does) or one behind blanks and invisible
-    characters (a spreadsheet may skip them; crawled text keeps U+202E and the like)."""
+    """Whether text starts with a formula sign, also a full-width one or one behind blanks."""
+    # Apple Numbers folds full-width and small signs (＝, ＋, ﹦) to ASCII, as NFKC does; a
+    # spreadsheet may skip blanks and invisible characters (crawled text keeps U+202E).
     if text.startswith(FORMULA_STARTS):
         return True
     shown = next((c for c in text if not (c.isspace() or unicodedata.category(c) == "Cf")), "")
