@@ -16,7 +16,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from crawlers.dates import VN_TZ
 from nlp.classify import precision_at_nightly_mix
-from pipelines.digest import as_list, safe_url
+from pipelines.digest import as_list, safe_url, without_headline
 from pipelines.lake import lake_target
 from pipelines.paths import DataPaths, utc_stamp
 from pipelines.selection import Selection
@@ -120,7 +120,10 @@ def analyst_table(rows: pd.DataFrame) -> pd.DataFrame:
             "province": rows["province"],
             "people": rows["people"].map(lambda v: ", ".join(as_list(v))),
             "bodies": rows["bodies"].map(lambda v: ", ".join(as_list(v))),
-            "evidence": rows["evidence"].map(lambda v: "\n".join(as_list(v))),
+            "evidence": [
+                "\n".join(without_headline(v, t))
+                for v, t in zip(rows["evidence"], rows["title"], strict=True)
+            ],
             "score": rows["score"].round(2),
             "author": rows["author"],
             "category": rows["category"],

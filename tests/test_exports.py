@@ -181,6 +181,13 @@ def test_workbook_has_a_summary_and_a_sheet_per_label(report: Path) -> None:
     assert rows["Từ ngày"][0] == "01/11/2026" and rows["Đến ngày"][0] == "30/11/2026"
 
 
+def test_evidence_cells_leave_out_the_headline(report: Path) -> None:
+    sheet = openpyxl.load_workbook(report)["Phê phán"]
+    rows = [dict(zip(HEADERS, [c.value for c in r], strict=True)) for r in sheet.iter_rows(2)]
+    headlines = [r["Tiêu đề"] for r in rows if r["Tiêu đề"] in r["Câu làm căn cứ"].split("\n")]
+    assert headlines == []
+
+
 def test_workbook_says_how_many_of_its_labels_are_right(report: Path) -> None:
     right = measured_in_hundred(DEFAULT_MODEL)
     summary = openpyxl.load_workbook(report)["Tổng hợp"]
