@@ -13,7 +13,7 @@ from pipelines.checkpoints import checkpoint
 from pipelines.lake import lake_target
 from pipelines.lock import run_lock
 from pipelines.paths import DataPaths
-from pipelines.store import open_db
+from pipelines.store import DatabaseLocked, open_db
 
 log = logging.getLogger(__name__)
 PARTIAL = ".publishing"  # suffix of a snapshot being copied; a killed publish leaves one
@@ -102,7 +102,9 @@ def writing(paths: DataPaths, purpose: str, wait_s: float) -> Iterator[str]:
         adopt(paths, wait_s)
         try:
             yield note
-        except BaseException:
+        except BaseException as exc:
+            if isinstance(exc, DatabaseLocked):  # publishing would wait out the same lock again
+                raise
             try:  # what was committed before the error (a failed run's record) is shown too
                 publish(paths, wait_s)
             except Exception:

@@ -324,6 +324,36 @@ def test_run_that_could_not_write_is_recorded_by_the_next(
     assert "locked" in runs[0][1]
 
 
+# The commands that write (besides nightly) stop on a held job file as nightly does: one line,
+# and no second wait to publish a store they could not open.
+@pytest.mark.parametrize(
+    "command", [["load"], ["reclassify", "--model", "cue-lexicon-1"], ["db", "migrate"]]
+)
+def test_command_stops_in_one_line_when_the_job_file_is_held(
+    tmp_path: Path, analyst: Callable, command: list[str]
+) -> None:
+    run_congvu("db", "migrate", "--data-dir", str(tmp_path))
+    analyst(read_only=True, name=STORE)
+    result = run_congvu(*command, "--data-dir", str(tmp_path), "--wait", "1")
+    lines = result.stderr.splitlines()
+    assert (result.returncode, len(lines), "is locked by another process" in result.stderr) == (
+        2,
+        1,
+        True,
+    ), result.stderr
+
+
+def test_run_stopped_by_a_held_job_file_does_not_try_to_publish_it(
+    tmp_path: Path, origin: str, analyst: Callable
+) -> None:
+    run_congvu("db", "migrate", "--data-dir", str(tmp_path))
+    analyst(read_only=True, name=STORE)
+    result = run_congvu(*nightly_args(tmp_path, origin, "--wait", "1"))
+    (log,) = (tmp_path / "logs").glob("*.log")
+    tried = "in publish" in log.read_text(encoding="utf-8")  # a traceback through publish()
+    assert (result.returncode, tried) == (2, False)
+
+
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data folder after one demo run."""
