@@ -69,7 +69,10 @@ def summarise(site: str, stats: dict[str, Any]) -> SiteCrawl:
     if articles == 0 and discovered == 0:
         message = "Pages fetched but no article links matched: has the layout changed?"
         return SiteCrawl(site, "failed", 0, 0, pages, errors, message, counts)
-    if articles == 0 and stored < discovered:
+    # Links the site itself says are gone (a removed article a listing or sitemap still names)
+    # were read as well as they can be: only with stored articles beside them, not alone.
+    gone = errors.get("http_404", 0) + errors.get("http_410", 0) if stored else 0
+    if articles == 0 and stored + gone < discovered:
         message = f"{discovered} article links found but no article could be extracted."
         return SiteCrawl(site, "failed", 0, discovered, pages, errors, message, counts)
     message = f"{stored} already stored, not fetched again." if stored else ""

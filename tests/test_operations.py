@@ -354,6 +354,24 @@ def test_run_stopped_by_a_held_job_file_does_not_try_to_publish_it(
     assert (result.returncode, tried) == (2, False)
 
 
+def demo_site_with_dead_link() -> Site:
+    """The demo site whose listing also links an article the site answers 404 for."""
+    site = demo_site()
+    status, headers, listing = site.routes["/demo/tin-tuc/index.html"]
+    dead = b'<a href="bai-da-go-100299.html">Bai da go</a>\n</body>'
+    site.routes["/demo/tin-tuc/index.html"] = (status, headers, listing.replace(b"</body>", dead))
+    return site
+
+
+def test_quiet_night_with_a_dead_link_in_a_listing_is_ok(tmp_path: Path) -> None:
+    # A listing linking a removed article (404) is common; the site is no less read for it.
+    with serve(demo_site_with_dead_link()) as base:
+        first = run_congvu(*nightly_args(tmp_path, base + "/{site}"))
+        second = run_congvu(*nightly_args(tmp_path, base + "/{site}"))
+    assert (first.returncode, second.returncode) == (0, 0), second.stdout
+    assert "http_404 1" in second.stdout
+
+
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data folder after one demo run."""
