@@ -324,6 +324,17 @@ def test_run_that_could_not_write_is_recorded_by_the_next(
     assert "locked" in runs[0][1]
 
 
+def test_unreadable_run_record_left_in_staging_does_not_stop_the_run(
+    tmp_path: Path, origin: str
+) -> None:
+    record = tmp_path / "staging" / "20261128T190000Z" / "run.json"
+    record.parent.mkdir(parents=True)
+    record.write_text('{"run": {"run_id": "2026', encoding="utf-8")  # cut by a power failure
+    result = run_congvu(*nightly_args(tmp_path, origin))
+    said = str(record) in result.stdout and record.is_file()  # named, and kept as it was
+    assert (result.returncode, state(tmp_path), said) == (0, COMPLETE, True), result.stdout
+
+
 # The commands that write (besides nightly) stop on a held job file as nightly does: one line,
 # and no second wait to publish a store they could not open.
 @pytest.mark.parametrize(
