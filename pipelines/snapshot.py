@@ -78,6 +78,9 @@ def publish(paths: DataPaths, wait_s: float) -> None:
         # every other process out of it.
         con.execute("CHECKPOINT congvu")
         copy_synced(paths.store, partial)
+    # Read-only for everyone: a notebook that opened a snapshot for writing, once that snapshot
+    # is replaced, writes its log beside the new one, and DuckDB replays it into every reader.
+    partial.chmod(0o444)
     checkpoint("publish")
     # A log beside the snapshot can only come from someone who wrote into a snapshot; DuckDB
     # would refuse to open the new file with it ("WAL does not match database file").
