@@ -182,6 +182,13 @@ def test_run_that_fails_after_its_record_is_recorded_failed(tmp_path: Path, orig
     assert "digest" in runs[0][1]
 
 
+def test_crawl_that_cannot_write_its_files_says_so(tmp_path: Path, origin: str) -> None:
+    # As when data/raw is full or belongs to another user: the site is not to blame.
+    (tmp_path / "raw").write_text("a file where the raw archive folder should be")
+    result = run_congvu(*nightly_args(tmp_path, origin))
+    assert "storage 9" in result.stdout, result.stdout
+
+
 def test_run_ids_claimed_at_the_same_instant_differ(tmp_path: Path) -> None:
     now = datetime(2026, 11, 28, 19, 0, tzinfo=timezone.utc)
     ids = [claim_run_id(tmp_path, now) for _ in range(3)]
