@@ -9,8 +9,11 @@ import unicodedata
 from collections import Counter
 from typing import Any
 
-# Zero-width and soft-hyphen characters, and control characters lxml passes through.
-INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\x00-\x08\x0e-\x1b\ufffe\uffff]")
+# Zero-width and soft-hyphen characters, control characters lxml passes through, and lone
+# surrogates (half a character, escaped in JSON-LD), which UTF-8 and so the staging file refuse.
+INVISIBLE = re.compile(
+    "[\u200b\u200c\u200d\u2060\ufeff\u00ad\x00-\x08\x0e-\x1b\ufffe\uffff\ud800-\udfff]"
+)
 
 
 def clean(text: Any, unescape: bool = False) -> str:

@@ -40,7 +40,7 @@ class SiteCrawl:
     pages: int
     errors: dict[str, int]
     message: str
-    # The other congvu/* counters: known, refetch, not_modified, unchanged, date/missing,
+    # The other congvu/* counters: known, refetch, not_modified, unchanged, gone, date/missing,
     # date/future, extraction/profile|fallback, field/<name> (found by a profile rule),
     # pages/<kind>, retry_after... (layout drift is computed from these).
     counts: dict[str, int] = field(default_factory=dict)
@@ -69,7 +69,10 @@ def summarise(site: str, stats: dict[str, Any]) -> SiteCrawl:
     if articles == 0 and discovered == 0:
         message = "Pages fetched but no article links matched: has the layout changed?"
         return SiteCrawl(site, "failed", 0, 0, pages, errors, message, counts)
-    if articles == 0 and stored < discovered:
+    # Article links the site itself says are gone (404 or 410: a removed article a listing or
+    # sitemap still names) were read as well as they can be: only beside stored ones, not alone.
+    gone = counters.get("gone", 0) if stored else 0
+    if articles == 0 and stored + gone < discovered:
         message = f"{discovered} article links found but no article could be extracted."
         return SiteCrawl(site, "failed", 0, discovered, pages, errors, message, counts)
     message = f"{stored} already stored, not fetched again." if stored else ""

@@ -115,6 +115,8 @@ def nightly(
                 log.exception("run %s failed", report.run_id)
                 report.error = failure(exc, paths)
                 record_failure(paths, report)
+                if isinstance(exc, DatabaseLocked):  # no publish: it would wait that lock out again
+                    raise
     except Exception as exc:  # taking the lock, adopting an old database or publishing failed
         log.exception("run %s failed", report.run_id)
         if not report.error:

@@ -55,8 +55,13 @@ def start_run(paths: DataPaths, report: RunReport) -> None:
         return
     with con:
         for deferred in sorted(paths.staging.glob(f"*/{DEFERRED}")):
-            record = json.loads(deferred.read_text(encoding="utf-8"))
-            save_deferred_run(con, record["run"], record["sites"])
+            try:
+                record = json.loads(deferred.read_text(encoding="utf-8"))
+                run, sites = record["run"], record["sites"]
+            except (ValueError, KeyError, TypeError) as exc:  # one bad file must not stop runs
+                report.notes.append(f"unreadable run record {deferred} left as it is: {exc!r}")
+                continue
+            save_deferred_run(con, run, sites)
         here = [folder.name for folder in paths.staging.iterdir() if folder.is_dir()]
         interrupted = begin_run(con, report.run_id, report.started_at, here)
     if interrupted:

@@ -13,7 +13,7 @@ from pipelines.checkpoints import checkpoint
 from pipelines.lake import lake_target
 from pipelines.lock import run_lock
 from pipelines.paths import DataPaths
-from pipelines.store import open_db
+from pipelines.store import DatabaseLocked, open_db
 
 log = logging.getLogger(__name__)
 PARTIAL = ".publishing"  # suffix of a snapshot being copied; a killed publish leaves one
@@ -78,6 +78,9 @@ def publish(paths: DataPaths, wait_s: float) -> None:
         # every other process out of it.
         con.execute("CHECKPOINT congvu")
         copy_synced(paths.store, partial)
+    # Read-only for everyone: a notebook that opened a snapshot for writing, once that snapshot
+    # is replaced, writes its log beside the new one, and DuckDB replays it into every reader.
+    partial.chmod(0o444)
     checkpoint("publish")
     # A log beside the snapshot can only come from someone who wrote into a snapshot; DuckDB
     # would refuse to open the new file with it ("WAL does not match database file").
@@ -102,7 +105,9 @@ def writing(paths: DataPaths, purpose: str, wait_s: float) -> Iterator[str]:
         adopt(paths, wait_s)
         try:
             yield note
-        except BaseException:
+        except BaseException as exc:
+            if isinstance(exc, DatabaseLocked):  # publishing would wait out the same lock again
+                raise
             try:  # what was committed before the error (a failed run's record) is shown too
                 publish(paths, wait_s)
             except Exception:

@@ -69,13 +69,19 @@ class StagingPipeline:
         Compression runs in a worker thread (zlib releases the GIL) so the crawl goes on meanwhile.
         A not-modified line (HTTP 304, no page) is appended as it is.
         """
-        if item.get("http_status") == 304:
+        try:
+            if item.get("http_status") == 304:
+                self.append(item)
+                return item
+            raw = item.pop("raw_html")
+            archived = await run_in_thread(archive_raw, self.raw_dir, item["site"], raw)
+            item["raw_sha256"], item["raw_path"] = archived
             self.append(item)
-            return item
-        raw = item.pop("raw_html")
-        archived = await run_in_thread(archive_raw, self.raw_dir, item["site"], raw)
-        item["raw_sha256"], item["raw_path"] = archived
-        self.append(item)
+        except OSError:
+            # Our disk, not the site: counted so the summary says so (the log has the reason);
+            # the page is not recorded as stored, so the next run fetches it again.
+            self.crawler.stats.inc_value("congvu/error/storage")
+            raise
         self.crawler.stats.inc_value("congvu/articles")
         return item
 

@@ -445,6 +445,22 @@ def test_links_that_all_fail_still_fail() -> None:
     assert summarise("moi", stats).status == "failed"
 
 
+def test_links_that_all_answer_404_still_fail() -> None:
+    stats = {"congvu/pages/listing": 1, "congvu/discovered": 5, "congvu/error/http_404": 5}
+    assert summarise("moi", {**stats, "congvu/gone": 5}).status == "failed"
+
+
+def test_a_missing_listing_does_not_excuse_a_failing_article() -> None:
+    stats = {"congvu/pages/listing": 1, "congvu/discovered": 5, "congvu/known": 4}
+    errors = {"congvu/error/http_404": 1, "congvu/error/http_500": 1}  # the 404 is a listing's
+    assert summarise("moi", {**stats, **errors}).status == "failed"
+
+
+def test_new_links_failing_on_the_server_beside_stored_ones_fail() -> None:
+    stats = {"congvu/pages/listing": 1, "congvu/discovered": 5, "congvu/known": 4}
+    assert summarise("moi", {**stats, "congvu/error/http_500": 1}).status == "failed"
+
+
 HUGE = [f"/bai/tin-{6000 + i}.html" for i in range(5000)]
 CAPPED = """\
   listings:

@@ -270,6 +270,20 @@ ROUTES: dict[str, Reply | Callable[[int], Reply]] = {
         b'<html><head><meta http-equiv="Refresh" content="0; url=/thu/bai/dich-1022.html">',
     ),
     "/thu/bai/dich-1022.html": good("Đích của meta refresh"),
+    # A CMS that cut a name inside a character escapes half of it in its JSON-LD: a lone
+    # surrogate, which UTF-8 (and so the staging file) cannot hold. The profile does not match
+    # the page, so the generic reader takes the author from the JSON-LD.
+    "/thu/bai/json-ld-cut-1023.html": Reply(
+        200,
+        HTML,
+        (
+            f'<html><head><meta property="article:published_time" content="{PAST}">'
+            '<script type="application/ld+json">{"@type": "NewsArticle", '
+            '"headline": "Tên bị cắt", "author": {"@type": "Person", '
+            '"name": "Nguy\\udc00ễn Văn A"}}</script></head><body><h1>Tên bị cắt</h1>'
+            f"<article><p>{TEXT}</p><p>{TEXT}</p></article></body></html>"
+        ).encode(),
+    ),
 }
 
 
@@ -367,6 +381,10 @@ def test_non_html_counted(crawl: dict[str, Any]) -> None:
 
 def test_binary_garbage_counted_as_empty_article(crawl: dict[str, Any]) -> None:
     assert errors(crawl)["empty_article"] == 1
+
+
+def test_lone_surrogate_in_json_ld_dropped_not_the_article(crawl: dict[str, Any]) -> None:
+    assert crawl["records"]["/bai/json-ld-cut-1023.html"]["author"] == "Nguyễn Văn A"
 
 
 def test_malformed_html_still_stored(crawl: dict[str, Any]) -> None:

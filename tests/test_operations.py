@@ -182,6 +182,13 @@ def test_run_that_fails_after_its_record_is_recorded_failed(tmp_path: Path, orig
     assert "digest" in runs[0][1]
 
 
+def test_crawl_that_cannot_write_its_files_says_so(tmp_path: Path, origin: str) -> None:
+    # As when data/raw is full or belongs to another user: the site is not to blame.
+    (tmp_path / "raw").write_text("a file where the raw archive folder should be")
+    result = run_congvu(*nightly_args(tmp_path, origin))
+    assert "storage 9" in result.stdout, result.stdout
+
+
 def test_run_ids_claimed_at_the_same_instant_differ(tmp_path: Path) -> None:
     now = datetime(2026, 11, 28, 19, 0, tzinfo=timezone.utc)
     ids = [claim_run_id(tmp_path, now) for _ in range(3)]
@@ -322,6 +329,65 @@ def test_run_that_could_not_write_is_recorded_by_the_next(
     runs = rows(tmp_path, "SELECT status, error FROM crawl_runs ORDER BY run_id")
     assert [status for status, _ in runs] == ["failed", "ok"]
     assert "locked" in runs[0][1]
+
+
+def test_unreadable_run_record_left_in_staging_does_not_stop_the_run(
+    tmp_path: Path, origin: str
+) -> None:
+    record = tmp_path / "staging" / "20261128T190000Z" / "run.json"
+    record.parent.mkdir(parents=True)
+    record.write_text('{"run": {"run_id": "2026', encoding="utf-8")  # cut by a power failure
+    result = run_congvu(*nightly_args(tmp_path, origin))
+    said = str(record) in result.stdout and record.is_file()  # named, and kept as it was
+    assert (result.returncode, state(tmp_path), said) == (0, COMPLETE, True), result.stdout
+
+
+# The commands that write (besides nightly) stop on a held job file as nightly does: one line,
+# and no second wait to publish a store they could not open.
+@pytest.mark.parametrize(
+    "command", [["load"], ["reclassify", "--model", "cue-lexicon-1"], ["db", "migrate"]]
+)
+def test_command_stops_in_one_line_when_the_job_file_is_held(
+    tmp_path: Path, analyst: Callable, command: list[str]
+) -> None:
+    run_congvu("db", "migrate", "--data-dir", str(tmp_path))
+    analyst(read_only=True, name=STORE)
+    result = run_congvu(*command, "--data-dir", str(tmp_path), "--wait", "1")
+    lines = result.stderr.splitlines()
+    assert (result.returncode, len(lines), "is locked by another process" in result.stderr) == (
+        2,
+        1,
+        True,
+    ), result.stderr
+
+
+def test_run_stopped_by_a_held_job_file_does_not_try_to_publish_it(
+    tmp_path: Path, origin: str, analyst: Callable
+) -> None:
+    run_congvu("db", "migrate", "--data-dir", str(tmp_path))
+    analyst(read_only=True, name=STORE)
+    result = run_congvu(*nightly_args(tmp_path, origin, "--wait", "1"))
+    (log,) = (tmp_path / "logs").glob("*.log")
+    tried = "in publish" in log.read_text(encoding="utf-8")  # a traceback through publish()
+    assert (result.returncode, tried) == (2, False)
+
+
+def demo_site_with_dead_link() -> Site:
+    """The demo site whose listing also links an article the site answers 404 for."""
+    site = demo_site()
+    status, headers, listing = site.routes["/demo/tin-tuc/index.html"]
+    dead = b'<a href="bai-da-go-100299.html">Bai da go</a>\n</body>'
+    site.routes["/demo/tin-tuc/index.html"] = (status, headers, listing.replace(b"</body>", dead))
+    return site
+
+
+def test_quiet_night_with_a_dead_link_in_a_listing_is_ok(tmp_path: Path) -> None:
+    # A listing linking a removed article (404) is common; the site is no less read for it.
+    with serve(demo_site_with_dead_link()) as base:
+        first = run_congvu(*nightly_args(tmp_path, base + "/{site}"))
+        second = run_congvu(*nightly_args(tmp_path, base + "/{site}"))
+    assert (first.returncode, second.returncode) == (0, 0), second.stdout
+    assert "http_404 1" in second.stdout
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,7 @@ def data_dir(demo_data: Path, tmp_path: Path) -> Path:
 
 def age(data_dir: Path, days: int) -> None:
     """Move the record of every load and run `days` into the past, as time passing would."""
+    (data_dir / "congvu.duckdb").chmod(0o644)  # published read-only: refused to all but root
     con = duckdb.connect(str(data_dir / "congvu.duckdb"))
     try:
         con.execute("UPDATE staged_files SET loaded_at = loaded_at - to_days(?)", [days])

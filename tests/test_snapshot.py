@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from nlp.classify import DEFAULT_MODEL
 from pipelines.load import load_staged
@@ -53,6 +54,7 @@ READER = (
     """
 import json, sys, threading
 import duckdb
+import pytest
 mode, db = sys.argv[1], sys.argv[2]
 SQL = '''SELECT (SELECT count(*) FROM articles),
                 (SELECT count(*) FROM classifications WHERE model_id = '"""
@@ -187,3 +189,30 @@ def test_commands_that_write_publish_what_they_wrote(tmp_path: Path) -> None:
     con.close()
     after = rows(tmp_path, "SELECT count(*) FROM classifications")[0][0]
     assert (before, after) == (9, 18)
+
+
+# An analyst's notebook, as an ordinary user: the user namespace maps this process to uid 65534
+# with no capabilities, so file permissions apply to it even when the tests run as root.
+ANALYST = (
+    "import duckdb, sys\n"
+    "try:\n"
+    "    duckdb.connect(sys.argv[1]).execute('CREATE TABLE scratch AS SELECT 1')\n"
+    "    print('written')\n"
+    "except duckdb.IOException as exc:\n"
+    "    print('refused' if 'Permission denied' in str(exc) else exc)\n"
+    "con = duckdb.connect(sys.argv[1], read_only=True)\n"
+    "print(con.execute('SELECT count(*) FROM schema_migrations').fetchone()[0] > 0)\n"
+)
+
+
+def test_snapshot_cannot_be_opened_for_writing_by_a_notebook(tmp_path: Path) -> None:
+    # A notebook writing into a snapshot that has since been replaced leaves its write-ahead log
+    # beside the new one, and every reader of the new snapshot would replay the stale writes.
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare (util-linux) is needed to run the notebook as an ordinary user")
+    assert run_congvu("db", "migrate", "--data-dir", str(tmp_path)).returncode == 0
+    as_user = ["unshare", "--map-user=65534", "--map-group=65534", sys.executable, "-c"]
+    notebook = subprocess.run(
+        [*as_user, ANALYST, str(tmp_path / "congvu.duckdb")], capture_output=True, text=True
+    )
+    assert notebook.stdout.split() == ["refused", "True"], notebook.stderr

@@ -176,6 +176,8 @@ class ProfileSpider(scrapy.Spider):
         """Count a failed request by kind; the run summary reports it."""
         kind = error_kind(failure)
         self.count(f"error/{kind}")
+        if kind in ("http_404", "http_410") and failure.request.callback == self.parse_article:
+            self.count("gone")  # an article link the site says is no more: see summarise
         self.logger.warning("%s: %s failed (%s)", self.profile.name, failure.request.url, kind)
 
     def unreadable(self, response: Response, html: bool = True) -> bool:
