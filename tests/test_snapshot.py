@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -54,7 +55,6 @@ READER = (
     """
 import json, sys, threading
 import duckdb
-import pytest
 mode, db = sys.argv[1], sys.argv[2]
 SQL = '''SELECT (SELECT count(*) FROM articles),
                 (SELECT count(*) FROM classifications WHERE model_id = '"""
@@ -205,13 +205,19 @@ ANALYST = (
 )
 
 
+def test_snapshot_is_published_read_only(tmp_path: Path) -> None:
+    assert run_congvu("db", "migrate", "--data-dir", str(tmp_path)).returncode == 0
+    assert stat.S_IMODE((tmp_path / "congvu.duckdb").stat().st_mode) == 0o444
+
+
 def test_snapshot_cannot_be_opened_for_writing_by_a_notebook(tmp_path: Path) -> None:
     # A notebook writing into a snapshot that has since been replaced leaves its write-ahead log
     # beside the new one, and every reader of the new snapshot would replay the stale writes.
-    if shutil.which("unshare") is None:
-        pytest.skip("unshare (util-linux) is needed to run the notebook as an ordinary user")
+    as_user = ["unshare", "--map-user=65534", "--map-group=65534"]
+    if shutil.which("unshare") is None or subprocess.run([*as_user, "true"]).returncode != 0:
+        pytest.skip("needs unshare and user namespaces to run the notebook as an ordinary user")
     assert run_congvu("db", "migrate", "--data-dir", str(tmp_path)).returncode == 0
-    as_user = ["unshare", "--map-user=65534", "--map-group=65534", sys.executable, "-c"]
+    as_user = [*as_user, sys.executable, "-c"]
     notebook = subprocess.run(
         [*as_user, ANALYST, str(tmp_path / "congvu.duckdb")], capture_output=True, text=True
     )
