@@ -20,6 +20,10 @@ class PruneResult:
     summaries: int = 0  # .stats.json of sites that staged nothing, in runs finished long ago
 
 
+# DuckDB's to_days() takes a 32-bit count; a century is longer than any retention.
+MAX_KEEP_DAYS = 36_500
+
+
 def prune_staging(paths: DataPaths, keep_days: int, wait_s: float = 60.0) -> PruneResult:
     """Delete staging files loaded more than keep_days ago; unloaded ones and raw HTML stay.
 
@@ -30,8 +34,8 @@ def prune_staging(paths: DataPaths, keep_days: int, wait_s: float = 60.0) -> Pru
     A site that staged nothing leaves only its <site>.stats.json (its summary is in
     crawl_run_sites); it goes once its run finished more than keep_days ago, as crawl_runs says.
     """
-    if keep_days < 0:
-        raise ValueError(f"--keep-days must be 0 or more, not {keep_days}")
+    if not 0 <= keep_days <= MAX_KEEP_DAYS:
+        raise ValueError(f"--keep-days must be 0 to {MAX_KEEP_DAYS} (100 years), not {keep_days}")
     with open_db(paths.db, read_only=True, wait_s=wait_s) as con:
         old = con.execute(
             "SELECT path FROM staged_files WHERE loaded_at < now() - to_days(?)",

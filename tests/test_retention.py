@@ -97,6 +97,21 @@ def test_prune_keeps_the_summaries_of_a_run_not_recorded_as_finished(data_dir: P
     assert files(data_dir / "staging") == ["20990101T000000Z/quiet.stats.json"]
 
 
+@pytest.mark.parametrize("days", ["-5", "3000000000"])
+def test_prune_refuses_a_window_out_of_range_in_one_line(data_dir: Path, days: str) -> None:
+    result = run_congvu("prune", "--data-dir", str(data_dir), "--keep-days", days)
+    said = (
+        result.returncode,
+        result.stderr.strip().splitlines()[-1:],
+        "Traceback" in result.stderr,
+    )
+    assert said == (
+        2,
+        [f"congvu prune: error: --keep-days must be 0 to 36500 (100 years), not {days}"],
+        False,
+    )
+
+
 def test_prune_without_a_database_deletes_nothing(tmp_path: Path) -> None:
     staged = tmp_path / "staging" / "20200101T000000Z" / "demo.jsonl"
     staged.parent.mkdir(parents=True)
