@@ -222,6 +222,21 @@ def _label(value: object) -> str | None:
     return _BY_NAME.get(_text(value).casefold())
 
 
+def sheet_rows(path: Path, data_only: bool) -> list[tuple]:
+    """The review sheet's rows as values: saved results of formulas, or the formulas' text."""
+    try:
+        book = load_workbook(path, read_only=True, data_only=data_only)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # openpyxl raises several kinds for a file that is not an xlsx
+        raise ReviewFileError(f"{path}: not an xlsx workbook ({exc})") from exc
+    try:
+        sheet = book[SHEET] if SHEET in book.sheetnames else book.worksheets[0]
+        return list(sheet.iter_rows(values_only=True))
+    finally:
+        book.close()
+
+
 def read_review_file(path: Path) -> tuple[list[ReviewedRow], int]:
     """The rows of a filled-in review sheet, checked; and the count of rows left blank.
 
@@ -229,17 +244,10 @@ def read_review_file(path: Path) -> tuple[list[ReviewedRow], int]:
     outside the three names, a note without a label, and one article given two different labels
     or notes. Rows repeated identically count once.
     """
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except FileNotFoundError:
-        raise
-    except Exception as exc:  # openpyxl raises several kinds for a file that is not an xlsx
-        raise ReviewFileError(f"{path}: not an xlsx workbook ({exc})") from exc
-    try:
-        sheet = book[SHEET] if SHEET in book.sheetnames else book.worksheets[0]
-        rows = list(sheet.iter_rows(values_only=True))
-    finally:
-        book.close()
+    rows = sheet_rows(path, data_only=True)
+    # A formula's value is what the file saved with it; a program that does not compute
+    # formulas saves none, and the label would read as blank: such a cell is refused.
+    formulas = sheet_rows(path, data_only=False)
     headers = [_text(h) for h in rows[0]] if rows else []
     missing = [HEADER[f] for f in ID_COLUMNS if HEADER[f] not in headers]
     if missing:
@@ -252,8 +260,19 @@ def read_review_file(path: Path) -> tuple[list[ReviewedRow], int]:
     problems: list[str] = []
     found: dict[str, ReviewedRow] = {}
     blank = 0
-    for number, values in enumerate(rows[1:], start=2):
+    for number, (values, written) in enumerate(zip(rows[1:], formulas[1:], strict=True), start=2):
         cells = {f: _text(values[i]) if i < len(values) else "" for f, i in at.items()}
+        unsaved = [
+            HEADER[f]
+            for f, i in at.items()
+            if i < len(values) and values[i] is None and str(written[i] or "").startswith("=")
+        ]
+        if unsaved:
+            problems.append(
+                f"row {number}: {', '.join(unsaved)} holds a formula with no saved value "
+                "(open the file in Excel or LibreOffice and save it, or type the value)"
+            )
+            continue
         if not any(_text(v) for v in values):
             continue
         if not cells["label"]:

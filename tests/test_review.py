@@ -162,6 +162,7 @@ def test_hostile_text_is_written_inert(tmp_path: Path) -> None:
         ("duplicate", "rows 2 and 4: article"),
         ("note", "row 3: a note but no label"),
         ("columns", "missing columns Nhãn đúng"),
+        ("formula", "row 3: Nhãn đúng holds a formula with no saved value"),
     ],
 )
 def test_a_bad_file_is_refused_whole_naming_the_row(
@@ -182,6 +183,8 @@ def test_a_bad_file_is_refused_whole_naming_the_row(
     elif change == "note":
         sheet.cell(3, col["label"]).value = None
         sheet.cell(3, col["note"], "chưa rõ")
+    elif change == "formula":  # openpyxl, like any program that computes none, saves no value
+        sheet.cell(3, col["label"], '="Phê phán"')
     else:
         sheet.cell(1, col["label"], "Nhãn")
     book.save(filled)
