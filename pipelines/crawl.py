@@ -27,6 +27,8 @@ from pipelines.staging import StagingPipeline
 
 log = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
+# Scrapy's finish reason for a crawl stopped by its time budget (CLOSESPIDER_TIMEOUT).
+BUDGET_SPENT = "closespider_timeout"
 
 
 @dataclass
@@ -59,6 +61,13 @@ def summarise(site: str, stats: dict[str, Any]) -> SiteCrawl:
     counters = {k.removeprefix("congvu/"): v for k, v in stats.items() if k.startswith("congvu/")}
     errors = {k.removeprefix("error/"): v for k, v in counters.items() if k.startswith("error/")}
     counts = {k: v for k, v in counters.items() if not k.startswith("error/")}
+    cut = ""
+    if stats.get("finish_reason") == BUDGET_SPENT:
+        # Requests queued but never sent: the pages (mostly articles) the next night finds
+        # again through the listings and sitemaps, as nothing of them was stored.
+        left = max(stats.get("scheduler/enqueued", 0) - stats.get("scheduler/dequeued", 0), 0)
+        errors["time_budget"] = left
+        cut = f"Cut short by its crawl time budget: {left} pages left for the next night."
     pages = sum(v for k, v in counters.items() if k.startswith("pages/"))
     articles = counters.get("articles", 0)
     discovered = counters.get("discovered", 0)
@@ -76,6 +85,7 @@ def summarise(site: str, stats: dict[str, Any]) -> SiteCrawl:
         message = f"{discovered} article links found but no article could be extracted."
         return SiteCrawl(site, "failed", 0, discovered, pages, errors, message, counts)
     message = f"{stored} already stored, not fetched again." if stored else ""
+    message = f"{cut} {message}".strip()
     return SiteCrawl(site, "ok", articles, discovered, pages, errors, message, counts)
 
 

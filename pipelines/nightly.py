@@ -121,6 +121,9 @@ def nightly(
         log.exception("run %s failed", report.run_id)
         if not report.error:
             report.error = failure(exc, paths)
-            defer_record(paths, report)  # nothing was written: the next run records it
+            if report.digest is not None:  # publishing failed: the store holds the run as ok
+                record_failure(paths, report)
+            else:  # nothing was written: the next run records it
+                defer_record(paths, report)
     log.info("run summary\n%s", report.summary())  # the run's log file keeps it too
     return report

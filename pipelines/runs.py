@@ -100,10 +100,17 @@ def defer_record(paths: DataPaths, report: RunReport) -> None:
     """Leave a run's record in its staging folder; the next run stores it in crawl_runs."""
     run, sites = run_row(report)
     target = paths.staging / report.run_id / DEFERRED
-    target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".part")
-    partial.write_text(json.dumps({"run": run, "sites": sites}, default=to_json), encoding="utf-8")
-    partial.replace(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(
+            json.dumps({"run": run, "sites": sites}, default=to_json), encoding="utf-8"
+        )
+        partial.replace(target)
+    except OSError as exc:  # a full disk: the summary must still be printed
+        log.exception("run %s: could not leave its record in %s", report.run_id, target)
+        partial.unlink(missing_ok=True)
+        report.notes.append(f"the run's record could not be written anywhere either: {exc}")
 
 
 def record_failure(paths: DataPaths, report: RunReport) -> None:
@@ -204,13 +211,15 @@ def write_run(
 def save_deferred_run(
     con: duckdb.DuckDBPyConnection, run: dict[str, object], sites: list[dict[str, object]]
 ) -> None:
-    """Store the record a failed run left in staging, unless the run is recorded as ended."""
-    ended = con.execute(
-        "SELECT count(*) FROM crawl_runs WHERE run_id = ? AND status NOT IN "
-        "('running', 'interrupted')",
-        [run["run_id"]],
+    """Store the record a failed run left in staging, unless the run is recorded so already.
+
+    A run recorded ok whose publish then failed left a failed record: that one stands.
+    """
+    stored = con.execute(
+        "SELECT count(*) FROM crawl_runs WHERE run_id = ? AND status = ?",
+        [run["run_id"], run["status"]],
     ).fetchone()[0]
-    if not ended:
+    if not stored:
         save_run(con, run, sites)
 
 

@@ -77,7 +77,11 @@ def publish(paths: DataPaths, wait_s: float) -> None:
         # Everything into the file itself, which is then copied while this connection keeps
         # every other process out of it.
         con.execute("CHECKPOINT congvu")
-        copy_synced(paths.store, partial)
+        try:
+            copy_synced(paths.store, partial)
+        except OSError:  # a full disk: the cut copy would keep it full for the failure's record
+            partial.unlink(missing_ok=True)
+            raise
     # Read-only for everyone: a notebook that opened a snapshot for writing, once that snapshot
     # is replaced, writes its log beside the new one, and DuckDB replays it into every reader.
     partial.chmod(0o444)

@@ -31,6 +31,7 @@ ERROR_KINDS = {
     "empty_article": "trang bài viết không có nội dung",
     "encoding": "bảng mã không đọc được (VISCII, TCVN3...)",
     "ignored": "yêu cầu bị bỏ qua",
+    "time_budget": "hết thời gian thu thập dành cho nguồn, để lại cho đêm sau",
 }
 HTTP_STATUSES = {
     403: "máy chủ từ chối truy cập",

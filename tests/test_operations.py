@@ -189,6 +189,35 @@ def test_crawl_that_cannot_write_its_files_says_so(tmp_path: Path, origin: str) 
     assert "storage 9" in result.stdout, result.stdout
 
 
+def test_slow_site_is_cut_short_by_its_budget_and_finished_next_night(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every article answers in 5 s; one request at a time, as a site's own slot fetches them.
+    site = demo_site(article_delay=5.0)
+    budget = {"CLOSESPIDER_TIMEOUT": 4, "CONCURRENT_REQUESTS": 1}
+    monkeypatch.setenv("CONGVU_SCRAPY_SETTINGS", json.dumps(budget))
+    with serve(site) as base:
+        first = run_congvu(*nightly_args(tmp_path, base + "/{site}"))
+        stored = rows(tmp_path, "SELECT count(*) FROM articles")[0][0]
+        errors, message = rows(tmp_path, "SELECT errors, message FROM crawl_run_sites")[0]
+        left = json.loads(errors)["time_budget"]
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert "Cut short by its crawl time budget" in message
+        assert f"time_budget {left}" in first.stdout
+        assert 1 <= stored < 9 and left >= 1, (stored, left)  # left: links and listing pages
+        digest = next((tmp_path / "digest").glob("digest-*.html")).read_text(encoding="utf-8")
+        assert f"hết thời gian thu thập dành cho nguồn, để lại cho đêm sau: {left} trang" in digest
+        # The next night, with time enough, fetches the links left, and only those.
+        site.delays = dict.fromkeys(site.delays, 0.0)
+        monkeypatch.delenv("CONGVU_SCRAPY_SETTINGS")
+        second = run_congvu(*nightly_args(tmp_path, base + "/{site}"))
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "time_budget" not in second.stdout
+    assert state(tmp_path) == COMPLETE
+    articles = [hit for hit in site.hits if "/tin-tuc/" in hit and hit[-11:-5].isdigit()]
+    assert sorted(articles) == sorted(set(articles)) and len(articles) == 9
+
+
 def test_run_ids_claimed_at_the_same_instant_differ(tmp_path: Path) -> None:
     now = datetime(2026, 11, 28, 19, 0, tzinfo=timezone.utc)
     ids = [claim_run_id(tmp_path, now) for _ in range(3)]

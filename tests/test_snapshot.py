@@ -222,3 +222,41 @@ def test_snapshot_cannot_be_opened_for_writing_by_a_notebook(tmp_path: Path) -> 
         [*as_user, ANALYST, str(tmp_path / "congvu.duckdb")], capture_output=True, text=True
     )
     assert notebook.stdout.split() == ["refused", "True"], notebook.stderr
+
+
+# Run inside a private mount namespace on a tmpfs of SIZE bytes: the demo's nightly job, then
+# what is left on that disk (it vanishes with the namespace). argv: folder, size, congvu.
+FULL_DISK_RUN = """
+set -u
+mount -t tmpfs -o size=$2 tmpfs "$1" || exit 97
+"$3" demo --data-dir "$1/data" > "$1/../out.txt" 2>&1
+echo "exit $?" >> "$1/../out.txt"
+find "$1/data" -name '*.part' -o -name '*.publishing' -o -name run.json >> "$1/../left.txt"
+"$4" -c "import duckdb, sys; print(duckdb.connect(sys.argv[1], read_only=True).execute(
+  'SELECT status, error FROM crawl_runs').fetchall())" "$1/data/store/congvu.duckdb" \
+  > "$1/../runs.txt" 2>&1
+"""
+
+
+def test_disk_full_at_publish_is_recorded_printed_and_exited_alike(tmp_path: Path) -> None:
+    # The store fits on the disk, its published copy does not: the run has failed, and the
+    # record, the exit code and the printed summary say the same; no cut copy fills the disk.
+    if shutil.which("unshare") is None or subprocess.run(["unshare", "-rm", "true"]).returncode:
+        pytest.skip("needs unshare and user namespaces to mount a small disk (tmpfs)")
+    sized = tmp_path / "sized"
+    assert run_congvu("demo", "--data-dir", str(sized)).returncode == 0
+    snapshot = (sized / "congvu.duckdb").stat().st_size
+    rest = sum(f.stat().st_size for f in sized.rglob("*") if f.is_file()) - snapshot
+    (tmp_path / "disk").mkdir()
+    congvu = str(Path(sys.executable).with_name("congvu"))
+    size = str(rest + snapshot // 2)
+    command = ["unshare", "-rm", "sh", "-c", FULL_DISK_RUN, "sh", str(tmp_path / "disk"), size]
+    done = subprocess.run([*command, congvu, sys.executable], cwd=ROOT, timeout=300)
+    if done.returncode == 97:
+        pytest.skip("mounting a tmpfs is refused here")
+    out = (tmp_path / "out.txt").read_text(encoding="utf-8")
+    assert out.rstrip().endswith("exit 2"), out
+    assert "status: failed" in out and "No space left on device" in out, out
+    assert (tmp_path / "left.txt").read_text() == ""
+    runs = (tmp_path / "runs.txt").read_text(encoding="utf-8")
+    assert runs.startswith("[('failed', ") and "No space left on device" in runs, runs
