@@ -83,10 +83,15 @@ def run_stages(
     finish_run_record(paths, report, since, until)
 
 
-def failure(exc: Exception, paths: DataPaths) -> str:
+def failure(exc: Exception, paths: DataPaths, report: RunReport) -> str:
     """The one-line reason a run failed, saying where its crawled articles are."""
     if isinstance(exc, RunLocked):
         return str(exc)
+    if report.load is not None:  # the failure came after the load committed
+        return (
+            f"{exc}. The crawled articles were loaded: the next run labels any left unlabelled "
+            "and publishes them."
+        )
     return f"{exc}. The crawled articles stay staged in {paths.staging}: the next run loads them."
 
 
@@ -113,14 +118,14 @@ def nightly(
                 run_stages(paths, report, profiles, classifier, origin, wait_s, frontier)
             except Exception as exc:  # reported in the summary; the traceback goes to the log
                 log.exception("run %s failed", report.run_id)
-                report.error = failure(exc, paths)
+                report.error = failure(exc, paths, report)
                 record_failure(paths, report)
                 if isinstance(exc, DatabaseLocked):  # no publish: it would wait that lock out again
                     raise
     except Exception as exc:  # taking the lock, adopting an old database or publishing failed
         log.exception("run %s failed", report.run_id)
         if not report.error:
-            report.error = failure(exc, paths)
+            report.error = failure(exc, paths, report)
             if report.digest is not None:  # publishing failed: the store holds the run as ok
                 record_failure(paths, report)
             else:  # nothing was written: the next run records it

@@ -257,6 +257,7 @@ def test_disk_full_at_publish_is_recorded_printed_and_exited_alike(tmp_path: Pat
     out = (tmp_path / "out.txt").read_text(encoding="utf-8")
     assert out.rstrip().endswith("exit 2"), out
     assert "status: failed" in out and "No space left on device" in out, out
+    assert "articles were loaded: the next run" in out and "stay staged" not in out, out
     assert (tmp_path / "left.txt").read_text() == ""
     runs = (tmp_path / "runs.txt").read_text(encoding="utf-8")
     assert runs.startswith("[('failed', ") and "No space left on device" in runs, runs
