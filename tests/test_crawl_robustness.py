@@ -200,11 +200,31 @@ PAST = (TODAY - timedelta(days=1)).isoformat()
 TEXT = "Ủy ban nhân dân tỉnh chỉ đạo giải quyết dứt điểm hồ sơ đất đai tồn đọng của người dân."
 CP_TITLE = "Tiếng Việt: Ủy ban xử lý đơn thư đúng hạn"
 HTML = {"Content-Type": "text/html; charset=utf-8"}
+OPEN_TITLE = "Thẻ tiêu đề không đóng: Sở Xây dựng chấn chỉnh cấp phép chậm"
+ARTICLE = [
+    TEXT,
+    "Sở Xây dựng đã rà soát 412 hồ sơ cấp phép xây dựng quá hạn trong quý vừa qua.",
+    "Đoàn kiểm tra của Sở làm việc tại huyện về các hồ sơ tồn đọng từ năm trước.",
+    "Giám đốc Sở yêu cầu trả lời người dân bằng văn bản trong thời hạn năm ngày làm việc.",
+    "Cán bộ để hồ sơ chậm mà không báo cáo sẽ bị kiểm điểm trước tập thể cơ quan.",
+    *(f"Đoạn {n}: Sở tiếp tục theo dõi việc giải quyết hồ sơ của người dân." for n in range(6, 16)),
+]  # over 1,000 characters, as an article is: longer than any title
 
 
 def good(title: str, published: str | None = PAST) -> Reply:
     """A readable article."""
     return Reply(200, HTML, page(title, [TEXT, "Đoạn thứ hai của bài."], published).encode())
+
+
+def left_open(head: str, before: str) -> Reply:
+    """An article whose markup leaves an element open (in before) over all of its text."""
+    body = "".join(f"<p>{text}</p>" for text in ARTICLE)
+    return Reply(
+        200,
+        HTML,
+        f'<html><head><meta charset="utf-8">{head}</head><body>{before}'
+        f'<div class="noi-dung">{body}</div></body></html>'.encode(),
+    )
 
 
 def bomb(size: int) -> bytes:
@@ -283,6 +303,17 @@ ROUTES: dict[str, Reply | Callable[[int], Reply]] = {
             '"name": "Nguy\\udc00ễn Văn A"}}</script></head><body><h1>Tên bị cắt</h1>'
             f"<article><p>{TEXT}</p><p>{TEXT}</p></article></body></html>"
         ).encode(),
+    ),
+    # An <h1> never closed holds the whole article: it is no title; the declared one is.
+    "/thu/bai/h1-mo-1024.html": left_open(
+        f'<meta property="article:published_time" content="{PAST}">'
+        f'<meta property="og:title" content="{OPEN_TITLE}"><title>{OPEN_TITLE}</title>',
+        f'<h1 class="tieu-de">{OPEN_TITLE}',
+    ),
+    # The same with no title declared anywhere: the headline is the line the <h1> begins with.
+    "/thu/bai/h1-mo-khong-khai-1025.html": left_open(
+        f'<meta property="article:published_time" content="{PAST}">',
+        f'<h1 class="tieu-de">{OPEN_TITLE}',
     ),
 }
 
@@ -389,6 +420,28 @@ def test_lone_surrogate_in_json_ld_dropped_not_the_article(crawl: dict[str, Any]
 
 def test_malformed_html_still_stored(crawl: dict[str, Any]) -> None:
     assert TEXT in crawl["records"]["/bai/vo-the-1010.html"]["body"]
+
+
+def test_unclosed_h1_gives_way_to_the_declared_title(crawl: dict[str, Any]) -> None:
+    assert crawl["records"]["/bai/h1-mo-1024.html"]["title"] == OPEN_TITLE
+
+
+def test_unclosed_h1_leaves_the_article_in_the_body(crawl: dict[str, Any]) -> None:
+    body = crawl["records"]["/bai/h1-mo-1024.html"]["body"]
+    assert [text for text in ARTICLE if text not in body] == []
+
+
+def test_unclosed_h1_without_a_declared_title_gives_its_first_line(
+    crawl: dict[str, Any],
+) -> None:
+    assert crawl["records"]["/bai/h1-mo-khong-khai-1025.html"]["title"] == OPEN_TITLE
+
+
+def test_unclosed_h1_without_a_declared_title_leaves_the_article_in_the_body(
+    crawl: dict[str, Any],
+) -> None:
+    body = crawl["records"]["/bai/h1-mo-khong-khai-1025.html"]["body"]
+    assert [text for text in ARTICLE if text not in body] == []
 
 
 def test_windows_1258_page_decoded(crawl: dict[str, Any]) -> None:
