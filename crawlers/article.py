@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from crawlers.encoding import decode_html
-from crawlers.fallback import Reader
+from crawlers.fallback import MAX_BYLINE_CHARS, MAX_LEAD_CHARS, MAX_TITLE_CHARS, Reader
 from crawlers.markup import root_text, to_text
 from crawlers.page import Page
 from crawlers.profiles import Rule, SiteProfile
@@ -15,12 +15,15 @@ from crawlers.text import clean, content_hash
 from crawlers.urls import canonical_url, url_host
 
 TEXT_FIELDS = ("title", "sapo", "author", "category")
+# A value longer is an element left open over the article after it, not the field: skipped.
+MAX_CHARS = {"title": MAX_TITLE_CHARS, "sapo": MAX_LEAD_CHARS, "author": MAX_BYLINE_CHARS}
 
 
 def first_text(page: Page, rules: tuple[Rule, ...], field: str) -> tuple[str, Rule | None]:
     """The first non-empty value of the first rule that yields one (authors: all, joined)."""
+    limit = MAX_CHARS.get(field)
     for rule in rules:
-        values = page.values(rule)
+        values = [value for value in page.values(rule) if limit is None or len(value) <= limit]
         if not values:
             continue
         if field == "author":

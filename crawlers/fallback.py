@@ -20,7 +20,7 @@ import htmldate
 import trafilatura
 
 from crawlers.dates import NUMERIC_RE, WORDS_RE, clock, parse_datetime
-from crawlers.markup import root_text
+from crawlers.markup import first_line, root_text
 from crawlers.page import Page
 from crawlers.profiles import Rule
 from crawlers.text import clean, token_f1
@@ -70,6 +70,10 @@ BYLINE_WINDOW = 320  # elements after the headline where an author element is lo
 DATE_WINDOW = 40  # text pieces after (and half as many before) the headline for its date line
 BYLINE_LEVELS = 4  # how far up a byline's block is looked for
 MAX_BYLINE_CHARS = 300
+# Longer is no headline but an element left open over the article after it. Real titles: 83
+# characters at most on the saved pages; 261 in the corpus (before NLĐ's "(NLĐ)-" dateline, where
+# the longest have a photo caption fused); an h1 left open on a saved page holds 1,807 or more.
+MAX_TITLE_CHARS = 300
 DATE_LINE_CHARS = 100
 MAX_LEAD_CHARS = 1000
 LEAD_WORDS = 8  # fewer words: a byline, a date, a label
@@ -199,13 +203,14 @@ class Reader:
                 if not self.is_site_name(title[cuts[-1].end() :]):
                     break
                 title = title[: cuts[-1].start()]
-            return title
+            return title if len(title) <= MAX_TITLE_CHARS else ""
         return ""
 
     @cached_property
     def declared_titles(self) -> list[str]:
-        """The titles the page declares: JSON-LD headline, og:title, the <title>."""
+        """The titles the page declares: JSON-LD headline, og:title, the <title> (none too long)."""
         found = [title for rule in TITLE_RULES for title in self.page.values(rule)]
+        found = [title for title in found if len(title) <= MAX_TITLE_CHARS]
         return [*found, self.page_title] if self.page_title else found
 
     def likeness(self, text: str) -> float:
@@ -215,8 +220,10 @@ class Reader:
     @cached_property
     def headline(self) -> Found:
         """The headline a reader sees: the h1 most like the declared title, else the heading
-        that shows the declared title, else a lone h1, else the declared title itself."""
-        h1s = [(el, text) for el, text in self.content("//h1") if not self.is_site_name(text)]
+        that shows the declared title, else a lone h1, else the declared title itself, else the
+        first line of an h1 too long to be a headline."""
+        found = [(el, text) for el, text in self.content("//h1") if not self.is_site_name(text)]
+        h1s = [(el, text) for el, text in found if len(text) <= MAX_TITLE_CHARS]
         if h1s:
             element, text = max(h1s, key=lambda pair: self.likeness(pair[1]))
             if self.likeness(text) >= 0.5:
@@ -237,9 +244,15 @@ class Reader:
             return Found(text, f"generic:headline:{describe(element)}", element)
         for rule in TITLE_RULES:
             for text in self.page.values(rule):
-                return Found(text, f"generic:{rule}")
+                if len(text) <= MAX_TITLE_CHARS:
+                    return Found(text, f"generic:{rule}")
         if self.page_title:
             return Found(self.page_title, "generic:xpath://head/title")
+        # An h1 left open holds the article after it; the headline is the line it begins with.
+        for element, _ in found:
+            line = clean(first_line(element))
+            if line and len(line) <= MAX_TITLE_CHARS:
+                return Found(line, f"generic:headline:{describe(element)}", element)
         return Found()
 
     def following(self, count: int) -> list[Any]:

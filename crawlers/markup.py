@@ -109,6 +109,20 @@ def element_text(root: Any) -> str:
     return "".join(parts)
 
 
+def first_line(element: Any) -> str:
+    """The text an element shows before its first block inside: the line a browser sets first."""
+    parts: list[str] = []
+    for event, el in etree.iterwalk(element, events=("start", "end")):
+        tag = el.tag.lower() if isinstance(el.tag, str) else None
+        if el is not element and tag in BLOCK_TAGS:
+            break
+        if event == "start" and tag is not None and tag not in SKIP_TAGS:
+            parts.append(el.text or "")
+        elif event == "end" and el is not element:
+            parts.append(el.tail or "")
+    return "".join(parts)
+
+
 def root_text(root: Any) -> str:
     """The text of a selection result: an element's text content, or a text/attribute string."""
     if isinstance(root, str | int | float):

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from statistics import median_low
 
 from crawlers.dates import NUMERIC_RE, date_from_url, parse_datetime
-from crawlers.fallback import Reader, htmldate_date
+from crawlers.fallback import DATE_LINE_CHARS, Reader, htmldate_date
 from crawlers.markup import to_text
 from crawlers.page import Page
 from crawlers.profiles import Rule, SiteProfile
@@ -45,6 +45,8 @@ def first_date(
     """The first value of the rules that parses as a date not in the future."""
     for rule in rules:
         for value in page.values(rule):
+            if len(value) > DATE_LINE_CHARS:
+                continue  # an element left open over the article: its dates are the text's
             parsed = parse_datetime(value, dayfirst=rule.dayfirst)
             if check.ok(parsed):
                 return parsed, rule

@@ -41,8 +41,10 @@ domains: [thu.test]
 article_url: '^https://thu\\.test/bai/[a-z0-9-]+-\\d+\\.html$'
 fields:
   title: [{{css: h1.tieu-de}}]
+  sapo: [{{css: h2.sapo}}]
+  author: [{{css: span.tac-gia}}]
   body: [{{css: "div.noi-dung > p"}}]
-  published_at: [{{meta: "article:published_time"}}]
+  published_at: [{{meta: "article:published_time"}}, {{css: span.ngay}}]
 """
 # Short limits so the slow and huge pages fail fast; one retry so Retry-After can be seen; a small
 # delay, as a real crawl has, which is what keeps Scrapy to one request at a time per site.
@@ -200,11 +202,32 @@ PAST = (TODAY - timedelta(days=1)).isoformat()
 TEXT = "Ủy ban nhân dân tỉnh chỉ đạo giải quyết dứt điểm hồ sơ đất đai tồn đọng của người dân."
 CP_TITLE = "Tiếng Việt: Ủy ban xử lý đơn thư đúng hạn"
 HTML = {"Content-Type": "text/html; charset=utf-8"}
+OPEN_TITLE = "Thẻ tiêu đề không đóng: Sở Xây dựng chấn chỉnh cấp phép chậm"
+ELDER = TODAY - timedelta(days=10)
+ARTICLE = [
+    TEXT,
+    "Sở Xây dựng đã rà soát 412 hồ sơ cấp phép xây dựng quá hạn trong quý vừa qua.",
+    f"Ngày {ELDER.day} tháng {ELDER.month} năm {ELDER.year}, đoàn kiểm tra làm việc tại huyện.",
+    "Giám đốc Sở yêu cầu trả lời người dân bằng văn bản trong thời hạn năm ngày làm việc.",
+    "Cán bộ để hồ sơ chậm mà không báo cáo sẽ bị kiểm điểm trước tập thể cơ quan.",
+    *(f"Đoạn {n}: Sở tiếp tục theo dõi việc giải quyết hồ sơ của người dân." for n in range(6, 16)),
+]  # over 1,000 characters, as an article is: longer than any title, lead or byline
 
 
 def good(title: str, published: str | None = PAST) -> Reply:
     """A readable article."""
     return Reply(200, HTML, page(title, [TEXT, "Đoạn thứ hai của bài."], published).encode())
+
+
+def left_open(head: str, before: str) -> Reply:
+    """An article whose markup leaves an element open (in before) over all of its text."""
+    body = "".join(f"<p>{text}</p>" for text in ARTICLE)
+    return Reply(
+        200,
+        HTML,
+        f'<html><head><meta charset="utf-8">{head}</head><body>{before}'
+        f'<div class="noi-dung">{body}</div></body></html>'.encode(),
+    )
 
 
 def bomb(size: int) -> bytes:
@@ -283,6 +306,33 @@ ROUTES: dict[str, Reply | Callable[[int], Reply]] = {
             '"name": "Nguy\\udc00ễn Văn A"}}</script></head><body><h1>Tên bị cắt</h1>'
             f"<article><p>{TEXT}</p><p>{TEXT}</p></article></body></html>"
         ).encode(),
+    ),
+    # An <h1> never closed holds the whole article: it is no title; the declared one is.
+    "/thu/bai/h1-mo-1024.html": left_open(
+        f'<meta property="article:published_time" content="{PAST}">'
+        f'<meta property="og:title" content="{OPEN_TITLE}"><title>{OPEN_TITLE}</title>',
+        f'<h1 class="tieu-de">{OPEN_TITLE}',
+    ),
+    # The same with no title declared anywhere: the headline is the line the <h1> begins with.
+    "/thu/bai/h1-mo-khong-khai-1025.html": left_open(
+        f'<meta property="article:published_time" content="{PAST}">',
+        f'<h1 class="tieu-de">{OPEN_TITLE}',
+    ),
+    "/thu/bai/tac-gia-mo-1026.html": left_open(
+        f'<meta property="article:published_time" content="{PAST}">',
+        f'<h1 class="tieu-de">{OPEN_TITLE}</h1><span class="tac-gia">Nguyễn Văn A',
+    ),
+    # A lead left open would put the article twice in the body, once as the lead.
+    "/thu/bai/sapo-mo-1028.html": left_open(
+        f'<meta property="article:published_time" content="{PAST}">',
+        f'<h1 class="tieu-de">{OPEN_TITLE}</h1><h2 class="sapo">{ARTICLE[1]}',
+    ),
+    # A date element left open would date the article by a day its text mentions (ELDER).
+    "/thu/bai/ngay-mo-1027.html": left_open(
+        '<script type="application/ld+json">{"@type": "NewsArticle", '
+        f'"datePublished": "{PAST}"}}</script>',
+        f'<h1 class="tieu-de">{OPEN_TITLE}</h1>'
+        f'<span class="ngay">{TODAY - timedelta(days=1):%d/%m/%Y %H:%M}',
     ),
 }
 
@@ -389,6 +439,46 @@ def test_lone_surrogate_in_json_ld_dropped_not_the_article(crawl: dict[str, Any]
 
 def test_malformed_html_still_stored(crawl: dict[str, Any]) -> None:
     assert TEXT in crawl["records"]["/bai/vo-the-1010.html"]["body"]
+
+
+def test_unclosed_h1_gives_way_to_the_declared_title(crawl: dict[str, Any]) -> None:
+    assert crawl["records"]["/bai/h1-mo-1024.html"]["title"] == OPEN_TITLE
+
+
+def test_unclosed_h1_leaves_the_article_in_the_body(crawl: dict[str, Any]) -> None:
+    body = crawl["records"]["/bai/h1-mo-1024.html"]["body"]
+    assert [text for text in ARTICLE if text not in body] == []
+
+
+def test_unclosed_h1_without_a_declared_title_gives_its_first_line(
+    crawl: dict[str, Any],
+) -> None:
+    assert crawl["records"]["/bai/h1-mo-khong-khai-1025.html"]["title"] == OPEN_TITLE
+
+
+def test_unclosed_h1_without_a_declared_title_leaves_the_article_in_the_body(
+    crawl: dict[str, Any],
+) -> None:
+    body = crawl["records"]["/bai/h1-mo-khong-khai-1025.html"]["body"]
+    assert [text for text in ARTICLE if text not in body] == []
+
+
+def test_unclosed_author_element_is_no_author(crawl: dict[str, Any]) -> None:
+    assert crawl["records"]["/bai/tac-gia-mo-1026.html"]["author"] == ""
+
+
+def test_unclosed_author_element_leaves_the_article_in_the_body(crawl: dict[str, Any]) -> None:
+    body = crawl["records"]["/bai/tac-gia-mo-1026.html"]["body"]
+    assert [text for text in ARTICLE if text not in body] == []
+
+
+def test_unclosed_lead_does_not_repeat_the_article(crawl: dict[str, Any]) -> None:
+    assert crawl["records"]["/bai/sapo-mo-1028.html"]["body"].count(ARTICLE[2]) == 1
+
+
+def test_unclosed_date_element_gives_way_to_the_declared_date(crawl: dict[str, Any]) -> None:
+    published = crawl["records"]["/bai/ngay-mo-1027.html"]["published_at"]
+    assert datetime.fromisoformat(published) == datetime.fromisoformat(PAST)
 
 
 def test_windows_1258_page_decoded(crawl: dict[str, Any]) -> None:
