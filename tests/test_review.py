@@ -327,13 +327,19 @@ def test_training_never_takes_a_near_duplicate_of_a_test_article(
     assert trainset.folds["repost-of-train"] == trainset.folds[hand_id]
 
 
-def test_an_import_killed_before_its_commit_leaves_no_label(
-    demo: Path, exported: Path, tmp_path: Path
-) -> None:
+def unlabelled_copy(demo: Path, tmp_path: Path) -> DataPaths:
+    """A copy of the demo data folder whose store holds no analyst label yet."""
     data = DataPaths(tmp_path / "data")
     shutil.copytree(demo, data.root)
     with open_db(data.store) as con:
         con.execute("DELETE FROM labels")
+    return data
+
+
+def test_an_import_killed_before_its_commit_leaves_no_label(
+    demo: Path, exported: Path, tmp_path: Path
+) -> None:
+    data = unlabelled_copy(demo, tmp_path)
     filled = fill(exported, tmp_path / "f.xlsx", {2: (0, None), 3: (1, "x"), 4: (2, None)})
     command = [str(Path(sys.executable).with_name("congvu")), "review", "import", str(filled)]
     command += ["--reviewer", "Lan", "--data-dir", str(data.root)]
@@ -355,10 +361,7 @@ def test_a_reviewer_typed_in_decomposed_form_is_the_same_reviewer(
     demo: Path, exported: Path, tmp_path: Path
 ) -> None:
     """A name in NFD (as a Mac may send it) is the NFC name: importing again adds nothing."""
-    data = DataPaths(tmp_path / "data")
-    shutil.copytree(demo, data.root)
-    with open_db(data.store) as con:
-        con.execute("DELETE FROM labels")
+    data = unlabelled_copy(demo, tmp_path)
     filled = fill(exported, tmp_path / "f.xlsx", {2: (0, None), 3: (1, "tin cũ")})
     imported = []
     for form in ("NFC", "NFD"):
