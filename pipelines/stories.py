@@ -73,7 +73,12 @@ def neighbours(con: duckdb.DuckDBPyConnection, since: object) -> pd.DataFrame:
 
 
 def assign_stories(new: pd.DataFrame, known: pd.DataFrame) -> list[StoryLink]:
-    """Match each new article to the most similar earlier copy, or start a story with it."""
+    """Match each new article to the most similar earlier copy, or start a story with it.
+
+    On a shared store another node may group an article between the reads of new and known:
+    it is in both, and keeps the story it was given.
+    """
+    new = new[~new["article_id"].isin(known["article_id"])]
     lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
     minhashes: dict[str, MinHash] = {}
     story_of: dict[str, str] = {}

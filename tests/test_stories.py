@@ -69,3 +69,9 @@ def test_copy_of_an_article_stored_last_night_joins_its_story(original: str) -> 
 def test_first_copy_is_its_own_story(original: str) -> None:
     (link,) = assign_stories(frame(original), NO_KNOWN)
     assert (link.story_id, link.similarity) == ("a1", 1.0)
+
+
+def test_article_another_node_grouped_meanwhile_keeps_its_story(original: str) -> None:
+    (first,) = assign_stories(frame(original), NO_KNOWN)
+    known = pd.DataFrame({"article_id": ["a1"], "story_id": ["s"], "signature": [first.signature]})
+    assert assign_stories(frame(original), known) == []
