@@ -224,17 +224,22 @@ def precision_at_nightly_mix(model_id: str) -> dict[str, MixPrecision] | None:
         return None
     for entry in board["models"]:
         if entry["model_id"] == model_id and entry.get("status") == "scored":
-            ranges = mix_precision_ranges(entry["confusion_matrix"], board["nightly_mix"]["counts"])
-            estimates = entry["precision_at_nightly_mix"]
-            return {
-                label: MixPrecision(
-                    estimates[label],
-                    min(ranges[label][0], estimates[label]),
-                    max(ranges[label][1], estimates[label]),
-                )
-                for label in POLAR
-            }
+            return mix_precision(entry, board["nightly_mix"]["counts"])
     return None
+
+
+def mix_precision(entry: dict[str, Any], mix_counts: dict[str, int]) -> dict[str, MixPrecision]:
+    """A scored scoreboard entry's precision per polar label at the mix, with its range."""
+    ranges = mix_precision_ranges(entry["confusion_matrix"], mix_counts)
+    estimates = entry["precision_at_nightly_mix"]
+    return {
+        label: MixPrecision(
+            estimates[label],
+            min(ranges[label][0], estimates[label]),
+            max(ranges[label][1], estimates[label]),
+        )
+        for label in POLAR
+    }
 
 
 def neutral(reason: str) -> Prediction:

@@ -13,8 +13,8 @@ import pandas as pd
 from nlp.classify import (
     DEFAULT_MODEL,
     LABELS,
+    mix_precision,
     models_dir,
-    precision_at_nightly_mix,
     read_scoreboard,
 )
 from nlp.evaluate import metrics
@@ -110,12 +110,13 @@ def cross_validated_f1(model_id: str) -> float | None:
 def model_figures() -> pd.DataFrame:
     """Each model's figures on the frozen test part (models/scoreboard.json), one row a model."""
     rows = []
-    for entry in read_scoreboard()["models"]:
+    board = read_scoreboard()
+    for entry in board["models"]:
         row = {"model_id": entry["model_id"], "cross_validated_macro_f1": None}
         row["cross_validated_macro_f1"] = cross_validated_f1(entry["model_id"])
         if entry.get("status") == "scored":
             criticism, praise = (entry["per_class"][k] for k in ("criticism", "praise"))
-            at_mix = precision_at_nightly_mix(entry["model_id"]) or {}
+            at_mix = mix_precision(entry, board["nightly_mix"]["counts"])
             mix_range = {k: f"{p.low:.3f}–{p.high:.3f}" for k, p in at_mix.items()}
             row |= {
                 "macro_f1": entry["macro_f1"],
