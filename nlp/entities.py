@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 from underthesea import word_tokenize
 
+from nlp.provinces import SURNAMES, place_names
 from nlp.text import sentences
 from nlp.underthesea_internals import shipped_crf_models, template_function
 
@@ -42,6 +43,17 @@ ORG_HEADS = {
     "Công ty", "Tổng công ty", "Tập đoàn", "Ngân hàng", "Trường", "Bệnh viện", "Công an",
     "Tòa án", "TAND", "Viện", "VKSND", "Hội", "Đảng ủy", "Tỉnh ủy", "Thành ủy", "Huyện ủy",
     "Thanh tra", "Quốc hội", "Chính phủ", "Phòng", "Đài", "Báo", "Liên đoàn", "Hiệp hội",
+}  # fmt: skip
+# Heads that name one body on their own; any other head alone ("Bộ", "UBND") names none.
+WHOLE_NAMES = {"Quốc hội", "Chính phủ", "Tỉnh ủy", "Thành ủy", "Huyện ủy", "Đảng ủy"}
+# Words before a full name that make it the name of a school, prize, street or firm named after a
+# person ("Trường THPT Lê Quý Đôn", "Giải thưởng Hồ Chí Minh"), not a person the article names.
+NAMED_AFTER = {
+    "Trường", "THPT", "THCS", "PTTH", "PTCS", "Tiểu học", "Đại học", "ĐH", "Học viện", "Bệnh viện",
+    "BV", "Nhà máy", "Xí nghiệp", "Công ty", "Tổng công ty", "Giải thưởng", "Giải", "Quỹ",
+    "Huân chương", "Học bổng", "Đường", "đường", "Phố", "phố", "Cầu", "cầu", "Chợ", "Cung",
+    "Nhà văn hóa", "Bảo tàng", "Lăng", "Tượng đài", "Tư tưởng", "Đoàn", "Đội", "Thư viện",
+    "Trung tâm", "Khu", "Hẻm", "Quảng trường", "Công viên", "Nhà thiếu nhi",
 }  # fmt: skip
 _PUNCT = " \"'“”‘’()[],.:;!?-–—"
 Feature = Callable[[list[list[str]], int], str]
@@ -123,9 +135,16 @@ def tag_sentence(sentence: str) -> list[tuple[str, str, str, str]]:
     return list(zip(words, pos_tags, chunk_tags, ner_tags, strict=True))
 
 
-def _spans(tagged: Sequence[tuple[str, str, str, str]]) -> list[Entity]:
-    """Join B-/I- tagged words into entities; an I- tag that continues nothing starts one."""
-    found: list[Entity] = []
+class _Span(NamedTuple):
+    """A run of words the CRF tagged as one entity: its CRF kind and underthesea's words."""
+
+    kind: str
+    words: tuple[str, ...]
+
+
+def _spans(tagged: Sequence[tuple[str, str, str, str]]) -> list[_Span]:
+    """Join B-/I- tagged words into spans; an I- tag that continues nothing starts one."""
+    found: list[_Span] = []
     kind = ""
     words: list[str] = []
     for word, _, _, tag in [*tagged, ("", "", "", "O")]:
@@ -134,7 +153,7 @@ def _spans(tagged: Sequence[tuple[str, str, str, str]]) -> list[Entity]:
             words.append(word)
             continue
         if kind and words:
-            found.append(Entity(KINDS[kind], " ".join(words)))
+            found.append(_Span(KINDS[kind], tuple(words)))
         kind, words = (label, [word]) if label in KINDS else ("", [])
     return found
 
@@ -159,12 +178,46 @@ def _tagged_counts(text: str, max_chars: int | None) -> dict[Entity, int]:
         used += len(sentence)
         if len(sentence) > MAX_SENTENCE_CHARS:
             sentence = sentence[:MAX_SENTENCE_CHARS].rsplit(" ", 1)[0]
-        for entity in _spans(tag_sentence(sentence)):
-            cleaned = _trim(entity.text, entity.kind)
-            if cleaned and not any(c.isdigit() for c in cleaned):
-                key = Entity(_kind(entity.kind, cleaned), cleaned)
-                found[key] = found.get(key, 0) + 1
+        for span in _spans(tag_sentence(sentence)):
+            for entity in _named(_trim(span.words, span.kind), span.kind, span.words):
+                found[entity] = found.get(entity, 0) + 1
     return found
+
+
+def _named(words: list[str], kind: str, span: Sequence[str]) -> list[Entity]:
+    """The entities of a trimmed span; a full name the CRF glued to a body or place is a person.
+
+    "Chủ tịch UBND tỉnh Lâm Quang Vinh", "xã Tân Phú Trần Thị Mai Hương": underthesea keeps a
+    full name as one word, so a last word that is a full name and no place's name is a person,
+    whatever the CRF called it, unless the span names a thing after a person ("Trường THPT Lê
+    Quý Đôn", "số 45 Nguyễn Chí Thanh").
+    """
+    if words and _is_full_name(words[-1]) and not _names_a_thing(span, words[-1]):
+        rest = _trim(words[:-1], kind)
+        bare = len(rest) == 1 and _is_body(rest)  # "UBND" of "UBND tỉnh Lâm Quang Vinh"
+        glued = [] if kind == "person" or bare or not rest else _named(rest, kind, rest)
+        return [*glued, Entity("person", words[-1])]
+    text = " ".join(words)
+    if not text or any(c.isdigit() for c in text) or text in ORG_HEADS - WHOLE_NAMES:
+        return []
+    return [Entity("organization" if _is_body(words) else kind, text)]
+
+
+def _names_a_thing(span: Sequence[str], name: str) -> bool:
+    """Whether a span makes a full name a school's, prize's or street's, or part of an address."""
+    others = [w for w in span if w != name]
+    return bool(NAMED_AFTER & set(others)) or any(c.isdigit() for w in others for c in w)
+
+
+def _is_full_name(word: str) -> bool:
+    """Whether one underthesea word is a person's full name: a family name and one to three more."""
+    parts = word.split(" ")
+    return (
+        2 < len(parts) <= 4
+        and parts[0] in SURNAMES
+        and all(p[:1].isupper() for p in parts)
+        and word not in place_names()
+    )
 
 
 def _reconciled(found: dict[Entity, int]) -> dict[Entity, int]:
@@ -195,7 +248,7 @@ def _reconciled(found: dict[Entity, int]) -> dict[Entity, int]:
     return {
         Entity(kind[name], name): count
         for name, count in mentions.items()
-        if kind[name] != "person" or _has_lower(name)
+        if kind[name] != "person" or (_has_lower(name) and " " in name)
     }
 
 
@@ -204,30 +257,41 @@ def _has_lower(name: str) -> bool:
     return any(c.islower() for c in name)
 
 
-def _trim(span: str, kind: str) -> str:
-    """Keep a span from its first to its last capitalised word ("cánh rừng Đa Mi" -> "Đa Mi")."""
-    words = [w.strip(_PUNCT) for w in span.split(" ")]
+def _trim(span: Sequence[str], kind: str) -> list[str]:
+    """Keep a span's words from the first to the last capitalised one, titles cut from the front.
+
+    The words are underthesea's, so "Bộ Công an" keeps "Công an" and "Bộ trưởng" is a title.
+    """
+    words = [w.strip(_PUNCT) for w in span]
     capitalised = [i for i, w in enumerate(words) if w[:1].isupper()]
     if not capitalised:
-        return ""
+        return []
     words = words[capitalised[0] : capitalised[-1] + 1]
     titles = TITLES | HONORIFICS if kind == "person" else TITLES
     # A title, and what follows it in lower case ("Phó chủ tịch UBND xã ..."), up to a body.
-    while words and not _is_body(words):
+    while words:
         if len(words) > 1 and " ".join(words[:2]) in titles:
             words = words[2:]
+        elif _is_body(words):
+            break
         elif words[0] in titles or not words[0][:1].isupper():
             words = words[1:]
         else:
             break
-    return " ".join(words).strip(_PUNCT)
+    return words
 
 
-def _is_body(words: list[str]) -> bool:
-    """Whether words begin like a public body or company ("Sở", "Tổng công ty")."""
-    return any(" ".join(words[:n]) in ORG_HEADS for n in (1, 2, 3))
+def _is_body(words: Sequence[str]) -> bool:
+    """Whether words begin like a public body or company ("Sở", "Viện kiểm sát").
 
-
-def _kind(kind: str, text: str) -> str:
-    """Correct the 2017 CRF's habit of tagging public bodies as places or people ("Sở Nội vụ")."""
-    return "organization" if _is_body(text.split(" ")) else kind
+    A head ends a word of underthesea's or goes on in lower case within it: "Bộ trưởng" is a
+    title and "Hội An", "Đài Loan", "Trường Sơn" are places, though they begin with a head.
+    """
+    if not words or words[0] in TITLES:
+        return False
+    first = words[0].split(" ")
+    for n in (1, 2, 3):
+        head = " ".join(" ".join(words).split(" ")[:n])
+        if head in ORG_HEADS and (len(first) <= n or first[n].islower()):
+            return True
+    return False

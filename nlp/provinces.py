@@ -50,13 +50,16 @@ EXTRA_NAMES: dict[str, tuple[str, ...]] = {
 HISTORIC_NAMES: dict[str, str] = {"Hà Tây": "thanhphohanoi"}
 # A capitalised word right before a match that still lets it be a place ("Tỉnh Quảng Nam").
 PLACE_WORDS = {"Tỉnh", "Thành", "Thủ", "TP", "TP.", "Tp", "Tp.", "UBND", "HĐND", "Q.", "H."}
-# Common family and middle names: a province name right after one is a person's name.
-_NAME_PARTS = """
+# Common family names, and middle names: a province name right after one is a person's name.
+_SURNAMES = """
 Nguyễn Trần Lê Phạm Hoàng Huỳnh Phan Vũ Võ Đặng Bùi Đỗ Hồ Ngô Dương Lý Đào Đoàn Vương Trịnh Trương
-Lâm Mai Tô Tạ Hà Lưu Cao Đinh Lương Châu Thái Văn Thị Đức Hữu Minh Ngọc Thanh Quang Công Xuân Hồng
-Kim Thu Bá Đình Tiến Mạnh Quốc Trọng Như Anh
+Lâm Mai Tô Tạ Hà Lưu Cao Đinh Lương Châu Thái
 """
-NAME_PARTS = set(_NAME_PARTS.split())
+_MIDDLE_NAMES = """
+Văn Thị Đức Hữu Minh Ngọc Thanh Quang Công Xuân Hồng Kim Thu Bá Đình Tiến Mạnh Quốc Trọng Như Anh
+"""
+SURNAMES = set(_SURNAMES.split())
+NAME_PARTS = SURNAMES | set(_MIDDLE_NAMES.split())
 # What ends a sentence or opens a quote: a capitalised word after it may just start a sentence.
 SENTENCE_ENDS = set('.!?:;"“(-–')
 _WORD_AFTER_RE = re.compile(r" +(\w+)")
@@ -226,3 +229,16 @@ def main_province(text: str) -> Province | None:
 def province_names() -> list[str]:
     """The 34 current provinces and cities by the short names article_places stores, sorted."""
     return sorted(normalize(p["short"]) for p in _table()[0]["province_names"].values())
+
+
+ADMIN_PREFIX_RE = re.compile(r"^(?i:thành phố|tỉnh|quận|huyện|thị xã|thị trấn|phường|xã)\s+")
+
+
+@cache
+def place_names() -> frozenset[str]:
+    """Every province, district, commune and ward name of the table, old and new, unprefixed."""
+    data = _table()[0]
+    fields = ("old_province", "old_district", "old_ward", "new_province", "new_ward")
+    names = {record[field] for record in data["ward_mapping"] for field in fields}
+    names |= {info["name"] for info in data["old_province_names"].values()}
+    return frozenset(normalize(ADMIN_PREFIX_RE.sub("", name)) for name in names if name)
