@@ -12,6 +12,7 @@ import duckdb
 
 from pipelines.drift import drift_warning, recent_runs
 from pipelines.lake import begin, lake_target, node_name, retried, rollback
+from pipelines.load import REEXTRACT_PREFIX
 from pipelines.paths import DataPaths, utc_stamp
 from pipelines.report import RunReport
 from pipelines.staging import to_json
@@ -46,7 +47,7 @@ def start_run(paths: DataPaths, report: RunReport) -> None:
     """Record the run as running (briefly: if the database is busy, the final write records it).
 
     Runs that could not record their failure in the database left it in their staging folder:
-    stored here first.
+    stored here first. Then the staging folders dead runs left empty are removed.
     """
     try:
         con = open_db(paths.store, wait_s=5)
@@ -66,6 +67,30 @@ def start_run(paths: DataPaths, report: RunReport) -> None:
         interrupted = begin_run(con, report.run_id, report.started_at, here)
     if interrupted:
         report.notes.append(f"{interrupted} earlier run(s) had been killed: marked interrupted")
+    if removed := clear_dead_runs(paths.staging, report.run_id):
+        report.notes.append(f"{removed} empty staging folder(s) of runs that died: removed")
+
+
+def clear_dead_runs(staging: Path, run_id: str) -> int:
+    """Remove the staging folders dead runs left empty; return how many were removed.
+
+    Called under the run lock, once the killed runs their folders name are marked interrupted. A
+    run claims its folder before it takes the lock (and, refused, writes its record there): a
+    folder claimed after run_id's may be such a run's, so it stays (run ids sort by time). A
+    folder with anything in it stays: its articles are loaded and pruned, never removed here.
+    """
+    removed = 0
+    for folder in sorted(staging.iterdir()):
+        if not folder.is_dir() or folder.name == run_id:
+            continue
+        if folder.name.removeprefix(REEXTRACT_PREFIX) > run_id or any(folder.iterdir()):
+            continue
+        try:
+            folder.rmdir()
+        except OSError:  # a refused run's record was just written there: it stays
+            continue
+        removed += 1
+    return removed
 
 
 def run_row(report: RunReport) -> tuple[dict[str, object], list[dict[str, object]]]:
