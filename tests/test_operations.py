@@ -385,6 +385,15 @@ def test_empty_staging_folder_of_a_killed_run_is_removed_by_the_next(
     ), result.stdout
 
 
+def test_articles_staged_by_a_killed_run_are_loaded_and_kept(tmp_path: Path, origin: str) -> None:
+    kill(start_paused(tmp_path, origin, "load"))
+    (killed,) = (tmp_path / "staging").iterdir()
+    run_congvu(*nightly_args(tmp_path, origin))
+    loaded = rows(tmp_path, "SELECT path FROM staged_files ORDER BY path")[0][0]
+    kept = sorted(file.name for file in killed.iterdir())  # the space its record held is freed
+    assert (kept, loaded) == (["demo.jsonl", "demo.stats.json"], f"{killed.name}/demo.jsonl")
+
+
 def test_unreadable_run_record_left_in_staging_does_not_stop_the_run(
     tmp_path: Path, origin: str
 ) -> None:
