@@ -21,6 +21,7 @@ from pipelines.paths import DataPaths
 from pipelines.places import find_who_and_where
 from pipelines.report import RunReport
 from pipelines.runs import (
+    RESERVE,
     claim_run_id,
     defer_record,
     finish_run_record,
@@ -130,5 +131,6 @@ def nightly(
                 record_failure(paths, report)
             else:  # nothing was written: the next run records it
                 defer_record(paths, report)
+    (paths.staging / report.run_id / RESERVE).unlink(missing_ok=True)  # the record is written
     log.info("run summary\n%s", report.summary())  # the run's log file keeps it too
     return report

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
@@ -12,6 +13,7 @@ import duckdb
 
 from pipelines.drift import drift_warning, recent_runs
 from pipelines.lake import begin, lake_target, node_name, retried, rollback
+from pipelines.load import REEXTRACT_PREFIX
 from pipelines.paths import DataPaths, utc_stamp
 from pipelines.report import RunReport
 from pipelines.staging import to_json
@@ -40,14 +42,23 @@ def claim_run_id(staging: Path, now: datetime | None = None, prefix: str = "") -
 
 
 DEFERRED = "run.json"  # a failed run's record, in its staging folder, for the next run to store
+# Disk space a run holds in its staging folder from its start, freed to write DEFERRED: a disk
+# that fills up during the run leaves no room for the record otherwise, and the next run would
+# take the failed run for a killed one. A record is a few KB per site.
+RESERVE = "run.json.reserve"
+RESERVE_BYTES = 1 << 20
 
 
 def start_run(paths: DataPaths, report: RunReport) -> None:
     """Record the run as running (briefly: if the database is busy, the final write records it).
 
     Runs that could not record their failure in the database left it in their staging folder:
-    stored here first.
+    stored here first. Then what dead runs left beside their articles is removed.
     """
+    try:
+        reserve_space(paths.staging / report.run_id / RESERVE)
+    except OSError as exc:  # a disk full already: the run may still do its part
+        report.notes.append(f"no disk space could be held for the run's record: {exc}")
     try:
         con = open_db(paths.store, wait_s=5)
     except DatabaseLocked:
@@ -66,6 +77,43 @@ def start_run(paths: DataPaths, report: RunReport) -> None:
         interrupted = begin_run(con, report.run_id, report.started_at, here)
     if interrupted:
         report.notes.append(f"{interrupted} earlier run(s) had been killed: marked interrupted")
+    if removed := clear_dead_runs(paths.staging, report.run_id):
+        report.notes.append(f"{removed} empty staging folder(s) of runs that died: removed")
+
+
+def reserve_space(path: Path) -> None:
+    """Allocate RESERVE_BYTES to path (allocated, not a sparse file, so the space is held)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with path.open("wb") as out:
+            os.posix_fallocate(out.fileno(), 0, RESERVE_BYTES)
+    except OSError:
+        path.unlink(missing_ok=True)
+        raise
+
+
+def clear_dead_runs(staging: Path, run_id: str) -> int:
+    """Remove dead runs' reserves, then staging folders left empty; return the folders removed.
+
+    Called under the run lock, once the killed runs their folders name are marked interrupted.
+    Every run that reserved space held this lock, so any reserve but run_id's is a dead run's. A
+    run claims its folder before it takes the lock (and, refused, writes its record there): a
+    folder claimed after run_id's may be such a run's, so it stays (run ids sort by time). A
+    folder with anything in it stays: its articles are loaded and pruned, never removed here.
+    """
+    removed = 0
+    for folder in sorted(staging.iterdir()):
+        if not folder.is_dir() or folder.name == run_id:
+            continue
+        (folder / RESERVE).unlink(missing_ok=True)
+        if folder.name.removeprefix(REEXTRACT_PREFIX) > run_id or any(folder.iterdir()):
+            continue
+        try:
+            folder.rmdir()
+        except OSError:  # a refused run's record was just written there: it stays
+            continue
+        removed += 1
+    return removed
 
 
 def run_row(report: RunReport) -> tuple[dict[str, object], list[dict[str, object]]]:
@@ -103,6 +151,7 @@ def defer_record(paths: DataPaths, report: RunReport) -> None:
     partial = target.with_suffix(".part")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+        (target.parent / RESERVE).unlink(missing_ok=True)  # the room held for this record
         partial.write_text(
             json.dumps({"run": run, "sites": sites}, default=to_json), encoding="utf-8"
         )

@@ -360,6 +360,40 @@ def test_run_that_could_not_write_is_recorded_by_the_next(
     assert "locked" in runs[0][1]
 
 
+# A run killed before it staged anything (here as its crawl starts) leaves an empty staging
+# folder, recorded as running or not recorded at all (the job file was held at its start): the
+# next run removes it, and leaves a folder a run claimed after its own (still starting, maybe).
+@pytest.mark.parametrize("held", [False, True], ids=["recorded", "unrecorded"])
+def test_empty_staging_folder_of_a_killed_run_is_removed_by_the_next(
+    tmp_path: Path, origin: str, analyst: Callable, held: bool
+) -> None:
+    run_congvu("db", "migrate", "--data-dir", str(tmp_path))
+    release = analyst(read_only=False, name=STORE) if held else lambda: None
+    kill(start_paused(tmp_path, origin, "crawl"))
+    release()
+    (killed,) = (tmp_path / "staging").iterdir()
+    starting = tmp_path / "staging" / "99991231T235959Z"
+    starting.mkdir()
+    result = run_congvu(*nightly_args(tmp_path, origin))
+    runs = rows(tmp_path, "SELECT run_id, status FROM crawl_runs ORDER BY run_id")[:-1]
+    recorded = [] if held else [(killed.name, "interrupted")]
+    assert (result.returncode, killed.exists(), starting.exists(), runs) == (
+        0,
+        False,
+        True,
+        recorded,
+    ), result.stdout
+
+
+def test_articles_staged_by_a_killed_run_are_loaded_and_kept(tmp_path: Path, origin: str) -> None:
+    kill(start_paused(tmp_path, origin, "load"))
+    (killed,) = (tmp_path / "staging").iterdir()
+    run_congvu(*nightly_args(tmp_path, origin))
+    loaded = rows(tmp_path, "SELECT path FROM staged_files ORDER BY path")[0][0]
+    kept = sorted(file.name for file in killed.iterdir())  # the space its record held is freed
+    assert (kept, loaded) == (["demo.jsonl", "demo.stats.json"], f"{killed.name}/demo.jsonl")
+
+
 def test_unreadable_run_record_left_in_staging_does_not_stop_the_run(
     tmp_path: Path, origin: str
 ) -> None:

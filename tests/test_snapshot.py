@@ -261,3 +261,48 @@ def test_disk_full_at_publish_is_recorded_printed_and_exited_alike(tmp_path: Pat
     assert (tmp_path / "left.txt").read_text() == ""
     runs = (tmp_path / "runs.txt").read_text(encoding="utf-8")
     assert runs.startswith("[('failed', ") and "No space left on device" in runs, runs
+
+
+# In a private mount namespace: the demo's run paused before its load commits on a roomy tmpfs,
+# to measure what a run has written by then; then a run on a tmpfs of that plus SLACK bytes,
+# which fills up once the load has committed; then, the disk grown, the next run, and what the
+# store holds. argv: folder, slack, congvu, python.
+FULL_AFTER_LOAD = """
+set -u
+mount -t tmpfs -o size=256m tmpfs "$1" || exit 97
+CONGVU_PAUSE_AT=load "$3" demo --data-dir "$1/data" > "$1/../paused.txt" 2>&1 &
+until grep -q "paused at load" "$1/../paused.txt"; do kill -0 $! || exit 98; sleep 0.2; done
+used=$(df -B1 --output=used "$1" | tail -1)
+kill -9 $!; wait $!; umount "$1"
+mount -t tmpfs -o size=$((used + $2)) tmpfs "$1"
+"$3" demo --data-dir "$1/data" > "$1/../out.txt" 2>&1
+echo "exit $?" >> "$1/../out.txt"
+mount -o remount,size=256m "$1"
+"$3" demo --data-dir "$1/data" > "$1/../next.txt" 2>&1
+find "$1/data" -name '*.reserve' > "$1/../left.txt"
+"$4" -c "import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True); print(c.execute(
+  'SELECT status, error FROM crawl_runs ORDER BY run_id').fetchall()); print(c.execute(
+  'SELECT count(*), count(c.article_id) FROM articles '
+  'LEFT JOIN classifications c USING (article_id)').fetchone())" "$1/data/store/congvu.duckdb" \
+  > "$1/../runs.txt" 2>&1
+"""
+
+
+def test_disk_full_after_the_load_is_recorded_failed_not_interrupted(tmp_path: Path) -> None:
+    # The disk fills up as the run writes on after its load: nothing more fits in the database,
+    # nor a file, yet the run's failure reaches the record (the space it held from its start),
+    # and the next run stores it and labels the loaded articles.
+    if shutil.which("unshare") is None or subprocess.run(["unshare", "-rm", "true"]).returncode:
+        pytest.skip("needs unshare and user namespaces to mount a small disk (tmpfs)")
+    (tmp_path / "disk").mkdir()
+    congvu = str(Path(sys.executable).with_name("congvu"))
+    command = ["unshare", "-rm", "sh", "-c", FULL_AFTER_LOAD, "sh", str(tmp_path / "disk")]
+    done = subprocess.run([*command, "131072", congvu, sys.executable], cwd=ROOT, timeout=600)
+    if done.returncode == 97:
+        pytest.skip("mounting a tmpfs is refused here")
+    out = (tmp_path / "out.txt").read_text(encoding="utf-8")
+    assert out.rstrip().endswith("exit 2") and "No space left on device" in out, out
+    runs, articles = (tmp_path / "runs.txt").read_text(encoding="utf-8").splitlines()
+    assert runs.startswith("[('failed', ") and "No space left on device" in runs, runs
+    assert runs.endswith(", ('ok', None)]") and articles == "(9, 9)", runs + articles
+    assert (tmp_path / "left.txt").read_text() == ""
