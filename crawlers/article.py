@@ -6,7 +6,13 @@ from datetime import datetime, timezone
 from typing import Any
 
 from crawlers.encoding import decode_html
-from crawlers.fallback import MAX_BYLINE_CHARS, MAX_LEAD_CHARS, MAX_TITLE_CHARS, Reader
+from crawlers.fallback import (
+    MAX_BYLINE_CHARS,
+    MAX_CATEGORY_CHARS,
+    MAX_LEAD_CHARS,
+    MAX_TITLE_CHARS,
+    Reader,
+)
 from crawlers.markup import root_text, to_text
 from crawlers.page import Page
 from crawlers.profiles import Rule, SiteProfile
@@ -16,7 +22,12 @@ from crawlers.urls import canonical_url, url_host
 
 TEXT_FIELDS = ("title", "sapo", "author", "category")
 # A value longer is an element left open over the article after it, not the field: skipped.
-MAX_CHARS = {"title": MAX_TITLE_CHARS, "sapo": MAX_LEAD_CHARS, "author": MAX_BYLINE_CHARS}
+MAX_CHARS = {
+    "title": MAX_TITLE_CHARS,
+    "sapo": MAX_LEAD_CHARS,
+    "author": MAX_BYLINE_CHARS,
+    "category": MAX_CATEGORY_CHARS,
+}
 
 
 def first_text(page: Page, rules: tuple[Rule, ...], field: str) -> tuple[str, Rule | None]:

@@ -76,6 +76,9 @@ MAX_BYLINE_CHARS = 300
 MAX_TITLE_CHARS = 300
 DATE_LINE_CHARS = 100
 MAX_LEAD_CHARS = 1000
+# Longer is no section but an element left open over the article after it. Real sections: 16
+# characters at most extracted from the saved articles, 26 in their breadcrumbs, 40 in a menu.
+MAX_CATEGORY_CHARS = 100
 LEAD_WORDS = 8  # fewer words: a byline, a date, a label
 TEXT_WORDS = 20  # a paragraph this long that is no lead: the article's text has begun
 
@@ -357,7 +360,7 @@ class Reader:
         for name in (clean(name) for name in names):
             folded = fold(name)
             home = folded in HOME_WORDS or self.is_site_name(name)
-            if folded and folded != title and not home:
+            if folded and folded != title and not home and len(name) <= MAX_CATEGORY_CHARS:
                 kept.append(name)
         return kept
 
@@ -378,7 +381,8 @@ class Reader:
             return kicker
         for rule in SECTION_RULES:
             for text in self.page.values(rule):
-                return Found(text, f"generic:{rule}")
+                if len(text) <= MAX_CATEGORY_CHARS:
+                    return Found(text, f"generic:{rule}")
         return Found()
 
     def kicker(self) -> Found:
