@@ -16,7 +16,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from crawlers.dates import VN_TZ
 from nlp.classify import precision_at_nightly_mix
-from pipelines.digest import as_list, safe_url, without_headline
+from pipelines.digest import as_list, safe_url, shown, without_headline
 from pipelines.lake import lake_target
 from pipelines.paths import DataPaths, utc_stamp
 from pipelines.selection import Selection
@@ -74,7 +74,8 @@ def neutralise(value: object) -> object:
 def formula_like(text: str) -> bool:
     """Whether text starts with a formula sign, also a full-width one or one behind blanks."""
     # Apple Numbers folds full-width and small signs (＝, ＋, ﹦) to ASCII, as NFKC does; a
-    # spreadsheet may skip blanks and invisible characters (crawled text keeps U+202E).
+    # spreadsheet may skip blanks and invisible characters (U+202E in text stored before the
+    # crawl dropped it, U+2061 and the like).
     if text.startswith(FORMULA_STARTS):
         return True
     shown = next((c for c in text if not (c.isspace() or unicodedata.category(c) == "Cf")), "")
@@ -105,7 +106,8 @@ def labelled_articles(
 def analyst_table(rows: pd.DataFrame) -> pd.DataFrame:
     """Selection rows (pipelines.selection.article_rows) as the analysts' columns, in Vietnamese.
 
-    Texts are neutralised; an article the model has not labelled has an empty label.
+    Texts are neutralised, bidirectional controls dropped (as the digest shows them); an article
+    the model has not labelled has an empty label.
     """
     table = pd.DataFrame(
         {
@@ -134,7 +136,7 @@ def analyst_table(rows: pd.DataFrame) -> pd.DataFrame:
         }
     )
     # Every column: DuckDB's text columns need not arrive with pandas' object dtype.
-    return table.apply(lambda column: column.map(neutralise))
+    return table.apply(lambda column: column.map(lambda value: neutralise(shown(value))))
 
 
 def write_csv(table: pd.DataFrame, target: Path) -> Path:
