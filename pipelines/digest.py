@@ -25,6 +25,7 @@ from pipelines.selection import Selection, article_rows, daily_labels
 from pipelines.store import open_db
 from pipelines.vietnamese import (
     LABEL_NAMES,
+    STORY_COUNTING,
     day_text,
     error_text,
     label_name,
@@ -275,6 +276,10 @@ def render(
             label_names=LABEL_NAMES,
             by_source=by_source,
             stories=stories,
+            # Each story once, as the workbook's total: copies may carry different labels.
+            story_total=int(rows["story_id"].nunique()),
+            unlabelled_stories=int(rows.loc[rows["label"].isna(), "story_id"].nunique()),
+            story_counting=STORY_COUNTING,
             articles={label: int((rows["label"] == label).sum()) for label in LABEL_NAMES},
             unlabelled=unlabelled,
             charts=[

@@ -22,7 +22,14 @@ from pipelines.paths import DataPaths, utc_stamp
 from pipelines.selection import Selection
 from pipelines.sql import literal
 from pipelines.store import open_db
-from pipelines.vietnamese import LABEL_NAMES, day_text, label_name, trust_text, vn_time
+from pipelines.vietnamese import (
+    LABEL_NAMES,
+    STORY_COUNTING,
+    day_text,
+    label_name,
+    trust_text,
+    vn_time,
+)
 
 FORMATS = ("parquet", "csv", "xlsx")
 # A spreadsheet reads a cell starting with one of these as a formula (or as the start of one:
@@ -197,6 +204,7 @@ def summary_sheet(sheet: Worksheet, table: pd.DataFrame, about: list[tuple[str, 
         chosen = table[labels == name]
         sheet.append([name, len(chosen), chosen["story_id"].nunique()])
     sheet.append(["Tổng", len(table), table["story_id"].nunique()])
+    sheet.append([f"Số tin: {STORY_COUNTING}."])
     sheet.append([])
     sheet.append(["Nguồn", *LABEL_NAMES.values(), UNLABELLED_SHEET, "Tổng"])
     sources = sheet.max_row
