@@ -5,8 +5,16 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from lxml import etree
+
 from crawlers.encoding import decode_html
-from crawlers.fallback import MAX_BYLINE_CHARS, MAX_LEAD_CHARS, MAX_TITLE_CHARS, Reader
+from crawlers.fallback import (
+    MAX_BYLINE_CHARS,
+    MAX_CATEGORY_CHARS,
+    MAX_LEAD_CHARS,
+    MAX_TITLE_CHARS,
+    Reader,
+)
 from crawlers.markup import root_text, to_text
 from crawlers.page import Page
 from crawlers.profiles import Rule, SiteProfile
@@ -16,7 +24,12 @@ from crawlers.urls import canonical_url, url_host
 
 TEXT_FIELDS = ("title", "sapo", "author", "category")
 # A value longer is an element left open over the article after it, not the field: skipped.
-MAX_CHARS = {"title": MAX_TITLE_CHARS, "sapo": MAX_LEAD_CHARS, "author": MAX_BYLINE_CHARS}
+MAX_CHARS = {
+    "title": MAX_TITLE_CHARS,
+    "sapo": MAX_LEAD_CHARS,
+    "author": MAX_BYLINE_CHARS,
+    "category": MAX_CATEGORY_CHARS,
+}
 
 
 def first_text(page: Page, rules: tuple[Rule, ...], field: str) -> tuple[str, Rule | None]:
@@ -30,6 +43,16 @@ def first_text(page: Page, rules: tuple[Rule, ...], field: str) -> tuple[str, Ru
             return ", ".join(dict.fromkeys(values)), rule
         return values[0], rule
     return "", None
+
+
+def element_of(page: Page, rule: Rule | None, text: str) -> Any:
+    """The element a CSS or XPath rule matched whose text is text (None for other rules)."""
+    if rule is None or rule.kind not in ("css", "xpath"):
+        return None
+    for node in page.select(rule.kind, rule.value):
+        if isinstance(node, etree._Element) and clean(root_text(node)) == text:
+            return node
+    return None
 
 
 def paragraphs(
@@ -115,12 +138,16 @@ def extract_article(
     }
     rules: dict[str, str] = {}
     found: list[str] = []
+    reader = Reader(page, url)
     if profile is not None:
         for field in TEXT_FIELDS:
             record[field], rule = first_text(page, profile.rules(field), field)
             if rule is not None:
                 rules[field] = str(rule)
-    reader = Reader(page, url)
+            if field == "title":
+                record[field] = reader.declared_start(
+                    record[field], element_of(page, rule, record[field])
+                )
     check = DateCheck((fetched_at or datetime.now(timezone.utc)) + CLOCK_SKEW)
     published, source, date_rule = find_date(page, profile, url, check, reader)
     record["published_at"], record["date_source"] = published, source

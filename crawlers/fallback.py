@@ -76,6 +76,9 @@ MAX_BYLINE_CHARS = 300
 MAX_TITLE_CHARS = 300
 DATE_LINE_CHARS = 100
 MAX_LEAD_CHARS = 1000
+# Longer is no section but an element left open over the article after it. Real sections: 16
+# characters at most extracted from the saved articles, 26 in their breadcrumbs, 40 in a menu.
+MAX_CATEGORY_CHARS = 100
 LEAD_WORDS = 8  # fewer words: a byline, a date, a label
 TEXT_WORDS = 20  # a paragraph this long that is no lead: the article's text has begun
 
@@ -227,6 +230,7 @@ class Reader:
         if h1s:
             element, text = max(h1s, key=lambda pair: self.likeness(pair[1]))
             if self.likeness(text) >= 0.5:
+                text = self.declared_start(text, element)
                 return Found(text, f"generic:headline:{describe(element)}", element)
         shown = [
             (el, text)
@@ -241,6 +245,7 @@ class Reader:
         # one (a section name such as "Tin tức" does not); sites reword og:title for sharing.
         if h1s and (len(h1s[0][1].split()) >= 3 or not self.declared_titles):
             element, text = h1s[0]
+            text = self.declared_start(text, element)
             return Found(text, f"generic:headline:{describe(element)}", element)
         for rule in TITLE_RULES:
             for text in self.page.values(rule):
@@ -254,6 +259,19 @@ class Reader:
             if line and len(line) <= MAX_TITLE_CHARS:
                 return Found(line, f"generic:headline:{describe(element)}", element)
         return Found()
+
+    def declared_start(self, text: str, element: Any) -> str:
+        """The declared title text begins with, when text runs on past it over a block that its
+        element holds: an h1 left open over a short element (vnexpress's sticky bar repeating
+        the title) stays under MAX_TITLE_CHARS. Else text: a headline holds no block."""
+        if element is None or not self.select(f"descendant::*[{BLOCKS}]", element):
+            return text
+        starts = [
+            title
+            for title in self.declared_titles
+            if len(title) < len(text) and text.startswith(title) and not text[len(title)].isalnum()
+        ]
+        return max(starts, key=len, default=text)
 
     def following(self, count: int) -> list[Any]:
         """The first count elements after the headline, or none when it is not on the page."""
@@ -357,7 +375,7 @@ class Reader:
         for name in (clean(name) for name in names):
             folded = fold(name)
             home = folded in HOME_WORDS or self.is_site_name(name)
-            if folded and folded != title and not home:
+            if folded and folded != title and not home and len(name) <= MAX_CATEGORY_CHARS:
                 kept.append(name)
         return kept
 
@@ -378,7 +396,8 @@ class Reader:
             return kicker
         for rule in SECTION_RULES:
             for text in self.page.values(rule):
-                return Found(text, f"generic:{rule}")
+                if len(text) <= MAX_CATEGORY_CHARS:
+                    return Found(text, f"generic:{rule}")
         return Found()
 
     def kicker(self) -> Found:

@@ -12,6 +12,8 @@ import yaml
 from lxml import etree
 from parsel.csstranslator import HTMLTranslator
 
+from crawlers.text import BIDI
+
 SITES_DIR = Path(__file__).resolve().parent / "sites"
 KINDS = ("press", "portal")
 FIELDS = ("title", "sapo", "body", "author", "category", "published_at")
@@ -133,6 +135,20 @@ def need_str(path: Path, key: str, value: Any) -> str:
 def opt_str(path: Path, key: str, value: Any) -> str | None:
     """value as a non-empty string, or None when missing."""
     return None if value is None else need_str(path, key, value)
+
+
+def shown_str(path: Path, key: str, value: Any) -> str | None:
+    """value as opt_str gives it, refused when it holds a bidirectional control character."""
+    text = opt_str(path, key, value)
+    found = BIDI.search(text or "")
+    if found:  # shown on every card's meta line, it would reverse the text after it there
+        raise fail(
+            path,
+            key,
+            f"holds the bidirectional control character U+{ord(found.group()):04X}, which shows "
+            "the text after it reversed in the digest; remove it",
+        )
+    return text
 
 
 def need_url(path: Path, key: str, value: Any) -> str:
@@ -293,13 +309,13 @@ def load_profile(path: str | Path) -> SiteProfile:
         check_css(path, f"exclude[{i}]", need_str(path, f"exclude[{i}]", selector))
     return SiteProfile(
         name=name,
-        title=opt_str(path, "title", raw.get("title")) or name,
+        title=shown_str(path, "title", raw.get("title")) or name,
         base_url=need_url(path, "base_url", raw["base_url"]),
         domains=tuple(need_str(path, f"domains[{i}]", d).lower() for i, d in enumerate(domains)),
         article_url=article_url,
         fields=parse_fields(path, raw["fields"]),
         kind=kind,
-        province=opt_str(path, "province", raw.get("province")),
+        province=shown_str(path, "province", raw.get("province")),
         verified=verified,
         discovery=parse_discovery(path, raw.get("discovery")),
         exclude=tuple(s.strip() for s in exclude),

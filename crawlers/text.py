@@ -9,10 +9,16 @@ import unicodedata
 from collections import Counter
 from typing import Any
 
-# Zero-width and soft-hyphen characters, control characters lxml passes through, and lone
-# surrogates (half a character, escaped in JSON-LD), which UTF-8 and so the staging file refuse.
+# Bidirectional embeddings, overrides, isolates and marks: Vietnamese never needs them, and a
+# U+202E (right-to-left override) in a title shows the text after it reversed to an analyst.
+BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c"
+BIDI = re.compile(f"[{BIDI_CONTROLS}]")
+# Zero-width and soft-hyphen characters, control characters lxml passes through, lone surrogates
+# (half a character, escaped in JSON-LD), which UTF-8 and so the staging file refuse, and the
+# bidirectional controls.
 INVISIBLE = re.compile(
-    "[\u200b\u200c\u200d\u2060\ufeff\u00ad\x00-\x08\x0e-\x1b\ufffe\uffff\ud800-\udfff]"
+    "[\u200b\u200c\u200d\u2060\ufeff\u00ad\x00-\x08\x0e-\x1b\ufffe\uffff\ud800-\udfff"
+    f"{BIDI_CONTROLS}]"
 )
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from crawlers.text import BIDI
 from nlp.classify import ModelNotFoundError, models_dir, precision_at_nightly_mix, resolve_model
 from nlp.lexicon import Lexicon
 from nlp.text import normalize
@@ -24,6 +25,7 @@ from pipelines.selection import Selection, article_rows, daily_labels
 from pipelines.store import open_db
 from pipelines.vietnamese import (
     LABEL_NAMES,
+    STORY_COUNTING,
     day_text,
     error_text,
     label_name,
@@ -66,6 +68,7 @@ def cue_lexicon(model_id: str) -> Lexicon:
 
 def highlight(sentence: str, lexicon: Lexicon) -> Markup:
     """The sentence, escaped, with each praise or criticism cue the lexicon finds in <mark>."""
+    sentence = BIDI.sub("", sentence)  # a Markup is past shown(): its text is cleaned here
     parts: list[str] = []
     done = 0
     for start, end, hit in lexicon.located_hits(sentence):
@@ -74,6 +77,14 @@ def highlight(sentence: str, lexicon: Lexicon) -> Markup:
         done = end
     parts.append(escape(sentence[done:]))
     return Markup("").join(parts)
+
+
+def shown(value: object) -> object:
+    """A value as the page shows it: text without bidirectional controls (U+202E and the like,
+    which rows stored before the crawl dropped them may hold); markup, built here, as it is."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return BIDI.sub("", value)
+    return value
 
 
 def safe_url(url: object) -> str | None:
@@ -158,7 +169,10 @@ def label_counts(frame: pd.DataFrame, key: str) -> list[tuple[str, dict[str, int
     labels = frame["label"].fillna(UNLABELLED)
     table = pd.crosstab(frame[key], labels)
     order = table.sum(axis=1).sort_values(ascending=False, kind="stable").index
-    return [(str(name), {k: int(v) for k, v in table.loc[name].items()}) for name in order]
+    # Bidi controls dropped here too: the charts draw these names into markup shown() skips.
+    return [
+        (BIDI.sub("", str(name)), {k: int(v) for k, v in table.loc[name].items()}) for name in order
+    ]
 
 
 def daily_counts(
@@ -241,7 +255,9 @@ def render(
     by_province = label_counts(places, "province")
     page = (
         Environment(
-            loader=PackageLoader("pipelines", "templates"), autoescape=select_autoescape(["j2"])
+            loader=PackageLoader("pipelines", "templates"),
+            autoescape=select_autoescape(["j2"]),
+            finalize=shown,
         )
         .get_template("digest.html.j2")
         .render(
@@ -260,6 +276,10 @@ def render(
             label_names=LABEL_NAMES,
             by_source=by_source,
             stories=stories,
+            # Each story once, as the workbook's total: copies may carry different labels.
+            story_total=int(rows["story_id"].nunique()),
+            unlabelled_stories=int(rows.loc[rows["label"].isna(), "story_id"].nunique()),
+            story_counting=STORY_COUNTING,
             articles={label: int((rows["label"] == label).sum()) for label in LABEL_NAMES},
             unlabelled=unlabelled,
             charts=[

@@ -16,13 +16,20 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from crawlers.dates import VN_TZ
 from nlp.classify import precision_at_nightly_mix
-from pipelines.digest import as_list, safe_url, without_headline
+from pipelines.digest import as_list, safe_url, shown, without_headline
 from pipelines.lake import lake_target
 from pipelines.paths import DataPaths, utc_stamp
 from pipelines.selection import Selection
 from pipelines.sql import literal
 from pipelines.store import open_db
-from pipelines.vietnamese import LABEL_NAMES, day_text, label_name, trust_text, vn_time
+from pipelines.vietnamese import (
+    LABEL_NAMES,
+    STORY_COUNTING,
+    day_text,
+    label_name,
+    trust_text,
+    vn_time,
+)
 
 FORMATS = ("parquet", "csv", "xlsx")
 # A spreadsheet reads a cell starting with one of these as a formula (or as the start of one:
@@ -74,7 +81,8 @@ def neutralise(value: object) -> object:
 def formula_like(text: str) -> bool:
     """Whether text starts with a formula sign, also a full-width one or one behind blanks."""
     # Apple Numbers folds full-width and small signs (＝, ＋, ﹦) to ASCII, as NFKC does; a
-    # spreadsheet may skip blanks and invisible characters (crawled text keeps U+202E).
+    # spreadsheet may skip blanks and invisible characters (U+202E in text stored before the
+    # crawl dropped it, U+2061 and the like).
     if text.startswith(FORMULA_STARTS):
         return True
     shown = next((c for c in text if not (c.isspace() or unicodedata.category(c) == "Cf")), "")
@@ -105,7 +113,8 @@ def labelled_articles(
 def analyst_table(rows: pd.DataFrame) -> pd.DataFrame:
     """Selection rows (pipelines.selection.article_rows) as the analysts' columns, in Vietnamese.
 
-    Texts are neutralised; an article the model has not labelled has an empty label.
+    Texts are neutralised, bidirectional controls dropped (as the digest shows them); an article
+    the model has not labelled has an empty label.
     """
     table = pd.DataFrame(
         {
@@ -134,7 +143,7 @@ def analyst_table(rows: pd.DataFrame) -> pd.DataFrame:
         }
     )
     # Every column: DuckDB's text columns need not arrive with pandas' object dtype.
-    return table.apply(lambda column: column.map(neutralise))
+    return table.apply(lambda column: column.map(lambda value: neutralise(shown(value))))
 
 
 def write_csv(table: pd.DataFrame, target: Path) -> Path:
@@ -195,6 +204,7 @@ def summary_sheet(sheet: Worksheet, table: pd.DataFrame, about: list[tuple[str, 
         chosen = table[labels == name]
         sheet.append([name, len(chosen), chosen["story_id"].nunique()])
     sheet.append(["Tổng", len(table), table["story_id"].nunique()])
+    sheet.append([f"Số tin: {STORY_COUNTING}."])
     sheet.append([])
     sheet.append(["Nguồn", *LABEL_NAMES.values(), UNLABELLED_SHEET, "Tổng"])
     sources = sheet.max_row

@@ -12,6 +12,12 @@ from nlp.classify import RANGE_COVERS, MixPrecision
 # The department's names for the three labels (its labeling guide): every page, sheet and
 # notebook analysts read uses these, never the codes stored in the database.
 LABEL_NAMES = {"criticism": "Phê phán", "praise": "Khen ngợi", "neutral": "Trung lập"}
+# How stories are counted, said the same way by the digest and the workbook: labels are per
+# article, so the copies of one story may carry different labels.
+STORY_COUNTING = (
+    "các bản đăng lại của một tin tính là một; tin có các bản đăng mang nhãn khác nhau được tính "
+    "ở mỗi nhãn ấy, nhưng chỉ một lần ở tổng"
+)
 
 # The crawl's error counters (crawlers/failures.py, crawlers/spiders/profile.py) as a sentence
 # an analyst understands; each is followed by the number of pages it hit.

@@ -28,6 +28,7 @@ from scrapy.http import HtmlResponse
 from crawlers.article import page_record
 from crawlers.middlewares import retry_after
 from crawlers.profiles import load_profile
+from crawlers.text import BIDI
 from pipelines.crawl import in_processes
 from pipelines.demo import serve_on_loopback
 from pipelines.staging import read_raw
@@ -44,6 +45,7 @@ fields:
   sapo: [{{css: h2.sapo}}]
   author: [{{css: span.tac-gia}}]
   body: [{{css: "div.noi-dung > p"}}]
+  category: [{{css: span.chuyen-muc}}, {{meta: "article:section"}}]
   published_at: [{{meta: "article:published_time"}}, {{css: span.ngay}}]
 """
 # Short limits so the slow and huge pages fail fast; one retry so Retry-After can be seen; a small
@@ -203,6 +205,16 @@ TEXT = "Ủy ban nhân dân tỉnh chỉ đạo giải quyết dứt điểm h�
 CP_TITLE = "Tiếng Việt: Ủy ban xử lý đơn thư đúng hạn"
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 OPEN_TITLE = "Thẻ tiêu đề không đóng: Sở Xây dựng chấn chỉnh cấp phép chậm"
+# U+202E (right-to-left override) shows the title's "500 triệu" and all after it reversed; the
+# other bidirectional embeddings, isolates and marks each once.
+BIDI_PAGE_TEXT = {
+    "title": "Ông \u202eA nhận 500 triệu\u202c đồng",
+    "sapo": "Sở \u202bXây dựng\u202c trả lời \u2067người dân\u2069 đúng hạn.",
+    "author": "\u202dNguyễn Văn B\u202c",
+    "category": "\u2066Thời sự\u2069",
+    "body": f"\u202a{TEXT}\u202c \u200fHai\u200e \u2068ba\u2069 \u061cbốn.",
+}
+SECTION = "Thời sự"
 ELDER = TODAY - timedelta(days=10)
 ARTICLE = [
     TEXT,
@@ -326,6 +338,34 @@ ROUTES: dict[str, Reply | Callable[[int], Reply]] = {
     "/thu/bai/sapo-mo-1028.html": left_open(
         f'<meta property="article:published_time" content="{PAST}">',
         f'<h1 class="tieu-de">{OPEN_TITLE}</h1><h2 class="sapo">{ARTICLE[1]}',
+    ),
+    # Bidirectional controls in every text field, which would reverse what an analyst reads.
+    "/thu/bai/chieu-nguoc-1029.html": Reply(
+        200,
+        HTML,
+        (
+            f'<html><head><meta charset="utf-8"><meta property="article:published_time" '
+            f'content="{PAST}"></head><body><h1 class="tieu-de">{BIDI_PAGE_TEXT["title"]}</h1>'
+            f'<span class="chuyen-muc">{BIDI_PAGE_TEXT["category"]}</span>'
+            f'<span class="tac-gia">{BIDI_PAGE_TEXT["author"]}</span>'
+            f'<h2 class="sapo">{BIDI_PAGE_TEXT["sapo"]}</h2>'
+            f'<div class="noi-dung"><p>{BIDI_PAGE_TEXT["body"]}</p></div></body></html>'
+        ).encode(),
+    ),
+    # A section element left open would make the whole article the category.
+    "/thu/bai/chuyen-muc-mo-1030.html": left_open(
+        f'<meta property="article:published_time" content="{PAST}">'
+        f'<meta property="article:section" content="{SECTION}">',
+        f'<h1 class="tieu-de">{OPEN_TITLE}</h1><span class="chuyen-muc">{SECTION}',
+    ),
+    # The same in a breadcrumb's last link, on a page the profile does not match (generic reader,
+    # which reads JSON-LD; the profile does not).
+    "/thu/bai/duong-dan-mo-1031.html": left_open(
+        f'<meta property="article:published_time" content="{PAST}">'
+        '<script type="application/ld+json">{"@type": "NewsArticle", '
+        f'"articleSection": "{SECTION}"}}</script>',
+        f'<div class="breadcrumb"><a href="/">Trang chủ</a> <a href="/thu/thoi-su">{SECTION}'
+        f"<h1>{OPEN_TITLE}</h1>",
     ),
     # A date element left open would date the article by a day its text mentions (ELDER).
     "/thu/bai/ngay-mo-1027.html": left_open(
@@ -479,6 +519,34 @@ def test_unclosed_lead_does_not_repeat_the_article(crawl: dict[str, Any]) -> Non
 def test_unclosed_date_element_gives_way_to_the_declared_date(crawl: dict[str, Any]) -> None:
     published = crawl["records"]["/bai/ngay-mo-1027.html"]["published_at"]
     assert datetime.fromisoformat(published) == datetime.fromisoformat(PAST)
+
+
+@pytest.mark.parametrize("field", list(BIDI_PAGE_TEXT))
+def test_bidirectional_controls_dropped_from_crawled_text(
+    crawl: dict[str, Any], field: str
+) -> None:
+    value = crawl["records"]["/bai/chieu-nguoc-1029.html"][field]
+    assert BIDI.search(value) is None  # the body has the lead in front of its own text
+    assert " ".join(BIDI.sub("", BIDI_PAGE_TEXT[field]).split()) in value
+
+
+def test_unclosed_category_element_gives_way_to_the_declared_section(
+    crawl: dict[str, Any],
+) -> None:
+    assert crawl["records"]["/bai/chuyen-muc-mo-1030.html"]["category"] == SECTION
+
+
+def test_unclosed_category_element_leaves_the_article_in_the_body(crawl: dict[str, Any]) -> None:
+    body = crawl["records"]["/bai/chuyen-muc-mo-1030.html"]["body"]
+    assert [text for text in ARTICLE if text not in body] == []
+
+
+def test_unclosed_breadcrumb_link_is_no_category(crawl: dict[str, Any]) -> None:
+    record = crawl["records"]["/bai/duong-dan-mo-1031.html"]
+    assert (record["category"], record["rules"]["category"]) == (
+        SECTION,
+        "generic:jsonld:articleSection",
+    )
 
 
 def test_windows_1258_page_decoded(crawl: dict[str, Any]) -> None:

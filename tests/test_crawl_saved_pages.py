@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from crawlers.article import page_record
 from tests.conftest import Site, run_congvu, serve
 
 SITES = ["vnexpress", "tuoitre", "dantri", "baochinhphu", "vietnamnet", "baodautu"]
@@ -124,3 +125,44 @@ def test_summary_ends_with_the_total(crawl: dict) -> None:
 def test_scrapy_log_in_the_run_log(crawl: dict) -> None:
     (log,) = (crawl["data_dir"] / "logs").glob("*.log")
     assert "[scrapy.core.engine]" in log.read_text(encoding="utf-8")
+
+
+def without_h1_close(shared_dir: Path) -> bytes:
+    """The saved vnexpress article with its </h1> removed: the h1 swallows the sticky bar."""
+    page = (shared_dir / "pages" / "vnexpress" / "article.html").read_bytes()
+    assert page.count(b"</h1>") == 1
+    return page.replace(b"</h1>", b"")
+
+
+@pytest.fixture(scope="module")
+def open_h1(shared_dir: Path, expected: dict, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The record a real crawl stores for the vnexpress article with its </h1> removed."""
+    url = expected["vnexpress/article.html"]["url"]
+    site = Site()
+    site.add(f"/vnexpress{urlsplit(url).path}", without_h1_close(shared_dir))
+    data_dir = tmp_path_factory.mktemp("open-h1")
+    with serve(site) as origin:
+        result = run_congvu(
+            "crawl", "--data-dir", str(data_dir), "--origin", origin + "/{site}",
+            "--site", "vnexpress", "--url", url,
+        )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    (run_dir,) = (data_dir / "staging").iterdir()
+    (line,) = (run_dir / "vnexpress.jsonl").read_text(encoding="utf-8").splitlines()
+    return json.loads(line)
+
+
+def test_h1_left_open_over_a_short_element_gives_way_to_the_declared_title(
+    open_h1: dict, expected: dict
+) -> None:
+    """The h1 holds the title, then the sticky bar's copy of it: 107 characters, under the 300
+    that tell a whole article; the page's og:title is what it starts with."""
+    assert open_h1["title"] == expected["vnexpress/article.html"]["title"]
+
+
+def test_h1_left_open_over_a_short_element_read_without_profile(
+    shared_dir: Path, expected: dict
+) -> None:
+    url = expected["vnexpress/article.html"]["url"]
+    record = page_record(None, url, without_h1_close(shared_dir), "text/html; charset=utf-8")
+    assert record["title"] == expected["vnexpress/article.html"]["title"]

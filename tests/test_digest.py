@@ -6,15 +6,20 @@ import json
 import re
 import shutil
 import unicodedata
+from datetime import date
 from pathlib import Path
 
 import duckdb
 import lxml.html
+import openpyxl
 import pytest
 
+from crawlers.text import BIDI
 from nlp.classify import DEFAULT_MODEL, models_dir
-from pipelines.digest import cue_lexicon, highlight, render_digest, safe_url
-from pipelines.vietnamese import error_text
+from pipelines.digest import cue_lexicon, highlight, render, render_digest, safe_url
+from pipelines.exports import analyst_table, write_xlsx
+from pipelines.selection import Selection, article_rows
+from pipelines.vietnamese import STORY_COUNTING, error_text
 from tests.conftest import (
     ROOT,
     Site,
@@ -416,3 +421,81 @@ def test_failed_site_counted_and_its_errors_in_words(tmp_path: Path) -> None:
     ]
     errors = texts(tree, "//table[1]//tr[2]/td[5]")[0]
     assert errors.startswith("máy chủ từ chối kết nối: ") and errors.endswith(" trang")
+
+
+def store_bidi(con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
+    """U+202E in a criticism article's title, evidence and source title, as rows stored before
+    the crawl dropped it hold it; the title and the source title as they should read."""
+    article_id, site, title = con.execute(
+        "SELECT a.article_id, a.site, a.title FROM articles a JOIN classifications c "
+        "USING (article_id) WHERE c.label = 'criticism' ORDER BY a.article_id LIMIT 1"
+    ).fetchone()
+    con.execute(
+        "UPDATE articles SET title = ? || ' 500 triệu' WHERE article_id = ?",
+        [title.replace(" ", " \u202e", 1), article_id],
+    )
+    con.execute(
+        "UPDATE classifications SET evidence = list_transform(evidence, s -> '\u2067' || s) "
+        "WHERE article_id = ?",
+        [article_id],
+    )
+    con.execute("UPDATE sites SET title = '\u202b' || title WHERE site = ?", [site])
+    source = con.execute("SELECT title FROM sites WHERE site = ?", [site]).fetchone()[0]
+    return f"{title} 500 triệu", BIDI.sub("", source)
+
+
+def test_stored_bidi_controls_neither_shown_nor_spilling(demo: Path, tmp_path: Path) -> None:
+    """Rows stored before the crawl dropped them: the page shows no bidi control, and each
+    crawled value on the card's meta line is isolated, so right-to-left text cannot reorder it."""
+    db = tmp_path / "congvu.duckdb"
+    shutil.copyfile(demo / "congvu.duckdb", db)
+    con = duckdb.connect(str(db))
+    try:
+        title, source = store_bidi(con)
+        page, _ = render(con, Selection(DEFAULT_MODEL), "Báo cáo", date(2026, 11, 30))
+    finally:
+        con.close()
+    assert BIDI.search(page) is None
+    cards = lxml.html.fromstring(page).xpath("//article")
+    (card,) = [card for card in cards if texts(card, "h3") == [title]]
+    shown, province = texts(card, "p[@class='meta'][1]/bdi")  # source, province
+    assert shown == source and province
+    assert texts(card, "p[@class='meta'][1]")[0].startswith(f"{source} · ")
+
+
+def story_totals(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> tuple[str, int]:
+    """The digest's story total (its table's last cell) and the workbook summary's."""
+    selection = Selection(DEFAULT_MODEL)
+    page, _ = render(con, selection, "Báo cáo", date(2026, 11, 30))
+    (row,) = lxml.html.fromstring(page).xpath("//tr[th[starts-with(., 'Số tin')]]")
+    book = write_xlsx(analyst_table(article_rows(con, selection)), tmp_path / "b.xlsx", [])
+    summary = list(openpyxl.load_workbook(book)["Tổng hợp"].iter_rows(values_only=True))
+    (total,) = [r[2] for r in summary if r[0] == "Tổng"]
+    assert (f"Số tin: {STORY_COUNTING}.",) in [r[:1] for r in summary]
+    return row.xpath("th")[-1].text_content(), total
+
+
+def test_a_story_whose_copies_got_two_labels_is_one_story_in_both_totals(
+    demo: Path, tmp_path: Path
+) -> None:
+    """Labels are per article: a copy of a criticism story labelled praise counts under both
+    labels, once in the total, in the digest as in the workbook; both say so."""
+    db = tmp_path / "congvu.duckdb"
+    shutil.copyfile(demo / "congvu.duckdb", db)
+    con = duckdb.connect(str(db))
+    try:
+        stories = con.execute("SELECT count(DISTINCT story_id) FROM article_stories").fetchone()[0]
+        (criticism,), (praise,) = con.execute(
+            "SELECT min(article_id) FROM classifications WHERE label IN ('criticism', 'praise') "
+            "GROUP BY label ORDER BY label"
+        ).fetchall()
+        con.execute(
+            "UPDATE article_stories SET story_id = (SELECT story_id FROM article_stories "
+            "WHERE article_id = ?) WHERE article_id = ?",
+            [criticism, praise],
+        )
+        assert story_totals(con, tmp_path) == (str(stories - 1), stories - 1)
+        page, _ = render(con, Selection(DEFAULT_MODEL), "Báo cáo", date(2026, 11, 30))
+    finally:
+        con.close()
+    assert f"Số tin ({STORY_COUNTING})" in lxml.html.fromstring(page).text_content()

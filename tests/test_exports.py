@@ -7,13 +7,16 @@ import json
 import shutil
 from pathlib import Path
 
+import duckdb
 import openpyxl
 import pytest
 
+from crawlers.text import BIDI
 from nlp.classify import DEFAULT_MODEL
-from pipelines.exports import FORMULA_STARTS, cell_text, neutralise
+from pipelines.exports import FORMULA_STARTS, analyst_table, cell_text, neutralise
+from pipelines.selection import Selection, article_rows
 from tests.conftest import ROOT, ended_pid, measured_in_hundred, run_congvu
-from tests.test_digest import crawl_page
+from tests.test_digest import crawl_page, store_bidi
 
 DEMO = json.loads((ROOT / "crawlers" / "demo" / "expected.json").read_text(encoding="utf-8"))
 EVIL_TITLE = '=HYPERLINK("http://evil.example/x","Bấm vào đây")'
@@ -238,3 +241,17 @@ def test_a_killed_export_s_unfinished_file_is_removed_by_the_next(
     result = run_congvu("export", "--data-dir", str(data_dir), "--format", "csv")
     assert result.returncode == 0, result.stdout + result.stderr
     assert not left.exists()
+
+
+def test_stored_bidi_controls_left_out_of_the_cells(demo: Path, tmp_path: Path) -> None:
+    """Rows stored before the crawl dropped U+202E: a cell would show its text reversed."""
+    db = tmp_path / "congvu.duckdb"
+    shutil.copyfile(demo / "congvu.duckdb", db)
+    con = duckdb.connect(str(db))
+    try:
+        title, source = store_bidi(con)
+        table = analyst_table(article_rows(con, Selection(DEFAULT_MODEL)))
+    finally:
+        con.close()
+    assert [v for v in table.to_numpy().ravel() if isinstance(v, str) and BIDI.search(v)] == []
+    assert [title, source] in table[["title", "source"]].to_numpy().tolist()

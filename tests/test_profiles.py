@@ -165,3 +165,15 @@ def test_bad_links_within_css_named(tmp_path: Path) -> None:
     path = write(tmp_path, "a", MINIMAL.format(name="a") + "links_within: 'div[['\n")
     with pytest.raises(ProfileError, match="links_within"):
         load_profile(path)
+
+
+@pytest.mark.parametrize("key", ["title", "province"])
+@pytest.mark.parametrize("control", ["\u202e", "\u202b", "\u2067", "\u200f"])
+def test_bidirectional_control_in_a_shown_value_is_refused(
+    tmp_path: Path, key: str, control: str
+) -> None:
+    """A source title holding U+202E would show every card's meta line after it reversed."""
+    path = write(tmp_path, "a", MINIMAL.format(name="a") + f"{key}: 'Báo {control}Hòa An'\n")
+    message = re.escape(str(path)) + rf".*{key}: .*U\+{ord(control):04X}"
+    with pytest.raises(ProfileError, match=message):
+        load_profile(path)
