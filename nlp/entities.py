@@ -9,7 +9,8 @@ from typing import NamedTuple
 
 from underthesea import word_tokenize
 
-from nlp.provinces import SURNAMES, place_names
+from nlp.names import HONORIFICS, SURNAMES
+from nlp.provinces import place_names
 from nlp.text import sentences
 from nlp.underthesea_internals import shipped_crf_models, template_function
 
@@ -34,9 +35,6 @@ TITLES = {
     "Trung tướng", "Thiếu tướng", "Bác sĩ", "BS", "Luật sư", "LS", "Giáo sư", "GS", "PGS",
     "Tiến sĩ", "TS", "Thạc sĩ", "ThS", "Nhân viên",
 }  # fmt: skip
-# Forms of address before a person's name that also begin place names ("Bà Rịa", "Anh Sơn",
-# "Cô Tô"): cut from persons only.
-HONORIFICS = {"Ông", "Bà", "Anh", "Chị", "Cô", "Chú", "Cháu", "Bé", "Em"}
 # First words of public bodies and companies, which the CRF often calls locations.
 ORG_HEADS = {
     "Sở", "Bộ", "UBND", "HĐND", "Ủy ban", "Văn phòng", "Ban", "Cục", "Chi cục", "Tổng cục",

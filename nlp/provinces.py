@@ -11,6 +11,7 @@ from pathlib import Path
 
 import underthesea.address
 
+from nlp.names import NAME_PARTS
 from nlp.text import lines, normalize
 
 # The old (63-province) -> new (34-province) table that underthesea ships with its address
@@ -50,16 +51,6 @@ EXTRA_NAMES: dict[str, tuple[str, ...]] = {
 HISTORIC_NAMES: dict[str, str] = {"Hà Tây": "thanhphohanoi"}
 # A capitalised word right before a match that still lets it be a place ("Tỉnh Quảng Nam").
 PLACE_WORDS = {"Tỉnh", "Thành", "Thủ", "TP", "TP.", "Tp", "Tp.", "UBND", "HĐND", "Q.", "H."}
-# Common family names, and middle names: a province name right after one is a person's name.
-_SURNAMES = """
-Nguyễn Trần Lê Phạm Hoàng Huỳnh Phan Vũ Võ Đặng Bùi Đỗ Hồ Ngô Dương Lý Đào Đoàn Vương Trịnh Trương
-Lâm Mai Tô Tạ Hà Lưu Cao Đinh Lương Châu Thái
-"""
-_MIDDLE_NAMES = """
-Văn Thị Đức Hữu Minh Ngọc Thanh Quang Công Xuân Hồng Kim Thu Bá Đình Tiến Mạnh Quốc Trọng Như Anh
-"""
-SURNAMES = set(_SURNAMES.split())
-NAME_PARTS = SURNAMES | set(_MIDDLE_NAMES.split())
 # What ends a sentence or opens a quote: a capitalised word after it may just start a sentence.
 SENTENCE_ENDS = set('.!?:;"“(-–')
 _WORD_AFTER_RE = re.compile(r" +(\w+)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
@@ -18,6 +19,7 @@ from markupsafe import Markup, escape
 from crawlers.text import BIDI
 from nlp.classify import ModelNotFoundError, models_dir, precision_at_nightly_mix, resolve_model
 from nlp.lexicon import Lexicon
+from nlp.names import HONORIFICS
 from nlp.text import normalize
 from pipelines.charts import UNLABELLED, bars_chart, daily_chart
 from pipelines.paths import DataPaths
@@ -122,6 +124,31 @@ def evidence_shown(evidence: Iterable[str], title: object, lexicon: Lexicon) -> 
     return [highlight(s, lexicon) for s in kept[:MAX_EVIDENCE]]
 
 
+def people_lines(row: dict) -> dict[str, list[str]]:
+    """The people a card names: those its headline or shown evidence names, then the others.
+
+    A criticism article names the official it criticises beside the chairman who signed the
+    discipline and the inspector who found the fault; an analyst must see which is which.
+    """
+    people = as_list(row["people"])
+    shown = [row["title"], *without_headline(row["evidence"], row["title"])[:MAX_EVIDENCE]]
+    quoted = names_in(people, [s for s in shown if isinstance(s, str)])
+    others = [name for name in people if name not in quoted]
+    return {"people_quoted": quoted[:MAX_NAMES], "people": others[:MAX_NAMES]}
+
+
+def names_in(names: list[str], sentences: list[str]) -> list[str]:
+    """The names the sentences mention, whole or as a form of address and given name ("ông K.")."""
+    text = normalize(" ".join(sentences))
+    found = []
+    for name in names:
+        given = re.escape(name.rsplit(" ", 1)[-1])
+        whole = rf"{re.escape(name)}|(?i:{'|'.join(HONORIFICS)}) {given}"
+        if re.search(rf"(?<!\w)(?:{whole})(?!\w)", text):
+            found.append(name)
+    return found
+
+
 def review_note(row: dict) -> str:
     """Whether an analyst confirmed or changed the model's label, in a sentence."""
     if not isinstance(row["analyst_label"], str):
@@ -152,7 +179,7 @@ def story_cards(rows: pd.DataFrame, label: str, lexicon: Lexicon) -> list[dict]:
                 "source": row["source"],
                 "day": day_text(row["published_at"]) or "không rõ ngày đăng",
                 "province": row["province"] if isinstance(row["province"], str) else "",
-                "people": as_list(row["people"])[:MAX_NAMES],
+                **people_lines(row),
                 "bodies": as_list(row["bodies"])[:MAX_NAMES],
                 "evidence": evidence_shown(as_list(row["evidence"]), row["title"], lexicon),
                 "copies": int(row["copies"]),

@@ -16,7 +16,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from crawlers.dates import VN_TZ
 from nlp.classify import precision_at_nightly_mix
-from pipelines.digest import as_list, safe_url, shown, without_headline
+from pipelines.digest import as_list, names_in, safe_url, shown, without_headline
 from pipelines.lake import lake_target
 from pipelines.paths import DataPaths, utc_stamp
 from pipelines.selection import Selection
@@ -45,6 +45,7 @@ COLUMNS = {
     "analyst_label": ("Nhãn do cán bộ duyệt", 14),
     "province": ("Tỉnh, thành phố", 16),
     "people": ("Người được nêu tên", 30),
+    "people_quoted": ("Trong đó, được nêu trong tiêu đề hoặc câu trích", 30),
     "bodies": ("Cơ quan, tổ chức", 30),
     "evidence": ("Câu làm căn cứ", 80),
     "score": ("Mức chắc chắn của mô hình (0-1)", 12),
@@ -116,6 +117,7 @@ def analyst_table(rows: pd.DataFrame) -> pd.DataFrame:
     Texts are neutralised, bidirectional controls dropped (as the digest shows them); an article
     the model has not labelled has an empty label.
     """
+    titles = [t if isinstance(t, str) else "" for t in rows["title"]]
     table = pd.DataFrame(
         {
             "day": [
@@ -128,6 +130,10 @@ def analyst_table(rows: pd.DataFrame) -> pd.DataFrame:
             "analyst_label": rows["analyst_label"].map(label_name),
             "province": rows["province"],
             "people": rows["people"].map(lambda v: ", ".join(as_list(v))),
+            "people_quoted": [
+                ", ".join(names_in(as_list(p), [t, *without_headline(v, t)]))
+                for p, v, t in zip(rows["people"], rows["evidence"], titles, strict=True)
+            ],
             "bodies": rows["bodies"].map(lambda v: ", ".join(as_list(v))),
             "evidence": [
                 "\n".join(without_headline(v, t))

@@ -16,7 +16,7 @@ import pytest
 
 from crawlers.text import BIDI
 from nlp.classify import DEFAULT_MODEL, models_dir
-from pipelines.digest import cue_lexicon, highlight, render, render_digest, safe_url
+from pipelines.digest import cue_lexicon, highlight, names_in, render, render_digest, safe_url
 from pipelines.exports import analyst_table, write_xlsx
 from pipelines.selection import Selection, article_rows
 from pipelines.vietnamese import STORY_COUNTING, error_text
@@ -197,6 +197,33 @@ def test_stories_show_source_date_and_evidence_without_the_headline(demo: Path) 
         assert 1 <= len(quotes) <= 3 and headline not in quotes
         assert card.xpath("blockquote/mark"), headline  # cue words highlighted
         assert card.xpath("p[@class='meta']")[0].text_content().startswith(DEMO_TITLE + " · ")
+
+
+def card(demo: Path, headline_start: str) -> lxml.html.HtmlElement:
+    """The first digest's card whose headline begins so."""
+    tree = parse(digests(demo)[0])
+    (found,) = [a for a in tree.xpath("//article") if texts(a, "h3")[0].startswith(headline_start)]
+    return found
+
+
+def test_official_the_evidence_names_is_listed_apart(demo: Path) -> None:
+    lines = texts(card(demo, "Khiển trách công chức"), "p[@class='meta']")
+    assert "Người được nêu trong tiêu đề hoặc câu trích: Đỗ Văn K" in lines
+
+
+def test_official_the_evidence_does_not_name_is_listed_as_another(demo: Path) -> None:
+    # The commune chairwoman signed the reprimand; the card must not make her its subject.
+    lines = texts(card(demo, "Khiển trách công chức"), "p[@class='meta']")
+    assert "Người khác được nêu tên: Trần Thị Mai Hương" in lines
+
+
+def test_name_is_found_by_form_of_address_and_given_name() -> None:
+    found = names_in(["Đỗ Văn K", "Trần Thị Mai Hương"], ["Hội đồng kết luận ông K. đã sai."])
+    assert found == ["Đỗ Văn K"]
+
+
+def test_name_is_not_found_inside_a_longer_name() -> None:
+    assert names_in(["Nguyễn Văn An"], ["Ông Nguyễn Văn Anh cho biết."]) == []
 
 
 def test_dates_written_day_first(demo: Path) -> None:

@@ -36,7 +36,8 @@ trách nhiệm, gây phiền hà, nhũng nhiễu người dân khi giải quyế
 """
 HEADERS = [
     "Ngày đăng", "Nguồn", "Tiêu đề", "Nhãn", "Nhãn do cán bộ duyệt", "Tỉnh, thành phố",
-    "Người được nêu tên", "Cơ quan, tổ chức", "Câu làm căn cứ", "Mức chắc chắn của mô hình (0-1)",
+    "Người được nêu tên", "Trong đó, được nêu trong tiêu đề hoặc câu trích", "Cơ quan, tổ chức",
+    "Câu làm căn cứ", "Mức chắc chắn của mô hình (0-1)",
     "Tác giả", "Chuyên mục", "Số bản đăng", "Liên kết", "Mã tin", "Mã bài",
 ]  # fmt: skip
 SHEETS = ["Tổng hợp", "Phê phán", "Khen ngợi", "Trung lập"]
@@ -205,7 +206,7 @@ def test_workbook_says_how_many_of_its_labels_are_right(report: Path) -> None:
 def test_article_sheets_are_ready_to_filter_and_click(report: Path) -> None:
     sheet = openpyxl.load_workbook(report)["Phê phán"]
     assert [c.value for c in sheet[1]] == HEADERS
-    assert (sheet.freeze_panes, sheet.auto_filter.ref) == ("A2", f"A1:P{sheet.max_row}")
+    assert (sheet.freeze_panes, sheet.auto_filter.ref) == ("A2", f"A1:Q{sheet.max_row}")
     assert sheet.column_dimensions["C"].width == 60
     by_header = dict(zip(HEADERS, sheet[2], strict=True))
     assert by_header["Nhãn"].value == "Phê phán"
@@ -220,6 +221,14 @@ def test_entity_columns_filled_from_the_database(report: Path) -> None:
     rows = list(sheet.iter_rows(2, None, values_only=True))
     for header in ("Người được nêu tên", "Cơ quan, tổ chức"):
         assert any(row[HEADERS.index(header)] for row in rows), header
+
+
+def test_people_the_evidence_names_have_their_column(report: Path) -> None:
+    sheet = openpyxl.load_workbook(report)["Phê phán"]
+    rows = list(sheet.iter_rows(2, None, values_only=True))
+    quoted = {row[HEADERS.index("Tiêu đề")]: row[HEADERS.index(HEADERS[7])] for row in rows}
+    reprimand = next(title for title in quoted if title.startswith("Khiển trách công chức"))
+    assert quoted[reprimand] == "Đỗ Văn K"
 
 
 def test_an_export_without_a_file_name_never_overwrites_an_earlier_one(demo: Path) -> None:

@@ -1,0 +1,15 @@
+"""Parts of Vietnamese personal names: family names, middle names, forms of address."""
+
+# Common family names and middle names (a province name right after one is a person's name).
+_SURNAMES = """
+Nguyễn Trần Lê Phạm Hoàng Huỳnh Phan Vũ Võ Đặng Bùi Đỗ Hồ Ngô Dương Lý Đào Đoàn Vương Trịnh Trương
+Lâm Mai Tô Tạ Hà Lưu Cao Đinh Lương Châu Thái
+"""
+_MIDDLE_NAMES = """
+Văn Thị Đức Hữu Minh Ngọc Thanh Quang Công Xuân Hồng Kim Thu Bá Đình Tiến Mạnh Quốc Trọng Như Anh
+"""
+SURNAMES = set(_SURNAMES.split())
+NAME_PARTS = SURNAMES | set(_MIDDLE_NAMES.split())
+# Forms of address before a person's name ("ông K."); they begin place names too ("Bà Rịa",
+# "Anh Sơn", "Cô Tô"), so nlp.entities cuts them from persons only.
+HONORIFICS = {"Ông", "Bà", "Anh", "Chị", "Cô", "Chú", "Cháu", "Bé", "Em"}
