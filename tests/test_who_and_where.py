@@ -9,9 +9,11 @@ import duckdb
 import pandas as pd
 import pytest
 
+from nlp.classify import load_classifier
 from pipelines import migrations, places
 from pipelines.enrich import ARTICLE_TEXT
 from pipelines.load import load_staged
+from pipelines.nightly import nightly
 from pipelines.paths import DataPaths
 from pipelines.places import (
     RULES_VERSION,
@@ -211,3 +213,14 @@ def test_articles_another_node_redid_meanwhile_keep_its_rows(
         assert replace_places(con, *ours) == 1  # only the article still old
     assert len(urls(old_store, RULES_VERSION)) == 3
     assert entities_of(old_store) == current_rules(old_store)  # each once: no doubled key
+
+
+def test_the_nightly_run_redoes_them_and_says_how_many_are_left(
+    old_store: DataPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(places, "REDO_BATCH", 2)
+    report = nightly(old_store, [], load_classifier(), wait_s=5)
+    assert report.error == ""
+    note = f"who and where redone by rules version {RULES_VERSION}: 2 articles, 1 left"
+    assert note in report.summary()
+    assert len(urls(old_store, RULES_VERSION)) == 2
