@@ -21,6 +21,9 @@ RULES_VERSION = 2
 # articles/s (18.7 for new ones) with the 2-core machine's load average at 17; entity_counts
 # alone runs at 34/s on an idle core. So 2,000 take 60 to 110 s, and 100,000 about 50 nights.
 REDO_BATCH = 2_000
+# SQL: an article_places row an older version made (NULL: written on a shared store by a node
+# whose code predates migration 013).
+OLDER_RULES = "coalesce(rules_version, 0) < ?"
 
 
 def find_who_and_where(paths: DataPaths, wait_s: float) -> int:
@@ -110,10 +113,6 @@ def redo_older_rules(paths: DataPaths, wait_s: float) -> tuple[int, int]:
             f"SELECT count(*) FROM article_places WHERE {OLDER_RULES}", [RULES_VERSION]
         ).fetchone()[0]
     return redone, left
-
-
-# A row an older version made; NULL: written on a shared store by a node that predates 013.
-OLDER_RULES = "coalesce(rules_version, 0) < ?"
 
 
 def made_by_older_rules(con: duckdb.DuckDBPyConnection, batch: int) -> pd.DataFrame:
