@@ -111,7 +111,7 @@ def fill_for_queries(path: Path) -> None:
     provinces = ", ".join(f"'{p}'" for p in PROVINCES)
     con.execute(
         f"""
-        INSERT INTO article_places
+        INSERT INTO article_places (article_id, province, province_named, provinces, analysed_chars)
         SELECT printf('%016x', i), list_extract([{provinces}], 1 + i % {len(PROVINCES)}), NULL,
                NULL, 1600
         FROM range({QUERY_ROWS}) t(i)

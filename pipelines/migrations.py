@@ -205,6 +205,16 @@ MIGRATIONS: list[tuple[str, str]] = [
             'the current analyst label of each reviewed article: its latest row in labels';
         """,
     ),
+    (
+        "013_who_and_where_rules_version",
+        # Rows made before this migration came from the rules before 69cc9d8: version 1
+        # (pipelines/places.py RULES_VERSION); the nightly job redoes them a batch a night.
+        """
+        ALTER TABLE article_places
+            ADD COLUMN rules_version INTEGER;        -- the who-and-where rules that made the row
+        UPDATE article_places SET rules_version = 1;
+        """,
+    ),
 ]
 
 _TABLE = re.compile(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+) \(\s*--\s*(.+)")

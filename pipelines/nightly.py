@@ -18,7 +18,7 @@ from pipelines.load import load_new
 from pipelines.lock import RunLocked
 from pipelines.page_state import known_pages
 from pipelines.paths import DataPaths
-from pipelines.places import find_who_and_where
+from pipelines.places import RULES_VERSION, find_who_and_where, redo_older_rules
 from pipelines.report import RunReport
 from pipelines.runs import (
     RESERVE,
@@ -75,6 +75,12 @@ def run_stages(
     report.load = load_new(paths, profiles, wait_s, report.run_id)
     report.copies = group_new_stories(paths, wait_s)
     find_who_and_where(paths, wait_s)
+    redone, left = redo_older_rules(paths, wait_s)
+    if redone or left:
+        report.notes.append(
+            f"who and where redone by rules version {RULES_VERSION}: {redone} articles, "
+            f"{left} left for the next runs"
+        )
     report.classified = classify_unlabelled(paths, classifier, wait_s)
     record_run(paths, report, wait_s)  # status running: the digest is not written yet
     checkpoint("report")

@@ -73,7 +73,8 @@ def write_store(path: Path, articles: list[tuple]) -> None:
                  body, published, published, published],
             )  # fmt: skip
             if province:
-                con.execute("INSERT INTO article_places VALUES (?, ?, ?, [?], 0)",
+                con.execute("INSERT INTO article_places (article_id, province, province_named, "
+                            "provinces, analysed_chars) VALUES (?, ?, ?, [?], 0)",
                             [article_id, province, province, province])  # fmt: skip
             for model_id, label in labels.items():
                 con.execute(
