@@ -12,7 +12,7 @@ import pytest
 from nbclient import NotebookClient
 
 from nlp.classify import DEFAULT_MODEL
-from pipelines.notebooks import agreement, evidence_sentences, report_html
+from pipelines.notebooks import agreement, evidence_sentences, people_quoted, report_html
 from pipelines.paths import DataPaths
 from pipelines.snapshot import writing
 from pipelines.store import open_db
@@ -152,6 +152,12 @@ def test_agreement_counts_the_articles_both_models_labelled() -> None:
     assert agreement(labels).to_dict("records") == [
         {"model_a": "a", "model_b": "b", "articles": 3, "agree": 2 / 3}
     ]
+
+
+def test_people_quoted_are_those_the_headline_or_evidence_names() -> None:
+    people = ["Trần Thị Mai Hương", "Đỗ Văn K"]  # the chairwoman is named most
+    evidence = ["Hội đồng kỷ luật xã kết luận ông K. đã gây phiền hà."]
+    assert people_quoted(people, evidence, "Khiển trách công chức địa chính") == ["Đỗ Văn K"]
 
 
 def test_report_keeps_crawled_text_inert() -> None:
