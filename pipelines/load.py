@@ -93,11 +93,11 @@ def load_staged(
 
     A new canonical URL becomes an article (version 1). A stored article whose content hash
     changed takes the new content as its next version, the replaced one moving to
-    article_versions, and loses its labels, so it is labelled again. page_state keeps what the
-    crawler needs. The loading run (run_id) is credited with the new articles in the same
-    transaction, so a run killed later still counts them. Lines that cannot be read are counted
-    and copied, with their file and line number, to quarantine_dir/<run_id>/<site>.jsonl
-    (default: quarantine next to staging_dir).
+    article_versions, and loses its labels, province and names, so they are found again.
+    page_state keeps what the crawler needs. The loading run (run_id) is credited with the new
+    articles in the same transaction, so a run killed later still counts them. Lines that
+    cannot be read are counted and copied, with their file and line number, to
+    quarantine_dir/<run_id>/<site>.jsonl (default: quarantine next to staging_dir).
     """
     quarantine_dir = quarantine_dir or staging_dir.parent / "quarantine"
     files = pending_files(con, staging_dir)
@@ -207,7 +207,10 @@ def load_run_files(
         WHERE a.article_id = c.article_id
         """
     )
-    con.execute("DELETE FROM classifications WHERE article_id IN (SELECT article_id FROM changed)")
+    # What was computed on the replaced text goes with it: the label, and the province and names
+    # (an edit may correct the official's name), so the night's steps compute them again.
+    for table in ("classifications", "article_places", "article_entities"):
+        con.execute(f"DELETE FROM {table} WHERE article_id IN (SELECT article_id FROM changed)")
     save_page_state(con)
     counts = con.execute(
         """

@@ -77,6 +77,21 @@ def test_second_pass_adds_nothing(stored: Path) -> None:
     assert find_who_and_where(DataPaths(stored.parents[1]), wait_s=5) == 0
 
 
+def test_an_edited_article_gets_the_names_of_its_new_text(tmp_path: Path) -> None:
+    paths = DataPaths(tmp_path)
+    corrected = ARTICLE["body"].replace("Lê Trí Thanh", "Lê Văn Dũng")
+    for run, body in (("r1", ARTICLE["body"]), ("r2", corrected)):
+        staged = paths.staging / run / "example.jsonl"
+        staged.parent.mkdir(parents=True)
+        record = {**ARTICLE, "body": body, "content_hash": body}
+        staged.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+        with open_db(paths.store) as con:
+            load_staged(con, paths.staging)
+        find_who_and_where(paths, wait_s=5)
+    people = rows(paths.store, "SELECT name FROM article_entities WHERE kind = 'person'")
+    assert people == [("Lê Văn Dũng",)]
+
+
 # What the rules before 69cc9d8 (rules version 1) stored for ARTICLE, as that code gave them:
 # the chairman's name glued to his province.
 OLD_ENTITIES = [("location", "Quảng Nam", 2), ("person", "Quảng Nam Lê Trí Thanh", 1)]
