@@ -18,7 +18,7 @@ from nlp.classify import (
     read_scoreboard,
 )
 from nlp.evaluate import metrics
-from pipelines.digest import as_list, names_in, safe_url, without_headline
+from pipelines.digest import as_list, names_in, safe_url, shown, without_headline
 from pipelines.search import fold
 from pipelines.store import open_db
 from pipelines.vietnamese import label_name
@@ -203,7 +203,8 @@ def review_state(label: str, analyst_label: str | None) -> str:
 def report_html(rows: pd.DataFrame) -> str:
     """Stories as HTML to paste into a report: headline, source, date, province, evidence, link.
 
-    Every crawled string is HTML-escaped, and only http(s) links are made links.
+    Every crawled string is HTML-escaped, without bidirectional controls (as the digest shows
+    it), and only http(s) links are made links.
     """
     parts = []
     for row in rows.itertuples():
@@ -218,4 +219,4 @@ def report_html(rows: pd.DataFrame) -> str:
             f"<p>{escape(' · '.join(f for f in facts if f))}</p>"
             f"<ul>{evidence}</ul><p>Nguồn: {anchor}</p>"
         )
-    return "\n".join(parts)
+    return str(shown("\n".join(parts)))

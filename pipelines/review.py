@@ -15,7 +15,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from nlp.classify import LABELS
 from pipelines.checkpoints import checkpoint
-from pipelines.digest import safe_url, without_headline
+from pipelines.digest import safe_url, shown, without_headline
 from pipelines.exports import (
     cell_text,
     claim_name,
@@ -121,7 +121,8 @@ def write_review_sheet(frame: pd.DataFrame, target: Path) -> Path:
             "label": None,
             "note": None,
         }
-        sheet.append([cell_text(neutralise(v)) for v in (values[f] for f, *_ in COLUMNS)])
+        # Bidi controls of rows stored before the crawl dropped them go, as in the other sheets.
+        sheet.append([cell_text(neutralise(shown(v))) for v in (values[f] for f, *_ in COLUMNS)])
         sheet.cell(sheet.max_row, _column("published")).number_format = "DD/MM/YYYY"
         sheet.cell(sheet.max_row, _column("certainty")).number_format = "0%"
         link = sheet.cell(sheet.max_row, _column("url"))

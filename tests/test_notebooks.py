@@ -178,6 +178,21 @@ def test_report_keeps_crawled_text_inert() -> None:
     assert html.count("<li>") == 1  # the headline is not repeated as evidence
 
 
+def test_report_leaves_out_stored_bidi_controls() -> None:
+    rows = pd.DataFrame(
+        {
+            "title": ["Kỷ luật ông \u202eNguyễn Văn A"],
+            "source": ["Báo \u2067X\u2069"],
+            "day": [pd.Timestamp("2026-11-20")],
+            "province": ["Hà Nội"],
+            "label_name": ["Phê phán"],
+            "evidence": [["Ông \u202eNguyễn Văn A bị kỷ luật."]],
+            "url": ["https://example.vn/a1.html"],
+        }
+    )
+    assert "Kỷ luật ông Nguyễn Văn A" in report_html(rows) and "\u202e" not in report_html(rows)
+
+
 def test_report_of_stories_with_and_without_a_province() -> None:
     """A missing province beside known ones (DuckDB hands pandas NaN, not None) is left out."""
     rows = duckdb.sql(

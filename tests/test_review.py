@@ -154,6 +154,28 @@ def test_hostile_text_is_written_inert(tmp_path: Path) -> None:
     assert sheet.cell(2, 4).value == "Hà Nội"
 
 
+def test_stored_bidi_controls_are_left_out(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        [
+            {
+                "article_id": "a1",
+                "title": "Kỷ luật ông \u202eNguyễn Văn A",  # stored before the crawl dropped it
+                "source": "Báo \u2067X\u2069",
+                "province": "Hà Nội",
+                "published": date(2026, 11, 1),
+                "model_label": "criticism",
+                "certainty": 0.5,
+                "evidence": ["Ông \u202eNguyễn Văn A bị kỷ luật."],
+                "url": "https://example.vn/a1.html",
+                "model_id": "m",
+            }
+        ]
+    )
+    sheet = load_workbook(write_review_sheet(frame, tmp_path / "bidi.xlsx"))[SHEET]
+    values = [sheet.cell(2, i).value for i in (2, 3, 8)]
+    assert values == ["Kỷ luật ông Nguyễn Văn A", "Báo X", "Ông Nguyễn Văn A bị kỷ luật."]
+
+
 @pytest.mark.parametrize(
     ("change", "named"),
     [
