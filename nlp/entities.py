@@ -208,7 +208,7 @@ def _names_a_thing(span: Sequence[str], name: str) -> bool:
 
 
 def _is_full_name(word: str) -> bool:
-    """Whether one underthesea word is a person's full name: a family name and one to three more."""
+    """Whether one underthesea word is a person's full name: a family name and two or three more."""
     parts = word.split(" ")
     return (
         2 < len(parts) <= 4
@@ -288,8 +288,9 @@ def _is_body(words: Sequence[str]) -> bool:
     if not words or words[0] in TITLES:
         return False
     first = words[0].split(" ")
+    syllables = " ".join(words).split(" ")
     for n in (1, 2, 3):
-        head = " ".join(" ".join(words).split(" ")[:n])
+        head = " ".join(syllables[:n])
         if head in ORG_HEADS and (len(first) <= n or first[n].islower()):
             return True
     return False

@@ -54,6 +54,8 @@ PLACE_WORDS = {"Tỉnh", "Thành", "Thủ", "TP", "TP.", "Tp", "Tp.", "UBND", "H
 # What ends a sentence or opens a quote: a capitalised word after it may just start a sentence.
 SENTENCE_ENDS = set('.!?:;"“(-–')
 _WORD_AFTER_RE = re.compile(r" +(\w+)")
+# An administrative unit's word before its name ("Huyện Thăng Bình", "Phường An Bình").
+ADMIN_PREFIX_RE = re.compile(r"^(?i:thành phố|tỉnh|quận|huyện|thị xã|thị trấn|phường|xã)\s+")
 # A district counts only after its administrative word: "huyện Thăng Bình", "TP.Nha Trang".
 DISTRICT_PREFIX = r"(?<!\w)(?i:huyện|quận|thị xã|thành phố|tp\.?|tx\.?|q\.)\s*"
 
@@ -95,7 +97,7 @@ def _table() -> tuple[dict, re.Pattern[str], re.Pattern[str], dict[str, _Place]]
     province_re = re.compile(_alternation(places))
     districts: dict[str, set[str]] = defaultdict(set)
     for record in data["ward_mapping"]:
-        name = re.sub(r"^(?i:huyện|quận|thị xã|thành phố)\s+", "", record["old_district"])
+        name = ADMIN_PREFIX_RE.sub("", record["old_district"])
         districts[normalize(name)].add(record["old_province_key"])
     district_places = {}
     for name, keys in districts.items():
@@ -220,9 +222,6 @@ def main_province(text: str) -> Province | None:
 def province_names() -> list[str]:
     """The 34 current provinces and cities by the short names article_places stores, sorted."""
     return sorted(normalize(p["short"]) for p in _table()[0]["province_names"].values())
-
-
-ADMIN_PREFIX_RE = re.compile(r"^(?i:thành phố|tỉnh|quận|huyện|thị xã|thị trấn|phường|xã)\s+")
 
 
 @cache

@@ -39,6 +39,7 @@ from pipelines.vietnamese import (
 LISTED = ("criticism", "praise")  # neutral stories are counted, not listed
 CHART_DAYS = 30
 MAX_EVIDENCE = 3
+_ADDRESS = "|".join(sorted(HONORIFICS))  # "ông K.": a form of address before a given name
 MAX_NAMES = 5  # people and bodies shown per story, most mentioned first
 NO_PROVINCE = "Không xác định được tỉnh"
 SOURCE_CHART = "Số bài theo nguồn và nhãn"
@@ -131,10 +132,15 @@ def people_lines(row: dict) -> dict[str, list[str]]:
     discipline and the inspector who found the fault; an analyst must see which is which.
     """
     people = as_list(row["people"])
-    shown = [row["title"], *without_headline(row["evidence"], row["title"])[:MAX_EVIDENCE]]
-    quoted = names_in(people, [s for s in shown if isinstance(s, str)])
+    quoted = people_quoted(people, row["evidence"], row["title"])
     others = [name for name in people if name not in quoted]
     return {"people_quoted": quoted[:MAX_NAMES], "people": others[:MAX_NAMES]}
+
+
+def people_quoted(people: object, evidence: object, title: object) -> list[str]:
+    """The people the headline or the evidence sentences a card shows name."""
+    headline = title if isinstance(title, str) else ""
+    return names_in(as_list(people), [headline, *without_headline(evidence, title)[:MAX_EVIDENCE]])
 
 
 def names_in(names: list[str], sentences: list[str]) -> list[str]:
@@ -143,7 +149,7 @@ def names_in(names: list[str], sentences: list[str]) -> list[str]:
     found = []
     for name in names:
         given = re.escape(name.rsplit(" ", 1)[-1])
-        whole = rf"{re.escape(name)}|(?i:{'|'.join(HONORIFICS)}) {given}"
+        whole = rf"{re.escape(name)}|(?i:{_ADDRESS}) {given}"
         if re.search(rf"(?<!\w)(?:{whole})(?!\w)", text):
             found.append(name)
     return found

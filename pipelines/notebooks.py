@@ -18,7 +18,7 @@ from nlp.classify import (
     read_scoreboard,
 )
 from nlp.evaluate import metrics
-from pipelines.digest import as_list, names_in, safe_url, shown, without_headline
+from pipelines.digest import safe_url, shown, without_headline
 from pipelines.search import fold
 from pipelines.store import open_db
 from pipelines.vietnamese import label_name
@@ -183,12 +183,6 @@ def analyst_check(con: duckdb.DuckDBPyConnection, model_id: str) -> dict | None:
 def evidence_sentences(evidence: object, title: str | None, count: int = 3) -> list[str]:
     """The first evidence sentences, without the headline (shown above them already)."""
     return without_headline(evidence, title)[:count]
-
-
-def people_quoted(people: object, evidence: object, title: object) -> list[str]:
-    """The people the headline or the first evidence sentences name, as the digest's card says."""
-    shown = [title if isinstance(title, str) else "", *evidence_sentences(evidence, title)]
-    return names_in(as_list(people), shown)
 
 
 def review_state(label: str, analyst_label: str | None) -> str:

@@ -12,7 +12,8 @@ import pytest
 from nbclient import NotebookClient
 
 from nlp.classify import DEFAULT_MODEL
-from pipelines.notebooks import agreement, evidence_sentences, people_quoted, report_html
+from pipelines.digest import people_quoted
+from pipelines.notebooks import agreement, evidence_sentences, report_html
 from pipelines.paths import DataPaths
 from pipelines.snapshot import writing
 from pipelines.store import open_db
