@@ -34,8 +34,9 @@ def prune_staging(paths: DataPaths, keep_days: int, wait_s: float = 60.0) -> Pru
     writes only its own folder and loads it after its crawl ended, so a recorded file is complete.
     No run lock is needed: a load reads only files not recorded yet, and those are left alone.
     A site that staged nothing leaves only its <site>.stats.json (its summary is in
-    crawl_run_sites); it goes once its run finished more than keep_days ago, as crawl_runs says,
-    and so does the run's run.json once crawl_runs holds the record it keeps (then the folder).
+    crawl_run_sites); it goes once its run ended more than keep_days ago, as crawl_runs says (it
+    finished, or was killed and started then), and so does the run's run.json once crawl_runs
+    holds the record it keeps; then the empty folder.
     """
     if not 0 <= keep_days <= MAX_KEEP_DAYS:
         raise ValueError(f"--keep-days must be 0 to {MAX_KEEP_DAYS} (100 years), not {keep_days}")
@@ -44,8 +45,11 @@ def prune_staging(paths: DataPaths, keep_days: int, wait_s: float = 60.0) -> Pru
             "SELECT path FROM staged_files WHERE loaded_at < now() - to_days(?)",
             [keep_days],
         ).fetchall()
+        # A killed run never finishes; once the next run marked it interrupted it is over, and
+        # its start (the only time recorded of it) stands for its end.
         finished = con.execute(
-            "SELECT run_id, status FROM crawl_runs WHERE finished_at < now() - to_days(?)",
+            "SELECT run_id, status FROM crawl_runs WHERE coalesce(finished_at, "
+            "CASE WHEN status = 'interrupted' THEN started_at END) < now() - to_days(?)",
             [keep_days],
         ).fetchall()
         unloaded = len(pending_files(con, paths.staging))

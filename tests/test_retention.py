@@ -98,15 +98,28 @@ def test_prune_keeps_the_summaries_of_a_run_not_recorded_as_finished(data_dir: P
     assert files(data_dir / "staging") == ["20990101T000000Z/quiet.stats.json"]
 
 
-def add_run(data_dir: Path, run_id: str, status: str) -> None:
-    """Record a run in crawl_runs as finished a year ago, as an old run's row would be."""
+def test_prune_deletes_the_summaries_of_a_run_killed_long_ago(data_dir: Path) -> None:
+    # A killed run never finishes: once the next run marked it interrupted, it is over. One the
+    # next start has not marked yet may still be running. The demo run is recent: it stays.
+    staged = files(data_dir / "staging")
+    for run_id, status in [("20200101T000000Z", "interrupted"), ("20200102T000000Z", "running")]:
+        add_run(data_dir, run_id, status, finished=False)
+        (data_dir / "staging" / run_id).mkdir()
+        (data_dir / "staging" / run_id / "quiet.stats.json").write_text("{}")
+    said = prune(data_dir, "30")
+    kept = ["20200102T000000Z/quiet.stats.json", *staged]
+    assert (files(data_dir / "staging"), "1 summaries" in said) == (kept, True), said
+
+
+def add_run(data_dir: Path, run_id: str, status: str, finished: bool = True) -> None:
+    """Record a run in crawl_runs as started a year ago and finished then (or never: killed)."""
     (data_dir / "congvu.duckdb").chmod(0o644)
     con = duckdb.connect(str(data_dir / "congvu.duckdb"))
     try:
         con.execute(
-            "INSERT INTO crawl_runs (run_id, started_at, finished_at, status) "
-            "VALUES (?, now() - to_days(365), now() - to_days(365), ?)",
-            [run_id, status],
+            "INSERT INTO crawl_runs (run_id, started_at, finished_at, status) VALUES "
+            "(?, now() - to_days(365), CASE WHEN ? THEN now() - to_days(365) END, ?)",
+            [run_id, finished, status],
         )
     finally:
         con.close()
