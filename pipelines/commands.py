@@ -420,7 +420,8 @@ def cmd_prune(args: argparse.Namespace) -> int:
     done = prune_staging(paths, args.keep_days, args.wait)
     print(
         f"{done.files} staging files loaded more than {args.keep_days} days ago deleted, and "
-        f"{done.summaries} summaries of sites that staged nothing ({done.size / 1e6:.1f} MB); "
+        f"{done.summaries} summaries of sites that staged nothing and {done.records} run records "
+        f"the database holds ({done.size / 1e6:.1f} MB); "
         f"{done.unloaded} not loaded yet kept; raw HTML in "
         f"{paths.raw} kept (`congvu reextract` rebuilds articles from it)"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import json
@@ -9,6 +10,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import sys
 from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -89,6 +91,35 @@ def summarise(site: str, stats: dict[str, Any]) -> SiteCrawl:
     return SiteCrawl(site, "ok", articles, discovered, pages, errors, message, counts)
 
 
+class LogFile(logging.FileHandler):
+    """A log file that, once a write to it fails (a full disk), says so once and stops there."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, encoding="utf-8")
+        self.failed = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write the record, unless writing to the file has failed already."""
+        if not self.failed:
+            super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        """On a failed write, one line on stderr instead of a traceback for every record."""
+        error = sys.exc_info()[1]
+        if not isinstance(error, OSError):  # a faulty log call, not the file: as logging does
+            super().handleError(record)
+            return
+        self.failed = True
+        reason = error.strerror or str(error)
+        print(
+            f"congvu: cannot write the log file {self.baseFilename}: {reason}; logging to it stops",
+            file=sys.stderr,
+        )
+        stream, self.stream = self.stream, None
+        with contextlib.suppress(OSError):  # what is still buffered cannot be written either
+            stream.close()
+
+
 def log_to_file(path: Path) -> None:
     """Send all logging (Scrapy's included) to path only, at INFO; nothing to the terminal.
 
@@ -100,7 +131,7 @@ def log_to_file(path: Path) -> None:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     root.handlers.clear()
-    handler = logging.FileHandler(path, encoding="utf-8")
+    handler = LogFile(path)
     handler.setFormatter(logging.Formatter("%(asctime)s [%(name)s] %(levelname)s: %(message)s"))
     handler.setLevel(logging.INFO)
     root.addHandler(handler)

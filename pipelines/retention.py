@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pipelines.load import pending_files
 from pipelines.paths import DataPaths
+from pipelines.runs import DEFERRED, RESERVE, read_deferred
 from pipelines.store import open_db
 
 
@@ -18,6 +19,7 @@ class PruneResult:
     size: int  # bytes freed
     unloaded: int  # staging files the database has not loaded: never deleted
     summaries: int = 0  # .stats.json of sites that staged nothing, in runs finished long ago
+    records: int = 0  # run.json of runs finished long ago whose record the database holds
 
 
 # DuckDB's to_days() takes a 32-bit count; a century is longer than any retention.
@@ -32,7 +34,9 @@ def prune_staging(paths: DataPaths, keep_days: int, wait_s: float = 60.0) -> Pru
     writes only its own folder and loads it after its crawl ended, so a recorded file is complete.
     No run lock is needed: a load reads only files not recorded yet, and those are left alone.
     A site that staged nothing leaves only its <site>.stats.json (its summary is in
-    crawl_run_sites); it goes once its run finished more than keep_days ago, as crawl_runs says.
+    crawl_run_sites); it goes once its run ended more than keep_days ago, as crawl_runs says (it
+    finished, or was killed and started then), and so does the run's run.json once crawl_runs
+    holds the record it keeps; then the empty folder.
     """
     if not 0 <= keep_days <= MAX_KEEP_DAYS:
         raise ValueError(f"--keep-days must be 0 to {MAX_KEEP_DAYS} (100 years), not {keep_days}")
@@ -41,8 +45,12 @@ def prune_staging(paths: DataPaths, keep_days: int, wait_s: float = 60.0) -> Pru
             "SELECT path FROM staged_files WHERE loaded_at < now() - to_days(?)",
             [keep_days],
         ).fetchall()
+        # A killed run never finishes; once the next run marked it interrupted it is over, and
+        # its start (the only time recorded of it) stands for its end.
         finished = con.execute(
-            "SELECT run_id FROM crawl_runs WHERE finished_at < now() - to_days(?)", [keep_days]
+            "SELECT run_id, status FROM crawl_runs WHERE coalesce(finished_at, "
+            "CASE WHEN status = 'interrupted' THEN started_at END) < now() - to_days(?)",
+            [keep_days],
         ).fetchall()
         unloaded = len(pending_files(con, paths.staging))
     staging = paths.staging.resolve()
@@ -59,13 +67,17 @@ def prune_staging(paths: DataPaths, keep_days: int, wait_s: float = 60.0) -> Pru
         result.files += 1
         if not any(file.parent.iterdir()):
             file.parent.rmdir()
-    for (run_id,) in finished:
-        prune_summaries(paths.staging / run_id, result)
+    for run_id, status in finished:
+        prune_summaries(paths.staging / run_id, status, result)
     return result
 
 
-def prune_summaries(run_dir: Path, result: PruneResult) -> None:
-    """Delete a finished run's .stats.json that have no staging file, then the empty folder."""
+def prune_summaries(run_dir: Path, status: str, result: PruneResult) -> None:
+    """Delete a finished run's .stats.json that have no staging file, its record, then the folder.
+
+    Its run.json goes only if crawl_runs holds it as it is (its id and status, as start_run
+    checks before storing it): otherwise it is the run's only record, which the next run stores.
+    """
     if not run_dir.is_dir():
         return
     for stats in run_dir.glob("*.stats.json"):
@@ -73,5 +85,23 @@ def prune_summaries(run_dir: Path, result: PruneResult) -> None:
             result.size += stats.stat().st_size
             stats.unlink()
             result.summaries += 1
+    record = run_dir / DEFERRED
+    if record.exists() and held(record, run_dir.name, status):
+        result.size += record.stat().st_size
+        record.unlink()
+        result.records += 1
+    reserve = run_dir / RESERVE  # left by a run that ended without removing it
+    if not record.exists() and reserve.is_file():
+        result.size += reserve.stat().st_size
+        reserve.unlink()
     if not any(run_dir.iterdir()):
         run_dir.rmdir()
+
+
+def held(record: Path, run_id: str, status: str) -> bool:
+    """Whether a run.json is run_id's record with the status crawl_runs holds for it."""
+    try:
+        run, _ = read_deferred(record)
+        return (run["run_id"], run["status"]) == (run_id, status)
+    except (OSError, ValueError, KeyError, TypeError):  # unreadable: the next run names it
+        return False

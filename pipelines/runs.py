@@ -67,8 +67,7 @@ def start_run(paths: DataPaths, report: RunReport) -> None:
     with con:
         for deferred in sorted(paths.staging.glob(f"*/{DEFERRED}")):
             try:
-                record = json.loads(deferred.read_text(encoding="utf-8"))
-                run, sites = record["run"], record["sites"]
+                run, sites = read_deferred(deferred)
             except (ValueError, KeyError, TypeError) as exc:  # one bad file must not stop runs
                 report.notes.append(f"unreadable run record {deferred} left as it is: {exc!r}")
                 continue
@@ -79,6 +78,12 @@ def start_run(paths: DataPaths, report: RunReport) -> None:
         report.notes.append(f"{interrupted} earlier run(s) had been killed: marked interrupted")
     if removed := clear_dead_runs(paths.staging, report.run_id):
         report.notes.append(f"{removed} empty staging folder(s) of runs that died: removed")
+
+
+def read_deferred(path: Path) -> tuple[dict[str, object], list[dict[str, object]]]:
+    """A DEFERRED record's run and sites (ValueError, KeyError or TypeError if unreadable)."""
+    record = json.loads(path.read_text(encoding="utf-8"))
+    return record["run"], record["sites"]
 
 
 def reserve_space(path: Path) -> None:

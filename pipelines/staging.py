@@ -5,17 +5,22 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import logging
 import os
+import re
 import threading
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO
 
 from scrapy.crawler import Crawler
 from scrapy.utils.asyncio import run_in_thread
 
+log = logging.getLogger(__name__)
 # gzip level 3 (zlib's fast deflate): a fifth of level 9's CPU for archives ~10% larger.
 COMPRESS_LEVEL = 3
+# Half a character (a lone surrogate, which escaped JSON can carry): UTF-8 cannot hold it.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def archive_raw(raw_dir: Path, site: str, body: bytes) -> tuple[str, str]:
@@ -51,7 +56,7 @@ class StagingPipeline:
         self.run_dir = run_dir
         self.raw_dir = raw_dir
         self.crawler = crawler
-        self.files: dict[str, TextIO] = {}
+        self.files: dict[str, BinaryIO] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StagingPipeline:
@@ -82,16 +87,34 @@ class StagingPipeline:
             # the page is not recorded as stored, so the next run fetches it again.
             self.crawler.stats.inc_value("congvu/error/storage")
             raise
+        except Exception:
+            # A value the staging file cannot hold (our bug, not the site's): counted so the
+            # summary says so; Scrapy logs the reason and drops the item, nothing of it written.
+            self.crawler.stats.inc_value("congvu/error/item")
+            raise
         self.crawler.stats.inc_value("congvu/articles")
         return item
 
     def append(self, item: dict[str, Any]) -> None:
-        """Append one line to the site's staging file and flush it."""
+        """Append one line to the site's staging file and flush it (encoded first: all or none).
+
+        Half a character in the text is written as U+FFFD, counted: a hostile page keeps its
+        article, and the mark shows where the text was broken.
+        """
+        line = json.dumps(item, ensure_ascii=False, default=to_json) + "\n"
+        try:
+            data = line.encode("utf-8")
+        except UnicodeEncodeError:
+            data = LONE_SURROGATE.sub("\ufffd", line).encode("utf-8")
+            self.crawler.stats.inc_value("congvu/lone_surrogate")
+            log.warning(
+                "%s: half a character replaced by U+FFFD at %s", item["site"], item.get("url")
+            )
         out = self.files.get(item["site"])
         if out is None:
-            out = (self.run_dir / f"{item['site']}.jsonl").open("a", encoding="utf-8")
+            out = (self.run_dir / f"{item['site']}.jsonl").open("ab")
             self.files[item["site"]] = out
-        out.write(json.dumps(item, ensure_ascii=False, default=to_json) + "\n")
+        out.write(data)
         out.flush()
 
     def close_spider(self) -> None:

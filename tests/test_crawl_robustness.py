@@ -32,6 +32,7 @@ from crawlers.text import BIDI
 from pipelines.crawl import in_processes
 from pipelines.demo import serve_on_loopback
 from pipelines.staging import read_raw
+from tests.conftest import ROOT
 
 SITE = "thu"
 CONTACT = "so-tttt@hoa-an.test"
@@ -669,3 +670,31 @@ def test_each_crawl_worker_call_runs_in_a_process_of_its_own() -> None:
     # A Scrapy reactor runs once per process: a worker reused for a second site group failed it.
     pids = in_processes(os.getpid, [(), (), ()])
     assert len(set(pids) | {os.getpid()}) == 4
+
+
+LOG_TO_A_FULL_DISK = """
+import logging
+from pathlib import Path
+from pipelines.crawl import log_to_file
+log_to_file(Path("/dev/full"))
+for n in range(3):
+    logging.getLogger("congvu").warning("line %d", n)
+"""
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
+def test_log_file_that_cannot_be_written_is_said_once_in_one_line() -> None:
+    # Every write to /dev/full fails with ENOSPC, as on a full disk: no traceback per record.
+    result = subprocess.run(
+        [sys.executable, "-c", LOG_TO_A_FULL_DISK],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    said = (
+        "congvu: cannot write the log file /dev/full: No space left on device; "
+        "logging to it stops\n"
+    )
+    assert (result.returncode, result.stderr) == (0, said)

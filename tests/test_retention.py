@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -95,6 +96,58 @@ def test_prune_keeps_the_summaries_of_a_run_not_recorded_as_finished(data_dir: P
     age(data_dir, 40)
     prune(data_dir, "30")
     assert files(data_dir / "staging") == ["20990101T000000Z/quiet.stats.json"]
+
+
+def test_prune_deletes_the_summaries_of_a_run_killed_long_ago(data_dir: Path) -> None:
+    # A killed run never finishes: once the next run marked it interrupted, it is over. One the
+    # next start has not marked yet may still be running. The demo run is recent: it stays.
+    staged = files(data_dir / "staging")
+    for run_id, status in [("20200101T000000Z", "interrupted"), ("20200102T000000Z", "running")]:
+        add_run(data_dir, run_id, status, finished=False)
+        (data_dir / "staging" / run_id).mkdir()
+        (data_dir / "staging" / run_id / "quiet.stats.json").write_text("{}")
+    said = prune(data_dir, "30")
+    kept = ["20200102T000000Z/quiet.stats.json", *staged]
+    assert (files(data_dir / "staging"), "1 summaries" in said) == (kept, True), said
+
+
+def add_run(data_dir: Path, run_id: str, status: str, finished: bool = True) -> None:
+    """Record a run in crawl_runs as started a year ago and finished then (or never: killed)."""
+    (data_dir / "congvu.duckdb").chmod(0o644)
+    con = duckdb.connect(str(data_dir / "congvu.duckdb"))
+    try:
+        con.execute(
+            "INSERT INTO crawl_runs (run_id, started_at, finished_at, status) VALUES "
+            "(?, now() - to_days(365), CASE WHEN ? THEN now() - to_days(365) END, ?)",
+            [run_id, finished, status],
+        )
+    finally:
+        con.close()
+
+
+def leave_record(run_dir: Path, status: str | None) -> None:
+    """A run.json as a run that could not write the database leaves it (None: cut short)."""
+    run_dir.mkdir(exist_ok=True)
+    record = {"run": {"run_id": run_dir.name, "status": status}, "sites": []}
+    text = json.dumps(record) if status else '{"run": {"run_id": "2026'
+    (run_dir / "run.json").write_text(text, encoding="utf-8")
+
+
+def test_prune_deletes_a_run_record_only_once_the_database_holds_it(data_dir: Path) -> None:
+    # The demo run's record as the database holds it (ok), with the space a dead run held for
+    # it; a record of a failure the database does not hold yet (it says ok); an unreadable one.
+    staging = data_dir / "staging"
+    (run,) = staging.iterdir()
+    leave_record(run, "ok")
+    (run / "run.json.reserve").write_bytes(bytes(1024))
+    add_run(data_dir, "20200101T000000Z", "ok")
+    leave_record(staging / "20200101T000000Z", "failed")
+    add_run(data_dir, "20200102T000000Z", "failed")
+    leave_record(staging / "20200102T000000Z", None)
+    age(data_dir, 40)
+    said = prune(data_dir, "30")
+    kept = ["20200101T000000Z/run.json", "20200102T000000Z/run.json"]
+    assert (files(staging), run.exists(), "1 run records" in said) == (kept, False, True), said
 
 
 @pytest.mark.parametrize("days", ["-5", "3000000000"])
