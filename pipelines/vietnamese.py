@@ -38,6 +38,8 @@ ERROR_KINDS = {
     "encoding": "bảng mã không đọc được (VISCII, TCVN3...)",
     "ignored": "yêu cầu bị bỏ qua",
     "time_budget": "hết thời gian thu thập dành cho nguồn, để lại cho đêm sau",
+    "storage": "không ghi được bài vào ổ đĩa (ổ đầy hoặc lỗi ghi), sẽ tải lại đêm sau",
+    "item": "không ghi được bài vào tệp tạm (lỗi của chương trình, xem nhật ký)",
 }
 HTTP_STATUSES = {
     403: "máy chủ từ chối truy cập",

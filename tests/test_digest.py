@@ -14,12 +14,13 @@ import lxml.html
 import openpyxl
 import pytest
 
+from crawlers import failures
 from crawlers.text import BIDI
 from nlp.classify import DEFAULT_MODEL, models_dir
 from pipelines.digest import cue_lexicon, highlight, names_in, render, render_digest, safe_url
 from pipelines.exports import analyst_table, write_xlsx
 from pipelines.selection import Selection, article_rows
-from pipelines.vietnamese import STORY_COUNTING, error_text
+from pipelines.vietnamese import ERROR_KINDS, STORY_COUNTING, error_text
 from tests.conftest import (
     ROOT,
     Site,
@@ -140,6 +141,17 @@ def test_highlight_marks_cues_and_escapes_the_rest() -> None:
 def test_crawl_errors_in_vietnamese_words() -> None:
     assert error_text("dns", 5) == "không phân giải được tên miền: 5 trang"
     assert error_text("http_503", 2) == "máy chủ gặp lỗi (HTTP 503): 2 trang"
+
+
+def test_every_crawl_error_counter_has_vietnamese_words() -> None:
+    root = Path(__file__).resolve().parents[1]
+    written = {
+        kind
+        for path in [*(root / "crawlers").rglob("*.py"), root / "pipelines" / "staging.py"]
+        for kind in re.findall(r"error/([a-z_]+)", path.read_text(encoding="utf-8"))
+    }
+    named = set(failures.ERROR_KINDS.values()) | set(failures.IGNORED_KINDS.values())
+    assert sorted(k for k in written | named | {"ignored"} if k not in ERROR_KINDS) == []
 
 
 @pytest.fixture(scope="module")
