@@ -34,6 +34,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from nlp.classify import LABELS, POLAR, Prediction
+from nlp.hard_cases import WIDTH as HARD_WIDTH
+from nlp.hard_cases import hard_case_vector
 from nlp.head_embedding import (
     POOLS,
     article_embeddings,
@@ -49,6 +51,7 @@ KIND = "evidence-lr"
 ARTIFACT = "model.joblib"
 _SYLLABLE_RE = re.compile(r"\w+")
 POSITIONS = (0, 1, 2, 3, 4, 7, 11)  # sentence index buckets: title, 1, 2, 3, 4-6, 7-10, 11+
+HARD_SCALE = 3.0  # weight of the hard-case features, set a priori as embed_scale is
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,10 @@ class EvidenceOptions:
     # article features too: who is commended or blamed ("khen thưởng" a pupil, a company or a
     # commune office), which the article's plain n-grams mix with every other sentence.
     cue_context: bool = False
+    # The labeling guide's hard cases for praise (nlp.hard_cases): honours outside public
+    # service, commemorations and routine meetings, as article features (times embed_scale's
+    # a-priori 3, as the embedding: the other blocks are L2-normed or log counts).
+    hard_cases: bool = False
     # Non-empty: an ensemble (the issue's "an ensemble"), one member per entry, each these
     # options with the entry's changes, fitted on the same labels; their log-probabilities are
     # averaged before the operating point. Articles are read once, with these options, so a
@@ -153,6 +160,12 @@ def cue_sentence_tokens(article: Article) -> list[str]:
         if score.criticism > 0:
             marked += ["C:" + t for t in tokens]
     return marked
+
+
+def hard_cases(article: Article) -> list[float]:
+    """The article's hard-case features (nlp.hard_cases) from its cue-scored sentences."""
+    scored = article.scored
+    return hard_case_vector([s.text for s in scored], [s.praise > 0 for s in scored])
 
 
 def article_doc(article: Article, options: EvidenceOptions) -> list[str]:
@@ -306,6 +319,9 @@ class Parts:
             blocks.append(np.array([a.cues for a in articles], dtype=float))
         if self.options.sentences:
             blocks.append(np.array(sentence_aggregates, dtype=float).reshape(len(articles), -1))
+        if self.options.hard_cases:
+            hard = np.array([hard_cases(a) for a in articles], dtype=float)
+            blocks.append(hard.reshape(len(articles), HARD_WIDTH) * HARD_SCALE)
         if self.options.embed_chars > 0:
             embedded = np.array([a.embedding for a in articles], dtype=float)
             width = embedding_width(self.options.embed_pool)

@@ -14,11 +14,14 @@ from sklearn.linear_model import LogisticRegression
 from nlp.classify import LABELS, Classifier, load_classifier
 from nlp.datafiles import read_corpus
 from nlp.evidence import (
+    HARD_WIDTH,
     Article,
     EvidenceOptions,
+    Parts,
     aggregates,
     article_doc,
     class_log_proba,
+    hard_cases,
     ngrams,
     read_article,
     syllables,
@@ -80,6 +83,34 @@ def test_cue_context_marks_the_words_of_sentences_with_cues() -> None:
 def test_without_cue_context_the_article_reads_its_plain_n_grams() -> None:
     article = honoured_pupils()
     assert article_doc(article, EvidenceOptions()) == article.doc
+
+
+def test_hard_cases_see_praise_cues_given_to_people_outside_public_service() -> None:
+    assert hard_cases(honoured_pupils())[0] == 1.0
+
+
+def test_hard_cases_see_a_commemoration_in_the_title() -> None:
+    cues = load_classifier("cue-lexicon-1")
+    assert isinstance(cues, CueLexiconClassifier)
+    article = read_article("Kỷ niệm 135 năm ngày sinh Chủ tịch Hồ Chí Minh\nLễ diễn ra.", cues)
+    assert hard_cases(article)[2] == 1.0
+
+
+def test_hard_cases_see_nothing_in_an_official_praised_for_service() -> None:
+    cues = load_classifier("cue-lexicon-1")
+    assert isinstance(cues, CueLexiconClassifier)
+    text = "Chủ tịch xã dám nghĩ dám làm\nÔng được tặng bằng khen vì giải quyết nhanh thủ tục."
+    assert hard_cases(read_article(text, cues)) == [0.0] * HARD_WIDTH
+
+
+def test_hard_case_features_join_the_article_features_only_when_asked() -> None:
+    article = honoured_pupils()
+    widths = {}
+    for hard in (False, True):
+        options = EvidenceOptions(sentences=False, hard_cases=hard)
+        parts = Parts(None, None, LogisticRegression(), options)  # type: ignore[arg-type]
+        widths[hard] = sum(block.shape[1] for block in parts.features([article], [[]]))
+    assert widths[True] - widths[False] == HARD_WIDTH
 
 
 def test_evidence_sentence_is_the_class_and_the_others_weigh_little() -> None:
