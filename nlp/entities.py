@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from functools import cache
+from itertools import pairwise
 from typing import NamedTuple
 
 from underthesea import word_tokenize
@@ -53,8 +54,17 @@ NAMED_AFTER = {
     "Nhà văn hóa", "Bảo tàng", "Lăng", "Tượng đài", "Tư tưởng", "Đoàn", "Đội", "Thư viện",
     "Trung tâm", "Khu", "Hẻm", "Quảng trường", "Công viên", "Nhà thiếu nhi",
 }  # fmt: skip
+# Forms of address, with the elders' "Bác" and "Cụ": one and a family name refer to a person
+# ("Bác Hồ"), unless they are the name of a place of the address table ("Cô Tô").
+ADDRESS_FORMS = HONORIFICS | {"Bác", "Cụ"}
+# The numbers that follow "thứ" in a weekday's name ("thứ Bảy"); Sunday is "Chủ nhật".
+WEEKDAY_NUMBERS = {"hai", "ba", "tư", "năm", "sáu", "bảy"}
+DAY_SYLLABLES = WEEKDAY_NUMBERS | {"thứ", "chủ", "nhật"}
+# A number written in Roman numerals ("khóa XV", "Đại hội XIII", "giai đoạn II").
+ROMAN_RE = re.compile(r"(?=[MDCLXVI])M{0,3}(CM|CD|D?C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})")
 _PUNCT = " \"'“”‘’()[],.:;!?-–—"
 Feature = Callable[[list[list[str]], int], str]
+Tagged = tuple[str, str, str, str]  # word, part of speech, chunk, NER tag
 
 
 class Entity(NamedTuple):
@@ -176,10 +186,38 @@ def _tagged_counts(text: str, max_chars: int | None) -> dict[Entity, int]:
         used += len(sentence)
         if len(sentence) > MAX_SENTENCE_CHARS:
             sentence = sentence[:MAX_SENTENCE_CHARS].rsplit(" ", 1)[0]
-        for span in _spans(tag_sentence(sentence)):
+        tagged = _opening_noun_lowered(_without_weekdays(tag_sentence(sentence)))
+        for span in _spans(tagged):
             for entity in _named(_trim(span.words, span.kind), span.kind, span.words):
                 found[entity] = found.get(entity, 0) + 1
     return found
+
+
+def _without_weekdays(tagged: list[Tagged]) -> list[Tagged]:
+    """The tagged words with the words of a weekday ("thứ Bảy", "Chủ nhật") tagged as no name."""
+    out = list(tagged)
+    syllables = [(i, s.lower()) for i, (word, *_) in enumerate(out) for s in word.split(" ")]
+    for (i, syllable), (j, following) in pairwise(syllables):
+        sunday = (syllable, following) == ("chủ", "nhật")
+        if sunday or (syllable == "thứ" and following in WEEKDAY_NUMBERS):
+            for k in {i, j}:  # a word only of the weekday's syllables, not "Tuổi Trẻ Chủ Nhật"
+                if all(s.lower() in DAY_SYLLABLES for s in out[k][0].split(" ")):
+                    out[k] = (*out[k][:3], "O")
+    return out
+
+
+def _opening_noun_lowered(tagged: list[Tagged]) -> list[Tagged]:
+    """The tagged words, the sentence's first in lower case when a common noun ("Điểm", "Năm").
+
+    Its capital is the sentence's, not a name's; a body's first word ("Sở GTCC") keeps it.
+    """
+    out = list(tagged)
+    first = next((i for i, (word, *_) in enumerate(out) if word.strip(_PUNCT)), None)
+    if first is not None:
+        word, pos, chunk, tag = out[first]
+        if pos == "N" and not _is_body([w for w, *_ in out[first:]]):
+            out[first] = (word[:1].lower() + word[1:], pos, chunk, tag)
+    return out
 
 
 def _named(words: list[str], kind: str, span: Sequence[str]) -> list[Entity]:
@@ -196,9 +234,17 @@ def _named(words: list[str], kind: str, span: Sequence[str]) -> list[Entity]:
         glued = [] if kind == "person" or bare or not rest else _named(rest, kind, rest)
         return [*glued, Entity("person", words[-1])]
     text = " ".join(words)
-    if not text or any(c.isdigit() for c in text) or text in ORG_HEADS - WHOLE_NAMES:
+    if not text or _is_number_or_letter(text) or text in ORG_HEADS - WHOLE_NAMES:
         return []
+    form, _, name = text.partition(" ")  # "Bác Hồ": a person referred to, not a place
+    if form in ADDRESS_FORMS and name.split(" ")[0] in SURNAMES and text not in place_names():
+        return [Entity("person", name)] if _is_full_name(name) else []
     return [Entity("organization" if _is_body(words) else kind, text)]
+
+
+def _is_number_or_letter(text: str) -> bool:
+    """Whether a span's text holds a digit, or is one letter or a Roman numeral ("khối A", "XV")."""
+    return any(c.isdigit() for c in text) or len(text) == 1 or bool(ROMAN_RE.fullmatch(text))
 
 
 def _names_a_thing(span: Sequence[str], name: str) -> bool:

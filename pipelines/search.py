@@ -25,6 +25,7 @@ import tantivy
 
 from nlp.classify import DEFAULT_MODEL, LABELS
 from nlp.text import normalize, sentences
+from pipelines.digest import shown
 from pipelines.enrich import analysed
 from pipelines.lake import lake_target
 from pipelines.sql import literal
@@ -357,7 +358,9 @@ def search(
     query_words = words(text)
     rows = []
     for (score, _), article_id in zip(hits, ids, strict=True):
-        _, published, site, site_title, province, label, title, url, body = by_id[article_id]
+        # Rows stored before the crawl dropped bidi controls may hold them: shown as the digest.
+        row = [shown(value) for value in by_id[article_id]]
+        _, published, site, site_title, province, label, title, url, body = row
         rows.append(
             [article_id, round(score, 3), published, site, site_title, province, label, title]
             + [url, snippet(body or "", query_words)]

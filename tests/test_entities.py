@@ -209,3 +209,62 @@ def test_nlp_loads_underthesea_without_its_unused_pipelines() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert json.loads(found.stdout) == [[], [True, True, True], [["cán bộ"]]]
+
+
+def locations(sentence: str) -> list[str]:
+    """The places entities finds in one sentence."""
+    return [e.text for e in entities(sentence) if e.kind == "location"]
+
+
+# Short sentences of corpus articles (ids in the comments) where the CRF tags no place as a place.
+# Test_Full/XH_VNE_T_ (5358).txt
+SCORES = "Điểm chuẩn nguyện vọng 2 khối A và khối D là 17,5 và khối D (đã nhân hệ số) là 22."
+
+
+def test_weekday_after_thu_is_not_a_place() -> None:
+    # Test_Full/XH_VNE_T_ (5587).txt
+    assert locations("Thời hạn đăng ký: trước 11 giờ sáng thứ Bảy ngày 30/7/2005") == []
+
+
+def test_capitalised_weekday_is_not_a_place() -> None:
+    assert locations("18h00, Thứ Năm 03/03/05") == []  # Test_Full/XH_VNE_T_ (3205).txt
+
+
+def test_sunday_is_not_a_place() -> None:
+    assert locations("Thời gian: 17h30 Chủ nhật ngày 17/07.") == []  # Test_Full/XH_TN_T_ (8749).txt
+
+
+def test_roman_numeral_alone_is_not_a_place() -> None:
+    # Test_Full/XH_NLD_T_ (8977).txt
+    assert "II" not in locations(
+        "Sang giai đoạn II (2006-2014), Ban Điều hành các đề án sẽ có nhiều giải pháp để tránh "
+        "tình trạng thiếu kinh phí."
+    )
+
+
+def test_letter_alone_is_not_a_place() -> None:
+    # exam groups "khối A", "khối D"
+    assert {"A", "D"} & set(locations(SCORES)) == set()
+
+
+def test_common_noun_opening_a_sentence_is_not_a_place() -> None:
+    # "Điểm" (score) has the sentence's capital
+    assert "Điểm" not in locations(SCORES)
+
+
+def test_form_of_address_and_family_name_is_not_a_place() -> None:
+    # Test_Full/XH_VNE_T_ (1618).txt
+    assert locations("Lý do thôi thúc tôi viết tiểu sử về Bác Hồ thật giản dị.") == []
+
+
+def test_place_beginning_with_a_form_of_address_and_a_family_name_stays() -> None:
+    # Train_Full/XH_NLD_ (4258).txt: the island district Cô Tô ("Tô" is a family name too)
+    assert locations("Tại huyện đảo Cô Tô, sức gió mạnh trên cấp 9, biển động mạnh.") == ["Cô Tô"]
+
+
+def test_body_opening_a_sentence_keeps_its_capital() -> None:
+    # Test_Full/XH_NLD_T_ (9803).txt: "Sở" is a common noun, and here the head of a body's name
+    found = entities(
+        "Sở GTCC yêu cầu lãnh đạo các bến xử lý nghiêm xe khách bỏ tuyến chạy hợp đồng."
+    )
+    assert Entity("organization", "Sở GTCC") in found

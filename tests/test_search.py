@@ -143,6 +143,36 @@ def test_result_shows_date_source_title_and_the_matching_sentence(paths: DataPat
     )
 
 
+BIDI_ARTICLE = (
+    "bidi",
+    "\u202eChấn chỉnh né việc\u202c ở xã",  # stored before the crawl dropped bidi controls
+    "Xã họp dân.\n\nCán bộ \u202ené việc\u202c bị nhắc nhở.",
+    datetime(2026, 11, 21, 9, 0, tzinfo=VN_TZ),
+    None,
+    {},
+)
+
+
+def test_results_leave_out_stored_bidi_controls(tmp_path: Path) -> None:
+    paths = DataPaths(tmp_path)
+    write_store(paths.store, [BIDI_ARTICLE])
+    publish(paths, wait_s=5)
+    row = search(paths.db, "ne viec").iloc[0]
+    assert (row.title, row.snippet) == ("Chấn chỉnh né việc ở xã", "Cán bộ né việc bị nhắc nhở.")
+
+
+def test_cli_prints_no_stored_bidi_control(tmp_path: Path) -> None:
+    paths = DataPaths(tmp_path)
+    write_store(paths.store, [BIDI_ARTICLE])
+    publish(paths, wait_s=5)
+    run = run_congvu("search", "ne viec", "--data-dir", str(paths.root))
+    assert (run.returncode, "\u202e" in run.stdout, "Chấn chỉnh né việc ở xã" in run.stdout) == (
+        0,
+        False,
+        True,
+    )
+
+
 def test_query_syntax_is_plain_text(paths: DataPaths) -> None:
     assert ids(paths, 'title:"nể" OR * né -việc') == []  # "title" and "or" are words too
 
