@@ -232,6 +232,18 @@ class Reader:
             if self.likeness(text) >= 0.5:
                 text = self.declared_start(text, element)
                 return Found(text, f"generic:headline:{describe(element)}", element)
+        # An h1 left open over the article after it, its first line the declared title: that title
+        # is the headline and the h1 its element, so what it swallowed (lead, byline, date line)
+        # is read as following it.
+        opened = [
+            (el, self.likeness(clean(first_line(el))))
+            for el, text in found
+            if len(text) > MAX_TITLE_CHARS
+        ]
+        if opened and self.declared.value:
+            element, likeness = max(opened, key=lambda pair: pair[1])
+            if likeness >= 0.5:
+                return self.declared._replace(element=element)
         shown = [
             (el, text)
             for el, text in self.content("//*[self::h2 or self::h3 or contains(@class, 'title')]")
@@ -247,17 +259,24 @@ class Reader:
             element, text = h1s[0]
             text = self.declared_start(text, element)
             return Found(text, f"generic:headline:{describe(element)}", element)
+        if self.declared.value:
+            return self.declared
+        # An h1 left open holds the article after it; the headline is the line it begins with.
+        for element, _ in found:
+            line = clean(first_line(element))
+            if line and len(line) <= MAX_TITLE_CHARS:
+                return Found(line, f"generic:headline:{describe(element)}", element)
+        return Found()
+
+    @cached_property
+    def declared(self) -> Found:
+        """The first title the page declares: JSON-LD headline, og:title, twitter:title, <title>."""
         for rule in TITLE_RULES:
             for text in self.page.values(rule):
                 if len(text) <= MAX_TITLE_CHARS:
                     return Found(text, f"generic:{rule}")
         if self.page_title:
             return Found(self.page_title, "generic:xpath://head/title")
-        # An h1 left open holds the article after it; the headline is the line it begins with.
-        for element, _ in found:
-            line = clean(first_line(element))
-            if line and len(line) <= MAX_TITLE_CHARS:
-                return Found(line, f"generic:headline:{describe(element)}", element)
         return Found()
 
     def declared_start(self, text: str, element: Any) -> str:
@@ -273,12 +292,16 @@ class Reader:
         ]
         return max(starts, key=len, default=text)
 
-    def following(self, count: int) -> list[Any]:
-        """The first count elements after the headline, or none when it is not on the page."""
+    def following(self, count: int, node: str = "*") -> list[Any]:
+        """The first count nodes (elements, or text() ones) after the headline's start, those an
+        h1 left open over blocks holds first; none when the headline is not on the page."""
         element = self.headline.element
         if element is None:
             return []
-        return self.select(f"following::*[position() <= {count}]", element)
+        axes = f"following::{node}"
+        if self.select(f"descendant::*[{BLOCKS}]", element):
+            axes = f"descendant::{node} | {axes}"
+        return self.select(f"({axes})[position() <= {count}]", element)
 
     @cached_property
     def lead(self) -> Found:
@@ -425,7 +448,7 @@ class Reader:
         element = self.headline.element
         if element is None:
             return Found()
-        after = self.select(f"following::text()[position() <= {DATE_WINDOW}]", element)
+        after = self.following(DATE_WINDOW, "text()")
         before = self.select(f"preceding::text()[position() <= {DATE_WINDOW // 2}]", element)
         for piece in [*after, *reversed(before)]:
             holder = piece.getparent()

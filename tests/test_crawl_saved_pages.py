@@ -12,6 +12,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from crawlers.article import page_record
+from crawlers.fallback import Reader
+from crawlers.markup import to_text
+from crawlers.page import Page
+from crawlers.profiles import load_profiles
 from tests.conftest import Site, run_congvu, serve
 
 SITES = ["vnexpress", "tuoitre", "dantri", "baochinhphu", "vietnamnet", "baodautu"]
@@ -127,11 +131,12 @@ def test_scrapy_log_in_the_run_log(crawl: dict) -> None:
     assert "[scrapy.core.engine]" in log.read_text(encoding="utf-8")
 
 
-def without_h1_close(shared_dir: Path) -> bytes:
-    """The saved vnexpress article with its </h1> removed: the h1 swallows the sticky bar."""
-    page = (shared_dir / "pages" / "vnexpress" / "article.html").read_bytes()
-    assert page.count(b"</h1>") == 1
-    return page.replace(b"</h1>", b"")
+def without_h1_close(shared_dir: Path, name: str = "vnexpress", count: int = 1) -> bytes:
+    """A saved article with its headline's </h1> removed (count=-1: every </h1>): the h1
+    swallows what follows it, on vnexpress the sticky bar, on the others the article."""
+    page = (shared_dir / "pages" / name / "article.html").read_bytes()
+    assert b"</h1>" in page
+    return page.replace(b"</h1>", b"", count)
 
 
 @pytest.fixture(scope="module")
@@ -166,3 +171,56 @@ def test_h1_left_open_over_a_short_element_read_without_profile(
     url = expected["vnexpress/article.html"]["url"]
     record = page_record(None, url, without_h1_close(shared_dir), "text/html; charset=utf-8")
     assert record["title"] == expected["vnexpress/article.html"]["title"]
+
+
+# Sites whose h1 left open holds the lead (sapo) and the article after it, not a short element.
+OPEN_OVER_LEAD = ["tuoitre", "dantri", "baochinhphu", "vietnamnet"]
+
+
+def read_without_profile(expected: dict, name: str, page: bytes) -> dict:
+    """The record the generic reader makes of a saved article's bytes."""
+    url = expected[f"{name}/article.html"]["url"]
+    return page_record(None, url, page, "text/html; charset=utf-8")
+
+
+@pytest.mark.parametrize("name", OPEN_OVER_LEAD)
+def test_h1_left_open_over_the_lead_read_without_profile_keeps_it_in_front(
+    shared_dir: Path, expected: dict, name: str
+) -> None:
+    """The lead the h1 swallowed opens the body, as the profile reads it on the intact page."""
+    url = expected[f"{name}/article.html"]["url"]
+    intact = (shared_dir / "pages" / name / "article.html").read_bytes()
+    sapo = page_record(load_profiles()[name], url, intact, "text/html; charset=utf-8")["sapo"]
+    record = read_without_profile(expected, name, without_h1_close(shared_dir, name))
+    assert record["body"].split("\n\n")[0] == sapo
+
+
+@pytest.mark.parametrize("name", OPEN_OVER_LEAD)
+def test_h1_left_open_over_the_lead_read_without_profile_loses_nothing(
+    shared_dir: Path, expected: dict, name: str
+) -> None:
+    """Whatever the h1 swallowed reaches the body once: the intact page's body, no more."""
+    intact = (shared_dir / "pages" / name / "article.html").read_bytes()
+    record = read_without_profile(expected, name, without_h1_close(shared_dir, name))
+    assert record["body"] == read_without_profile(expected, name, intact)["body"]
+
+
+@pytest.mark.parametrize("name", OPEN_OVER_LEAD)
+def test_h1_left_open_over_the_date_line_read_without_profile(
+    shared_dir: Path, expected: dict, name: str
+) -> None:
+    """The date printed under the headline, inside the h1 left open, is still its date line."""
+    url = expected[f"{name}/article.html"]["url"]
+    page = without_h1_close(shared_dir, name)
+    reader = Reader(Page(to_text(page), page), url)
+    published = datetime.fromisoformat(expected[f"{name}/article.html"]["published_at"])
+    assert reader.date_line(lambda found: True).value == published.isoformat()
+
+
+def test_h1s_all_left_open_the_one_beginning_with_the_declared_title_is_the_headline(
+    shared_dir: Path, expected: dict
+) -> None:
+    """tuoitre's comment popup has an empty h1 too: left open, it holds the comment box, which
+    reads as a headline but is nothing like the declared title the article's h1 begins with."""
+    record = read_without_profile(expected, "tuoitre", without_h1_close(shared_dir, "tuoitre", -1))
+    assert record["title"] == expected["tuoitre/article.html"]["title"]
