@@ -173,6 +173,14 @@ def test_cli_prints_no_stored_bidi_control(tmp_path: Path) -> None:
     )
 
 
+def test_word_split_by_a_stored_bidi_control_is_found(tmp_path: Path) -> None:
+    paths = DataPaths(tmp_path)
+    inside = ("inside", "Xã họp dân", "Cán bộ n\u202eé vi\u202cệc bị nhắc nhở.", *BIDI_ARTICLE[3:])
+    write_store(paths.store, [inside])
+    publish(paths, wait_s=5)
+    assert list(search(paths.db, "né việc").article_id) == ["inside"]
+
+
 def test_query_syntax_is_plain_text(paths: DataPaths) -> None:
     assert ids(paths, 'title:"nể" OR * né -việc') == []  # "title" and "or" are words too
 
