@@ -12,7 +12,7 @@ from underthesea import word_tokenize
 
 from nlp.names import HONORIFICS, SURNAMES
 from nlp.provinces import place_names
-from nlp.text import sentences
+from nlp.text import normalize, sentences
 from nlp.underthesea_internals import shipped_crf_models, template_function
 
 KINDS = {"PER": "person", "ORG": "organization", "LOC": "location"}
@@ -61,6 +61,8 @@ ADDRESS_FORMS = HONORIFICS | {"Bác", "Cụ"}
 WEEKDAY_NUMBERS = {"hai", "ba", "tư", "năm", "sáu", "bảy"}
 DAY_SYLLABLES = WEEKDAY_NUMBERS | {"thứ", "chủ", "nhật"}
 # A number written in Roman numerals ("khóa XV", "Đại hội XIII", "giai đoạn II").
+# Words before the name of a province, city, district, commune or ward ("tỉnh", "TP").
+ADMIN_WORDS = r"(?i:tỉnh|thành phố|tp\.?|huyện|quận|thị xã|thị trấn|xã|phường)"
 ROMAN_RE = re.compile(r"(?=[MDCLXVI])M{0,3}(CM|CD|D?C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})")
 _PUNCT = " \"'“”‘’()[],.:;!?-–—"
 Feature = Callable[[list[list[str]], int], str]
@@ -173,7 +175,21 @@ def entities(text: str, max_chars: int | None = DEFAULT_MAX_CHARS) -> list[Entit
 
 def entity_counts(text: str, max_chars: int | None = DEFAULT_MAX_CHARS) -> dict[Entity, int]:
     """Return each distinct entity of a text with its number of mentions, in order of first use."""
-    return _reconciled(_tagged_counts(text, max_chars))
+    found = _reconciled(_tagged_counts(text, max_chars))
+    head = normalize(text if max_chars is None else text[:max_chars])
+    return {_placed(entity, head): mentions for entity, mentions in found.items()}
+
+
+def _placed(entity: Entity, text: str) -> Entity:
+    """A person the normalised text names as a place ("tỉnh Vĩnh Long", "TP Quy Nhơn") is one.
+
+    The CRF often tags a place in a headline or after a colon as a person ("Vĩnh Long: ...").
+    A full name is left alone: it follows a body's title ("Chủ tịch UBND TP Nguyễn Thiện Nhân").
+    """
+    if entity.kind != "person" or _is_full_name(entity.text):
+        return entity
+    after = re.search(rf"(?<!\w){ADMIN_WORDS}\s+{re.escape(entity.text)}(?!\w)", text)
+    return Entity("location", entity.text) if after else entity
 
 
 def _tagged_counts(text: str, max_chars: int | None) -> dict[Entity, int]:

@@ -32,13 +32,15 @@ CITY_CHAIR = "Test_Full/XH_NLD_T_ (9298).txt"  # "Chủ tịch UBND TP Nguyễn 
 MINISTER = "Train_Full/XH_NLD_ (4346).txt"  # "Bộ trưởng Đào Đình Bình": a title, not a ministry
 BYLINE = "Test_Full/PL_VNE_T_ (2503).txt"  # "VnExpress" tagged a person
 HOI_AN = "Train_Full/XH_TT_ (2402).txt"  # "Hội An" begins like a body ("Hội")
+HEADLINE_PROVINCE = "Train_Full/XH_NLD_ (4776).txt"  # "Vĩnh Long: ..." tagged a person
+DIVERS = "Train_Full/PL_TN_ (3118).txt"  # "TP Quy Nhơn" tagged a person
 
 
 @pytest.fixture(scope="module")
 def corpus_names(shared_dir: Path) -> dict[str, dict[Entity, int]]:
     """Each of those articles' entities with their mentions."""
     ids = [TAX_TOUT, HOSPITAL, LAND_BROKERS, CROWD, PROVINCE, MINISTRY, CITY_CHAIR, MINISTER]
-    ids += [BYLINE, HOI_AN]
+    ids += [BYLINE, HOI_AN, HEADLINE_PROVINCE, DIVERS]
     texts = load_corpus_texts(shared_dir / "corpus" / CORPUS_NAME, ids)
     return {i: entity_counts(texts[i]) for i in ids}
 
@@ -46,6 +48,14 @@ def corpus_names(shared_dir: Path) -> dict[str, dict[Entity, int]]:
 def people(found: dict[Entity, int]) -> set[str]:
     """The names an article's entities give as persons."""
     return {e.text for e in found if e.kind == "person"}
+
+
+def test_province_the_article_names_as_one_is_a_place(corpus_names: dict) -> None:
+    assert Entity("location", "Vĩnh Long") in corpus_names[HEADLINE_PROVINCE]
+
+
+def test_city_the_article_names_as_one_is_not_a_person(corpus_names: dict) -> None:
+    assert "Quy Nhơn" not in people(corpus_names[DIVERS])
 
 
 def test_initials_are_not_a_person(corpus_names: dict) -> None:
