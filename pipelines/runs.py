@@ -42,6 +42,7 @@ def claim_run_id(staging: Path, now: datetime | None = None, prefix: str = "") -
 
 
 DEFERRED = "run.json"  # a failed run's record, in its staging folder, for the next run to store
+DEFERRED_PART = "run.part"  # DEFERRED while it is written; one left behind is a cut record
 # Disk space a run holds in its staging folder from its start, freed to write DEFERRED: a disk
 # that fills up during the run leaves no room for the record otherwise, and the next run would
 # take the failed run for a killed one. A record is a few KB per site.
@@ -153,7 +154,7 @@ def defer_record(paths: DataPaths, report: RunReport) -> None:
     """Leave a run's record in its staging folder; the next run stores it in crawl_runs."""
     run, sites = run_row(report)
     target = paths.staging / report.run_id / DEFERRED
-    partial = target.with_suffix(".part")
+    partial = target.with_name(DEFERRED_PART)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         (target.parent / RESERVE).unlink(missing_ok=True)  # the room held for this record

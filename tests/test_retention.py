@@ -135,11 +135,15 @@ def leave_record(run_dir: Path, status: str | None) -> None:
 
 def test_prune_deletes_a_run_record_only_once_the_database_holds_it(data_dir: Path) -> None:
     # The demo run's record as the database holds it (ok), with the space a dead run held for
-    # it; a record of a failure the database does not hold yet (it says ok); an unreadable one.
+    # it; a record of a failure the database does not hold yet (it says ok); an unreadable one;
+    # the run.part of a run killed as it wrote its record (marked interrupted by the next run).
     staging = data_dir / "staging"
     (run,) = staging.iterdir()
     leave_record(run, "ok")
     (run / "run.json.reserve").write_bytes(bytes(1024))
+    add_run(data_dir, "20200103T000000Z", "interrupted", finished=False)
+    (staging / "20200103T000000Z").mkdir()
+    (staging / "20200103T000000Z" / "run.part").write_text('{"run": {"run_id"', encoding="utf-8")
     add_run(data_dir, "20200101T000000Z", "ok")
     leave_record(staging / "20200101T000000Z", "failed")
     add_run(data_dir, "20200102T000000Z", "failed")
