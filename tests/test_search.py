@@ -173,6 +173,11 @@ def test_cli_prints_no_stored_bidi_control(tmp_path: Path) -> None:
     )
 
 
+def test_cli_footer_repeats_the_query_without_its_bidi_controls(paths: DataPaths) -> None:
+    run = run_congvu("search", "ne \u202eviec", "--data-dir", str(paths.root))
+    assert run.stdout.splitlines()[-1].startswith("4 kết quả cho “ne viec”"), run.stdout
+
+
 def test_query_syntax_is_plain_text(paths: DataPaths) -> None:
     assert ids(paths, 'title:"nể" OR * né -việc') == []  # "title" and "or" are words too
 
