@@ -351,6 +351,7 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 def cmd_search(args: argparse.Namespace) -> int:
     """Ranked full-text search over titles and bodies; words typed without marks find them too."""
+    from pipelines.digest import shown
     from pipelines.search import Filters, search
     from pipelines.selection import province_of
     from pipelines.vietnamese import label_name
@@ -370,7 +371,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             if isinstance(part, str) and part  # an unknown province is NaN in the table
         )
         print(f"{rank}. {row.title}\n   {where}\n   {row.snippet}\n   {row.url}")
-    print(f"{len(found)} kết quả cho “{args.query}” (nhãn của mô hình {args.model})")
+    print(f"{len(found)} kết quả cho “{shown(args.query)}” (nhãn của mô hình {args.model})")
     return 0
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pipelines.load import pending_files
 from pipelines.paths import DataPaths
-from pipelines.runs import DEFERRED, RESERVE, read_deferred
+from pipelines.runs import DEFERRED, DEFERRED_PART, RESERVE, read_deferred
 from pipelines.store import open_db
 
 
@@ -77,6 +77,7 @@ def prune_summaries(run_dir: Path, status: str, result: PruneResult) -> None:
 
     Its run.json goes only if crawl_runs holds it as it is (its id and status, as start_run
     checks before storing it): otherwise it is the run's only record, which the next run stores.
+    A run.part is a record cut short (the run was killed writing it), which no run reads: it goes.
     """
     if not run_dir.is_dir():
         return
@@ -94,6 +95,10 @@ def prune_summaries(run_dir: Path, status: str, result: PruneResult) -> None:
     if not record.exists() and reserve.is_file():
         result.size += reserve.stat().st_size
         reserve.unlink()
+    cut = run_dir / DEFERRED_PART
+    if cut.is_file():
+        result.size += cut.stat().st_size
+        cut.unlink()
     if not any(run_dir.iterdir()):
         run_dir.rmdir()
 

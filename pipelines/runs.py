@@ -42,6 +42,7 @@ def claim_run_id(staging: Path, now: datetime | None = None, prefix: str = "") -
 
 
 DEFERRED = "run.json"  # a failed run's record, in its staging folder, for the next run to store
+DEFERRED_PART = "run.part"  # DEFERRED while it is written; one left behind is a cut record
 # Disk space a run holds in its staging folder from its start, freed to write DEFERRED: a disk
 # that fills up during the run leaves no room for the record otherwise, and the next run would
 # take the failed run for a killed one. A record is a few KB per site.
@@ -72,10 +73,10 @@ def start_run(paths: DataPaths, report: RunReport) -> None:
                 report.notes.append(f"unreadable run record {deferred} left as it is: {exc!r}")
                 continue
             save_deferred_run(con, run, sites)
-        here = [folder.name for folder in paths.staging.iterdir() if folder.is_dir()]
-        interrupted = begin_run(con, report.run_id, report.started_at, here)
+        interrupted, unreadable = begin_run(con, report.run_id, report.started_at, paths.staging)
     if interrupted:
         report.notes.append(f"{interrupted} earlier run(s) had been killed: marked interrupted")
+    report.notes += unreadable
     if removed := clear_dead_runs(paths.staging, report.run_id):
         report.notes.append(f"{removed} empty staging folder(s) of runs that died: removed")
 
@@ -153,7 +154,7 @@ def defer_record(paths: DataPaths, report: RunReport) -> None:
     """Leave a run's record in its staging folder; the next run stores it in crawl_runs."""
     run, sites = run_row(report)
     target = paths.staging / report.run_id / DEFERRED
-    partial = target.with_suffix(".part")
+    partial = target.with_name(DEFERRED_PART)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         (target.parent / RESERVE).unlink(missing_ok=True)  # the room held for this record
@@ -184,20 +185,27 @@ def finish_run_record(paths: DataPaths, report: RunReport, since: object, until:
 
 @retried
 def begin_run(
-    con: duckdb.DuckDBPyConnection, run_id: str, started_at: object, here: list[str]
-) -> int:
+    con: duckdb.DuckDBPyConnection, run_id: str, started_at: object, staging: Path
+) -> tuple[int, list[str]]:
     """Record run_id as running; mark runs left 'running' by a killed job as interrupted.
 
-    Only this node's runs (here: the run folders in its staging) can be known dead: this node
-    holds its run lock. Another node's run in the shared store may be running now.
+    Only this node's runs (their folders in its staging) can be known dead: this node holds its
+    run lock. Another node's run in the shared store may be running now. A killed run's crawl
+    summaries are stored with its new status: they are in its folder only, which prune deletes.
+    Returns the runs marked and a note for each summary that could not be read.
     """
+    here = [folder.name for folder in staging.iterdir() if folder.is_dir()]
     begin(con)
     try:
-        interrupted = con.execute(
-            "UPDATE crawl_runs SET status = 'interrupted' WHERE status = 'running' "
-            "AND run_id <> ? AND list_contains(?, run_id)",
+        killed = con.execute(
+            "SELECT run_id FROM crawl_runs WHERE status = 'running' "
+            "AND run_id <> ? AND list_contains(?, run_id) ORDER BY run_id",
             [run_id, here],
-        ).fetchone()[0]
+        ).fetchall()
+        unreadable = []
+        for (dead,) in killed:
+            con.execute("UPDATE crawl_runs SET status = 'interrupted' WHERE run_id = ?", [dead])
+            unreadable += store_summaries(con, staging / dead)
         con.execute(
             """
             MERGE INTO crawl_runs USING (SELECT ? AS run_id, ? AS started_at) r
@@ -212,7 +220,52 @@ def begin_run(
     except BaseException:
         rollback(con)
         raise
-    return interrupted
+    return len(killed), unreadable
+
+
+def store_summaries(con: duckdb.DuckDBPyConnection, run_dir: Path) -> list[str]:
+    """Store the <site>.stats.json of a killed run for the sites it has no line of yet.
+
+    A run killed after its crawl recorded none; one killed later recorded them (with their
+    drift warnings): those stand. Returns a note for each file that could not be read, left as
+    it is: one bad file must not stop the run.
+    """
+    stored = {
+        site
+        for (site,) in con.execute(
+            "SELECT site FROM crawl_run_sites WHERE run_id = ?", [run_dir.name]
+        ).fetchall()
+    }
+    unreadable = []
+    for path in sorted(run_dir.glob("*.stats.json")):
+        site = path.name.removesuffix(".stats.json")
+        if site in stored:
+            continue
+        try:
+            summary = read_summary(path, site)
+        except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
+            unreadable.append(f"unreadable crawl summary {path} left as it is: {exc!r}")
+            continue
+        insert_site(con, run_dir.name, summary)
+    return unreadable
+
+
+def read_summary(path: Path, site: str) -> dict[str, object]:
+    """site's crawl summary as write_stats wrote it (ValueError, KeyError, TypeError if not)."""
+    summary = json.loads(path.read_text(encoding="utf-8"))
+    # No lone surrogate (a JSON escape can hold one), which DuckDB refuses; no NaN either.
+    json.dumps(summary, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    numbers = [summary["articles"], summary["discovered"], summary["pages"]]
+    if not (
+        summary["site"] == site
+        and summary["status"] in ("ok", "failed")
+        and all(type(n) is int and 0 <= n < 2**31 for n in numbers)  # INTEGER columns
+        and isinstance(summary["message"], str)
+        and isinstance(summary["errors"], dict)
+        and isinstance(summary.get("counts", {}), dict)  # older summaries have none
+    ):
+        raise ValueError(f"not a crawl summary of site {site!r} as the crawl writes it")
+    return summary
 
 
 @retried
@@ -244,22 +297,27 @@ def write_run(
         "$summary, $error)",
         run,
     )
-    for s in sites:
-        con.execute(
-            "INSERT INTO crawl_run_sites VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                run["run_id"],
-                s["site"],
-                s["status"],
-                s["articles"],
-                s["discovered"],
-                s["pages"],
-                json.dumps(s["errors"]),
-                json.dumps(s.get("counts", {})),
-                s["message"],
-                s.get("warning", ""),
-            ],
-        )
+    for site in sites:
+        insert_site(con, str(run["run_id"]), site)
+
+
+def insert_site(con: duckdb.DuckDBPyConnection, run_id: str, site: dict[str, object]) -> None:
+    """One line of crawl_run_sites: a site's crawl summary (SiteCrawl's fields) in a run."""
+    con.execute(
+        "INSERT INTO crawl_run_sites VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            run_id,
+            site["site"],
+            site["status"],
+            site["articles"],
+            site["discovered"],
+            site["pages"],
+            json.dumps(site["errors"]),
+            json.dumps(site.get("counts", {})),
+            site["message"],
+            site.get("warning", ""),
+        ],
+    )
 
 
 def save_deferred_run(

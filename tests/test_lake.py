@@ -297,9 +297,11 @@ def test_two_nodes_starting_in_the_same_second_get_their_own_run_ids(
 def test_a_run_marks_as_interrupted_only_its_own_nodes_runs(tmp_path: Path) -> None:
     con = open_db(tmp_path / "congvu.duckdb")
     now = datetime.now(timezone.utc)
-    begin_run(con, "r1-node1", now, here=["r1-node1"])
-    begin_run(con, "r1-node2", now, here=["r1-node2"])  # node1's run is running elsewhere
-    begin_run(con, "r2-node1", now, here=["r1-node1", "r2-node1"])  # r1-node1 was killed
+    # Each node's staging holds its own runs' folders: node1's second run finds r1-node1 killed,
+    # and knows nothing of r1-node2, running elsewhere.
+    for node, run_id in [("node1", "r1-node1"), ("node2", "r1-node2"), ("node1", "r2-node1")]:
+        (tmp_path / node / run_id).mkdir(parents=True)  # claimed as claim_run_id claims it
+        begin_run(con, run_id, now, tmp_path / node)
     statuses = con.execute("SELECT run_id, status FROM crawl_runs ORDER BY run_id").fetchall()
     con.close()
     assert statuses == [

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from pipelines.runs import begin_run
+from pipelines.store import open_db
 from tests.conftest import run_congvu
 
 
@@ -125,6 +128,93 @@ def add_run(data_dir: Path, run_id: str, status: str, finished: bool = True) -> 
         con.close()
 
 
+def test_next_run_stores_the_crawl_summaries_of_runs_killed_before_recording_them(
+    data_dir: Path,
+) -> None:
+    # Two runs killed after their crawl, before their end (a 'running' row, their summaries in
+    # staging only, where prune deletes them): the one that recorded demo's line keeps it. The
+    # next run stores the rest as it marks them interrupted; a cut summary is named, kept.
+    (run,) = (data_dir / "staging").iterdir()
+    demo = json.loads((run / "demo.stats.json").read_text(encoding="utf-8"))
+    quiet = {**demo, "site": "quiet", "status": "failed", "message": "Unreachable (dns)."}
+    (data_dir / "store" / "congvu.duckdb").chmod(0o644)
+    con = duckdb.connect(str(data_dir / "store" / "congvu.duckdb"))
+    try:
+        for run_id in ("20200101T000000Z", "20200102T000000Z"):
+            con.execute("INSERT INTO crawl_runs (run_id, status) VALUES (?, 'running')", [run_id])
+            (data_dir / "staging" / run_id).mkdir()
+            for summary in (demo, quiet):
+                path = data_dir / "staging" / run_id / f"{summary['site']}.stats.json"
+                path.write_text(json.dumps(summary), encoding="utf-8")
+        con.execute(
+            "INSERT INTO crawl_run_sites (run_id, site, status, message) "
+            "VALUES ('20200102T000000Z', 'demo', 'ok', 'recorded by the run')"
+        )
+    finally:
+        con.close()
+    cut = data_dir / "staging" / "20200101T000000Z" / "cut.stats.json"
+    cut.write_text('{"site": "cut", "sta', encoding="utf-8")
+    result = run_congvu("demo", "--data-dir", str(data_dir))
+    con = duckdb.connect(str(data_dir / "congvu.duckdb"), read_only=True)
+    try:
+        stored = con.execute(
+            "SELECT run_id, site, status, message FROM crawl_run_sites "
+            "WHERE run_id < '2021' ORDER BY run_id, site"
+        ).fetchall()
+    finally:
+        con.close()
+    assert (stored, f"unreadable crawl summary {cut}" in result.stdout, cut.is_file()) == (
+        [
+            ("20200101T000000Z", "demo", "ok", demo["message"]),
+            ("20200101T000000Z", "quiet", "failed", "Unreachable (dns)."),
+            ("20200102T000000Z", "demo", "ok", "recorded by the run"),
+            ("20200102T000000Z", "quiet", "failed", "Unreachable (dns)."),
+        ],
+        True,
+        True,
+    ), result.stdout
+
+
+def summary(**change: object) -> bytes:
+    """A site's crawl summary as the crawl writes it, but for the changes given."""
+    written = {"site": "bad", "status": "ok", "articles": 1, "discovered": 1, "pages": 1,
+               "errors": {}, "message": "", "counts": {}}  # fmt: skip
+    return json.dumps({**written, **change}).encode("utf-8")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"site": "bad", "sta',  # cut by a power cut
+        b"[1, 2]",
+        summary(site="other"),  # another site's, under this site's name
+        summary(articles=2**31),  # more than an INTEGER column holds
+        summary(articles=True),
+        summary(status="maybe"),
+        summary(message="\ud800"),  # a lone surrogate, as a JSON escape
+        summary(counts={"known": float("nan")}),
+        b'{"site": "bad", "message": "\xff"}',  # not UTF-8
+        b"[" * 100_000,  # nested deeper than Python's json reads
+    ],
+    ids=["cut", "list", "other", "huge", "bool", "status", "surrogate", "nan", "bytes", "deep"],
+)
+def test_killed_runs_summary_that_cannot_be_read_is_named_and_stops_nothing(
+    tmp_path: Path, data: bytes
+) -> None:
+    staging = tmp_path / "staging"
+    (staging / "r1").mkdir(parents=True)
+    bad = staging / "r1" / "bad.stats.json"
+    bad.write_bytes(data)
+    (staging / "r2").mkdir()
+    now = datetime.now(timezone.utc)
+    with open_db(tmp_path / "congvu.duckdb") as con:
+        begin_run(con, "r1", now, staging)
+        killed, notes = begin_run(con, "r2", now, staging)  # r1 was killed
+        lines = con.execute("SELECT count(*) FROM crawl_run_sites").fetchone()[0]
+    named = [note.startswith(f"unreadable crawl summary {bad} left as it is") for note in notes]
+    assert (killed, named, lines, bad.read_bytes()) == (1, [True], 0, data)
+
+
 def leave_record(run_dir: Path, status: str | None) -> None:
     """A run.json as a run that could not write the database leaves it (None: cut short)."""
     run_dir.mkdir(exist_ok=True)
@@ -135,11 +225,15 @@ def leave_record(run_dir: Path, status: str | None) -> None:
 
 def test_prune_deletes_a_run_record_only_once_the_database_holds_it(data_dir: Path) -> None:
     # The demo run's record as the database holds it (ok), with the space a dead run held for
-    # it; a record of a failure the database does not hold yet (it says ok); an unreadable one.
+    # it; a record of a failure the database does not hold yet (it says ok); an unreadable one;
+    # the run.part of a run killed as it wrote its record (marked interrupted by the next run).
     staging = data_dir / "staging"
     (run,) = staging.iterdir()
     leave_record(run, "ok")
     (run / "run.json.reserve").write_bytes(bytes(1024))
+    add_run(data_dir, "20200103T000000Z", "interrupted", finished=False)
+    (staging / "20200103T000000Z").mkdir()
+    (staging / "20200103T000000Z" / "run.part").write_text('{"run": {"run_id"', encoding="utf-8")
     add_run(data_dir, "20200101T000000Z", "ok")
     leave_record(staging / "20200101T000000Z", "failed")
     add_run(data_dir, "20200102T000000Z", "failed")

@@ -181,6 +181,11 @@ def test_word_split_by_a_stored_bidi_control_is_found(tmp_path: Path) -> None:
     assert list(search(paths.db, "né việc").article_id) == ["inside"]
 
 
+def test_cli_footer_repeats_the_query_without_its_bidi_controls(paths: DataPaths) -> None:
+    run = run_congvu("search", "ne \u202eviec", "--data-dir", str(paths.root))
+    assert run.stdout.splitlines()[-1].startswith("4 kết quả cho “ne viec”"), run.stdout
+
+
 def test_query_syntax_is_plain_text(paths: DataPaths) -> None:
     assert ids(paths, 'title:"nể" OR * né -việc') == []  # "title" and "or" are words too
 
