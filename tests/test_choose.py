@@ -11,6 +11,7 @@ from nlp.choose import CANDIDATES, main, reading_groups, write_predictions
 from nlp.classify import LABELS, load_classifier, models_dir
 from nlp.evidence import EvidenceOptions
 from nlp.evidence_training import cross_validate, read_articles
+from nlp.sources import by_source, label_sources
 from nlp.split import read_split
 from nlp.trainset import WeakRecipe, build_trainset
 from tests.test_review import hand_sample
@@ -111,3 +112,17 @@ def test_predictions_hold_every_hand_label_once(predictions: list[dict]) -> None
 def test_predictions_give_evidence_for_praise_and_criticism_only(predictions: list[dict]) -> None:
     shown = {(p["label"], bool(p["evidence"])) for p in predictions}
     assert shown <= {("praise", True), ("criticism", True), ("neutral", False)}
+
+
+def test_out_of_fold_figures_are_split_by_where_the_labels_came_from(shared_dir: Path) -> None:
+    labels = shared_dir / "labels"
+    sources = label_sources([labels / "dev.csv", labels / "train.csv"])
+    dev = next(i for i, source in sources.items() if source == "dev")
+    random = next(i for i, source in sources.items() if source == "train random")
+    predictions = [
+        {"id": dev, "hand_label": "criticism", "label": "criticism"},
+        {"id": random, "hand_label": "criticism", "label": "neutral"},
+    ]
+    figures = by_source(predictions, sources)
+    recall = {group: found["per_class"]["criticism"]["recall"] for group, found in figures.items()}
+    assert recall == {"dev": 1.0, "train (all)": 0.0, "train random": 0.0}
