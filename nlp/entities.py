@@ -34,7 +34,7 @@ TITLES = {
     "Cục trưởng", "Trưởng phòng", "Chánh án", "Viện trưởng", "Đại tá", "Thượng tá", "Trung tá",
     "Thiếu tá", "Đại úy", "Thượng úy", "Trung úy", "Thiếu úy", "Đại tướng", "Thượng tướng",
     "Trung tướng", "Thiếu tướng", "Bác sĩ", "BS", "Luật sư", "LS", "Giáo sư", "GS", "PGS",
-    "Tiến sĩ", "TS", "Thạc sĩ", "ThS", "Nhân viên",
+    "Tiến sĩ", "TS", "Thạc sĩ", "ThS", "Nhân viên", "Đại biểu", "ĐB",
 }  # fmt: skip
 # First words of public bodies and companies, which the CRF often calls locations.
 ORG_HEADS = {
@@ -60,9 +60,11 @@ ADDRESS_FORMS = HONORIFICS | {"Bác", "Cụ"}
 # The numbers that follow "thứ" in a weekday's name ("thứ Bảy"); Sunday is "Chủ nhật".
 WEEKDAY_NUMBERS = {"hai", "ba", "tư", "năm", "sáu", "bảy"}
 DAY_SYLLABLES = WEEKDAY_NUMBERS | {"thứ", "chủ", "nhật"}
-# A number written in Roman numerals ("khóa XV", "Đại hội XIII", "giai đoạn II").
 # Words before the name of a province, city, district, commune or ward ("tỉnh", "TP").
 ADMIN_WORDS = r"(?i:tỉnh|thành phố|tp\.?|huyện|quận|thị xã|thị trấn|xã|phường)"
+# Their abbreviations, which the CRF takes into a person's name ("TP Lạng Sơn", "P Tân Quy").
+ADMIN_ABBREVIATIONS = {"TP", "TX", "TT", "P", "Q"}
+# A number written in Roman numerals ("khóa XV", "Đại hội XIII", "giai đoạn II").
 ROMAN_RE = re.compile(r"(?=[MDCLXVI])M{0,3}(CM|CD|D?C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})")
 _PUNCT = " \"'“”‘’()[],.:;!?-–—"
 Feature = Callable[[list[list[str]], int], str]
@@ -255,6 +257,8 @@ def _named(words: list[str], kind: str, span: Sequence[str]) -> list[Entity]:
     form, _, name = text.partition(" ")  # "Bác Hồ": a person referred to, not a place
     if form in ADDRESS_FORMS and name.split(" ")[0] in SURNAMES and text not in place_names():
         return [Entity("person", name)] if _is_full_name(name) else []
+    if kind == "person" and form.rstrip(".") in ADMIN_ABBREVIATIONS and name:
+        return [Entity("location", name)]  # "TP Lạng Sơn": the city, not a person
     return [Entity("organization" if _is_body(words) else kind, text)]
 
 
@@ -286,9 +290,9 @@ def _reconciled(found: dict[Entity, int]) -> dict[Entity, int]:
     The CRF tags one name as a person in one sentence and a place in the next ("Hồ Văn Cư"):
     the name takes the kind of most of its mentions (the first used on a tie). Initials and
     acronyms have no lower-case letter ("H.H.T", "BV", "TP.HCM") and are never a person's name.
-    Vietnamese articles give the full name once and the given name after it ("ông Cư"): a
-    one-word person counts into the one full name of the article that ends with it, which is a
-    person then even where the CRF called it a place ("Đào Thị Phượng" ... "Phượng").
+    Vietnamese articles give the full name once and the given name after it ("ông Cư", "ĐB Bá
+    Thanh"): a given name counts into the one full name of the article that ends with it, which
+    is a person then even where the CRF called it a place ("Đào Thị Phượng" ... "Phượng").
     """
     kinds: dict[str, dict[str, int]] = {}  # name -> kind -> mentions, in order of first use
     for entity, mentions in found.items():
@@ -297,8 +301,10 @@ def _reconciled(found: dict[Entity, int]) -> dict[Entity, int]:
     kind = {name: max(counts, key=lambda k: counts[k]) for name, counts in kinds.items()}
     full_name: dict[str, str] = {}  # given name -> the one full name ending with it
     for given in kinds:
-        if kind[given] == "person" and " " not in given and _has_lower(given):
+        if kind[given] == "person" and _is_given_name(given):
             ending = [n for n in kinds if kind[n] != "organization" and n.endswith(" " + given)]
+            if " " in given:  # two words: only a full name ends so, not "ĐH Nam Columbia"
+                ending = [n for n in ending if _is_full_name(n)]
             if len(ending) == 1:
                 full_name[given] = ending[0]
     mentions = {name: sum(counts.values()) for name, counts in kinds.items()}
@@ -310,6 +316,13 @@ def _reconciled(found: dict[Entity, int]) -> dict[Entity, int]:
         for name, count in mentions.items()
         if kind[name] != "person" or (_has_lower(name) and " " in name)
     }
+
+
+def _is_given_name(name: str) -> bool:
+    """Whether a name may be a given name used alone: one word, or two not opening with a family
+    name ("Bá Thanh" of "Nguyễn Bá Thanh", but not "Hoàng Hải", a full name of its own)."""
+    parts = name.split(" ")
+    return _has_lower(name) and (len(parts) == 1 or (len(parts) == 2 and parts[0] not in SURNAMES))
 
 
 def _has_lower(name: str) -> bool:

@@ -34,13 +34,16 @@ BYLINE = "Test_Full/PL_VNE_T_ (2503).txt"  # "VnExpress" tagged a person
 HOI_AN = "Train_Full/XH_TT_ (2402).txt"  # "Hội An" begins like a body ("Hội")
 HEADLINE_PROVINCE = "Train_Full/XH_NLD_ (4776).txt"  # "Vĩnh Long: ..." tagged a person
 DIVERS = "Train_Full/PL_TN_ (3118).txt"  # "TP Quy Nhơn" tagged a person
+DEBATE = "Test_Full/XH_TT_T_ (10069).txt"  # "ĐB Hợp", "ĐB Nguyễn Bá Thanh" ... "Bá Thanh"
+CEMENT = "Train_Full/XH_NLD_ (4353).txt"  # "TP Lạng Sơn" tagged a person
+FORMER_OFFICER = "Train_Full/PL_TN_ (3247).txt"  # "Nguyễn Mậu Thôn" ... "Mậu Thôn"
 
 
 @pytest.fixture(scope="module")
 def corpus_names(shared_dir: Path) -> dict[str, dict[Entity, int]]:
     """Each of those articles' entities with their mentions."""
     ids = [TAX_TOUT, HOSPITAL, LAND_BROKERS, CROWD, PROVINCE, MINISTRY, CITY_CHAIR, MINISTER]
-    ids += [BYLINE, HOI_AN, HEADLINE_PROVINCE, DIVERS]
+    ids += [BYLINE, HOI_AN, HEADLINE_PROVINCE, DIVERS, DEBATE, CEMENT, FORMER_OFFICER]
     texts = load_corpus_texts(shared_dir / "corpus" / CORPUS_NAME, ids)
     return {i: entity_counts(texts[i]) for i in ids}
 
@@ -56,6 +59,22 @@ def test_province_the_article_names_as_one_is_a_place(corpus_names: dict) -> Non
 
 def test_city_the_article_names_as_one_is_not_a_person(corpus_names: dict) -> None:
     assert "Quy Nhơn" not in people(corpus_names[DIVERS])
+
+
+def test_delegate_abbreviated_is_a_title_not_part_of_a_name(corpus_names: dict) -> None:
+    assert [p for p in people(corpus_names[DEBATE]) if p.startswith("ĐB")] == []
+
+
+def test_two_word_given_name_is_counted_into_the_full_name(corpus_names: dict) -> None:
+    assert "Bá Thanh" not in people(corpus_names[DEBATE])
+
+
+def test_full_name_has_the_mentions_of_its_two_word_given_name(corpus_names: dict) -> None:
+    assert corpus_names[FORMER_OFFICER][Entity("person", "Nguyễn Mậu Thôn")] == 8  # 5 + 3
+
+
+def test_city_abbreviated_before_its_name_is_a_place(corpus_names: dict) -> None:
+    assert corpus_names[CEMENT][Entity("location", "Lạng Sơn")] == 2  # "TP Lạng Sơn" is one
 
 
 def test_initials_are_not_a_person(corpus_names: dict) -> None:
