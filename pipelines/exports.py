@@ -24,9 +24,11 @@ from pipelines.sql import literal
 from pipelines.store import open_db
 from pipelines.vietnamese import (
     LABEL_NAMES,
+    MODEL_SCORE,
     STORY_COUNTING,
     day_text,
     label_name,
+    province_name,
     trust_text,
     vn_time,
 )
@@ -42,13 +44,13 @@ COLUMNS = {
     "source": ("Nguồn", 24),
     "title": ("Tiêu đề", 60),
     "label": ("Nhãn", 11),
-    "analyst_label": ("Nhãn do cán bộ duyệt", 14),
+    "analyst_label": ("Nhãn do phân tích viên duyệt", 14),
     "province": ("Tỉnh, thành phố", 16),
     "people": ("Người được nêu tên", 30),
     "people_quoted": ("Trong đó, được nêu trong tiêu đề hoặc câu trích", 30),
     "bodies": ("Cơ quan, tổ chức", 30),
     "evidence": ("Câu làm căn cứ", 80),
-    "score": ("Mức chắc chắn của mô hình (0-1)", 12),
+    "score": (MODEL_SCORE, 16),
     "author": ("Tác giả", 18),
     "category": ("Chuyên mục", 16),
     "copies": ("Số bản đăng", 9),
@@ -128,7 +130,7 @@ def analyst_table(rows: pd.DataFrame) -> pd.DataFrame:
             "title": rows["title"],
             "label": rows["label"].map(label_name),
             "analyst_label": rows["analyst_label"].map(label_name),
-            "province": rows["province"],
+            "province": rows["province"].map(province_name),
             "people": rows["people"].map(lambda v: ", ".join(as_list(v))),
             "people_quoted": [
                 ", ".join(names_in(as_list(p), [t, *without_headline(v, t)]))
@@ -186,6 +188,7 @@ def article_sheet(sheet: Worksheet, table: pd.DataFrame) -> None:
                 cell.hyperlink = url
                 cell.style = "Hyperlink"
         sheet.cell(row, keys.index("day") + 1).number_format = "dd/mm/yyyy"
+        sheet.cell(row, keys.index("score") + 1).number_format = "0.00"  # as the review sheet
         sheet.cell(row, keys.index("evidence") + 1).alignment = Alignment(
             wrap_text=True, vertical="top"
         )

@@ -27,7 +27,7 @@ from pipelines.lake import begin, retried, rollback
 from pipelines.paths import DataPaths
 from pipelines.snapshot import writing
 from pipelines.store import existing_db, open_db
-from pipelines.vietnamese import LABEL_NAMES
+from pipelines.vietnamese import LABEL_NAMES, MODEL_SCORE, province_name
 
 SHEET = "Cần xem lại"
 # (field, header, width): the review sheet's columns in order. The import needs only ID_COLUMNS.
@@ -38,7 +38,7 @@ COLUMNS = (
     ("province", "Tỉnh, thành phố", 16),
     ("published", "Ngày đăng", 12),
     ("model_label", "Nhãn của máy", 14),
-    ("certainty", "Độ chắc chắn", 12),
+    ("certainty", MODEL_SCORE, 16),
     ("evidence", "Câu làm căn cứ", 70),
     ("url", "Liên kết", 30),
     ("model_id", "Mô hình", 16),
@@ -48,7 +48,9 @@ COLUMNS = (
 HEADER = {field: header for field, header, _ in COLUMNS}
 ID_COLUMNS = ("article_id", "model_id", "model_label", "label", "note")
 HELP_LINES = (
-    "Mỗi dòng là một tin máy chưa chắc chắn nhất về nhãn đã gán (xếp từ ít chắc chắn nhất).",
+    "Mỗi dòng là một tin mà máy ít chắc chắn nhất về nhãn đã gán; tin máy ít chắc chắn nhất xếp "
+    "trước. Điểm của mô hình (0–1) là điểm máy tự chấm cho nhãn nó gán, không phải xác suất "
+    "nhãn đúng.",
     "Đọc tiêu đề, các câu làm căn cứ và bài gốc (cột Liên kết), rồi chọn nhãn đúng ở cột "
     "«Nhãn đúng» từ danh sách: Khen ngợi, Phê phán hoặc Trung lập.",
     "Có thể ghi chú lý do ở cột «Ghi chú». Dòng để trống cột «Nhãn đúng» được bỏ qua.",
@@ -111,10 +113,10 @@ def write_review_sheet(frame: pd.DataFrame, target: Path) -> Path:
             "article_id": row.article_id,
             "title": row.title or "",
             "source": row.source or "",
-            "province": row.province or "",
+            "province": province_name(row.province),
             "published": row.published,
             "model_label": LABEL_NAMES[row.model_label],
-            "certainty": round(float(row.certainty), 3),
+            "certainty": round(float(row.certainty), 2),  # as the workbook shows it
             "evidence": "\n".join(without_headline(row.evidence, row.title)),
             "url": row.url,
             "model_id": row.model_id,
@@ -124,7 +126,7 @@ def write_review_sheet(frame: pd.DataFrame, target: Path) -> Path:
         # Bidi controls of rows stored before the crawl dropped them go, as in the other sheets.
         sheet.append([cell_text(neutralise(shown(v))) for v in (values[f] for f, *_ in COLUMNS)])
         sheet.cell(sheet.max_row, _column("published")).number_format = "DD/MM/YYYY"
-        sheet.cell(sheet.max_row, _column("certainty")).number_format = "0%"
+        sheet.cell(sheet.max_row, _column("certainty")).number_format = "0.00"
         link = sheet.cell(sheet.max_row, _column("url"))
         if safe_url(row.url):
             link.hyperlink = row.url

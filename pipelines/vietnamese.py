@@ -12,6 +12,11 @@ from nlp.classify import RANGE_COVERS, MixPrecision
 # The department's names for the three labels (its labeling guide): every page, sheet and
 # notebook analysts read uses these, never the codes stored in the database.
 LABEL_NAMES = {"criticism": "Phê phán", "praise": "Khen ngợi", "neutral": "Trung lập"}
+# An article whose province was not found, shown so (not as an empty cell) wherever analysts read.
+NO_PROVINCE = "Không xác định được tỉnh"
+# The header of the model's score of the label it gave (0-1), in the workbook and the review
+# sheet: it is not the chance that the label is right (few of its praise labels are).
+MODEL_SCORE = "Điểm của mô hình (0–1, không phải xác suất nhãn đúng)"
 # How stories are counted, said the same way by the digest and the workbook: labels are per
 # article, so the copies of one story may carry different labels.
 STORY_COUNTING = (
@@ -52,6 +57,11 @@ HTTP_STATUSES = {
 def label_name(label: object) -> str:
     """A label's Vietnamese name; empty for an article the model has not labelled."""
     return LABEL_NAMES.get(label, "") if isinstance(label, str) else ""
+
+
+def province_name(province: object) -> str:
+    """A province's name; NO_PROVINCE for an article whose province was not found."""
+    return province if isinstance(province, str) and province else NO_PROVINCE
 
 
 def per_hundred(share: float) -> str:

@@ -35,9 +35,9 @@ trách nhiệm, gây phiền hà, nhũng nhiễu người dân khi giải quyế
 </div></body></html>
 """
 HEADERS = [
-    "Ngày đăng", "Nguồn", "Tiêu đề", "Nhãn", "Nhãn do cán bộ duyệt", "Tỉnh, thành phố",
+    "Ngày đăng", "Nguồn", "Tiêu đề", "Nhãn", "Nhãn do phân tích viên duyệt", "Tỉnh, thành phố",
     "Người được nêu tên", "Trong đó, được nêu trong tiêu đề hoặc câu trích", "Cơ quan, tổ chức",
-    "Câu làm căn cứ", "Mức chắc chắn của mô hình (0-1)",
+    "Câu làm căn cứ", "Điểm của mô hình (0–1, không phải xác suất nhãn đúng)",
     "Tác giả", "Chuyên mục", "Số bản đăng", "Liên kết", "Mã tin", "Mã bài",
 ]  # fmt: skip
 SHEETS = ["Tổng hợp", "Phê phán", "Khen ngợi", "Trung lập"]
@@ -214,6 +214,39 @@ def test_article_sheets_are_ready_to_filter_and_click(report: Path) -> None:
     url = by_header["Liên kết"].value
     assert url.startswith("http://demo.congvu.invalid/tin-tuc/")
     assert by_header["Tiêu đề"].hyperlink.target == by_header["Liên kết"].hyperlink.target == url
+
+
+def test_score_column_says_it_is_the_model_s_score_not_a_probability(report: Path) -> None:
+    header = [c.value for c in openpyxl.load_workbook(report)["Phê phán"][1]]
+    assert "Điểm của mô hình (0–1, không phải xác suất nhãn đúng)" in header
+
+
+def test_score_cells_show_two_decimals_as_the_review_sheet(report: Path) -> None:
+    sheet = openpyxl.load_workbook(report)["Phê phán"]
+    score = sheet.cell(
+        2, HEADERS.index("Điểm của mô hình (0–1, không phải xác suất nhãn đúng)") + 1
+    )
+    assert score.number_format == "0.00"
+
+
+def test_analyst_label_column_names_the_analyst_not_an_official(report: Path) -> None:
+    header = [c.value for c in openpyxl.load_workbook(report)["Phê phán"][1]]
+    assert "Nhãn do phân tích viên duyệt" in header
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_an_article_without_a_province_says_so(demo: Path, fmt: str) -> None:
+    """No demo article names a real province: the cell says so, as the digest, not blank."""
+    target = exported(demo, fmt)
+    if fmt == "csv":
+        with target.open(encoding="utf-8-sig", newline="") as f:
+            provinces = {r["Tỉnh, thành phố"] for r in csv.DictReader(f)}
+    else:
+        sheet = openpyxl.load_workbook(target)["Phê phán"]
+        provinces = {
+            r[HEADERS.index("Tỉnh, thành phố")] for r in sheet.iter_rows(2, None, values_only=True)
+        }
+    assert provinces == {"Không xác định được tỉnh"}
 
 
 def test_entity_columns_filled_from_the_database(report: Path) -> None:

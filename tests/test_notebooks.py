@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import duckdb
@@ -11,7 +12,7 @@ import pandas as pd
 import pytest
 from nbclient import NotebookClient
 
-from nlp.classify import DEFAULT_MODEL
+from nlp.classify import DEFAULT_MODEL, read_scoreboard
 from pipelines.digest import people_quoted
 from pipelines.notebooks import agreement, evidence_sentences, report_html
 from pipelines.paths import DataPaths
@@ -144,6 +145,46 @@ def test_model_quality_compares_models_and_analysts(
     assert "khen ngợi: độ chính xác ở tỉ lệ hằng đêm" in text  # what a praise label is worth
     assert "khen ngợi: khoảng 90%" in text  # and how far that figure may be off
     assert outputs(notebook, "images").split() == ["image/png"] * 2
+
+
+def test_weekly_overview_names_an_unknown_province_as_the_digest(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No demo article names a real province: its row says so in the digest's words."""
+    assert "Không xác định được tỉnh" in outputs(execute(NOTEBOOKS[0], data_dir, monkeypatch))
+
+
+@pytest.fixture(scope="module")
+def quality(data_dir: Path) -> nbformat.NotebookNode:
+    """Notebook 3.0 executed once on the demo with a second model and analysts' labels."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        return execute(NOTEBOOKS[2], data_dir, monkeypatch)
+
+
+def test_model_quality_says_models_were_scored_on_different_articles(
+    quality: nbformat.NotebookNode,
+) -> None:
+    scored = [m["n"] for m in read_scoreboard()["models"] if m.get("status") == "scored"]
+    said = f"Các mô hình được chấm trên số bài khác nhau: từ {min(scored)} đến {max(scored)} bài."
+    assert said in outputs(quality)
+
+
+def test_model_quality_prints_figures_to_three_decimals(quality: nbformat.NotebookNode) -> None:
+    plain = [
+        o.get("data", {}).get("text/plain", "") for c in quality.cells for o in c.get("outputs", [])
+    ]
+    assert re.findall(r"\d\.\d{4,}", "\n".join(plain)) == []
+
+
+def test_model_quality_names_the_models_column_in_vietnamese(
+    quality: nbformat.NotebookNode,
+) -> None:
+    assert "model_id" not in outputs(quality)
+
+
+def test_model_quality_defines_macro_f1_by_f1_not_precision() -> None:
+    prose = nbformat.read(ROOT / "notebooks" / NOTEBOOKS[2], as_version=4).cells[2].source
+    assert "Macro-F1* là trung bình cộng F1 của ba nhãn" in prose
 
 
 def test_agreement_counts_the_articles_both_models_labelled() -> None:

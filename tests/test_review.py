@@ -114,6 +114,33 @@ def test_export_offers_the_three_labels_in_vietnamese(exported: Path) -> None:
     assert link.hyperlink.target == link.value
 
 
+def test_score_is_the_model_s_own_0_to_1_as_in_the_workbook(exported: Path) -> None:
+    sheet = load_workbook(exported)[SHEET]
+    header = [c.value for c in sheet[1]]
+    assert "Điểm của mô hình (0–1, không phải xác suất nhãn đúng)" in header
+
+
+def test_score_is_shown_0_to_1_not_as_a_percentage(exported: Path) -> None:
+    sheet = load_workbook(exported)[SHEET]
+    assert (
+        sheet.cell(2, [c.value for c in sheet[1]].index(HEADER["certainty"]) + 1).number_format
+        == "0.00"
+    )
+
+
+def test_guide_says_in_plain_vietnamese_which_stories_come_first(exported: Path) -> None:
+    first = load_workbook(exported)["Hướng dẫn"]["A1"].value
+    assert first.startswith(
+        "Mỗi dòng là một tin mà máy ít chắc chắn nhất về nhãn đã gán; tin máy ít chắc chắn nhất "
+        "xếp trước."
+    )
+
+
+def test_a_story_without_a_province_says_so(exported: Path) -> None:
+    """No demo article names a real province: the cell says so, as the digest, not blank."""
+    assert {r[HEADER["province"]] for r in sheet_rows(exported)} == {"Không xác định được tỉnh"}
+
+
 def test_a_second_review_export_keeps_the_sheet_being_filled(demo: Path) -> None:
     data = ("--data-dir", str(demo))
     days = {datetime.now(VN_TZ).date()}
