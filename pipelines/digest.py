@@ -156,25 +156,26 @@ def names_in(names: list[str], sentences: list[str]) -> list[str]:
 
 
 def review_note(row: dict) -> str:
-    """Whether an analyst confirmed or changed the model's label, in a sentence."""
+    """What the model said and whether an analyst confirmed or changed it, in a sentence."""
     if not isinstance(row["analyst_label"], str):
         return ""
-    when = day_text(row["labelled_at"])
+    who, when = f"phân tích viên {row['reviewer']}", day_text(row["labelled_at"])
+    analyst = label_name(row["analyst_label"])
     if row["analyst_label"] == row["label"]:
-        text = f"Đã được cán bộ {row['reviewer']} xác nhận ngày {when}"
+        text = f"Đã được {who} xác nhận ngày {when}"
+    elif isinstance(row["label"], str):
+        text = f"Máy gán nhãn {label_name(row['label'])}; {who} đã đổi thành {analyst} ngày {when}"
     else:
-        text = (
-            f"Cán bộ {row['reviewer']} đã đổi nhãn thành "
-            f"{label_name(row['analyst_label'])} ngày {when}"
-        )
+        text = f"Máy chưa gán nhãn; {who} đã gán nhãn {analyst} ngày {when}"
     note = row["analyst_note"]
     return f"{text}: {note}" if isinstance(note, str) and note.strip() else text
 
 
 def story_cards(rows: pd.DataFrame, label: str, lexicon: Lexicon) -> list[dict]:
-    """One card per story with this label, the model's surest first (its first copy shown)."""
-    chosen = rows[rows["label"] == label].sort_values(
-        ["score", "published_at"], ascending=False, na_position="last"
+    """One card per story whose current label is this one, the model's surest of it first (its
+    first copy shown)."""
+    chosen = rows[rows["current_label"] == label].sort_values(
+        [f"score_{label}", "published_at"], ascending=False, na_position="last"
     )
     cards = []
     for row in chosen.drop_duplicates("story_id").to_dict("records"):
@@ -198,8 +199,8 @@ def story_cards(rows: pd.DataFrame, label: str, lexicon: Lexicon) -> list[dict]:
 
 
 def label_counts(frame: pd.DataFrame, key: str) -> list[tuple[str, dict[str, int]]]:
-    """Articles per label for each value of key, the largest first."""
-    labels = frame["label"].fillna(UNLABELLED)
+    """Articles per current label for each value of key, the largest first."""
+    labels = frame["current_label"].fillna(UNLABELLED)
     table = pd.crosstab(frame[key], labels)
     order = table.sum(axis=1).sort_values(ascending=False, kind="stable").index
     # Bidi controls dropped here too: the charts draw these names into markup shown() skips.
@@ -274,15 +275,14 @@ def render(
     """The page for the selected articles (a run's digest when run is given) and their number."""
     lexicon = cue_lexicon(selection.model_id)
     rows = article_rows(con, selection)
-    labelled = rows[rows["label"].notna()]
+    current = rows["current_label"]
     stories = {
-        label: int(labelled.loc[labelled["label"] == label, "story_id"].nunique())
-        for label in LABEL_NAMES
+        label: int(rows.loc[current == label, "story_id"].nunique()) for label in LABEL_NAMES
     }
     sites = site_results(con, run.run_id) if run else []
     failed = [s["source"] for s in sites if s["status"] != "ok"]
     drifted = [s for s in sites if s["warning"]]
-    unlabelled = int(rows["label"].isna().sum())
+    unlabelled = int(current.isna().sum())
     by_source = label_counts(rows, "source")
     places = rows.assign(province=rows["province"].fillna(NO_PROVINCE))
     by_province = label_counts(places, "province")
@@ -311,9 +311,9 @@ def render(
             stories=stories,
             # Each story once, as the workbook's total: copies may carry different labels.
             story_total=int(rows["story_id"].nunique()),
-            unlabelled_stories=int(rows.loc[rows["label"].isna(), "story_id"].nunique()),
+            unlabelled_stories=int(rows.loc[current.isna(), "story_id"].nunique()),
             story_counting=STORY_COUNTING,
-            articles={label: int((rows["label"] == label).sum()) for label in LABEL_NAMES},
+            articles={label: int((current == label).sum()) for label in LABEL_NAMES},
             unlabelled=unlabelled,
             charts=[
                 daily_counts(con, selection, chart_end),
@@ -321,8 +321,7 @@ def render(
                 (PROVINCE_CHART, bars_chart(by_province, PROVINCE_CHART)),
             ],
             sections=[
-                (label, LABEL_NAMES[label], story_cards(labelled, label, lexicon))
-                for label in LISTED
+                (label, LABEL_NAMES[label], story_cards(rows, label, lexicon)) for label in LISTED
             ],
         )
     )
@@ -392,6 +391,23 @@ def undigested_since(con: duckdb.DuckDBPyConnection) -> object:
     return con.execute("SELECT max(digest_until) FROM crawl_runs").fetchone()[0]
 
 
+def listed_later(con: duckdb.DuckDBPyConnection, run_id: str) -> bool:
+    """Whether a run after run_id has a digest that lists articles or failed sites."""
+    return con.execute(
+        """
+        SELECT EXISTS (
+            SELECT 1 FROM crawl_runs r
+            WHERE r.run_id > ? AND r.digest IS NOT NULL AND (
+                EXISTS (SELECT 1 FROM articles a
+                        WHERE a.loaded_at > coalesce(r.digest_from, '-infinity'::TIMESTAMPTZ)
+                          AND a.loaded_at <= r.digest_until)
+                OR EXISTS (SELECT 1 FROM crawl_run_sites s
+                           WHERE s.run_id = r.run_id AND s.status <> 'ok')))
+        """,
+        [run_id],
+    ).fetchone()[0]
+
+
 def write_digest(
     paths: DataPaths, run_id: str, model_id: str, db: Path
 ) -> tuple[Path, datetime | None, datetime]:
@@ -400,16 +416,15 @@ def write_digest(
     Returns the file and the load window it covers, which the nightly job records with the run.
     Rewriting the digest of a run that has one keeps that digest's window. latest.html is
     replaced only by a digest that lists articles or failed sites (it links the last digest that
-    listed articles): a quiet night with nothing new leaves the last one readable there.
+    listed articles): a quiet night with nothing new leaves the last one readable there, and
+    rewriting that last one (after a review import, say) rewrites latest.html too.
     """
     with open_db(db, read_only=True) as con:
         window = con.execute(
             "SELECT digest_from, digest_until FROM crawl_runs WHERE run_id = ?", [run_id]
         ).fetchone()
         since = undigested_since(con)
-        newest = con.execute(
-            "SELECT max(run_id) FROM crawl_runs WHERE digest IS NOT NULL"
-        ).fetchone()[0]
+        superseded = listed_later(con, run_id)
         if window and window[1] is not None:
             since, until = window
         else:
@@ -421,6 +436,6 @@ def write_digest(
     paths.digests.mkdir(parents=True, exist_ok=True)
     target = paths.digests / f"digest-{run_id}.html"
     replace_file(target, page)
-    if (shown or failed) and (newest is None or run_id >= newest):
+    if (shown or failed) and not superseded:
         replace_file(paths.digests / "latest.html", page)
     return target, since, until

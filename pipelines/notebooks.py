@@ -20,6 +20,7 @@ from nlp.classify import (
 from nlp.evaluate import metrics
 from pipelines.digest import safe_url, shown, without_headline
 from pipelines.search import fold
+from pipelines.selection import CURRENT_LABEL
 from pipelines.store import open_db
 from pipelines.vietnamese import label_name
 
@@ -47,18 +48,20 @@ def labelled_articles(con: duckdb.DuckDBPyConnection, model_id: str) -> pd.DataF
     """One row per article the model labelled: story, source, dates, province, labels, evidence.
 
     `day` is the publication date in Vietnam (the fetch date when undated), `week` its Monday;
-    `analyst_label` is the current analyst label (view analyst_labels), `label_name` the label as
+    `analyst_label` is the current analyst label (view analyst_labels), `current_label` the one
+    that decides where a story is listed (CURRENT_LABEL), `label_name` the model's label as
     analysts read it.
     """
     frame = con.execute(
-        """
+        f"""
         SELECT a.article_id, coalesce(st.story_id, a.article_id) AS story_id, a.site,
                coalesce(s.title, a.site) AS source,
                CAST(coalesce(a.published_at, a.fetched_at) AS DATE) AS day,
                CAST(date_trunc('week', CAST(coalesce(a.published_at, a.fetched_at) AS DATE))
                     AS DATE) AS week,
                p.province, c.label, c.score_praise, c.score_criticism, c.score_neutral,
-               c.evidence, a.title, a.url, al.label AS analyst_label
+               c.evidence, a.title, a.url, al.label AS analyst_label,
+               {CURRENT_LABEL} AS current_label
         FROM articles a
         JOIN classifications c ON c.article_id = a.article_id AND c.model_id = ?
         LEFT JOIN sites s ON s.site = a.site
@@ -186,16 +189,18 @@ def evidence_sentences(evidence: object, title: str | None, count: int = 3) -> l
 
 
 def review_state(label: str, analyst_label: str | None) -> str:
-    """Whether an analyst confirmed the model's label, changed it, or has not reviewed it."""
+    """Whether an analyst confirmed the model's label, changed it (from what), or has not
+    reviewed it."""
     if analyst_label is None or pd.isna(analyst_label):
         return "chưa duyệt"
     if analyst_label == label:
         return "đã xác nhận"
-    return f"đã sửa thành {label_name(analyst_label)}"
+    return f"máy gán {label_name(label)}, phân tích viên đã sửa thành {label_name(analyst_label)}"
 
 
 def report_html(rows: pd.DataFrame) -> str:
-    """Stories as HTML to paste into a report: headline, source, date, province, evidence, link.
+    """Stories as HTML to paste into a report: headline, source, date, province, current label
+    and whether an analyst checked it, evidence, link.
 
     Every crawled string is HTML-escaped, without bidirectional controls (as the digest shows
     it), and only http(s) links are made links.
@@ -203,7 +208,10 @@ def report_html(rows: pd.DataFrame) -> str:
     parts = []
     for row in rows.itertuples():
         province = row.province if isinstance(row.province, str) else ""  # NaN when unknown
-        facts = [row.source, row.day.strftime("%d/%m/%Y"), province, row.label_name]
+        checked = isinstance(row.analyst_label, str)
+        state = "đã được phân tích viên duyệt" if checked else "nhãn máy, chưa duyệt"
+        label = f"{label_name(row.current_label)} ({state})"
+        facts = [row.source, row.day.strftime("%d/%m/%Y"), province, label]
         sentences = evidence_sentences(row.evidence, row.title)
         evidence = "".join(f"<li>{escape(s)}</li>" for s in sentences)
         link = safe_url(row.url) or ""  # a crawled javascript: link must not be clickable

@@ -15,6 +15,9 @@ from nlp.text import normalize
 # An article's day: its publication date in Vietnam, or the day it was fetched when undated
 # (the session's time zone is Vietnam's: pipelines/store.py).
 ARTICLE_DAY = "CAST(coalesce(a.published_at, a.fetched_at) AS DATE)"
+# An article's current label: its analyst's (view analyst_labels `al`) when reviewed, else the
+# model's (classifications `c`). It decides where a story is listed and counted.
+CURRENT_LABEL = "coalesce(al.label, c.label)"
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,8 @@ class Selection:
 def article_rows(con: duckdb.DuckDBPyConnection, selection: Selection) -> pd.DataFrame:
     """The selected articles, newest first, each with its source's title, the model's label,
     score and evidence, its story and number of copies, province, the people and bodies it
-    names (most mentioned first) and its current analyst label (view analyst_labels)."""
+    names (most mentioned first), its current analyst label (view analyst_labels) and its
+    `current_label` (CURRENT_LABEL)."""
     where, params = selection.where()
     return con.execute(
         f"""
@@ -80,7 +84,8 @@ def article_rows(con: duckdb.DuckDBPyConnection, selection: Selection) -> pd.Dat
                             WHEN 'neutral' THEN c.score_neutral END AS score,
                coalesce(st.story_id, a.article_id) AS story_id, coalesce(cp.copies, 1) AS copies,
                chosen.province, n.people, n.bodies,
-               al.label AS analyst_label, al.reviewer, al.labelled_at, al.note AS analyst_note
+               al.label AS analyst_label, al.reviewer, al.labelled_at, al.note AS analyst_note,
+               {CURRENT_LABEL} AS current_label
         FROM chosen JOIN articles a USING (article_id)
         LEFT JOIN sites s ON s.site = a.site
         LEFT JOIN classifications c ON c.article_id = a.article_id AND c.model_id = ?
@@ -95,13 +100,15 @@ def article_rows(con: duckdb.DuckDBPyConnection, selection: Selection) -> pd.Dat
 
 
 def daily_labels(con: duckdb.DuckDBPyConnection, selection: Selection) -> pd.DataFrame:
-    """Articles per day and label (model_id's; NULL when unlabelled): day, label, articles."""
+    """Articles per day and current label (CURRENT_LABEL; NULL when unlabelled): day, label,
+    articles."""
     where, params = selection.where()
     return con.execute(
         f"""
-        SELECT {ARTICLE_DAY} AS day, c.label, count(*) AS articles
+        SELECT {ARTICLE_DAY} AS day, {CURRENT_LABEL} AS label, count(*) AS articles
         FROM articles a LEFT JOIN article_places p ON p.article_id = a.article_id
         LEFT JOIN classifications c ON c.article_id = a.article_id AND c.model_id = ?
+        LEFT JOIN analyst_labels al ON al.article_id = a.article_id
         WHERE {where}
         GROUP BY ALL ORDER BY ALL
         """,

@@ -169,6 +169,10 @@ def digests(demo: Path) -> list[Path]:
     return sorted((demo / "digest").glob("digest-*.html"))
 
 
+TITLES = {label: [a["title"] for a in DEMO["articles"] if a["label"] == label] for label in
+          ("praise", "criticism", "neutral")}  # fmt: skip
+
+
 def count(label: str) -> int:
     """Demo articles with this label."""
     return sum(a["label"] == label for a in DEMO["articles"])
@@ -286,41 +290,103 @@ def test_failed_night_with_nothing_new_becomes_latest(demo: Path, tmp_path: Path
     ) == (1, True, True, [digests(data_dir)[0].name])
 
 
-def test_digest_marks_confirmed_and_changed_labels(demo: Path, tmp_path: Path) -> None:
-    """Analysts' labels (the view analyst_labels): the latest row of an article counts."""
-    db = tmp_path / "congvu.duckdb"
-    shutil.copyfile(demo / "congvu.duckdb", db)
-    con = duckdb.connect(str(db))
+@pytest.fixture(scope="module")
+def reviewed(demo: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The demo data folder after a review: one criticism confirmed (its latest row counts), one
+    changed to praise, one neutral changed to criticism; its first digest rewritten from it."""
+    data_dir = tmp_path_factory.mktemp("reviewed")
+    shutil.copytree(demo, data_dir, dirs_exist_ok=True)
+    con = duckdb.connect(str(data_dir / "congvu.duckdb"))
     try:
-        rows = con.execute(
-            "SELECT a.article_id, c.label, a.title FROM articles a JOIN classifications c "
-            "USING (article_id) WHERE c.label = 'criticism' ORDER BY a.article_id LIMIT 2"
-        ).fetchall()
-        (kept, _, kept_title), (changed, _, changed_title) = rows
+        titles = dict(
+            con.execute(
+                "SELECT a.title, a.article_id FROM articles a JOIN classifications c "
+                "USING (article_id) WHERE c.label <> 'praise' ORDER BY c.label, a.article_id"
+            ).fetchall()
+        )
+        kept, changed = [t for t in titles if t in TITLES["criticism"]][:2]
+        to_criticism = next(t for t in titles if t in TITLES["neutral"])
         con.executemany(
             "INSERT INTO labels (article_id, label, reviewer, labelled_at, note) VALUES "
             "(?, ?, ?, ?::TIMESTAMPTZ, ?)",
             [
-                [kept, "neutral", "Lan", "2026-11-27 09:00:00+07", None],
-                [kept, "criticism", "Lan", "2026-11-28 09:00:00+07", None],
-                [changed, "neutral", "Hùng", "2026-11-28 10:00:00+07", "chỉ là tin tuyên truyền"],
+                [titles[kept], "neutral", "Lan", "2026-11-27 09:00:00+07", None],
+                [titles[kept], "criticism", "Lan", "2026-11-28 09:00:00+07", None],
+                [titles[changed], "praise", "Hùng", "2026-11-28 10:00:00+07", "biểu dương"],
+                [titles[to_criticism], "criticism", "Lan", "2026-11-28 11:00:00+07", None],
             ],
         )
-        run_id, since, until = con.execute(
-            "SELECT run_id, digest_from, digest_until FROM crawl_runs ORDER BY run_id LIMIT 1"
-        ).fetchone()
-        page, _ = render_digest(con, run_id, DEFAULT_MODEL, since, until)
+        first_run = con.execute("SELECT min(run_id) FROM crawl_runs").fetchone()[0]
     finally:
         con.close()
-    tree = lxml.html.fromstring(page)
-    notes = {
-        card.xpath("h3")[0].text_content().strip(): texts(card, "p[contains(@class, 'review')]")
-        for card in tree.xpath("//article")
-    }
-    assert notes[kept_title] == ["Đã được cán bộ Lan xác nhận ngày 28/11/2026."]
-    assert notes[changed_title] == [
-        "Cán bộ Hùng đã đổi nhãn thành Trung lập ngày 28/11/2026: chỉ là tin tuyên truyền."
+    result = run_congvu("digest", "--data-dir", str(data_dir), "--run", first_run)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return {"kept": kept, "changed": changed, "to_criticism": to_criticism, "dir": str(data_dir)}
+
+
+def reviewed_digest(reviewed: dict[str, str]) -> lxml.html.HtmlElement:
+    """The first digest of the reviewed data folder, rewritten after the review."""
+    return parse(digests(Path(reviewed["dir"]))[0])
+
+
+def review_lines(tree: lxml.html.HtmlElement, title: str) -> list[str]:
+    """The review lines of the card with this headline."""
+    (found,) = [a for a in tree.xpath("//article") if texts(a, "h3") == [title]]
+    return texts(found, "p[contains(@class, 'review')]")
+
+
+def test_card_of_a_confirmed_label_says_which_analyst_confirmed_it(
+    reviewed: dict[str, str],
+) -> None:
+    """Analysts' labels (the view analyst_labels): the latest row of an article counts."""
+    lines = review_lines(reviewed_digest(reviewed), reviewed["kept"])
+    assert lines == ["Đã được phân tích viên Lan xác nhận ngày 28/11/2026."]
+
+
+def test_card_of_a_changed_label_says_what_the_model_said_and_who_changed_it(
+    reviewed: dict[str, str],
+) -> None:
+    lines = review_lines(reviewed_digest(reviewed), reviewed["changed"])
+    assert lines == [
+        "Máy gán nhãn Phê phán; phân tích viên Hùng đã đổi thành Khen ngợi ngày 28/11/2026: "
+        "biểu dương."
     ]
+
+
+def test_story_an_analyst_called_criticism_is_listed_as_criticism(
+    reviewed: dict[str, str],
+) -> None:
+    headlines = texts(reviewed_digest(reviewed), "//article[@class='criticism']/h3")
+    assert reviewed["to_criticism"] in headlines
+
+
+def test_story_an_analyst_called_praise_is_not_listed_as_criticism(
+    reviewed: dict[str, str],
+) -> None:
+    headlines = texts(reviewed_digest(reviewed), "//article[@class='criticism']/h3")
+    assert reviewed["changed"] not in headlines
+
+
+def test_attention_line_counts_the_analysts_labels(reviewed: dict[str, str]) -> None:
+    line = texts(reviewed_digest(reviewed), "//p[@class='attention']")
+    expected = f"{count('criticism')} tin phê phán, {count('praise') + 1} tin khen ngợi mới."
+    assert line == [expected]
+
+
+def test_report_lists_a_story_under_its_analysts_label(
+    reviewed: dict[str, str], tmp_path: Path
+) -> None:
+    target = tmp_path / "r.html"
+    result = run_congvu("report", "--data-dir", reviewed["dir"], "--output", str(target))
+    assert result.returncode == 0, result.stderr
+    assert reviewed["to_criticism"] in texts(parse(target), "//article[@class='criticism']/h3")
+
+
+def test_rewritten_digest_that_latest_shows_rewrites_latest(reviewed: dict[str, str]) -> None:
+    """The first run's digest is the latest listing articles: the second night found nothing."""
+    digest_dir = Path(reviewed["dir"]) / "digest"
+    latest = (digest_dir / "latest.html").read_bytes()
+    assert latest == digests(Path(reviewed["dir"]))[0].read_bytes()
 
 
 def test_copies_of_one_story_make_one_card_with_their_number(demo: Path, tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -18,6 +19,7 @@ from pipelines.notebooks import agreement, evidence_sentences, report_html
 from pipelines.paths import DataPaths
 from pipelines.snapshot import writing
 from pipelines.store import open_db
+from pipelines.vietnamese import label_name
 from tests.conftest import ROOT, run_congvu
 
 NOTEBOOKS = ["1.0-weekly-overview.ipynb", "2.0-criticism-review.ipynb", "3.0-model-quality.ipynb"]
@@ -209,7 +211,8 @@ def test_report_keeps_crawled_text_inert() -> None:
             "source": ["<b>x</b>"],
             "day": [pd.Timestamp("2026-11-20")],
             "province": [None],
-            "label_name": ["criticism"],
+            "current_label": ["criticism"],
+            "analyst_label": [None],
             "evidence": [["<img src=x onerror=alert(1)>", "<script>alert(1)</script>"]],
             "url": ["javascript:alert(1)"],
         }
@@ -227,7 +230,8 @@ def test_report_leaves_out_stored_bidi_controls() -> None:
             "source": ["Báo \u2067X\u2069"],
             "day": [pd.Timestamp("2026-11-20")],
             "province": ["Hà Nội"],
-            "label_name": ["Phê phán"],
+            "current_label": ["criticism"],
+            "analyst_label": [None],
             "evidence": [["Ông \u202eNguyễn Văn A bị kỷ luật."]],
             "url": ["https://example.vn/a1.html"],
         }
@@ -243,13 +247,64 @@ def test_report_of_stories_with_and_without_a_province() -> None:
     rows = rows.assign(
         source="Báo Đà Nẵng",
         day=pd.Timestamp("2026-11-20"),
-        label_name="Phê phán",
+        current_label="criticism",
+        analyst_label=None,
         evidence=[["Câu một."], ["Câu hai."]],
         url="https://baodanang.vn/a-1.html",
     )
     html = report_html(rows)
-    assert "<p>Báo Đà Nẵng · 20/11/2026 · Đà Nẵng · Phê phán</p>" in html
-    assert "<p>Báo Đà Nẵng · 20/11/2026 · Phê phán</p>" in html
+    assert "<p>Báo Đà Nẵng · 20/11/2026 · Đà Nẵng · Phê phán (nhãn máy, chưa duyệt)</p>" in html
+    assert "<p>Báo Đà Nẵng · 20/11/2026 · Phê phán (nhãn máy, chưa duyệt)</p>" in html
+
+
+def pasted_line(label: str, analyst_label: str | None) -> str:
+    """The line under the headline report_html writes for a story with these labels."""
+    rows = pd.DataFrame(
+        {
+            "title": ["Bài một"],
+            "source": ["Báo Đà Nẵng"],
+            "day": [pd.Timestamp("2026-11-20")],
+            "province": ["Đà Nẵng"],
+            "label_name": [label_name(label)],  # the model's, as labelled_articles gives it
+            "current_label": [analyst_label or label],
+            "analyst_label": [analyst_label],
+            "evidence": [["Câu một."]],
+            "url": ["https://baodanang.vn/a-1.html"],
+        }
+    )
+    return report_html(rows).split("<p>")[1].split("</p>")[0]
+
+
+def test_pasted_line_gives_the_analysts_label_and_says_it_was_checked() -> None:
+    line = pasted_line("neutral", "criticism")
+    assert line == "Báo Đà Nẵng · 20/11/2026 · Đà Nẵng · Phê phán (đã được phân tích viên duyệt)"
+
+
+def test_pasted_line_says_an_unreviewed_label_is_the_machines() -> None:
+    line = pasted_line("criticism", None)
+    assert line == "Báo Đà Nẵng · 20/11/2026 · Đà Nẵng · Phê phán (nhãn máy, chưa duyệt)"
+
+
+def test_criticism_review_lists_a_story_an_analyst_called_criticism(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = tmp_path / "data"
+    shutil.copytree(data_dir, copy)
+    paths = DataPaths(copy)
+    with writing(paths, "test review", 30), open_db(paths.store) as con:
+        article_id, title = con.execute(
+            "SELECT a.article_id, a.title FROM articles a JOIN classifications c "
+            "ON c.article_id = a.article_id AND c.model_id = ? "
+            "WHERE c.label = 'neutral' AND a.article_id NOT IN (SELECT article_id FROM labels) "
+            "ORDER BY a.article_id LIMIT 1",
+            [DEFAULT_MODEL],
+        ).fetchone()
+        con.execute(
+            "INSERT INTO labels VALUES (?, 'criticism', 'lan', now(), ?, 'neutral', NULL, "
+            "'review.xlsx')",
+            [article_id, DEFAULT_MODEL],
+        )
+    assert f"<h4>{title}</h4>" in outputs(execute(NOTEBOOKS[1], copy, monkeypatch))
 
 
 def test_evidence_sentences_leave_out_the_headline() -> None:
