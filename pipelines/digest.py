@@ -27,6 +27,7 @@ from pipelines.selection import Selection, article_rows, daily_labels
 from pipelines.store import open_db
 from pipelines.vietnamese import (
     LABEL_NAMES,
+    NO_PROVINCE,
     STORY_COUNTING,
     day_text,
     error_text,
@@ -41,7 +42,7 @@ CHART_DAYS = 30
 MAX_EVIDENCE = 3
 _ADDRESS = "|".join(sorted(HONORIFICS))  # "ông K.": a form of address before a given name
 MAX_NAMES = 5  # people and bodies shown per story, most mentioned first
-NO_PROVINCE = "Không xác định được tỉnh"
+
 SOURCE_CHART = "Số bài theo nguồn và nhãn"
 PROVINCE_CHART = "Số bài theo tỉnh, thành phố (bản đồ 34 tỉnh, thành) và nhãn"
 FALLBACK_CUES = "cue-lexicon-1"  # the guide's phrases, for a model folder without cues.yaml

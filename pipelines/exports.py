@@ -208,7 +208,7 @@ def summary_sheet(sheet: Worksheet, table: pd.DataFrame, about: list[tuple[str, 
     sheet.append([])
     sheet.append(["Nhãn", "Số bài", "Số tin"])
     header = sheet.max_row
-    labels = table["label"].replace("", UNLABELLED_SHEET)
+    labels = current_labels(table).replace("", UNLABELLED_SHEET)
     for name in [*LABEL_NAMES.values(), UNLABELLED_SHEET]:
         chosen = table[labels == name]
         sheet.append([name, len(chosen), chosen["story_id"].nunique()])
@@ -226,7 +226,8 @@ def summary_sheet(sheet: Worksheet, table: pd.DataFrame, about: list[tuple[str, 
     sheet.append(
         [
             "Nhãn do máy gán tự động kèm các câu làm căn cứ: cần đọc bài gốc trước khi sử dụng. "
-            "Mỗi nhãn có một trang tính riêng."
+            "Mỗi nhãn có một trang tính riêng; một tin nằm ở trang của nhãn phân tích viên đã "
+            "duyệt, nếu chưa duyệt thì của nhãn máy gán, như trong bản tin."
         ]
     )
     for row in (header, sources):
@@ -237,14 +238,20 @@ def summary_sheet(sheet: Worksheet, table: pd.DataFrame, about: list[tuple[str, 
         sheet.column_dimensions[letter].width = 14
 
 
+def current_labels(table: pd.DataFrame) -> pd.Series:
+    """Each row's current label name, as the digest lists it: the analyst's, else the model's."""
+    return table["analyst_label"].where(table["analyst_label"] != "", table["label"])
+
+
 def write_xlsx(table: pd.DataFrame, target: Path, about: list[tuple[str, str]]) -> Path:
     """The analysts' workbook: a summary sheet, then one sheet per label (and the unlabelled)."""
     book = Workbook()
     summary_sheet(book.active, table, about)
     book.active.title = "Tổng hợp"
+    current = current_labels(table)
     for name in LABEL_NAMES.values():
-        article_sheet(book.create_sheet(name), table[table["label"] == name])
-    unlabelled = table[table["label"] == ""]
+        article_sheet(book.create_sheet(name), table[current == name])
+    unlabelled = table[current == ""]
     if len(unlabelled):
         article_sheet(book.create_sheet(UNLABELLED_SHEET), unlabelled)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -604,3 +604,15 @@ def test_a_story_whose_copies_got_two_labels_is_one_story_in_both_totals(
     finally:
         con.close()
     assert f"Số tin ({STORY_COUNTING})" in lxml.html.fromstring(page).text_content()
+
+
+def test_workbook_lists_a_story_under_its_analysts_label(reviewed: dict[str, str]) -> None:
+    target = Path(reviewed["dir"]) / "reviewed.xlsx"
+    result = run_congvu(
+        "report", "--data-dir", reviewed["dir"], "--format", "xlsx",
+        "--from", "2026-11-01", "--to", "2026-11-30", "--output", str(target),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    sheet = openpyxl.load_workbook(target)["Phê phán"]
+    titles = {row[2] for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert (reviewed["to_criticism"] in titles, reviewed["changed"] in titles) == (True, False)
