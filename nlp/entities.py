@@ -11,7 +11,7 @@ from typing import NamedTuple
 from underthesea import word_tokenize
 
 from nlp.names import HONORIFICS, SURNAMES
-from nlp.provinces import place_names
+from nlp.provinces import ADMIN_UNITS, place_names
 from nlp.text import normalize, sentences
 from nlp.underthesea_internals import shipped_crf_models, template_function
 
@@ -61,7 +61,7 @@ ADDRESS_FORMS = HONORIFICS | {"Bác", "Cụ"}
 WEEKDAY_NUMBERS = {"hai", "ba", "tư", "năm", "sáu", "bảy"}
 DAY_SYLLABLES = WEEKDAY_NUMBERS | {"thứ", "chủ", "nhật"}
 # Words before the name of a province, city, district, commune or ward ("tỉnh", "TP").
-ADMIN_WORDS = r"(?i:tỉnh|thành phố|tp\.?|huyện|quận|thị xã|thị trấn|xã|phường)"
+ADMIN_WORDS = rf"(?i:{ADMIN_UNITS}|tp\.?)"
 # Their abbreviations, which the CRF takes into a person's name ("TP Lạng Sơn", "P Tân Quy").
 ADMIN_ABBREVIATIONS = {"TP", "TX", "TT", "P", "Q"}
 # A number written in Roman numerals ("khóa XV", "Đại hội XIII", "giai đoạn II").

@@ -165,7 +165,7 @@ def cue_sentence_tokens(article: Article) -> list[str]:
 def hard_cases(article: Article) -> list[float]:
     """The article's hard-case features (nlp.hard_cases) from its cue-scored sentences."""
     scored = article.scored
-    return hard_case_vector([s.text for s in scored], [s.praise > 0 for s in scored])
+    return hard_case_vector([syllables(s.text) for s in scored], [s.praise > 0 for s in scored])
 
 
 def article_doc(article: Article, options: EvidenceOptions) -> list[str]:

@@ -9,7 +9,6 @@ examples in Vietnamese, written down from its text, not fitted to any label.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 # Honoured or praised people who are not public servants in their duty.
@@ -34,27 +33,24 @@ COMMEMORATION = ("kỷ niệm", "tưởng niệm", "ngày sinh", "ngày mất", 
 # Routine visits, meetings and congresses.
 ROUTINE = ("đại hội", "hội nghị", "thăm", "làm việc với", "tiếp xúc cử tri", "tổng kết")
 WIDTH = 6
-_WORD_RE = re.compile(r"\w+")
-
-
-def _padded(sentence: str) -> str:
-    """A normalised sentence as its lower-case syllables between single spaces, padded by one."""
-    return " " + " ".join(_WORD_RE.findall(sentence.lower())) + " "
 
 
 def _holds(padded: str, terms: Sequence[str]) -> bool:
-    """Whether a padded sentence holds one of the terms as whole syllables."""
+    """Whether a sentence's syllables, space-padded, hold one of the terms as whole syllables."""
     return any(f" {term} " in padded for term in terms)
 
 
-def hard_case_vector(sentences: Sequence[str], praise_cued: Sequence[bool]) -> list[float]:
-    """WIDTH features of an article's normalised sentences (title first) and their praise cues.
+def hard_case_vector(
+    sentences: Sequence[Sequence[str]], praise_cued: Sequence[bool]
+) -> list[float]:
+    """WIDTH features of an article's sentences as lower-case syllables (title first) and
+    whether each has a praise cue.
 
     Of the sentences with a praise cue, the share naming people outside public service; the
     title naming them; the title and the body's share naming a commemoration; the same for a
     routine visit, meeting or congress.
     """
-    padded = [_padded(s) for s in sentences]
+    padded = [" " + " ".join(words) + " " for words in sentences]
     if not padded:
         return [0.0] * WIDTH
     cued = [p for p, flag in zip(padded, praise_cued, strict=True) if flag]

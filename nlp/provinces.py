@@ -54,8 +54,9 @@ PLACE_WORDS = {"Tỉnh", "Thành", "Thủ", "TP", "TP.", "Tp", "Tp.", "UBND", "H
 # What ends a sentence or opens a quote: a capitalised word after it may just start a sentence.
 SENTENCE_ENDS = set('.!?:;"“(-–')
 _WORD_AFTER_RE = re.compile(r" +(\w+)")
-# An administrative unit's word before its name ("Huyện Thăng Bình", "Phường An Bình").
-ADMIN_PREFIX_RE = re.compile(r"^(?i:thành phố|tỉnh|quận|huyện|thị xã|thị trấn|phường|xã)\s+")
+# The words of an administrative unit before its name ("Huyện Thăng Bình", "Phường An Bình").
+ADMIN_UNITS = "thành phố|tỉnh|quận|huyện|thị xã|thị trấn|phường|xã"
+ADMIN_PREFIX_RE = re.compile(rf"^(?i:{ADMIN_UNITS})\s+")
 # A district counts only after its administrative word: "huyện Thăng Bình", "TP.Nha Trang".
 DISTRICT_PREFIX = r"(?<!\w)(?i:huyện|quận|thị xã|thành phố|tp\.?|tx\.?|q\.)\s*"
 

@@ -9,24 +9,20 @@ their praise and criticism are not equally hard; the test part is train.csv's on
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 from pathlib import Path
 
 from nlp.classify import POLAR
 from nlp.metrics import metrics
-from nlp.train import DEFAULT_LABELS
+from nlp.split import LABELS_DIR, label_rows
 
 
-def label_sources(label_files: list[Path]) -> dict[str, str]:
-    """Each hand-labelled id's source: its file's stem, with the pool after it when it has one."""
-    sources = {}
-    for path in label_files:
-        with path.open(encoding="utf-8", newline="") as rows:
-            for row in csv.DictReader(rows):
-                pool = row.get("pool")
-                sources[row["id"]] = f"{path.stem} {pool}" if pool else path.stem
-    return sources
+def label_sources(labels_dir: Path = LABELS_DIR) -> dict[str, str]:
+    """Each hand-labelled id's source (nlp.split.label_rows): "dev", or "train" and its pool."""
+    return {
+        i: row["pool"] if row["pool"] == "dev" else f"{Path(row['source']).stem} {row['pool']}"
+        for i, row in label_rows(labels_dir).items()
+    }
 
 
 def by_source(predictions: list[dict], sources: dict[str, str]) -> dict[str, dict]:
@@ -67,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{args.predictions}: no such file (python -m nlp.choose --predictions DIR)")
     lines = args.predictions.read_text(encoding="utf-8").splitlines()
     predictions = [json.loads(line) for line in lines if line.strip()]
-    print(table(by_source(predictions, label_sources(list(DEFAULT_LABELS)))))
+    print(table(by_source(predictions, label_sources())))
     return 0
 
 

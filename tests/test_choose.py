@@ -115,8 +115,7 @@ def test_predictions_give_evidence_for_praise_and_criticism_only(predictions: li
 
 
 def test_out_of_fold_figures_are_split_by_where_the_labels_came_from(shared_dir: Path) -> None:
-    labels = shared_dir / "labels"
-    sources = label_sources([labels / "dev.csv", labels / "train.csv"])
+    sources = label_sources(shared_dir / "labels")
     dev = next(i for i, source in sources.items() if source == "dev")
     random = next(i for i, source in sources.items() if source == "train random")
     predictions = [
