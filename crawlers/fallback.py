@@ -473,7 +473,7 @@ class Reader:
             return "", Found()
         repeated = {fold(title), fold(self.headline.value), fold(lead)} - {""}
         lines = [line for line in lines if fold(line) not in repeated]
-        lines = self.after_headline(lines)
+        lines = self.in_article(self.after_headline(lines))
         signature = self.signature(lines[-1]) if lines else Found()
         if signature.value:
             lines.pop()
@@ -488,6 +488,21 @@ class Reader:
         before = {clean(piece) for piece in self.select("preceding::text()", self.headline.element)}
         kept = [line for line in lines if LIST_MARK.sub("", line) not in before]
         return kept if sum(map(len, kept)) * 2 >= sum(map(len, lines)) else lines
+
+    def in_article(self, lines: list[str]) -> list[str]:
+        """lines less those the page shows only outside the article (a footer's app banner that
+        trafilatura took for the text): the article is the headline's nearest element (or
+        ancestor) that shows half the text."""
+        element = self.headline.element
+        if element is None:
+            return lines
+        folded = [fold(line) for line in lines]
+        for container in [element, *element.iterancestors()]:
+            shown = fold(text_of(container))
+            kept = [line for line, text in zip(lines, folded, strict=True) if text in shown]
+            if sum(map(len, kept)) * 2 >= sum(map(len, lines)):
+                return kept
+        return lines
 
     def signature(self, line: str) -> Found:
         """The author's signature closing the text ('Hà Thu (tổng hợp)', set right or bold)."""
