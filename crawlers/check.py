@@ -6,6 +6,7 @@ run in a child process so that it can be called any number of times from one pro
 
 from __future__ import annotations
 
+import json
 import pickle
 import re
 import subprocess
@@ -23,13 +24,14 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
 
-from crawlers.article import page_record
+from crawlers.article import first_text, page_record
 from crawlers.encoding import decode_html
 from crawlers.failures import error_kind
+from crawlers.fallback import MAX_TITLE_CHARS, Reader, describe, text_of
 from crawlers.markup import common_ancestor
 from crawlers.page import Page
 from crawlers.process import scrapy_settings
-from crawlers.profiles import FIELDS, REQUIRED_FIELDS, SiteProfile
+from crawlers.profiles import FIELDS, REQUIRED_FIELDS, RULE_KINDS, Rule, SiteProfile
 from crawlers.spiders.profile import ProfileSpider, header, is_robots
 from crawlers.urls import article_anchors, article_links, is_article_url
 
@@ -76,6 +78,15 @@ class FieldCheck:
 
 
 @dataclass
+class Headline:
+    """Where the generic reader found the title: its element, and a rule to pin it with."""
+
+    element: str | None  # as a CSS selector (h1.detail-title); None when only declared
+    chars: int  # the element's text: longer than a title, it was left open over the article
+    pin: Rule | None  # a profile rule that reads that title alone on this page
+
+
+@dataclass
 class SiteCheck:
     """The outcome of checking one site profile against the live site (or a replay origin)."""
 
@@ -93,6 +104,7 @@ class SiteCheck:
     date_rejected: str | None = None
     paragraphs: list[int] = field(default_factory=list)  # lengths of the body's paragraphs
     matches_article_url: bool = True
+    headline: Headline | None = None  # where the generic reader found the title, when it did
     problems: list[str] = field(default_factory=list)  # what stops the profile from working
     warnings: list[str] = field(default_factory=list)  # what could be better
 
@@ -240,7 +252,27 @@ class CheckSpider(ProfileSpider):
             tried = [str(rule) for rule in self.profile.rules(name)]
             rule = record["rules"].get(name) if text else None
             self.result.fields.append(FieldCheck(name, text, rule, tried))
+        if record["title"] and not self.result.fields[FIELDS.index("title")].by_profile:
+            html = decode_html(response.body, header(response, "Content-Type"))[0]
+            self.result.headline = generic_headline(html, self.site_url(response), record["title"])
         yield from ()
+
+
+def generic_headline(html: str, url: str, title: str) -> Headline:
+    """Where the generic reader finds title on the page, with the first rule that reads it alone:
+    a selector on the headline, on its own text (an h1 left open), or the declared field."""
+    page = Page(html)
+    found = Reader(page, url).headline
+    rules: list[Rule] = []
+    element, chars = None, 0
+    if found.element is not None:
+        element, chars = describe(found.element), len(text_of(found.element))
+        rules += [Rule("css", element), Rule("css", f"{element}::text")]
+    kind, _, value = (found.source or "").removeprefix("generic:").partition(":")
+    if kind in RULE_KINDS:
+        rules.append(Rule(kind, value))
+    pin = next((rule for rule in rules if first_text(page, (rule,), "title")[0] == title), None)
+    return Headline(element, chars, pin)
 
 
 def link_places(
@@ -319,9 +351,16 @@ def judge(check: SiteCheck) -> tuple[list[str], list[str]]:
         elif not item.by_profile:
             found.append(
                 f"{item.name} came from {item.rule}, not from the profile's rules ({tried})."
+                + (pin_title(check.headline) if item.name == "title" and check.headline else "")
             )
     if check.extraction == "fallback":
-        problems.append("The body came from the generic extractor: the profile's rules failed.")
+        titled = any(item.name == "title" and item.by_profile for item in check.fields)
+        why = (
+            "the profile's rules failed"
+            if titled
+            else "the profile read no title, and reads no article without one"
+        )
+        problems.append(f"The body came from the generic extractor: {why}.")
     elif len(check.paragraphs) == 1 and check.paragraphs[0] > HUGE_PARAGRAPH:
         warnings.append(
             f"The body is one paragraph of {check.paragraphs[0]} characters: the body rule "
@@ -336,6 +375,22 @@ def judge(check: SiteCheck) -> tuple[list[str], list[str]]:
     if check.date_rejected:
         problems.append(f"A publication date in the future was rejected ({check.date_rejected}).")
     return problems, warnings
+
+
+def pin_title(headline: Headline) -> str:
+    """What the profile needs to read the title the generic reader found (an h1 left open...)."""
+    said = ""
+    if headline.element is not None and headline.chars > MAX_TITLE_CHARS:
+        tag = headline.element.split(".")[0].split("#")[0]
+        said += (
+            f" The headline {headline.element} is left open (no </{tag}>): its text runs on for "
+            f"{headline.chars:,} characters over the article, too long for a title, so a rule "
+            "on the whole element finds none."
+        )
+    if headline.pin is not None:
+        rule = f"{{{headline.pin.kind}: {json.dumps(headline.pin.value, ensure_ascii=False)}}}"
+        said += f" Pin the title: add {rule} to the profile's title rules (it reads it alone)."
+    return said
 
 
 def run_check(profile: SiteProfile, origin: str | None, article: str | None) -> SiteCheck:

@@ -473,7 +473,7 @@ class Reader:
             return "", Found()
         repeated = {fold(title), fold(self.headline.value), fold(lead)} - {""}
         lines = [line for line in lines if fold(line) not in repeated]
-        lines = self.after_headline(lines)
+        lines = self.in_article(self.after_headline(lines))
         signature = self.signature(lines[-1]) if lines else Found()
         if signature.value:
             lines.pop()
@@ -488,6 +488,21 @@ class Reader:
         before = {clean(piece) for piece in self.select("preceding::text()", self.headline.element)}
         kept = [line for line in lines if LIST_MARK.sub("", line) not in before]
         return kept if sum(map(len, kept)) * 2 >= sum(map(len, lines)) else lines
+
+    def in_article(self, lines: list[str]) -> list[str]:
+        """lines less those shown only outside the article: its headline's nearest ancestor
+        that shows half the text (a footer's app banner that trafilatura took for the text)."""
+        element = self.headline.element
+        if element is None:
+            return lines
+        folded = [fold(line) for line in lines]
+        for container in [element, *element.iterancestors()]:
+            shown = fold(text_of(container))
+            found = shown_in_order(folded, shown)
+            kept = [line for line, inside in zip(lines, found, strict=True) if inside]
+            if sum(map(len, kept)) * 2 >= sum(map(len, lines)):
+                return kept
+        return lines
 
     def signature(self, line: str) -> Found:
         """The author's signature closing the text ('Hà Thu (tổng hợp)', set right or bold)."""
@@ -514,3 +529,17 @@ def guarded(read: Callable[..., Any], html: str, url: str, options: dict[str, An
         return read(html, url=url or None, **options)
     except Exception:  # both raise on some hostile markup; extraction goes on without them
         return None
+
+
+def shown_in_order(lines: list[str], shown: str) -> list[bool]:
+    """Whether each line is in shown, searched on from the last one found (lines come in page
+    order, so a long article is read once, not once per line)."""
+    found, start = [], 0
+    for line in lines:
+        at = shown.find(line, start)
+        if at < 0:
+            at = shown.find(line)
+        if at >= 0:
+            start = at + len(line)
+        found.append(at >= 0)
+    return found

@@ -10,7 +10,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from crawlers.check import SiteCheck, check_site, format_check, judge
+from crawlers.article import page_record
+from crawlers.check import FieldCheck, Headline, SiteCheck, check_site, format_check, judge
 from crawlers.profiles import Rule, SiteProfile, load_profiles
 from tests.conftest import Site, run_congvu, serve
 
@@ -200,3 +201,80 @@ def test_cli_checks_the_named_article(shared_dir: Path) -> None:
             "sites", "check", "vnexpress", "--origin", origin + "/{site}", "--article", CHOSEN
         )
     assert f"Article: {CHOSEN} (named with --article)" in result.stdout, result.stdout
+
+
+def open_h1_site(shared_dir: Path) -> tuple[Site, str, bytes]:
+    """The saved baochinhphu listing, and its article with the </h1> removed (the h1 then holds
+    the whole article); the article's URL and bytes."""
+    pages = shared_dir / "pages"
+    facts = json.loads((pages / "expected.json").read_text(encoding="utf-8"))
+    url = facts["baochinhphu/article.html"]["url"]
+    article = (pages / "baochinhphu" / "article.html").read_bytes()
+    assert b"</h1>" in article
+    article = article.replace(b"</h1>", b"", 1)
+    site = Site()
+    listing = urlsplit(facts["baochinhphu/listing.html"]["url"]).path
+    site.add("/baochinhphu" + listing, (pages / "baochinhphu" / "listing.html").read_bytes())
+    site.add("/baochinhphu" + urlsplit(url).path, article)
+    return site, url, article
+
+
+# A profile that reads the title from the h1 alone (no og:title rule behind it).
+H1_ONLY = dataclasses.replace(
+    PROFILES["baochinhphu"],
+    fields={
+        **PROFILES["baochinhphu"].fields,
+        "title": (Rule("css", "h1.detail-title"), Rule("css", "h1[data-role=title]")),
+    },
+)
+
+
+@pytest.fixture(scope="module")
+def open_h1(shared_dir: Path) -> tuple[SiteCheck, str]:
+    """The check of that article by a profile reading the title from the h1 only."""
+    site, url, _ = open_h1_site(shared_dir)
+    return run_check(site, H1_ONLY, article=url)
+
+
+def test_open_h1_named_in_the_title_problem(open_h1: tuple[SiteCheck, str]) -> None:
+    check, text = open_h1
+    assert any("h1.detail-title is left open (no </h1>)" in p for p in check.problems), text
+
+
+def test_open_h1_pin_suggested(open_h1: tuple[SiteCheck, str]) -> None:
+    assert 'add {css: "h1.detail-title::text"} to the profile\'s title rules' in open_h1[1]
+
+
+def test_open_h1_body_problem_blames_the_title(open_h1: tuple[SiteCheck, str]) -> None:
+    assert any("the profile read no title" in problem for problem in open_h1[0].problems)
+
+
+def pinned_record(shared_dir: Path, check: SiteCheck) -> dict:
+    """The open-h1 article read by the h1-only profile with the title rule the check suggests."""
+    _, url, article = open_h1_site(shared_dir)
+    pinned = (*H1_ONLY.fields["title"], check.headline.pin)
+    profile = dataclasses.replace(H1_ONLY, fields={**H1_ONLY.fields, "title": pinned})
+    return page_record(profile, url, article, "text/html; charset=utf-8")
+
+
+def test_open_h1_pin_reads_the_title(shared_dir: Path, open_h1: tuple[SiteCheck, str]) -> None:
+    facts = json.loads((shared_dir / "pages" / "expected.json").read_text(encoding="utf-8"))
+    title = facts["baochinhphu/article.html"]["title"]
+    assert pinned_record(shared_dir, open_h1[0])["title"] == title
+
+
+def test_open_h1_pin_reads_the_article_by_profile(
+    shared_dir: Path, open_h1: tuple[SiteCheck, str]
+) -> None:
+    assert pinned_record(shared_dir, open_h1[0])["extraction"] == "profile"
+
+
+def test_generic_title_pinned_without_an_open_note() -> None:
+    check = SiteCheck("vnexpress", "VnExpress", True, article_url="https://vnexpress.net/x")
+    check.extraction = "fallback"
+    check.fields = [FieldCheck("title", "Tiêu đề", "generic:headline:h1.tieu-de", ["css:h1.a"])]
+    check.headline = Headline("h1.tieu-de", 40, Rule("css", "h1.tieu-de"))
+    assert (
+        "title came from generic:headline:h1.tieu-de, not from the profile's rules (css:h1.a). "
+        'Pin the title: add {css: "h1.tieu-de"} to the profile\'s title rules (it reads it alone).'
+    ) in judge(check)[0]

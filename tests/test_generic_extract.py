@@ -99,6 +99,17 @@ def test_list_before_the_headline_not_in_body(shared_dir: Path) -> None:
     assert "Giao dịch Hợp đồng tương lai VN30" not in generic_reading(baodautu)["body"]
 
 
+def test_app_banner_of_the_footer_not_in_body(shared_dir: Path) -> None:
+    (baochinhphu,) = [a for a in saved_articles(shared_dir / "pages") if "baochinhphu" in a.name]
+    assert "Tải ứng dụng" not in generic_reading(baochinhphu)["body"]
+
+
+def test_text_follows_the_lead_in_body(shared_dir: Path) -> None:
+    (baochinhphu,) = [a for a in saved_articles(shared_dir / "pages") if "baochinhphu" in a.name]
+    paragraphs = generic_reading(baochinhphu)["body"].split("\n\n")
+    assert paragraphs[1].startswith("Chính phủ ban hành Nghị định số 357/2025/NĐ-CP")
+
+
 def test_h1_over_a_reworded_og_title() -> None:
     html = page(head='<meta property="og:title" content="Hòa An siết kỷ luật công vụ">')
     assert read(html)["title"] == HEADLINE
