@@ -19,7 +19,7 @@ from nlp.classify import precision_at_nightly_mix
 from pipelines.digest import as_list, names_in, safe_url, shown, without_headline
 from pipelines.lake import lake_target
 from pipelines.paths import DataPaths, utc_stamp
-from pipelines.selection import Selection
+from pipelines.selection import CURRENT_LABEL, Selection
 from pipelines.sql import literal
 from pipelines.store import open_db
 from pipelines.vietnamese import (
@@ -43,7 +43,9 @@ COLUMNS = {
     "day": ("Ngày đăng", 12),
     "source": ("Nguồn", 24),
     "title": ("Tiêu đề", 60),
-    "label": ("Nhãn", 11),
+    # The current label (pipelines.selection.CURRENT_LABEL): the one the digest lists it under.
+    "current_label": ("Nhãn", 11),
+    "label": ("Nhãn của máy", 12),
     "analyst_label": ("Nhãn do phân tích viên duyệt", 14),
     "province": ("Tỉnh, thành phố", 16),
     "people": ("Người được nêu tên", 30),
@@ -95,16 +97,19 @@ def formula_like(text: str) -> bool:
 def labelled_articles(
     paths: DataPaths, model_id: str, start: date | None, end: date | None
 ) -> pd.DataFrame:
-    """Articles published in [start, end] (Vietnam dates; fetch date when undated) with labels."""
+    """Articles published in [start, end] (Vietnam dates; fetch date when undated) with the
+    model's label, the analyst's (view analyst_labels) and the current one (CURRENT_LABEL)."""
     with open_db(paths.db, read_only=True) as con:
         return con.execute(
-            """
+            f"""
             SELECT a.article_id, a.site, a.published_at, a.title, a.url, a.category, a.author,
                    c.model_id, c.label, c.score_praise, c.score_criticism, c.score_neutral,
-                   c.evidence, s.story_id
+                   c.evidence, s.story_id, al.label AS analyst_label,
+                   {CURRENT_LABEL} AS current_label
             FROM articles a
             LEFT JOIN classifications c ON c.article_id = a.article_id AND c.model_id = ?
             LEFT JOIN article_stories s ON s.article_id = a.article_id
+            LEFT JOIN analyst_labels al ON al.article_id = a.article_id
             WHERE CAST(coalesce(a.published_at, a.fetched_at) AS DATE)
                   BETWEEN coalesce(?::DATE, DATE '-infinity') AND coalesce(?::DATE, DATE 'infinity')
             ORDER BY a.published_at DESC NULLS LAST, a.article_id
@@ -117,7 +122,7 @@ def analyst_table(rows: pd.DataFrame) -> pd.DataFrame:
     """Selection rows (pipelines.selection.article_rows) as the analysts' columns, in Vietnamese.
 
     Texts are neutralised, bidirectional controls dropped (as the digest shows them); an article
-    the model has not labelled has an empty label.
+    the model has not labelled has an empty label of the model.
     """
     titles = [t if isinstance(t, str) else "" for t in rows["title"]]
     table = pd.DataFrame(
@@ -128,6 +133,7 @@ def analyst_table(rows: pd.DataFrame) -> pd.DataFrame:
             ],
             "source": rows["source"],
             "title": rows["title"],
+            "current_label": rows["current_label"].map(label_name),
             "label": rows["label"].map(label_name),
             "analyst_label": rows["analyst_label"].map(label_name),
             "province": rows["province"].map(province_name),
@@ -208,7 +214,7 @@ def summary_sheet(sheet: Worksheet, table: pd.DataFrame, about: list[tuple[str, 
     sheet.append([])
     sheet.append(["Nhãn", "Số bài", "Số tin"])
     header = sheet.max_row
-    labels = current_labels(table).replace("", UNLABELLED_SHEET)
+    labels = table["current_label"].replace("", UNLABELLED_SHEET)
     for name in [*LABEL_NAMES.values(), UNLABELLED_SHEET]:
         chosen = table[labels == name]
         sheet.append([name, len(chosen), chosen["story_id"].nunique()])
@@ -227,7 +233,8 @@ def summary_sheet(sheet: Worksheet, table: pd.DataFrame, about: list[tuple[str, 
         [
             "Nhãn do máy gán tự động kèm các câu làm căn cứ: cần đọc bài gốc trước khi sử dụng. "
             "Mỗi nhãn có một trang tính riêng; một tin nằm ở trang của nhãn phân tích viên đã "
-            "duyệt, nếu chưa duyệt thì của nhãn máy gán, như trong bản tin."
+            "duyệt, nếu chưa duyệt thì của nhãn máy gán, như trong bản tin: đó là cột «Nhãn», "
+            "còn nhãn máy gán ở cột «Nhãn của máy»."
         ]
     )
     for row in (header, sources):
@@ -238,17 +245,12 @@ def summary_sheet(sheet: Worksheet, table: pd.DataFrame, about: list[tuple[str, 
         sheet.column_dimensions[letter].width = 14
 
 
-def current_labels(table: pd.DataFrame) -> pd.Series:
-    """Each row's current label name, as the digest lists it: the analyst's, else the model's."""
-    return table["analyst_label"].where(table["analyst_label"] != "", table["label"])
-
-
 def write_xlsx(table: pd.DataFrame, target: Path, about: list[tuple[str, str]]) -> Path:
     """The analysts' workbook: a summary sheet, then one sheet per label (and the unlabelled)."""
     book = Workbook()
     summary_sheet(book.active, table, about)
     book.active.title = "Tổng hợp"
-    current = current_labels(table)
+    current = table["current_label"]
     for name in LABEL_NAMES.values():
         article_sheet(book.create_sheet(name), table[current == name])
     unlabelled = table[current == ""]

@@ -12,7 +12,6 @@ import pandas as pd
 
 from nlp.classify import (
     DEFAULT_MODEL,
-    LABELS,
     mix_precision,
     models_dir,
     read_scoreboard,
@@ -22,7 +21,7 @@ from pipelines.digest import safe_url, shown, without_headline
 from pipelines.search import fold
 from pipelines.selection import CURRENT_LABEL
 from pipelines.store import open_db
-from pipelines.vietnamese import label_name
+from pipelines.vietnamese import LABEL_NAMES, label_name
 
 NOTEBOOK_DB = Path("../data/congvu.duckdb")  # the published snapshot, seen from notebooks/
 # Chart colours by label code, the same in every chart: criticism red, praise green.
@@ -48,11 +47,10 @@ def labelled_articles(con: duckdb.DuckDBPyConnection, model_id: str) -> pd.DataF
     """One row per article the model labelled: story, source, dates, province, labels, evidence.
 
     `day` is the publication date in Vietnam (the fetch date when undated), `week` its Monday;
-    `analyst_label` is the current analyst label (view analyst_labels), `current_label` the one
-    that decides where a story is listed (CURRENT_LABEL), `label_name` the model's label as
-    analysts read it.
+    `label` is the model's, `analyst_label` the current analyst label (view analyst_labels),
+    `current_label` the one that decides where a story is listed and counted (CURRENT_LABEL).
     """
-    frame = con.execute(
+    return con.execute(
         f"""
         SELECT a.article_id, coalesce(st.story_id, a.article_id) AS story_id, a.site,
                coalesce(s.title, a.site) AS source,
@@ -72,7 +70,6 @@ def labelled_articles(con: duckdb.DuckDBPyConnection, model_id: str) -> pd.DataF
         """,
         [model_id],
     ).df()
-    return frame.assign(label_name=frame["label"].map(label_name))
 
 
 def stories(articles: pd.DataFrame) -> pd.DataFrame:
@@ -140,11 +137,12 @@ def model_figures() -> pd.DataFrame:
 
 
 def confusion_on_test_part(model_id: str) -> pd.DataFrame:
-    """A model's confusion matrix on the test part: rows the hand label, columns its label."""
+    """A model's confusion matrix on the test part: rows the hand label, columns its label, both
+    in the digest's order (LABEL_NAMES)."""
+    order = list(LABEL_NAMES)
     for entry in read_scoreboard()["models"]:
         if entry["model_id"] == model_id and entry.get("status") == "scored":
-            matrix = entry["confusion_matrix"]
-            return pd.DataFrame(matrix).T.reindex(index=list(LABELS), columns=list(LABELS))
+            return pd.DataFrame(entry["confusion_matrix"]).T.reindex(index=order, columns=order)
     raise LookupError(f"{model_id} has no figures in models/scoreboard.json")
 
 

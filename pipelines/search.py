@@ -220,13 +220,15 @@ def word_query(word: str) -> tantivy.Query:
 
 @dataclass(frozen=True)
 class Filters:
-    """What results are limited to: a date range, a province, a model's label."""
+    """What results are limited to: a date range, a province, a model's label, some articles."""
 
     start: date | None = None
     end: date | None = None
     province: str | None = None
     label: str | None = None
     model_id: str = DEFAULT_MODEL
+    # Article ids, e.g. a notebook's list of stories by their current label; None: every article.
+    articles: frozenset[str] | None = None
 
 
 def full_query(text: str, filters: Filters) -> tantivy.Query:
@@ -261,6 +263,9 @@ def full_query(text: str, filters: Filters) -> tantivy.Query:
     if filters.label:
         term = tantivy.Query.term_query(SCHEMA, "labels", f"{filters.model_id}:{filters.label}")
         clauses.append((tantivy.Occur.Must, term))
+    if filters.articles is not None:
+        chosen = tantivy.Query.term_set_query(SCHEMA, "article_id", sorted(filters.articles))
+        clauses.append((tantivy.Occur.Must, chosen))
     return tantivy.Query.boolean_query(clauses)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 import openpyxl
+import pandas as pd
 import pytest
 
 from crawlers.text import BIDI
@@ -35,7 +36,8 @@ trách nhiệm, gây phiền hà, nhũng nhiễu người dân khi giải quyế
 </div></body></html>
 """
 HEADERS = [
-    "Ngày đăng", "Nguồn", "Tiêu đề", "Nhãn", "Nhãn do phân tích viên duyệt", "Tỉnh, thành phố",
+    "Ngày đăng", "Nguồn", "Tiêu đề", "Nhãn", "Nhãn của máy", "Nhãn do phân tích viên duyệt",
+    "Tỉnh, thành phố",
     "Người được nêu tên", "Trong đó, được nêu trong tiêu đề hoặc câu trích", "Cơ quan, tổ chức",
     "Câu làm căn cứ", "Điểm của mô hình (0–1, không phải xác suất nhãn đúng)",
     "Tác giả", "Chuyên mục", "Số bản đăng", "Liên kết", "Mã tin", "Mã bài",
@@ -150,7 +152,8 @@ def test_articles_a_model_has_not_labelled_are_exported_with_no_label(demo: Path
     assert f"{total} articles (tfidf-lr-2 labels; {total} without one)" in result.stdout
     if fmt == "csv":
         with target.open(encoding="utf-8-sig", newline="") as f:
-            assert [r["Nhãn"] for r in csv.DictReader(f)] == [""] * total
+            rows = list(csv.DictReader(f))
+        assert [(r["Nhãn"], r["Nhãn của máy"]) for r in rows] == [("", "")] * total
     else:
         book = openpyxl.load_workbook(target)
         assert book.sheetnames == [*SHEETS, "Chưa có nhãn"]
@@ -206,10 +209,10 @@ def test_workbook_says_how_many_of_its_labels_are_right(report: Path) -> None:
 def test_article_sheets_are_ready_to_filter_and_click(report: Path) -> None:
     sheet = openpyxl.load_workbook(report)["Phê phán"]
     assert [c.value for c in sheet[1]] == HEADERS
-    assert (sheet.freeze_panes, sheet.auto_filter.ref) == ("A2", f"A1:Q{sheet.max_row}")
+    assert (sheet.freeze_panes, sheet.auto_filter.ref) == ("A2", f"A1:R{sheet.max_row}")
     assert sheet.column_dimensions["C"].width == 60
     by_header = dict(zip(HEADERS, sheet[2], strict=True))
-    assert by_header["Nhãn"].value == "Phê phán"
+    assert by_header["Nhãn"].value == by_header["Nhãn của máy"].value == "Phê phán"
     assert by_header["Ngày đăng"].number_format == "dd/mm/yyyy"
     url = by_header["Liên kết"].value
     assert url.startswith("http://demo.congvu.invalid/tin-tuc/")
@@ -259,7 +262,7 @@ def test_entity_columns_filled_from_the_database(report: Path) -> None:
 def test_people_the_evidence_names_have_their_column(report: Path) -> None:
     sheet = openpyxl.load_workbook(report)["Phê phán"]
     rows = list(sheet.iter_rows(2, None, values_only=True))
-    quoted = {row[HEADERS.index("Tiêu đề")]: row[HEADERS.index(HEADERS[7])] for row in rows}
+    quoted = {row[HEADERS.index("Tiêu đề")]: row[HEADERS.index(HEADERS[8])] for row in rows}
     reprimand = next(title for title in quoted if title.startswith("Khiển trách công chức"))
     assert quoted[reprimand] == "Đỗ Văn K"
 
@@ -297,3 +300,46 @@ def test_stored_bidi_controls_left_out_of_the_cells(demo: Path, tmp_path: Path) 
         con.close()
     assert [v for v in table.to_numpy().ravel() if isinstance(v, str) and BIDI.search(v)] == []
     assert [title, source] in table[["title", "source"]].to_numpy().tolist()
+
+
+@pytest.fixture(scope="module")
+def relabelled(demo: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The demo data folder after an analyst relabelled one neutral story criticism: the folder
+    and the story's title."""
+    data_dir = tmp_path_factory.mktemp("relabelled")
+    shutil.copytree(demo, data_dir, dirs_exist_ok=True)
+    with duckdb.connect(str(data_dir / "congvu.duckdb")) as con:
+        article_id, title = con.execute(
+            "SELECT a.article_id, a.title FROM articles a JOIN classifications c USING "
+            "(article_id) WHERE c.label = 'neutral' AND c.model_id = ? ORDER BY 1 LIMIT 1",
+            [DEFAULT_MODEL],
+        ).fetchone()
+        con.execute(
+            "INSERT INTO labels (article_id, label, reviewer, labelled_at) "
+            "VALUES (?, 'criticism', 'Lan', now())",
+            [article_id],
+        )
+    return data_dir, title
+
+
+def test_csv_gives_the_current_label_and_keeps_the_model_s(relabelled: tuple[Path, str]) -> None:
+    """Its columns are the workbook's: Nhãn is the label the digest and sheets go by."""
+    data_dir, title = relabelled
+    with exported(data_dir, "csv").open(encoding="utf-8-sig", newline="") as f:
+        reader = csv.DictReader(f)
+        rows = list(reader)
+    assert reader.fieldnames == HEADERS
+    (row,) = [r for r in rows if r["Tiêu đề"] == title]
+    labels = ("Nhãn", "Nhãn của máy", "Nhãn do phân tích viên duyệt")
+    assert [row[k] for k in labels] == ["Phê phán", "Trung lập", "Phê phán"]
+    criticism = sum(a["label"] == "criticism" for a in DEMO["articles"])
+    assert sum(r["Nhãn"] == "Phê phán" for r in rows) == criticism + 1
+
+
+def test_parquet_gives_the_current_label_and_keeps_the_model_s(
+    relabelled: tuple[Path, str],
+) -> None:
+    data_dir, title = relabelled
+    frame = pd.read_parquet(exported(data_dir, "parquet")).set_index("title")
+    labels = ["current_label", "label", "analyst_label"]
+    assert frame.loc[title, labels].tolist() == ["criticism", "neutral", "criticism"]

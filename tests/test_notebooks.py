@@ -19,7 +19,7 @@ from pipelines.notebooks import agreement, evidence_sentences, report_html
 from pipelines.paths import DataPaths
 from pipelines.snapshot import writing
 from pipelines.store import open_db
-from pipelines.vietnamese import label_name
+from pipelines.vietnamese import LABEL_NAMES
 from tests.conftest import ROOT, run_congvu
 
 NOTEBOOKS = ["1.0-weekly-overview.ipynb", "2.0-criticism-review.ipynb", "3.0-model-quality.ipynb"]
@@ -59,9 +59,9 @@ def execute(
 ) -> nbformat.NotebookNode:
     """Run a notebook as JupyterLab would, on the data folder's snapshot, with params set."""
     notebook = nbformat.read(ROOT / "notebooks" / name, as_version=4)
-    for cell in notebook.cells:  # the parameter cell: `NAME = None  # ...` lines
+    for cell in notebook.cells:  # the parameters: `NAME = None  # ...`, `QUERY = "..."` lines
         for key, value in params.items():
-            cell.source = cell.source.replace(f"{key} = None", f"{key} = {value!r}")
+            cell.source = re.sub(rf"(?m)^{key} = .*$", f"{key} = {value!r}", cell.source)
     monkeypatch.setenv("CONGVU_DB", str(data_dir / "congvu.duckdb"))
     resources = {"metadata": {"path": str(ROOT / "notebooks")}}
     NotebookClient(notebook, timeout=180, resources=resources).execute()
@@ -98,14 +98,15 @@ def test_weekly_overview_counts_one_model_and_draws_charts(
 ) -> None:
     notebook = execute(NOTEBOOKS[0], data_dir, monkeypatch)
     total = len(DEMO["articles"])  # not twice: the second model's labels are in the database
-    assert f"{total} bài, {total} tin có nhãn của mô hình {DEFAULT_MODEL}." in outputs(notebook)
+    said = f"{total} bài, {total} tin đã được mô hình {DEFAULT_MODEL} gán nhãn."
+    assert said in outputs(notebook)
     assert outputs(notebook, "images").split() == ["image/png"] * 3
 
 
 def test_model_is_chosen_by_congvu_model(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CONGVU_MODEL", "cue-lexicon-1")
     notebook = execute(NOTEBOOKS[0], data_dir, monkeypatch)
-    assert "tin có nhãn của mô hình cue-lexicon-1." in outputs(notebook)
+    assert "tin đã được mô hình cue-lexicon-1 gán nhãn." in outputs(notebook)
 
 
 def test_criticism_review_lists_criticism_only(
@@ -265,7 +266,6 @@ def pasted_line(label: str, analyst_label: str | None) -> str:
             "source": ["Báo Đà Nẵng"],
             "day": [pd.Timestamp("2026-11-20")],
             "province": ["Đà Nẵng"],
-            "label_name": [label_name(label)],  # the model's, as labelled_articles gives it
             "current_label": [analyst_label or label],
             "analyst_label": [analyst_label],
             "evidence": [["Câu một."]],
@@ -285,26 +285,99 @@ def test_pasted_line_says_an_unreviewed_label_is_the_machines() -> None:
     assert line == "Báo Đà Nẵng · 20/11/2026 · Đà Nẵng · Phê phán (nhãn máy, chưa duyệt)"
 
 
-def test_criticism_review_lists_a_story_an_analyst_called_criticism(
-    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    copy = tmp_path / "data"
+@pytest.fixture(scope="module")
+def relabelled(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """The notebooks' data folder after an analyst relabelled a neutral story criticism and a
+    criticism story praise: the folder, the two titles and every article's current label, told
+    from the labels table itself (its latest row of an article counts)."""
+    copy = tmp_path_factory.mktemp("relabelled") / "data"
     shutil.copytree(data_dir, copy)
     paths = DataPaths(copy)
     with writing(paths, "test review", 30), open_db(paths.store) as con:
-        article_id, title = con.execute(
-            "SELECT a.article_id, a.title FROM articles a JOIN classifications c "
-            "ON c.article_id = a.article_id AND c.model_id = ? "
-            "WHERE c.label = 'neutral' AND a.article_id NOT IN (SELECT article_id FROM labels) "
-            "ORDER BY a.article_id LIMIT 1",
-            [DEFAULT_MODEL],
-        ).fetchone()
-        con.execute(
-            "INSERT INTO labels VALUES (?, 'criticism', 'lan', now(), ?, 'neutral', NULL, "
-            "'review.xlsx')",
-            [article_id, DEFAULT_MODEL],
+        titles = {}
+        for model_label, analyst_label in (("neutral", "criticism"), ("criticism", "praise")):
+            article_id, titles[analyst_label] = con.execute(
+                "SELECT a.article_id, a.title FROM articles a JOIN classifications c "
+                "ON c.article_id = a.article_id AND c.model_id = ? WHERE c.label = ? "
+                "AND a.article_id NOT IN (SELECT article_id FROM labels) "
+                "ORDER BY a.article_id LIMIT 1",
+                [DEFAULT_MODEL, model_label],
+            ).fetchone()
+            con.execute(
+                "INSERT INTO labels VALUES (?, ?, 'lan', now(), ?, ?, NULL, 'review.xlsx')",
+                [article_id, analyst_label, DEFAULT_MODEL, model_label],
+            )
+        current = dict(
+            con.execute(
+                "SELECT article_id, label FROM classifications WHERE model_id = ?", [DEFAULT_MODEL]
+            ).fetchall()
         )
-    assert f"<h4>{title}</h4>" in outputs(execute(NOTEBOOKS[1], copy, monkeypatch))
+        for article_id, label in con.execute(
+            "SELECT article_id, label FROM labels ORDER BY labelled_at"
+        ).fetchall():
+            current[article_id] = label
+    return {"dir": copy, "to_criticism": titles["criticism"], "to_praise": titles["praise"],
+            "current": current}  # fmt: skip
+
+
+def test_criticism_review_lists_a_story_an_analyst_called_criticism(
+    relabelled: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = outputs(execute(NOTEBOOKS[1], relabelled["dir"], monkeypatch))
+    assert (f"<h4>{relabelled['to_criticism']}</h4>" in text) is True
+    assert (f"<h4>{relabelled['to_praise']}</h4>" in text) is False
+
+
+def cell_text(notebook: nbformat.NotebookNode, cell_id: str) -> str:
+    """What one cell printed or displayed as plain text."""
+    (cell,) = [c for c in notebook.cells if c.id == cell_id]
+    found = [o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in cell.outputs]
+    return "\n".join(found)
+
+
+def label_rows(text: str) -> list[tuple[str, int]]:
+    """The rows of a printed table that start with a label's name, with their first number."""
+    names = "|".join(LABEL_NAMES.values())
+    return [(n, int(v)) for n, v in re.findall(rf"(?m)^({names})\s+(\d+)", text)]
+
+
+def test_weekly_overview_counts_stories_by_their_current_label_in_the_digest_s_order(
+    relabelled: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each demo article is its own story: the counts are the articles' current labels."""
+    notebook = execute(NOTEBOOKS[0], relabelled["dir"], monkeypatch)
+    current = list(relabelled["current"].values())
+    expected = [(name, current.count(code)) for code, name in LABEL_NAMES.items()]
+    assert label_rows(cell_text(notebook, "c03")) == expected
+    assert "đếm theo nhãn hiện tại" in cell_text(notebook, "c03")
+
+
+@pytest.mark.parametrize("story", ["to_criticism", "to_praise"])
+def test_criticism_review_searches_stories_by_their_current_label(
+    relabelled: dict[str, object], story: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The search finds the story an analyst called criticism, not the one called praise."""
+    title = relabelled[story]
+    notebook = execute(NOTEBOOKS[1], relabelled["dir"], monkeypatch, QUERY=title)
+    shown = title[:40]  # pandas cuts a cell of more than 50 characters
+    assert (shown in cell_text(notebook, "c10")) is (story == "to_criticism")
+
+
+def test_model_quality_orders_labels_as_the_digest(quality: nbformat.NotebookNode) -> None:
+    rows = [name for name, _ in label_rows(cell_text(quality, "c05"))]
+    assert rows == list(LABEL_NAMES.values())
+
+
+def test_notebooks_use_the_digest_s_words_for_the_test_part() -> None:
+    """The test part is said as the digest says it, explained where first used; no jargon."""
+    texts = [(ROOT / "notebooks" / name).read_text(encoding="utf-8") for name in NOTEBOOKS]
+    assert [t for t in texts if "nhãn tay" in t or "phần kiểm tra" in t] == []
+    explained = (
+        "bộ bài kiểm tra riêng (các bài đã được người đọc gán nhãn, không dùng khi huấn luyện "
+        "hay chọn mô hình"
+    )
+    quality = nbformat.read(ROOT / "notebooks" / NOTEBOOKS[2], as_version=4)
+    assert explained in quality.cells[0].source
 
 
 def test_evidence_sentences_leave_out_the_headline() -> None:

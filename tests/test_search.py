@@ -133,6 +133,14 @@ def test_filters(paths: DataPaths) -> None:
     assert ids(paths, "né việc", label="praise", model_id="cue-lexicon-1") == ["apart"]
 
 
+def test_search_among_given_articles(paths: DataPaths) -> None:
+    """Notebook 2.0 searches the stories it lists (by their current label) and no others."""
+    assert set(ids(paths, "né việc", articles=frozenset({"shirk", "apart", "respect"}))) == {
+        "shirk", "apart",
+    }  # fmt: skip
+    assert ids(paths, "né việc", articles=frozenset()) == []
+
+
 def test_result_shows_date_source_title_and_the_matching_sentence(paths: DataPaths) -> None:
     row = search(paths.db, "xu ly nghiem").iloc[0]
     assert (row.published, row.site_title, row.province, row.snippet) == (
