@@ -12,6 +12,7 @@ from underthesea import word_tokenize
 
 from nlp.names import HONORIFICS, SURNAMES
 from nlp.provinces import ADMIN_UNITS, place_names
+from nlp.provinces import mentions as province_mentions
 from nlp.text import normalize, sentences
 from nlp.underthesea_internals import shipped_crf_models, template_function
 
@@ -45,6 +46,57 @@ ORG_HEADS = {
 }  # fmt: skip
 # Heads that name one body on their own; any other head alone ("Bộ", "UBND") names none.
 WHOLE_NAMES = {"Quốc hội", "Chính phủ", "Tỉnh ủy", "Thành ủy", "Huyện ủy", "Đảng ủy"}
+# Public bodies the rules find where the CRF does not: a capitalised head, then its field
+# ("Sở Nội vụ", "Ban Quản lý dự án"), its unit ("UBND huyện Thăng Bình", "Thanh tra tỉnh") or
+# the body it belongs to ("Văn phòng UBND tỉnh", "Phòng CSGT Công an tỉnh"). These heads need a
+# capitalised field: "Sở" or "Ban" before a unit alone is no name.
+FIELD_HEADS = {
+    "Sở", "Bộ", "Ban", "Phòng", "Văn phòng", "Cục", "Chi cục", "Tổng cục", "Trung tâm", "Đội",
+    "Ủy ban", "Kho bạc", "Viện",
+}  # fmt: skip
+# These name a body with a unit alone ("Công an xã", "UBND tỉnh").
+UNIT_HEADS = {
+    "UBND", "Ủy ban nhân dân", "HĐND", "Hội đồng nhân dân", "Công an", "Thanh tra", "Tòa án",
+    "Tòa án nhân dân", "TAND", "Viện kiểm sát", "Viện kiểm sát nhân dân", "VKSND",
+    "Kho bạc Nhà nước", "Đảng ủy", "Ủy ban MTTQ", "Ủy ban Mặt trận Tổ quốc", "UBMTTQ",
+}  # fmt: skip
+BODY_HEADS = FIELD_HEADS | UNIT_HEADS | WHOLE_NAMES
+# Lower-case words of the fields in bodies' official names ("Sở Giao thông vận tải", "Ban
+# Quản lý dự án đầu tư xây dựng", "Phòng Cảnh sát điều tra tội phạm về ma túy"); a body's name
+# ends at the first other lower-case word ("Sở Nội vụ được giao", "Sở Y tế yêu cầu").
+_FIELD_WORDS = """
+    vận tải, nông thôn, phát triển, dự án, đầu tư, xây dựng, khu vực, công trình, dân dụng,
+    công nghiệp, giao thông, đô thị, hạ tầng, nông nghiệp, quản lý, đất đai, quỹ đất, đất, quỹ,
+    giải phóng mặt bằng, tái định cư, hình sự, kinh tế, ma túy, môi trường, trật tự, xã hội,
+    an toàn, an ninh, điều tra, tội phạm, cảnh sát, phòng cháy, chữa cháy, cứu nạn, cứu hộ,
+    cơ động, đường bộ, đường sắt, đường thủy, xuất nhập cảnh, hành chính, thi hành án, án, dân sự,
+    tối cao, nhân dân, thuế, hải quan, thị trường, nhà nước, y tế, dự phòng, dân số,
+    kế hoạch hóa gia đình, kiểm soát bệnh tật, bệnh tật, thực phẩm, vệ sinh, đo lường, chất lượng,
+    tiêu chuẩn, khoa học, công nghệ, thông tin, truyền thông, văn hóa, thể thao, du lịch, giáo dục,
+    đào tạo, nghề nghiệp, thường xuyên, lao động, việc làm, dịch vụ, thương mại, xúc tiến,
+    tài nguyên, khoáng sản, nước, biển, hải đảo, kiểm lâm, lâm nghiệp, thủy lợi, thủy sản, thú y,
+    chăn nuôi, bảo vệ thực vật, trồng trọt, tư pháp, hộ tịch, công chứng, đấu giá, tài sản,
+    trợ giúp pháp lý, pháp lý, pháp chế, cán bộ, thi đua, khen thưởng, tôn giáo, dân tộc,
+    tiếp công dân, công dân, khu công nghiệp, khu kinh tế, chế xuất, công nghệ cao, quy hoạch,
+    kiến trúc, nhà ở, công sở, tài chính, ngân sách, kho bạc, phòng chống, công chính, dược,
+    hàng không, nghề, dạy nghề, định canh, định cư, tham nhũng, buôn lậu, gian lận thương mại,
+    hàng giả, quân sự, biên phòng, bộ đội
+"""
+FIELD_WORDS = {" ".join(words.split()) for words in _FIELD_WORDS.split(",")}
+# Words of FIELD_WORDS that are verbs too: they end a name only before its unit or a name.
+VERB_FIELDS = {"điều tra", "quản lý", "xây dựng", "đầu tư", "phát triển", "phòng chống"}
+# Joining words inside a field: "Sở Kế hoạch và Đầu tư", "Sở Lao động - Thương binh và Xã hội".
+FIELD_JOINS = {"và", "-", "–", "&", ","}
+# The administrative unit words before a body's place ("UBND tỉnh Hòa An", "Công an TP Huế").
+UNIT_WORDS = {
+    "tỉnh", "thành phố", "tp", "tp.", "huyện", "quận", "q.", "thị xã", "tx", "tx.", "thị trấn",
+    "xã", "phường",
+}  # fmt: skip
+# A head right after these is the name of a building or project, not of a body ("dự án Trung
+# tâm Văn hóa - Thể thao xã Đông Sơn").
+BUILT_WORDS = {"dự án", "công trình"}
+# Acronyms of economic and administrative terms the CRF takes for places ("GRDP của tỉnh").
+TERMS = {"GDP", "GRDP", "GNP", "OCOP", "FDI", "ODA", "CPI", "PCI", "PAPI", "PAR", "ICOR", "VAT"}
 # Words before a full name that make it the name of a school, prize, street or firm named after a
 # person ("Trường THPT Lê Quý Đôn", "Giải thưởng Hồ Chí Minh"), not a person the article names.
 NAMED_AFTER = {
@@ -205,10 +257,37 @@ def _tagged_counts(text: str, max_chars: int | None) -> dict[Entity, int]:
         if len(sentence) > MAX_SENTENCE_CHARS:
             sentence = sentence[:MAX_SENTENCE_CHARS].rsplit(" ", 1)[0]
         tagged = _opening_noun_lowered(_without_weekdays(tag_sentence(sentence)))
-        for span in _spans(tagged):
+        words = [word for word, *_ in tagged]
+        bodies = _bodies(words)
+        for body in bodies:
+            entity = Entity("organization", _joined(words[body.start : body.end]))
+            found[entity] = found.get(entity, 0) + 1
+        for span in _spans(_outside(tagged, bodies)):
             for entity in _named(_trim(span.words, span.kind), span.kind, span.words):
                 found[entity] = found.get(entity, 0) + 1
     return found
+
+
+def _joined(words: Sequence[str]) -> str:
+    """The text of underthesea's words: no space before a comma, no full stop at the end."""
+    return " ".join(words).replace(" ,", ",").rstrip(".")
+
+
+def _outside(tagged: list[Tagged], bodies: Sequence[_Body]) -> list[Tagged]:
+    """The tagged words with the CRF's tags left only outside the bodies the rules found.
+
+    A place a body names keeps its tag ("Quảng Nam" of "UBND tỉnh Quảng Nam" is a place too);
+    a name the CRF ran on past a body begins a name of its own ("UBND tỉnh Lâm Quang Vinh").
+    """
+    out = list(tagged)
+    for body in bodies:
+        for k in range(body.start, body.end):
+            label = out[k][3].partition("-")[2]
+            kept = k in body.places and label in {"LOC", "PER"}
+            out[k] = (*out[k][:3], f"B-{label}" if kept else "O")
+        if body.end < len(out) and out[body.end][3].startswith("I-"):
+            out[body.end] = (*out[body.end][:3], "B-" + out[body.end][3][2:])
+    return out
 
 
 def _without_weekdays(tagged: list[Tagged]) -> list[Tagged]:
@@ -233,7 +312,8 @@ def _opening_noun_lowered(tagged: list[Tagged]) -> list[Tagged]:
     first = next((i for i, (word, *_) in enumerate(out) if word.strip(_PUNCT)), None)
     if first is not None:
         word, pos, chunk, tag = out[first]
-        if pos == "N" and not _is_body([w for w, *_ in out[first:]]):
+        words = [w for w, *_ in out]
+        if pos == "N" and not _is_body(words[first:]) and _body_at(words, first) is None:
             out[first] = (word[:1].lower() + word[1:], pos, chunk, tag)
     return out
 
@@ -252,7 +332,11 @@ def _named(words: list[str], kind: str, span: Sequence[str]) -> list[Entity]:
         glued = [] if kind == "person" or bare or not rest else _named(rest, kind, rest)
         return [*glued, Entity("person", words[-1])]
     text = " ".join(words)
-    if not text or _is_number_or_letter(text) or text in ORG_HEADS - WHOLE_NAMES:
+    if (
+        not text
+        or _is_number_or_letter(text)
+        or text in ORG_HEADS - WHOLE_NAMES | TERMS | ADDRESS_FORMS
+    ):
         return []
     form, _, name = text.partition(" ")  # "Bác Hồ": a person referred to, not a place
     if form in ADDRESS_FORMS and name.split(" ")[0] in SURNAMES and text not in place_names():
@@ -311,11 +395,28 @@ def _reconciled(found: dict[Entity, int]) -> dict[Entity, int]:
     for given, name in full_name.items():
         mentions[name] += mentions.pop(given)
         kind[name] = "person"
+    for short, name in _longer_bodies(kind).items():
+        mentions[name] += mentions.pop(short)
     return {
         Entity(kind[name], name): count
         for name, count in mentions.items()
         if kind[name] != "person" or (_has_lower(name) and " " in name)
     }
+
+
+def _longer_bodies(kind: dict[str, str]) -> dict[str, str]:
+    """Each organisation's name that begins the one longer name of another in the article.
+
+    "UBND tỉnh" counts into "UBND tỉnh Hòa An" and "Thanh tra tỉnh" into "Thanh tra tỉnh Hòa
+    An"; with two longer names ("UBND huyện Thăng Bình", "UBND huyện Quế Sơn") it stays as it is.
+    """
+    bodies = [name for name in kind if kind[name] == "organization"]
+    longer = {}
+    for short in bodies:
+        names = [name for name in bodies if name.startswith(short + " ")]
+        if len(names) == 1:
+            longer[short] = names[0]
+    return longer
 
 
 def _is_given_name(name: str) -> bool:
@@ -339,7 +440,9 @@ def _trim(span: Sequence[str], kind: str) -> list[str]:
     capitalised = [i for i, w in enumerate(words) if w[:1].isupper()]
     if not capitalised:
         return []
-    words = words[capitalised[0] : capitalised[-1] + 1]
+    first = capitalised[0]
+    glued = words[first - 1].split(" ")[-1] if first else ""  # "tham quan Bà" + "Nà"
+    words = [glued] * (glued in ADDRESS_FORMS) + words[first : capitalised[-1] + 1]
     titles = TITLES | HONORIFICS if kind == "person" else TITLES
     # A title, and what follows it in lower case ("Phó chủ tịch UBND xã ..."), up to a body.
     while words:
@@ -369,3 +472,156 @@ def _is_body(words: Sequence[str]) -> bool:
         if head in ORG_HEADS and (len(first) <= n or first[n].islower()):
             return True
     return False
+
+
+class _Body(NamedTuple):
+    """A public body the rules find in a sentence: its words' range, and those of its places."""
+
+    start: int
+    end: int
+    places: tuple[int, ...]
+
+
+def _bodies(words: Sequence[str]) -> list[_Body]:
+    """The public bodies a sentence's words name, each the longest from where it begins."""
+    found = []
+    i = 0
+    while i < len(words):
+        body = None if i and words[i - 1].lower() in BUILT_WORDS else _body_at(words, i)
+        found += [body] if body else []
+        i = body.end if body else i + 1
+    return found
+
+
+def _body_at(words: Sequence[str], i: int) -> _Body | None:
+    """The public body whose name begins at words[i]: head, field, unit and place, or None.
+
+    "Sở Tài nguyên và Môi trường tỉnh Bình Dương", "Văn phòng UBND tỉnh", "Ban Quản lý dự án
+    đầu tư xây dựng khu vực", "Công an quận 1"; never in lower case ("các sở", "phòng").
+    """
+    found = _head(words, i)
+    if found is None:
+        return None
+    head, j, field = found
+    places: list[int] = []
+    only_places = not field  # "Đội Thừa Thiên Huế" is a team, "Công an Hà Nội" a body
+    while j < len(words) and not _is_unit_word(words[j]):
+        word = _unjoined(words[j]) if field else words[j]  # "và Xã hội" is one word
+        if _is_field_name(word):
+            inner = _body_at(words, j)  # the body it belongs to: "Văn phòng" + "UBND tỉnh"
+            if inner is not None:
+                return _Body(i, inner.end, (*places, *inner.places))
+            places += [j] if _is_place(word) else []
+            only_places = only_places and _is_place(word)
+        elif field and _is_joined_field(words, j):
+            j += 1  # "và", "-", "," then a capitalised field: "Sở Kế hoạch và Đầu tư"
+        elif field and word == "về" and j + 1 < len(words) and _field_words(words[j + 1]):
+            j += 1  # "Phòng Cảnh sát điều tra tội phạm về ma túy"
+        elif not (field and _field_words(word)):
+            break
+        field = True
+        j += 1
+    # "Bộ Công an điều tra mở rộng": a verb ends a name only before its unit or a name
+    while j > i + 1 and words[j - 1] in VERB_FIELDS | {"về"}:
+        if j < len(words) and (_is_unit_word(words[j]) or words[j][:1].isupper()):
+            break
+        j -= 1
+    unit = j < len(words) and _is_unit_word(words[j])
+    if unit:
+        j += 1
+        # one place, or two joined by a dash ("tỉnh Bà Rịa - Vũng Tàu"); no official's name
+        for _ in range(2):
+            if j == len(words) or _head(words, j) is not None:
+                break
+            word = words[j]
+            if not (_is_field_name(word) and (word.istitle() or word.isupper()) or word.isdigit()):
+                break  # "huyện Hàm Tân" but not "Hàm Tân nhận", one of underthesea's words
+            places.append(j)
+            j += 1
+            if j + 1 >= len(words) or words[j] not in {"-", "–"} or not words[j + 1][:1].isupper():
+                break
+            j += 1
+    if head in FIELD_HEADS and only_places:
+        return None
+    named = field or (unit and head in UNIT_HEADS)
+    return _Body(i, j, tuple(places)) if named else None
+
+
+@cache
+def _heads_longest_first() -> tuple[str, ...]:
+    """The heads of bodies' names, longest first."""
+    return tuple(sorted(BODY_HEADS, key=len, reverse=True))
+
+
+def _head(words: Sequence[str], i: int) -> tuple[str, int, bool] | None:
+    """The head of a body's name at words[i], the index of the word after it, and whether that
+    word of underthesea's went on with a field ("Viện kiểm sát nhân dân tối cao"), or None."""
+    if not words[i][:1].isupper():
+        return None
+    for k in (3, 2, 1):
+        if i + k <= len(words) and " ".join(words[i : i + k]) in BODY_HEADS:
+            return " ".join(words[i : i + k]), i + k, False
+    for head in _heads_longest_first():
+        if words[i].startswith(head + " ") and _field_words(words[i][len(head) + 1 :]):
+            return head, i + 1, True
+    return None
+
+
+def _is_unit_word(word: str) -> bool:
+    """Whether a word names an administrative unit ("tỉnh", "TP", "phường") before its place."""
+    return word.lower() in UNIT_WORDS
+
+
+def _is_field_name(word: str) -> bool:
+    """Whether a word may be part of a body's field or place: capitalised, no title or person.
+
+    A family name and a given name are a person ("Bộ Ngoại giao Lê Dũng"), unless a place.
+    """
+    parts = word.split(" ")
+    person = parts[0] in SURNAMES and len(parts) > 1 and word.istitle() and not _is_place(word)
+    glued = len(parts[0]) > 1 and parts[0].isupper() and not word.isupper()  # "TPHCM hồi"
+    return word[:1].isupper() and word not in TITLES | ADDRESS_FORMS and not (person or glued)
+
+
+def _unjoined(word: str) -> str:
+    """A word of underthesea's without the joining word it begins with ("và Xã hội")."""
+    for join in ("và ", "- ", "– "):
+        word = word.removeprefix(join)
+    return word
+
+
+def _is_joined_field(words: Sequence[str], j: int) -> bool:
+    """Whether words[j] joins two parts of a field ("và", "-"; "," only in a list ending "và").
+
+    "Sở Văn hóa, Thể thao và Du lịch" is one body; "Sở Nội vụ, Sở Tài chính" are two.
+    """
+    if words[j] not in FIELD_JOINS or j + 1 >= len(words):
+        return False
+    following = words[j + 1]
+    if any(following == h or following.startswith(h + " ") for h in BODY_HEADS):
+        return False  # "Bộ Công an và Bộ Tư lệnh Bộ đội Biên phòng" are two
+    if words[j] != "," and _field_words(following):
+        return True  # "Sở Tài nguyên và môi trường", "Bộ Khoa học - công nghệ"
+    if not _is_field_name(following) or (following.isupper() and words[j] != "-"):
+        return False  # "Bộ Y tế và VVAF" are two
+    return words[j] != "," or (j + 2 < len(words) and words[j + 2].split(" ")[0] == "và")
+
+
+def _field_words(text: str) -> bool:
+    """Whether lower-case text is made only of FIELD_WORDS ("dự án đầu tư xây dựng")."""
+    syllables = text.split(" ")
+    at = 0
+    while at < len(syllables):
+        for n in (4, 3, 2, 1):
+            if " ".join(syllables[at : at + n]) in FIELD_WORDS:
+                at += n
+                break
+        else:
+            return False
+    return bool(text)
+
+
+@cache
+def _is_place(word: str) -> bool:
+    """Whether a word is a place of the address table or a province ("Hà Nội", "TP.HCM")."""
+    return word in place_names() or bool(province_mentions(word))

@@ -3,7 +3,7 @@
 # Common family names and middle names (a province name right after one is a person's name).
 _SURNAMES = """
 Nguyễn Trần Lê Phạm Hoàng Huỳnh Phan Vũ Võ Đặng Bùi Đỗ Hồ Ngô Dương Lý Đào Đoàn Vương Trịnh Trương
-Lâm Mai Tô Tạ Hà Lưu Cao Đinh Lương Châu Thái
+Lâm Mai Tô Tạ Hà Lưu Cao Đinh Lương Châu Thái Tôn Đồng
 """
 _MIDDLE_NAMES = """
 Văn Thị Đức Hữu Minh Ngọc Thanh Quang Công Xuân Hồng Kim Thu Bá Đình Tiến Mạnh Quốc Trọng Như Anh

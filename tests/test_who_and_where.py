@@ -73,6 +73,11 @@ def test_named_province_is_a_location(stored: Path) -> None:
     assert ("Quảng Nam",) in places
 
 
+def test_public_body_is_an_organisation(stored: Path) -> None:
+    bodies = rows(stored, "SELECT name FROM article_entities WHERE kind = 'organization'")
+    assert bodies == [("UBND tỉnh Quảng Nam",)]
+
+
 def test_second_pass_adds_nothing(stored: Path) -> None:
     assert find_who_and_where(DataPaths(stored.parents[1]), wait_s=5) == 0
 
