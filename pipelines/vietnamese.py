@@ -122,7 +122,7 @@ def day_text(value: date | datetime | pd.Timestamp | None) -> str:
 
 
 def time_text(value: datetime | pd.Timestamp | None) -> str:
-    """dd/mm/yyyy HH:MM in Vietnam time; empty for a missing time."""
+    """HH:MM ngày dd/mm/yyyy in Vietnam time; empty for a missing time."""
     if value is None or pd.isna(value):
         return ""
-    return vn_time(value).strftime("%d/%m/%Y %H:%M")
+    return vn_time(value).strftime("%H:%M ngày %d/%m/%Y")

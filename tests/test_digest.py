@@ -6,7 +6,7 @@ import json
 import re
 import shutil
 import unicodedata
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -15,6 +15,7 @@ import openpyxl
 import pytest
 
 from crawlers import failures
+from crawlers.dates import VN_TZ
 from crawlers.text import BIDI
 from nlp.classify import DEFAULT_MODEL, models_dir
 from pipelines.digest import cue_lexicon, highlight, names_in, render, render_digest, safe_url
@@ -270,6 +271,80 @@ def test_run_with_nothing_new_keeps_latest(demo: Path) -> None:
     latest = (demo / "digest" / "latest.html").read_bytes()
     assert latest == first.read_bytes()
     assert [p.name for p in (demo / "digest").iterdir() if p.suffix == ".part"] == []
+
+
+def runs(demo: Path) -> list[tuple[str, datetime, datetime]]:
+    """The demo's runs, oldest first: id, start and the end of its digest's window, in Vietnam."""
+    with duckdb.connect(str(demo / "congvu.duckdb"), read_only=True) as con:
+        rows = con.execute(
+            "SELECT run_id, started_at, digest_until FROM crawl_runs ORDER BY run_id"
+        ).fetchall()
+    return [(run_id, start.astimezone(VN_TZ), end.astimezone(VN_TZ)) for run_id, start, end in rows]
+
+
+def periods(tree: lxml.html.HtmlElement) -> list[str]:
+    """The period line of each chart's caption, in the page's order."""
+    return texts(tree, "//figure/figcaption/span[@class='period']")
+
+
+def test_daily_chart_says_which_30_days_it_covers_and_that_they_are_not_the_runs(
+    demo: Path,
+) -> None:
+    day = runs(demo)[0][1].date()
+    first = (day - timedelta(days=29)).strftime("%d/%m/%Y")
+    assert periods(parse(digests(demo)[0]))[0] == (
+        f"Trong 30 ngày, từ {first} đến {day:%d/%m/%Y} (theo ngày đăng): mọi bài đã thu thập, "
+        "gồm cả bài đã có trong các bản tin trước."
+    )
+
+
+def test_source_and_province_charts_say_they_cover_the_runs_new_articles_and_when(
+    demo: Path,
+) -> None:
+    days = sorted(a["published_at"][:10] for a in DEMO["articles"])
+    first, last = ("/".join(reversed(d.split("-"))) for d in (days[0], days[-1]))
+    until = runs(demo)[0][2]
+    period = (
+        f"Các bài mới của bản tin này (nạp vào cơ sở dữ liệu đến {until:%H:%M} ngày "
+        f"{until:%d/%m/%Y}), đăng từ {first} đến {last}."
+    )
+    assert periods(parse(digests(demo)[0]))[1:] == [period, period]
+
+
+def test_report_charts_say_which_days_they_cover(demo: Path, tmp_path: Path) -> None:
+    target = tmp_path / "r.html"
+    result = run_congvu(
+        "report", "--data-dir", str(demo), "--from", "2026-11-22", "--to", "2026-11-24",
+        "--output", str(target),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert periods(parse(target)) == [
+        "Trong 30 ngày, từ 26/10/2026 đến 24/11/2026 (theo ngày đăng).",
+        "Các bài đăng từ 22/11/2026 đến 24/11/2026.",
+        "Các bài đăng từ 22/11/2026 đến 24/11/2026.",
+    ]
+
+
+def test_digest_shows_no_run_id_beside_its_vietnam_time(demo: Path) -> None:
+    """The run id is UTC (it names the file): shown, it would be a second clock for one run."""
+    ids = [run_id for run_id, _, _ in runs(demo)]
+    pages = [parse(page).text_content() for page in digests(demo)]
+    assert [run_id for page in pages for run_id in ids if run_id in page] == []
+
+
+def test_digest_says_when_its_run_started_in_vietnam_time(demo: Path) -> None:
+    start = runs(demo)[0][1]
+    line = " ".join(texts(parse(digests(demo)[0]), "//p[@class='meta']")[0].split())
+    assert line == (
+        f"Lần chạy bắt đầu lúc {start:%H:%M} ngày {start:%d/%m/%Y}. "
+        f"{len(DEMO['articles'])} bài mới nạp vào cơ sở dữ liệu."
+    )
+
+
+def test_link_to_the_previous_digest_says_when_its_run_started(demo: Path) -> None:
+    start = runs(demo)[0][1]
+    links = texts(parse(digests(demo)[1]), "//a")
+    assert links == [f"bản tin của lần chạy lúc {start:%H:%M} ngày {start:%d/%m/%Y}"]
 
 
 def test_failed_night_with_nothing_new_becomes_latest(demo: Path, tmp_path: Path) -> None:
