@@ -347,6 +347,21 @@ def test_link_to_the_previous_digest_says_when_its_run_started(demo: Path) -> No
     assert links == [f"bản tin của lần chạy lúc {start:%H:%M} ngày {start:%d/%m/%Y}"]
 
 
+def test_digest_and_report_name_no_command(demo: Path, tmp_path: Path) -> None:
+    """Analysts do not run commands: the neutral stories' line says whom to ask for the list."""
+    target = tmp_path / "r.html"
+    result = run_congvu("report", "--data-dir", str(demo), "--output", str(target))
+    assert result.returncode == 0, result.stderr
+    pages = [parse(digests(demo)[0]), parse(target)]
+    commands = [re.findall(r"congvu [a-z]+", page.text_content()) for page in pages]
+    assert commands == [[], []]
+    neutral = texts(pages[0], "//h2[.='Tin trung lập']/following-sibling::p[1]")
+    assert neutral == [
+        f"{count('neutral')} bài trung lập ({count('neutral')} tin): không liệt kê ở đây. Cần "
+        "danh sách đầy đủ (tệp Excel) thì đề nghị bộ phận kỹ thuật xuất báo cáo."
+    ]
+
+
 def test_failed_night_with_nothing_new_becomes_latest(demo: Path, tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     shutil.copytree(demo, data_dir)
@@ -510,6 +525,17 @@ def test_digest_says_how_many_of_its_labels_are_right(demo: Path) -> None:
     assert said == (True, True), line
 
 
+def test_digest_says_what_the_models_were_measured_on_in_plain_words(demo: Path) -> None:
+    line = trust_line(digests(demo)[0])
+    said = (
+        "đo trên bộ bài kiểm tra riêng (các bài đã được người đọc gán nhãn, không dùng khi huấn "
+        "luyện hay chọn mô hình)" in line,
+        "dựa trên ít bài có nhãn do người gán" in line,
+        "kiểm tra cố định" in line or "nhãn tay" in line,
+    )
+    assert said == (True, True, False), line
+
+
 def test_digest_says_how_far_its_criticism_figure_may_be_off(demo: Path) -> None:
     low, high = criticism_range_in_hundred(DEFAULT_MODEL)
     line = trust_line(digests(demo)[0])
@@ -541,8 +567,9 @@ def test_report_of_an_unmeasured_model_says_its_labels_are_unmeasured(
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert trust_line(target) == (
-        "Mô hình evidence-lr-mine chưa được đo trên phần kiểm tra cố định: "
-        "chưa biết bao nhiêu nhãn của nó là đúng."
+        "Mô hình evidence-lr-mine chưa được đo trên bộ bài kiểm tra riêng (các bài đã được người "
+        "đọc gán nhãn, không dùng khi huấn luyện hay chọn mô hình): chưa biết bao nhiêu nhãn của "
+        "nó là đúng."
     )
 
 
