@@ -32,6 +32,7 @@ from pipelines.vietnamese import (
     day_text,
     error_text,
     label_name,
+    review_text,
     time_text,
     trust_text,
     vn_time,
@@ -159,22 +160,6 @@ def names_in(names: list[str], sentences: list[str]) -> list[str]:
     return found
 
 
-def review_note(row: dict) -> str:
-    """What the model said and whether an analyst confirmed or changed it, in a sentence."""
-    if not isinstance(row["analyst_label"], str):
-        return ""
-    who, when = f"phân tích viên {row['reviewer']}", day_text(row["labelled_at"])
-    analyst = label_name(row["analyst_label"])
-    if row["analyst_label"] == row["label"]:
-        text = f"Đã được {who} xác nhận ngày {when}"
-    elif isinstance(row["label"], str):
-        text = f"Máy gán nhãn {label_name(row['label'])}; {who} đã đổi thành {analyst} ngày {when}"
-    else:
-        text = f"Máy chưa gán nhãn; {who} đã gán nhãn {analyst} ngày {when}"
-    note = row["analyst_note"]
-    return f"{text}: {note}" if isinstance(note, str) and note.strip() else text
-
-
 def story_cards(rows: pd.DataFrame, label: str, lexicon: Lexicon) -> list[dict]:
     """One card per story whose current label is this one, the model's surest of it first (its
     first copy shown)."""
@@ -183,6 +168,8 @@ def story_cards(rows: pd.DataFrame, label: str, lexicon: Lexicon) -> list[dict]:
     )
     cards = []
     for row in chosen.drop_duplicates("story_id").to_dict("records"):
+        reviewed = (row["label"], row["analyst_label"], row["reviewer"], row["labelled_at"])
+        note = row["analyst_note"]
         cards.append(
             {
                 "title": row["title"] or "(không có tiêu đề)",
@@ -194,9 +181,11 @@ def story_cards(rows: pd.DataFrame, label: str, lexicon: Lexicon) -> list[dict]:
                 "bodies": as_list(row["bodies"])[:MAX_NAMES],
                 "evidence": evidence_shown(as_list(row["evidence"]), row["title"], lexicon),
                 "copies": int(row["copies"]),
-                "review": review_note(row),
-                "changed": isinstance(row["analyst_label"], str)
-                and row["analyst_label"] != row["label"],
+                "review": review_text(*reviewed),
+                "note": note.strip() if isinstance(note, str) else "",
+                # The analyst changed the label: the evidence is the model's, for its own label.
+                "changed": isinstance(reviewed[1], str) and reviewed[1] != reviewed[0],
+                "model_label": label_name(row["label"]),
             }
         )
     return cards

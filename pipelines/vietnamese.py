@@ -101,6 +101,24 @@ def trust_text(model_id: str, precision: dict[str, MixPrecision] | None) -> str:
     )
 
 
+def review_text(
+    label: object, analyst_label: object, reviewer: str = "", labelled_at: object = None
+) -> str:
+    """Whether an analyst confirmed the model's label or changed it (from what), in a sentence,
+    with the analyst's name and the day when given; empty for an article no analyst reviewed."""
+    if not isinstance(analyst_label, str):
+        return ""
+    who = f"phân tích viên {reviewer}".strip()
+    day = day_text(labelled_at)
+    when = f" ngày {day}" if day else ""
+    if analyst_label == label:
+        return f"Đã được {who} xác nhận{when}"
+    analyst = label_name(analyst_label)
+    if isinstance(label, str):
+        return f"Máy gán nhãn {label_name(label)}; {who} đã đổi thành {analyst}{when}"
+    return f"Máy chưa gán nhãn; {who} đã gán nhãn {analyst}{when}"
+
+
 def error_text(kind: str, pages: int) -> str:
     """One crawl error counter in words: "không phân giải được tên miền: 5 trang"."""
     if kind.startswith("http_") and kind[5:].isdigit():

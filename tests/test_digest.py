@@ -380,6 +380,9 @@ def test_failed_night_with_nothing_new_becomes_latest(demo: Path, tmp_path: Path
     ) == (1, True, True, [digests(data_dir)[0].name])
 
 
+NOTE = "<img src=x onerror=alert(1)> dân phản ánh"  # an analyst's note, shown as text
+
+
 @pytest.fixture(scope="module")
 def reviewed(demo: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The demo data folder after a review: one criticism confirmed (its latest row counts), one
@@ -403,7 +406,7 @@ def reviewed(demo: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
                 [titles[kept], "neutral", "Lan", "2026-11-27 09:00:00+07", None],
                 [titles[kept], "criticism", "Lan", "2026-11-28 09:00:00+07", None],
                 [titles[changed], "praise", "Hùng", "2026-11-28 10:00:00+07", "biểu dương"],
-                [titles[to_criticism], "criticism", "Lan", "2026-11-28 11:00:00+07", None],
+                [titles[to_criticism], "criticism", "Lan", "2026-11-28 11:00:00+07", NOTE],
             ],
         )
         first_run = con.execute("SELECT min(run_id) FROM crawl_runs").fetchone()[0]
@@ -438,9 +441,51 @@ def test_card_of_a_changed_label_says_what_the_model_said_and_who_changed_it(
 ) -> None:
     lines = review_lines(reviewed_digest(reviewed), reviewed["changed"])
     assert lines == [
-        "Máy gán nhãn Phê phán; phân tích viên Hùng đã đổi thành Khen ngợi ngày 28/11/2026: "
-        "biểu dương."
+        "Máy gán nhãn Phê phán; phân tích viên Hùng đã đổi thành Khen ngợi ngày 28/11/2026.",
+        "Ghi chú của phân tích viên: biểu dương",
     ]
+
+
+def reviewed_card(reviewed: dict[str, str], which: str) -> lxml.html.HtmlElement:
+    """The card of the reviewed story named so in the reviewed fixture."""
+    cards = reviewed_digest(reviewed).xpath("//article")
+    (found,) = [a for a in cards if texts(a, "h3") == [reviewed[which]]]
+    return found
+
+
+def test_changed_card_says_its_sentences_are_the_models_evidence_for_its_own_label(
+    reviewed: dict[str, str],
+) -> None:
+    """Criticism changed to praise: the sentences argue criticism, and the card says so first."""
+    found = reviewed_card(reviewed, "changed")
+    (line,) = texts(found, "p[contains(@class, 'evidence-of')]")
+    assert line == (
+        "Các câu dưới đây là căn cứ máy dùng khi gán nhãn Phê phán, không phải căn cứ cho nhãn "
+        "Khen ngợi của phân tích viên:"
+    )
+    assert found.xpath("p[contains(@class, 'evidence-of')]/following-sibling::blockquote")
+
+
+def test_card_an_analyst_labelled_without_machine_evidence_says_so(
+    reviewed: dict[str, str],
+) -> None:
+    """Neutral changed to criticism: the model gave no evidence, and the card does not hide it."""
+    found = reviewed_card(reviewed, "to_criticism")
+    assert (texts(found, "p[contains(@class, 'evidence-of')]"), found.xpath("blockquote")) == (
+        [
+            "Nhãn Phê phán là quyết định của phân tích viên; máy không có câu căn cứ nào cho "
+            "nhãn này."
+        ],
+        [],
+    )
+
+
+def test_analysts_note_is_shown_as_their_note_and_as_text(reviewed: dict[str, str]) -> None:
+    found = reviewed_card(reviewed, "to_criticism")
+    assert (texts(found, "p[contains(@class, 'note')]"), found.xpath(".//img")) == (
+        [f"Ghi chú của phân tích viên: {NOTE}"],
+        [],
+    )
 
 
 def test_story_an_analyst_called_criticism_is_listed_as_criticism(
