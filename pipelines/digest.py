@@ -217,7 +217,7 @@ def daily_counts(
     """The chart of labels per day over the CHART_DAYS days ending at end: name, period, chart.
 
     It counts every article published in those days (the page's province and source kept), so a
-    digest's chart holds earlier digests' articles too, and a report's the days around its own.
+    digest's chart holds earlier digests' articles too, and a report's the 30 days to its last day.
     """
     start = end - timedelta(days=CHART_DAYS - 1)
     window = replace(selection, start=start, end=end, loaded_since=None, loaded_until=None)
