@@ -32,6 +32,7 @@ from pipelines.vietnamese import (
     day_text,
     error_text,
     label_name,
+    review_text,
     time_text,
     trust_text,
     vn_time,
@@ -43,6 +44,7 @@ MAX_EVIDENCE = 3
 _ADDRESS = "|".join(sorted(HONORIFICS))  # "ông K.": a form of address before a given name
 MAX_NAMES = 5  # people and bodies shown per story, most mentioned first
 
+DAILY_CHART = "Số bài theo ngày đăng và nhãn"
 SOURCE_CHART = "Số bài theo nguồn và nhãn"
 PROVINCE_CHART = "Số bài theo tỉnh, thành phố (bản đồ 34 tỉnh, thành) và nhãn"
 FALLBACK_CUES = "cue-lexicon-1"  # the guide's phrases, for a model folder without cues.yaml
@@ -55,7 +57,9 @@ class RunInfo:
     run_id: str
     started_at: datetime
     since: datetime | None  # the articles shown were loaded after this (None: since the start)
-    previous: str | None  # file name of the latest earlier digest that listed articles
+    until: datetime  # ... and up to this
+    previous: tuple[str, datetime] | None  # the latest earlier digest that listed articles: its
+    # file name and its run's start
 
 
 @cache
@@ -156,22 +160,6 @@ def names_in(names: list[str], sentences: list[str]) -> list[str]:
     return found
 
 
-def review_note(row: dict) -> str:
-    """What the model said and whether an analyst confirmed or changed it, in a sentence."""
-    if not isinstance(row["analyst_label"], str):
-        return ""
-    who, when = f"phân tích viên {row['reviewer']}", day_text(row["labelled_at"])
-    analyst = label_name(row["analyst_label"])
-    if row["analyst_label"] == row["label"]:
-        text = f"Đã được {who} xác nhận ngày {when}"
-    elif isinstance(row["label"], str):
-        text = f"Máy gán nhãn {label_name(row['label'])}; {who} đã đổi thành {analyst} ngày {when}"
-    else:
-        text = f"Máy chưa gán nhãn; {who} đã gán nhãn {analyst} ngày {when}"
-    note = row["analyst_note"]
-    return f"{text}: {note}" if isinstance(note, str) and note.strip() else text
-
-
 def story_cards(rows: pd.DataFrame, label: str, lexicon: Lexicon) -> list[dict]:
     """One card per story whose current label is this one, the model's surest of it first (its
     first copy shown)."""
@@ -180,6 +168,8 @@ def story_cards(rows: pd.DataFrame, label: str, lexicon: Lexicon) -> list[dict]:
     )
     cards = []
     for row in chosen.drop_duplicates("story_id").to_dict("records"):
+        reviewed = (row["label"], row["analyst_label"], row["reviewer"], row["labelled_at"])
+        note = row["analyst_note"]
         cards.append(
             {
                 "title": row["title"] or "(không có tiêu đề)",
@@ -191,9 +181,11 @@ def story_cards(rows: pd.DataFrame, label: str, lexicon: Lexicon) -> list[dict]:
                 "bodies": as_list(row["bodies"])[:MAX_NAMES],
                 "evidence": evidence_shown(as_list(row["evidence"]), row["title"], lexicon),
                 "copies": int(row["copies"]),
-                "review": review_note(row),
-                "changed": isinstance(row["analyst_label"], str)
-                and row["analyst_label"] != row["label"],
+                "review": review_text(*reviewed),
+                "note": note.strip() if isinstance(note, str) else "",
+                # The analyst changed the label: the evidence is the model's, for its own label.
+                "changed": isinstance(reviewed[1], str) and reviewed[1] != reviewed[0],
+                "model_label": label_name(row["label"]),
             }
         )
     return cards
@@ -210,10 +202,23 @@ def label_counts(frame: pd.DataFrame, key: str) -> list[tuple[str, dict[str, int
     ]
 
 
+def days_text(first: object, last: object) -> str:
+    """A span of days: "từ 20/11/2026 đến 27/11/2026", "ngày 20/11/2026" for one, "từ"/"đến"
+    alone for an open end, empty for none."""
+    first, last = day_text(first), day_text(last)
+    if first and first == last:
+        return f"ngày {first}"
+    return " ".join(part for part in (first and f"từ {first}", last and f"đến {last}") if part)
+
+
 def daily_counts(
-    con: duckdb.DuckDBPyConnection, selection: Selection, end: date
-) -> tuple[str, Markup]:
-    """The chart of labels per day over the CHART_DAYS days ending at end, with its title."""
+    con: duckdb.DuckDBPyConnection, selection: Selection, end: date, run: RunInfo | None
+) -> tuple[str, str, Markup]:
+    """The chart of labels per day over the CHART_DAYS days ending at end: name, period, chart.
+
+    It counts every article published in those days (the page's province and source kept), so a
+    digest's chart holds earlier digests' articles too, and a report's the 30 days to its last day.
+    """
     start = end - timedelta(days=CHART_DAYS - 1)
     window = replace(selection, start=start, end=end, loaded_since=None, loaded_until=None)
     counts: dict[date, dict[str, int]] = {}
@@ -221,8 +226,27 @@ def daily_counts(
         label = row["label"] if isinstance(row["label"], str) else UNLABELLED
         counts.setdefault(pd.Timestamp(row["day"]).date(), {})[label] = int(row["articles"])
     days = [start + timedelta(days=i) for i in range(CHART_DAYS)]
-    title = f"Số bài theo nhãn mỗi ngày, {day_text(start)} – {day_text(end)}"
-    return title, daily_chart(days, counts, title)
+    period = f"trong {CHART_DAYS} ngày, {days_text(start, end)} (theo ngày đăng)"
+    if run:
+        period += ": mọi bài đã thu thập, gồm cả bài đã có trong các bản tin trước"
+    return DAILY_CHART, period, daily_chart(days, counts, f"{DAILY_CHART}, {period}")
+
+
+def page_period(rows: pd.DataFrame, selection: Selection, run: RunInfo | None) -> str:
+    """Which articles the page lists and counts, with their dates: a digest's by load time and
+    publication day, a report's by publication day (its own days, else the articles')."""
+    published = rows["day"].dropna()
+    first = selection.start or (published.min() if len(published) else None)
+    last = selection.end or (published.max() if len(published) else None)
+    if run is None:
+        return f"các bài đăng {days_text(first, last)}" if first or last else "không có bài nào"
+    loaded = f"đến {time_text(run.until)}"
+    if run.since is not None:
+        loaded = f"từ {time_text(run.since)} {loaded}"
+    if rows.empty:
+        return f"không có bài mới nạp vào cơ sở dữ liệu {loaded}"
+    period = f"các bài mới của bản tin này (nạp vào cơ sở dữ liệu {loaded})"
+    return f"{period}, đăng {days_text(first, last)}" if len(published) else period
 
 
 def attention(
@@ -287,6 +311,8 @@ def render(
     by_source = label_counts(rows, "source")
     places = rows.assign(province=rows["province"].fillna(NO_PROVINCE))
     by_province = label_counts(places, "province")
+    scope = page_period(rows, selection, run)
+    previous = (run.previous[0], time_text(run.previous[1])) if run and run.previous else None
     page = (
         Environment(
             loader=PackageLoader("pipelines", "templates"),
@@ -302,6 +328,8 @@ def render(
             run=run,
             run_started=time_text(run.started_at) if run else "",
             since=time_text(run.since) if run and run.since is not None else "",
+            previous=previous,
+            scope=scope,
             total=len(rows),
             attention=attention(stories, unlabelled, len(failed), len(drifted), run is not None),
             sites=sites,
@@ -317,9 +345,9 @@ def render(
             articles={label: int((current == label).sum()) for label in LABEL_NAMES},
             unlabelled=unlabelled,
             charts=[
-                daily_counts(con, selection, chart_end),
-                (SOURCE_CHART, bars_chart(by_source, SOURCE_CHART)),
-                (PROVINCE_CHART, bars_chart(by_province, PROVINCE_CHART)),
+                daily_counts(con, selection, chart_end, run),
+                (SOURCE_CHART, scope, bars_chart(by_source, f"{SOURCE_CHART}, {scope}")),
+                (PROVINCE_CHART, scope, bars_chart(by_province, f"{PROVINCE_CHART}, {scope}")),
             ],
             sections=[
                 (label, LABEL_NAMES[label], story_cards(rows, label, lexicon)) for label in LISTED
@@ -329,11 +357,11 @@ def render(
     return page, len(rows)
 
 
-def previous_digest(con: duckdb.DuckDBPyConnection, run_id: str) -> str | None:
-    """The file name of the latest digest before run_id that listed at least one article."""
+def previous_digest(con: duckdb.DuckDBPyConnection, run_id: str) -> tuple[str, datetime] | None:
+    """The latest digest before run_id that listed at least one article: file name, run start."""
     row = con.execute(
         """
-        SELECT r.digest FROM crawl_runs r
+        SELECT r.digest, r.started_at FROM crawl_runs r
         WHERE r.run_id < ? AND r.digest IS NOT NULL AND EXISTS (
             SELECT 1 FROM articles a
             WHERE a.loaded_at > coalesce(r.digest_from, '-infinity'::TIMESTAMPTZ)
@@ -342,7 +370,7 @@ def previous_digest(con: duckdb.DuckDBPyConnection, run_id: str) -> str | None:
         """,
         [run_id],
     ).fetchone()
-    return Path(row[0]).name if row else None
+    return (Path(row[0]).name, row[1]) if row else None
 
 
 def render_digest(
@@ -356,7 +384,7 @@ def render_digest(
     started = con.execute("SELECT started_at FROM crawl_runs WHERE run_id = ?", [run_id]).fetchone()
     if started is None:
         raise LookupError(f"no crawl run {run_id} in the database")
-    run = RunInfo(run_id, started[0], since, previous_digest(con, run_id))
+    run = RunInfo(run_id, started[0], since, until, previous_digest(con, run_id))
     selection = Selection(model_id, loaded_since=since, loaded_until=until)
     heading = f"Bản tin giám sát báo chí ngày {day_text(started[0])}"
     return render(con, selection, heading, vn_time(started[0]).date(), run)

@@ -55,7 +55,8 @@ HELP_LINES = (
     "«Nhãn đúng» từ danh sách: Khen ngợi, Phê phán hoặc Trung lập.",
     "Có thể ghi chú lý do ở cột «Ghi chú». Dòng để trống cột «Nhãn đúng» được bỏ qua.",
     "Không sửa các cột Mã bài, Mô hình, Nhãn của máy; không đổi tên các cột.",
-    "Xong, gửi tệp để nhập: congvu review import TỆP.xlsx --reviewer TÊN.",
+    "Xong, lưu tệp rồi gửi cho bộ phận kỹ thuật để nhập nhãn vào cơ sở dữ liệu, kèm tên người "
+    "đã duyệt.",
 )
 
 

@@ -23,6 +23,11 @@ STORY_COUNTING = (
     "các bản đăng lại của một tin tính là một; tin có các bản đăng mang nhãn khác nhau được tính "
     "ở mỗi nhãn ấy, nhưng chỉ một lần ở tổng"
 )
+# The articles the models are measured on, and the labels people gave, in the words every page,
+# sheet and notebook uses (the name explained once where it first appears).
+TEST_SET = "bộ bài kiểm tra riêng"
+TEST_SET_MEANS = "các bài đã được người đọc gán nhãn, không dùng khi huấn luyện hay chọn mô hình"
+HUMAN_LABELS = "nhãn do người gán"
 
 # The crawl's error counters (crawlers/failures.py, crawlers/spiders/profile.py) as a sentence
 # an analyst understands; each is followed by the number of pages it hit.
@@ -44,7 +49,7 @@ ERROR_KINDS = {
     "ignored": "yêu cầu bị bỏ qua",
     "time_budget": "hết thời gian thu thập dành cho nguồn, để lại cho đêm sau",
     "storage": "không ghi được bài vào ổ đĩa (ổ đầy hoặc lỗi ghi), sẽ tải lại đêm sau",
-    "item": "không ghi được bài vào tệp tạm (lỗi của chương trình, xem nhật ký)",
+    "item": "không ghi được bài vào tệp tạm (lỗi của chương trình, cần báo bộ phận kỹ thuật)",
 }
 HTTP_STATUSES = {
     403: "máy chủ từ chối truy cập",
@@ -79,7 +84,7 @@ def trust_text(model_id: str, precision: dict[str, MixPrecision] | None) -> str:
     """How many of a model's praise and criticism labels are right, or that no one measured it."""
     if precision is None:
         return (
-            f"Mô hình {model_id} chưa được đo trên phần kiểm tra cố định: "
+            f"Mô hình {model_id} chưa được đo trên {TEST_SET} ({TEST_SET_MEANS}): "
             "chưa biết bao nhiêu nhãn của nó là đúng."
         )
     names = {label: LABEL_NAMES[label].lower() for label in ("criticism", "praise")}
@@ -89,11 +94,29 @@ def trust_text(model_id: str, precision: dict[str, MixPrecision] | None) -> str:
         for label, name in names.items()
     ]
     return (
-        "Độ tin cậy ước tính của mô hình này (đo trên phần kiểm tra cố định, quy về tỉ lệ bài "
-        f"thực tế mỗi đêm): {'; '.join(said)}. Khoảng trong ngoặc chứa con số thật với xác suất "
-        f"{round(RANGE_COVERS * 100)}%; nó rộng khi con số dựa trên ít bài được gán nhãn tay "
-        "(bài khen ngợi rất hiếm)."
+        f"Độ tin cậy ước tính của mô hình này, đo trên {TEST_SET} ({TEST_SET_MEANS}) và quy về "
+        f"tỉ lệ bài thực tế mỗi đêm: {'; '.join(said)}. Khoảng trong ngoặc chứa con số thật với "
+        f"xác suất {round(RANGE_COVERS * 100)}%; nó rộng khi con số dựa trên ít bài có "
+        f"{HUMAN_LABELS} (bài khen ngợi rất hiếm)."
     )
+
+
+def review_text(
+    label: object, analyst_label: object, reviewer: str = "", labelled_at: object = None
+) -> str:
+    """Whether an analyst confirmed the model's label or changed it (from what), in a sentence,
+    with the analyst's name and the day when given; empty for an article no analyst reviewed."""
+    if not isinstance(analyst_label, str):
+        return ""
+    who = f"phân tích viên {reviewer}".strip()
+    day = day_text(labelled_at)
+    when = f" ngày {day}" if day else ""
+    if analyst_label == label:
+        return f"Đã được {who} xác nhận{when}"
+    analyst = label_name(analyst_label)
+    if isinstance(label, str):
+        return f"Máy gán nhãn {label_name(label)}; {who} đã đổi thành {analyst}{when}"
+    return f"Máy chưa gán nhãn; {who} đã gán nhãn {analyst}{when}"
 
 
 def error_text(kind: str, pages: int) -> str:
@@ -122,7 +145,7 @@ def day_text(value: date | datetime | pd.Timestamp | None) -> str:
 
 
 def time_text(value: datetime | pd.Timestamp | None) -> str:
-    """dd/mm/yyyy HH:MM in Vietnam time; empty for a missing time."""
+    """HH:MM ngày dd/mm/yyyy in Vietnam time; empty for a missing time."""
     if value is None or pd.isna(value):
         return ""
-    return vn_time(value).strftime("%d/%m/%Y %H:%M")
+    return vn_time(value).strftime("%H:%M ngày %d/%m/%Y")

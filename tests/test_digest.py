@@ -6,7 +6,7 @@ import json
 import re
 import shutil
 import unicodedata
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -15,6 +15,7 @@ import openpyxl
 import pytest
 
 from crawlers import failures
+from crawlers.dates import VN_TZ
 from crawlers.text import BIDI
 from nlp.classify import DEFAULT_MODEL, models_dir
 from pipelines.digest import cue_lexicon, highlight, names_in, render, render_digest, safe_url
@@ -272,6 +273,95 @@ def test_run_with_nothing_new_keeps_latest(demo: Path) -> None:
     assert [p.name for p in (demo / "digest").iterdir() if p.suffix == ".part"] == []
 
 
+def runs(demo: Path) -> list[tuple[str, datetime, datetime]]:
+    """The demo's runs, oldest first: id, start and the end of its digest's window, in Vietnam."""
+    with duckdb.connect(str(demo / "congvu.duckdb"), read_only=True) as con:
+        rows = con.execute(
+            "SELECT run_id, started_at, digest_until FROM crawl_runs ORDER BY run_id"
+        ).fetchall()
+    return [(run_id, start.astimezone(VN_TZ), end.astimezone(VN_TZ)) for run_id, start, end in rows]
+
+
+def periods(tree: lxml.html.HtmlElement) -> list[str]:
+    """The period line of each chart's caption, in the page's order."""
+    return texts(tree, "//figure/figcaption/span[@class='period']")
+
+
+def test_daily_chart_says_which_30_days_it_covers_and_that_they_are_not_the_runs(
+    demo: Path,
+) -> None:
+    day = runs(demo)[0][1].date()
+    first = (day - timedelta(days=29)).strftime("%d/%m/%Y")
+    assert periods(parse(digests(demo)[0]))[0] == (
+        f"Trong 30 ngày, từ {first} đến {day:%d/%m/%Y} (theo ngày đăng): mọi bài đã thu thập, "
+        "gồm cả bài đã có trong các bản tin trước."
+    )
+
+
+def test_source_and_province_charts_say_they_cover_the_runs_new_articles_and_when(
+    demo: Path,
+) -> None:
+    days = sorted(a["published_at"][:10] for a in DEMO["articles"])
+    first, last = ("/".join(reversed(d.split("-"))) for d in (days[0], days[-1]))
+    until = runs(demo)[0][2]
+    period = (
+        f"Các bài mới của bản tin này (nạp vào cơ sở dữ liệu đến {until:%H:%M} ngày "
+        f"{until:%d/%m/%Y}), đăng từ {first} đến {last}."
+    )
+    assert periods(parse(digests(demo)[0]))[1:] == [period, period]
+
+
+def test_report_charts_say_which_days_they_cover(demo: Path, tmp_path: Path) -> None:
+    target = tmp_path / "r.html"
+    result = run_congvu(
+        "report", "--data-dir", str(demo), "--from", "2026-11-22", "--to", "2026-11-24",
+        "--output", str(target),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert periods(parse(target)) == [
+        "Trong 30 ngày, từ 26/10/2026 đến 24/11/2026 (theo ngày đăng).",
+        "Các bài đăng từ 22/11/2026 đến 24/11/2026.",
+        "Các bài đăng từ 22/11/2026 đến 24/11/2026.",
+    ]
+
+
+def test_digest_shows_no_run_id_beside_its_vietnam_time(demo: Path) -> None:
+    """The run id is UTC (it names the file): shown, it would be a second clock for one run."""
+    ids = [run_id for run_id, _, _ in runs(demo)]
+    pages = [parse(page).text_content() for page in digests(demo)]
+    assert [run_id for page in pages for run_id in ids if run_id in page] == []
+
+
+def test_digest_says_when_its_run_started_in_vietnam_time(demo: Path) -> None:
+    start = runs(demo)[0][1]
+    line = " ".join(texts(parse(digests(demo)[0]), "//p[@class='meta']")[0].split())
+    assert line == (
+        f"Lần chạy bắt đầu lúc {start:%H:%M} ngày {start:%d/%m/%Y}. "
+        f"{len(DEMO['articles'])} bài mới nạp vào cơ sở dữ liệu."
+    )
+
+
+def test_link_to_the_previous_digest_says_when_its_run_started(demo: Path) -> None:
+    start = runs(demo)[0][1]
+    links = texts(parse(digests(demo)[1]), "//a")
+    assert links == [f"bản tin của lần chạy lúc {start:%H:%M} ngày {start:%d/%m/%Y}"]
+
+
+def test_digest_and_report_name_no_command(demo: Path, tmp_path: Path) -> None:
+    """Analysts do not run commands: the neutral stories' line says whom to ask for the list."""
+    target = tmp_path / "r.html"
+    result = run_congvu("report", "--data-dir", str(demo), "--output", str(target))
+    assert result.returncode == 0, result.stderr
+    pages = [parse(digests(demo)[0]), parse(target)]
+    commands = [re.findall(r"congvu [a-z]+", page.text_content()) for page in pages]
+    assert commands == [[], []]
+    neutral = texts(pages[0], "//h2[.='Tin trung lập']/following-sibling::p[1]")
+    assert neutral == [
+        f"{count('neutral')} bài trung lập ({count('neutral')} tin): không liệt kê ở đây. Cần "
+        "danh sách đầy đủ (tệp Excel) thì đề nghị bộ phận kỹ thuật xuất báo cáo."
+    ]
+
+
 def test_failed_night_with_nothing_new_becomes_latest(demo: Path, tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     shutil.copytree(demo, data_dir)
@@ -288,6 +378,9 @@ def test_failed_night_with_nothing_new_becomes_latest(demo: Path, tmp_path: Path
         texts(tree, "//p[@class='attention']")[0].endswith("; 1 nguồn lỗi."),
         tree.xpath("//a/@href"),
     ) == (1, True, True, [digests(data_dir)[0].name])
+
+
+NOTE = "<img src=x onerror=alert(1)> dân phản ánh"  # an analyst's note, shown as text
 
 
 @pytest.fixture(scope="module")
@@ -313,7 +406,7 @@ def reviewed(demo: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
                 [titles[kept], "neutral", "Lan", "2026-11-27 09:00:00+07", None],
                 [titles[kept], "criticism", "Lan", "2026-11-28 09:00:00+07", None],
                 [titles[changed], "praise", "Hùng", "2026-11-28 10:00:00+07", "biểu dương"],
-                [titles[to_criticism], "criticism", "Lan", "2026-11-28 11:00:00+07", None],
+                [titles[to_criticism], "criticism", "Lan", "2026-11-28 11:00:00+07", NOTE],
             ],
         )
         first_run = con.execute("SELECT min(run_id) FROM crawl_runs").fetchone()[0]
@@ -348,9 +441,51 @@ def test_card_of_a_changed_label_says_what_the_model_said_and_who_changed_it(
 ) -> None:
     lines = review_lines(reviewed_digest(reviewed), reviewed["changed"])
     assert lines == [
-        "Máy gán nhãn Phê phán; phân tích viên Hùng đã đổi thành Khen ngợi ngày 28/11/2026: "
-        "biểu dương."
+        "Máy gán nhãn Phê phán; phân tích viên Hùng đã đổi thành Khen ngợi ngày 28/11/2026.",
+        "Ghi chú của phân tích viên: biểu dương",
     ]
+
+
+def reviewed_card(reviewed: dict[str, str], which: str) -> lxml.html.HtmlElement:
+    """The card of the reviewed story named so in the reviewed fixture."""
+    cards = reviewed_digest(reviewed).xpath("//article")
+    (found,) = [a for a in cards if texts(a, "h3") == [reviewed[which]]]
+    return found
+
+
+def test_changed_card_says_its_sentences_are_the_models_evidence_for_its_own_label(
+    reviewed: dict[str, str],
+) -> None:
+    """Criticism changed to praise: the sentences argue criticism, and the card says so first."""
+    found = reviewed_card(reviewed, "changed")
+    (line,) = texts(found, "p[contains(@class, 'evidence-of')]")
+    assert line == (
+        "Các câu dưới đây là căn cứ máy dùng khi gán nhãn Phê phán, không phải căn cứ cho nhãn "
+        "Khen ngợi của phân tích viên:"
+    )
+    assert found.xpath("p[contains(@class, 'evidence-of')]/following-sibling::blockquote")
+
+
+def test_card_an_analyst_labelled_without_machine_evidence_says_so(
+    reviewed: dict[str, str],
+) -> None:
+    """Neutral changed to criticism: the model gave no evidence, and the card does not hide it."""
+    found = reviewed_card(reviewed, "to_criticism")
+    assert (texts(found, "p[contains(@class, 'evidence-of')]"), found.xpath("blockquote")) == (
+        [
+            "Nhãn Phê phán là quyết định của phân tích viên; máy không có câu căn cứ nào cho "
+            "nhãn này."
+        ],
+        [],
+    )
+
+
+def test_analysts_note_is_shown_as_their_note_and_as_text(reviewed: dict[str, str]) -> None:
+    found = reviewed_card(reviewed, "to_criticism")
+    assert (texts(found, "p[contains(@class, 'note')]"), found.xpath(".//img")) == (
+        [f"Ghi chú của phân tích viên: {NOTE}"],
+        [],
+    )
 
 
 def test_story_an_analyst_called_criticism_is_listed_as_criticism(
@@ -435,6 +570,17 @@ def test_digest_says_how_many_of_its_labels_are_right(demo: Path) -> None:
     assert said == (True, True), line
 
 
+def test_digest_says_what_the_models_were_measured_on_in_plain_words(demo: Path) -> None:
+    line = trust_line(digests(demo)[0])
+    said = (
+        "đo trên bộ bài kiểm tra riêng (các bài đã được người đọc gán nhãn, không dùng khi huấn "
+        "luyện hay chọn mô hình)" in line,
+        "dựa trên ít bài có nhãn do người gán" in line,
+        "kiểm tra cố định" in line or "nhãn tay" in line,
+    )
+    assert said == (True, True, False), line
+
+
 def test_digest_says_how_far_its_criticism_figure_may_be_off(demo: Path) -> None:
     low, high = criticism_range_in_hundred(DEFAULT_MODEL)
     line = trust_line(digests(demo)[0])
@@ -466,8 +612,9 @@ def test_report_of_an_unmeasured_model_says_its_labels_are_unmeasured(
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert trust_line(target) == (
-        "Mô hình evidence-lr-mine chưa được đo trên phần kiểm tra cố định: "
-        "chưa biết bao nhiêu nhãn của nó là đúng."
+        "Mô hình evidence-lr-mine chưa được đo trên bộ bài kiểm tra riêng (các bài đã được người "
+        "đọc gán nhãn, không dùng khi huấn luyện hay chọn mô hình): chưa biết bao nhiêu nhãn của "
+        "nó là đúng."
     )
 
 

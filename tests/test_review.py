@@ -425,3 +425,13 @@ def test_a_reviewer_typed_in_decomposed_form_is_the_same_reviewer(
         assert con.execute("SELECT DISTINCT reviewer FROM labels").fetchall() == [
             ("Nguyễn Thị Hương",)
         ]
+
+
+def test_guide_says_whom_to_send_the_file_to_and_names_no_command(exported: Path) -> None:
+    """Analysts do not run commands: the last line says who imports the labels."""
+    lines = [row[0] for row in load_workbook(exported)["Hướng dẫn"].iter_rows(values_only=True)]
+    assert (lines[-1], [line for line in lines if "congvu" in line]) == (
+        "Xong, lưu tệp rồi gửi cho bộ phận kỹ thuật để nhập nhãn vào cơ sở dữ liệu, kèm tên người "
+        "đã duyệt.",
+        [],
+    )
