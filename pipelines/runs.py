@@ -11,10 +11,11 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.crawl import SiteCrawl
 from pipelines.drift import drift_warning, recent_runs
 from pipelines.lake import begin, lake_target, node_name, retried, rollback
 from pipelines.load import REEXTRACT_PREFIX
-from pipelines.paths import DataPaths, utc_stamp
+from pipelines.paths import STAMP_FORMAT, DataPaths, utc_stamp
 from pipelines.report import RunReport
 from pipelines.staging import to_json
 from pipelines.store import DatabaseLocked, open_db
@@ -48,6 +49,7 @@ DEFERRED_PART = "run.part"  # DEFERRED while it is written; one left behind is a
 # take the failed run for a killed one. A record is a few KB per site.
 RESERVE = "run.json.reserve"
 RESERVE_BYTES = 1 << 20
+STATUSES = ("running", "ok", "sites_failed", "failed", "interrupted")  # crawl_runs.status
 
 
 def start_run(paths: DataPaths, report: RunReport) -> None:
@@ -68,8 +70,9 @@ def start_run(paths: DataPaths, report: RunReport) -> None:
     with con:
         for deferred in sorted(paths.staging.glob(f"*/{DEFERRED}")):
             try:
-                run, sites = read_deferred(deferred)
-            except (ValueError, KeyError, TypeError) as exc:  # one bad file must not stop runs
+                run, sites = check_deferred(*read_deferred(deferred), deferred.parent.name)
+            except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
+                # One bad file must not stop runs.
                 report.notes.append(f"unreadable run record {deferred} left as it is: {exc!r}")
                 continue
             save_deferred_run(con, run, sites)
@@ -85,6 +88,43 @@ def read_deferred(path: Path) -> tuple[dict[str, object], list[dict[str, object]
     """A DEFERRED record's run and sites (ValueError, KeyError or TypeError if unreadable)."""
     record = json.loads(path.read_text(encoding="utf-8"))
     return record["run"], record["sites"]
+
+
+def check_deferred(
+    run: dict[str, object], sites: list[dict[str, object]], run_id: str
+) -> tuple[dict[str, object], list[dict[str, object]]]:
+    """A DEFERRED record found in run_id's folder, checked as a record the run writes itself.
+
+    That is: of run_id, a status crawl_runs knows, times with their offset, each site's summary
+    as the crawl writes it, once; the run's totals are counted from its sites, as run_row
+    counts them. ValueError, KeyError or TypeError if it is not such a record.
+    """
+    run, sites = dict(run), [check_site(site) for site in sites]
+    json.dumps(run, ensure_ascii=False, allow_nan=False).encode("utf-8")  # no lone surrogate
+    times = [datetime.fromisoformat(run[key]) for key in ("started_at", "finished_at")]
+    names = [site["site"] for site in sites]
+    if not (
+        run["run_id"] == run_id
+        and run["status"] in STATUSES
+        and all(moment.tzinfo is not None for moment in times)
+        and (run["articles_new"] is None or type(run["articles_new"]) is int)
+        and 0 <= (run["articles_new"] or 0) < 2**31
+        and all(run[key] is None or isinstance(run[key], str) for key in ("summary", "error"))
+        and len(set(names)) == len(names)
+    ):
+        raise ValueError(f"not a record of run {run_id} as a run writes it")
+    run["started_at"], run["finished_at"] = times
+    run["sites_ok"] = sum(site["status"] == "ok" for site in sites)
+    run["sites_failed"] = len(sites) - run["sites_ok"]
+    run["articles_crawled"] = sum(site["articles"] for site in sites)
+    return run, sites
+
+
+def check_site(site: dict[str, object]) -> dict[str, object]:
+    """A run record's line of a site: its crawl summary and its warning (ValueError if not)."""
+    if not isinstance(site, dict) or not isinstance(site.get("warning", ""), str):
+        raise ValueError(f"not a line of a site as a run writes it: {site!r:.80}")
+    return check_summary(site, site["site"])
 
 
 def reserve_space(path: Path) -> None:
@@ -190,11 +230,16 @@ def begin_run(
     """Record run_id as running; mark runs left 'running' by a killed job as interrupted.
 
     Only this node's runs (their folders in its staging) can be known dead: this node holds its
-    run lock. Another node's run in the shared store may be running now. A killed run's crawl
-    summaries are stored with its new status: they are in its folder only, which prune deletes.
+    run lock. Another node's run in the shared store may be running now. A run that found the
+    database busy at its start has no row: its folder's RESERVE, which only a run holding this
+    lock makes and every run that ends removes, says it was killed (whenever its folder was
+    claimed: the lock, not the order of ids, says no run is using it); it is recorded
+    interrupted, started when its id says. A killed run's crawl summaries are stored with its
+    new status: they are in its folder only, which prune deletes.
     Returns the runs marked and a note for each summary that could not be read.
     """
     here = [folder.name for folder in staging.iterdir() if folder.is_dir()]
+    reserved = [name for name in here if name != run_id and (staging / name / RESERVE).exists()]
     begin(con)
     try:
         killed = con.execute(
@@ -202,9 +247,19 @@ def begin_run(
             "AND run_id <> ? AND list_contains(?, run_id) ORDER BY run_id",
             [run_id, here],
         ).fetchall()
+        recorded = con.execute(
+            "SELECT run_id FROM crawl_runs WHERE list_contains(?, run_id)", [reserved]
+        ).fetchall()
+        unrecorded = sorted(set(reserved) - {dead for (dead,) in recorded})
         unreadable = []
         for (dead,) in killed:
             con.execute("UPDATE crawl_runs SET status = 'interrupted' WHERE run_id = ?", [dead])
+            unreadable += store_summaries(con, staging / dead)
+        for dead in unrecorded:
+            con.execute(
+                "INSERT INTO crawl_runs (run_id, started_at, status) VALUES (?, ?, 'interrupted')",
+                [dead, started(staging / dead)],
+            )
             unreadable += store_summaries(con, staging / dead)
         con.execute(
             """
@@ -220,22 +275,33 @@ def begin_run(
     except BaseException:
         rollback(con)
         raise
-    return len(killed), unreadable
+    return len(killed) + len(unrecorded), unreadable
+
+
+def started(run_dir: Path) -> datetime:
+    """When a run started: the UTC time its id begins with, else when it reserved its space."""
+    try:
+        return datetime.strptime(run_dir.name[:16], STAMP_FORMAT).replace(tzinfo=timezone.utc)
+    except ValueError:
+        return datetime.fromtimestamp((run_dir / RESERVE).stat().st_mtime, timezone.utc)
 
 
 def store_summaries(con: duckdb.DuckDBPyConnection, run_dir: Path) -> list[str]:
     """Store the <site>.stats.json of a killed run for the sites it has no line of yet.
 
     A run killed after its crawl recorded none; one killed later recorded them (with their
-    drift warnings): those stand. Returns a note for each file that could not be read, left as
-    it is: one bad file must not stop the run.
+    drift warnings): those stand. Each gets its drift warning, as record_run gives it, and a
+    run with no totals yet gets them from its lines. Returns a note for each file that could
+    not be read, left as it is: one bad file must not stop the run.
     """
+    run_id = run_dir.name
     stored = {
         site
         for (site,) in con.execute(
-            "SELECT site FROM crawl_run_sites WHERE run_id = ?", [run_dir.name]
+            "SELECT site FROM crawl_run_sites WHERE run_id = ?", [run_id]
         ).fetchall()
     }
+    history = recent_runs(con, run_id)
     unreadable = []
     for path in sorted(run_dir.glob("*.stats.json")):
         site = path.name.removesuffix(".stats.json")
@@ -246,23 +312,47 @@ def store_summaries(con: duckdb.DuckDBPyConnection, run_dir: Path) -> list[str]:
         except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
             unreadable.append(f"unreadable crawl summary {path} left as it is: {exc!r}")
             continue
-        insert_site(con, run_dir.name, summary)
+        warning = drift_warning(site_crawl(summary), history.get(site, []))
+        insert_site(con, run_id, {**summary, "warning": warning})
+    ok, failed, articles = con.execute(
+        "SELECT count(*) FILTER (WHERE status = 'ok'), count(*) FILTER (WHERE status <> 'ok'), "
+        "sum(articles) FROM crawl_run_sites WHERE run_id = ?",
+        [run_id],
+    ).fetchone()
+    if ok or failed:  # a run killed before its crawl ended has no lines: its totals stay unknown
+        con.execute(
+            "UPDATE crawl_runs SET sites_ok = ?, sites_failed = ?, articles_crawled = ? "
+            "WHERE run_id = ? AND sites_ok IS NULL",
+            [ok, failed, articles, run_id],
+        )
     return unreadable
+
+
+def site_crawl(summary: dict[str, object]) -> SiteCrawl:
+    """The SiteCrawl a checked crawl summary describes (its warning, if any, left out)."""
+    fields = ("site", "status", "articles", "discovered", "pages", "errors", "message")
+    return SiteCrawl(*(summary[key] for key in fields), summary.get("counts", {}))
 
 
 def read_summary(path: Path, site: str) -> dict[str, object]:
     """site's crawl summary as write_stats wrote it (ValueError, KeyError, TypeError if not)."""
-    summary = json.loads(path.read_text(encoding="utf-8"))
+    return check_summary(json.loads(path.read_text(encoding="utf-8")), site)
+
+
+def check_summary(summary: dict[str, object], site: str) -> dict[str, object]:
+    """summary, if it is site's crawl summary as the crawl writes it (else ValueError, KeyError)."""
     # No lone surrogate (a JSON escape can hold one), which DuckDB refuses; no NaN either.
     json.dumps(summary, ensure_ascii=False, allow_nan=False).encode("utf-8")
     numbers = [summary["articles"], summary["discovered"], summary["pages"]]
+    counters = [summary["errors"], summary.get("counts", {})]  # older summaries have no counts
     if not (
         summary["site"] == site
+        and isinstance(site, str)
         and summary["status"] in ("ok", "failed")
         and all(type(n) is int and 0 <= n < 2**31 for n in numbers)  # INTEGER columns
         and isinstance(summary["message"], str)
-        and isinstance(summary["errors"], dict)
-        and isinstance(summary.get("counts", {}), dict)  # older summaries have none
+        and all(isinstance(c, dict) for c in counters)
+        and all(type(n) in (int, float) for c in counters for n in c.values())  # drift sums them
     ):
         raise ValueError(f"not a crawl summary of site {site!r} as the crawl writes it")
     return summary
@@ -325,14 +415,24 @@ def save_deferred_run(
 ) -> None:
     """Store the record a failed run left in staging, unless the run is recorded so already.
 
-    A run recorded ok whose publish then failed left a failed record: that one stands.
+    A run recorded ok whose publish then failed left a failed record: that one stands. Its
+    sites get their drift warnings, as record_run gives them, unless the record has them.
     """
     stored = con.execute(
         "SELECT count(*) FROM crawl_runs WHERE run_id = ? AND status = ?",
         [run["run_id"], run["status"]],
     ).fetchone()[0]
     if not stored:
-        save_run(con, run, sites)
+        history = recent_runs(con, str(run["run_id"]))
+        warned = [
+            {
+                **s,
+                "warning": s.get("warning")
+                or drift_warning(site_crawl(s), history.get(s["site"], [])),
+            }
+            for s in sites
+        ]
+        save_run(con, run, warned)
 
 
 @retried

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -21,9 +22,9 @@ from pipelines.lake import is_lake
 from pipelines.migrations import MIGRATIONS, lake_ddl
 from pipelines.runs import begin_run, claim_run_id
 from pipelines.store import open_db
-from tests.conftest import ROOT, run_congvu
+from tests.conftest import run_congvu
 
-CONGVU = str(ROOT / ".venv" / "bin" / "congvu")
+CONGVU = str(Path(sys.executable).with_name("congvu"))  # the running environment's, as run_congvu
 # Four copies of the demo site under their own names: CRC-32 puts the first two in shard 1/2
 # and the other two in shard 2/2 (pipelines/sites.py, in_shard).
 SITES = {"hoa-an": 1, "binh-son": 1, "lac-thuy": 2, "an-phu": 2}

@@ -20,8 +20,20 @@ import pytest
 
 from nlp.classify import DEFAULT_MODEL
 from nlp.entities import KINDS
+from pipelines.crawl import SiteCrawl, write_stats
 from pipelines.lock import run_lock
-from pipelines.runs import claim_run_id
+from pipelines.paths import DataPaths
+from pipelines.report import RunReport
+from pipelines.runs import (
+    DEFERRED,
+    RESERVE,
+    begin_run,
+    claim_run_id,
+    defer_record,
+    save_run,
+    start_run,
+)
+from pipelines.store import open_db
 from tests.conftest import ROOT, Site, run_congvu, serve
 
 DEMO_DIR = ROOT / "crawlers" / "demo"
@@ -362,7 +374,8 @@ def test_run_that_could_not_write_is_recorded_by_the_next(
 
 # A run killed before it staged anything (here as its crawl starts) leaves an empty staging
 # folder, recorded as running or not recorded at all (the job file was held at its start): the
-# next run removes it, and leaves a folder a run claimed after its own (still starting, maybe).
+# next run records it interrupted and removes the folder, and leaves a folder a run claimed
+# after its own (still starting, maybe).
 @pytest.mark.parametrize("held", [False, True], ids=["recorded", "unrecorded"])
 def test_empty_staging_folder_of_a_killed_run_is_removed_by_the_next(
     tmp_path: Path, origin: str, analyst: Callable, held: bool
@@ -376,13 +389,45 @@ def test_empty_staging_folder_of_a_killed_run_is_removed_by_the_next(
     starting.mkdir()
     result = run_congvu(*nightly_args(tmp_path, origin))
     runs = rows(tmp_path, "SELECT run_id, status FROM crawl_runs ORDER BY run_id")[:-1]
-    recorded = [] if held else [(killed.name, "interrupted")]
     assert (result.returncode, killed.exists(), starting.exists(), runs) == (
         0,
         False,
         True,
-        recorded,
+        [(killed.name, "interrupted")],  # on record, even one the database was busy for
     ), result.stdout
+
+
+def test_run_killed_after_starting_on_a_busy_database_is_recorded_with_its_summaries(
+    tmp_path: Path, origin: str, analyst: Callable
+) -> None:
+    # The job file is held as the run starts: it crawls, then waits for the database to load,
+    # and is killed there, never having written a row. Its summaries are in its folder only.
+    run_congvu("db", "migrate", "--data-dir", str(tmp_path))
+    release = analyst(read_only=False, name=STORE)
+    process = subprocess.Popen(
+        [CONGVU, *nightly_args(tmp_path, origin, "--wait", "600")],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not list((tmp_path / "staging").glob("*/demo.stats.json")):
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    release()
+    (killed,) = (tmp_path / "staging").iterdir()
+    result = run_congvu(*nightly_args(tmp_path, origin))
+    run = rows(
+        tmp_path,
+        "SELECT status, strftime(started_at AT TIME ZONE 'UTC', '%Y%m%dT%H%M%SZ'), sites_ok, "
+        f"sites_failed, articles_crawled FROM crawl_runs WHERE run_id = '{killed.name}'",
+    )
+    sites = rows(
+        tmp_path,
+        f"SELECT site, status, articles FROM crawl_run_sites WHERE run_id = '{killed.name}'",
+    )
+    assert result.returncode == 0, result.stdout
+    assert (run, sites) == ([("interrupted", killed.name[:16], 1, 0, 9)], [("demo", "ok", 9)])
 
 
 def test_articles_staged_by_a_killed_run_are_loaded_and_kept(tmp_path: Path, origin: str) -> None:
@@ -561,3 +606,133 @@ def test_entity_kinds_documented_as_the_data_spells_them(stored: Path) -> None:
     )[0][0]
     stored_kinds = {kind for (kind,) in rows(stored, "SELECT DISTINCT kind FROM article_entities")}
     assert set(documented.split(" | ")) == set(KINDS.values()) >= stored_kinds, stored_kinds
+
+
+def summary(site: str, discovered: int, status: str = "ok") -> SiteCrawl:
+    """A site's crawl summary: 10 articles from the given number of links (none if failed)."""
+    articles = 10 if status == "ok" else 0
+    return SiteCrawl(
+        site, status, articles, discovered, 50, {}, "", {"extraction/profile": articles}
+    )
+
+
+def usual_runs(con: duckdb.DuckDBPyConnection, site: str = "tinh") -> None:
+    """Seven finished runs in November 2026 in which site found 40 article links."""
+    for day in range(1, 8):
+        run_id = f"2026110{day}T190000Z"
+        start = datetime(2026, 11, day, 19, tzinfo=timezone.utc)
+        run = {
+            "run_id": run_id, "started_at": start, "finished_at": start, "status": "ok",
+            "sites_ok": 1, "sites_failed": 0, "articles_crawled": 10, "articles_new": 10,
+            "summary": "", "error": None,
+        }  # fmt: skip
+        save_run(con, run, [{**summary(site, 40).__dict__, "warning": ""}])
+
+
+# A killed run's summaries are judged as a finished run's are: its drift warning, its totals.
+# Recorded as running (killed with the database free) or not at all (busy at its start).
+@pytest.mark.parametrize("recorded", [True, False], ids=["running", "unrecorded"])
+def test_killed_runs_summaries_get_their_drift_warning_and_totals(
+    tmp_path: Path, recorded: bool
+) -> None:
+    staging = tmp_path / "staging"
+    con = open_db(tmp_path / "congvu.duckdb")
+    try:
+        usual_runs(con)
+        dead = staging / "20261108T190000Z"
+        dead.mkdir(parents=True)
+        (dead / RESERVE).write_bytes(bytes(1024))
+        if recorded:
+            begin_run(con, dead.name, datetime(2026, 11, 8, 19, tzinfo=timezone.utc), staging)
+        write_stats(dead, summary("tinh", 12))
+        write_stats(dead, summary("xa", 0, status="failed"))
+        (staging / "20261109T190000Z").mkdir()
+        marked, _ = begin_run(con, "20261109T190000Z", datetime.now(timezone.utc), staging)
+        run = con.execute(
+            "SELECT status, started_at, sites_ok, sites_failed, articles_crawled FROM crawl_runs "
+            "WHERE run_id = ?",
+            [dead.name],
+        ).fetchall()
+        warnings = con.execute(
+            "SELECT site, warning FROM crawl_run_sites WHERE run_id = ? ORDER BY site", [dead.name]
+        ).fetchall()
+    finally:
+        con.close()
+    start = datetime(2026, 11, 8, 19, tzinfo=timezone.utc)
+    assert (marked, run) == (1, [("interrupted", start, 1, 1, 10)])
+    assert [site for site, warning in warnings if warning] == ["tinh"]
+    assert "12 article links found, usually 40" in warnings[0][1]
+
+
+def deferred(paths: DataPaths, run_id: str, sites: list[SiteCrawl]) -> Path:
+    """The run.json a run that could not write the database leaves, as the run writes it."""
+    (paths.staging / run_id).mkdir(parents=True, exist_ok=True)
+    report = RunReport(run_id, datetime(2026, 11, 8, 19, tzinfo=timezone.utc), sites=sites)
+    report.error = "the store is locked by another process"
+    defer_record(paths, report)
+    return paths.staging / run_id / DEFERRED
+
+
+def next_run(paths: DataPaths, run_id: str = "20261109T190000Z") -> RunReport:
+    """A run started (start_run) after the others: its report, with the notes it took."""
+    report = RunReport(run_id, datetime.now(timezone.utc))
+    (paths.staging / run_id).mkdir(parents=True, exist_ok=True)
+    start_run(paths, report)
+    return report
+
+
+def store_rows(paths: DataPaths, sql: str) -> list[tuple]:
+    """A query on the job's own file."""
+    con = duckdb.connect(str(paths.store), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_run_record_left_in_staging_gets_its_drift_warning(tmp_path: Path) -> None:
+    paths = DataPaths(tmp_path)
+    con = open_db(paths.store)
+    try:
+        usual_runs(con)
+    finally:
+        con.close()
+    deferred(paths, "20261108T190000Z", [summary("tinh", 12)])
+    next_run(paths)
+    (warning,) = store_rows(
+        paths, "SELECT warning FROM crawl_run_sites WHERE run_id = '20261108T190000Z'"
+    )
+    assert "12 article links found, usually 40" in warning[0]
+
+
+# Each changes a record the run wrote into one it could not have written. None may stop the
+# run (DuckDB refused the first three inside start_run) or overwrite another run's record.
+BAD_RECORDS = {
+    "count as text": lambda record: record["sites"][0].update(articles="nhiều"),
+    "time unreadable": lambda record: record["run"].update(started_at="hôm qua"),
+    "a site twice": lambda record: record["sites"].append(record["sites"][0]),
+    "another run's": lambda record: record["run"].update(run_id="20261107T190000Z"),
+    "counts as text": lambda record: record["sites"][0]["counts"].update(
+        {"extraction/fallback": "9"}
+    ),
+}
+
+
+@pytest.mark.parametrize("change", BAD_RECORDS.values(), ids=BAD_RECORDS.keys())
+def test_run_record_unlike_a_runs_own_is_named_and_kept(
+    tmp_path: Path, change: Callable[[dict], None]
+) -> None:
+    paths = DataPaths(tmp_path)
+    con = open_db(paths.store)
+    try:
+        usual_runs(con)
+    finally:
+        con.close()
+    path = deferred(paths, "20261108T190000Z", [summary("tinh", 12)])
+    record = json.loads(path.read_text(encoding="utf-8"))
+    change(record)
+    path.write_text(json.dumps(record), encoding="utf-8")
+    report = next_run(paths)
+    runs = store_rows(paths, "SELECT run_id, status FROM crawl_runs WHERE run_id >= '20261107'")
+    assert any(str(path) in note for note in report.notes), report.notes
+    assert runs == [("20261107T190000Z", "ok"), ("20261109T190000Z", "running")]
