@@ -340,12 +340,14 @@ def cmd_review(args: argparse.Namespace) -> int:
         return 0
     if args.file is None or not args.reviewer:
         raise ValueError("usage: congvu review import FILE.xlsx --reviewer NAME")
-    done = import_review(paths, args.file, args.reviewer, args.wait)
+    done = import_review(paths, args.file, args.reviewer, args.wait, chosen_model(args).model_id)
     print(
         f"{args.file}: {done.imported} labels imported by {args.reviewer.strip()}; "
         f"{done.unchanged} unchanged (already the current label) skipped; "
         f"{done.blank} rows without a label left out"
     )
+    for digest in done.digests:
+        print(f"rewritten with the new labels: {digest}")
     return 0
 
 

@@ -437,6 +437,23 @@ def listed_later(con: duckdb.DuckDBPyConnection, run_id: str) -> bool:
     ).fetchone()[0]
 
 
+def digests_listing(con: duckdb.DuckDBPyConnection, article_ids: list[str]) -> list[str]:
+    """The runs whose digest lists any of these articles (loaded in its window), oldest first."""
+    return [
+        run_id
+        for (run_id,) in con.execute(
+            """
+            SELECT DISTINCT r.run_id FROM crawl_runs r JOIN articles a
+              ON a.loaded_at > coalesce(r.digest_from, '-infinity'::TIMESTAMPTZ)
+             AND a.loaded_at <= r.digest_until
+            WHERE r.digest IS NOT NULL AND list_contains(?, a.article_id)
+            ORDER BY r.run_id
+            """,
+            [article_ids],
+        ).fetchall()
+    ]
+
+
 def write_digest(
     paths: DataPaths, run_id: str, model_id: str, db: Path
 ) -> tuple[Path, datetime | None, datetime]:

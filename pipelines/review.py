@@ -15,7 +15,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from nlp.classify import LABELS
 from pipelines.checkpoints import checkpoint
-from pipelines.digest import safe_url, shown, without_headline
+from pipelines.digest import digests_listing, safe_url, shown, without_headline, write_digest
 from pipelines.exports import (
     cell_text,
     claim_name,
@@ -209,6 +209,7 @@ class ImportResult:
     imported: int  # rows appended to labels
     unchanged: int  # rows equal to the article's current analyst label (skipped)
     blank: int  # rows without a chosen label (not reviewed)
+    digests: list[Path]  # digests rewritten because they list an article whose label changed
 
 
 def _text(value: object) -> str:
@@ -323,12 +324,16 @@ def read_review_file(path: Path) -> tuple[list[ReviewedRow], int]:
     return list(found.values()), blank
 
 
-def import_review(paths: DataPaths, path: Path, reviewer: str, wait_s: float) -> ImportResult:
+def import_review(
+    paths: DataPaths, path: Path, reviewer: str, wait_s: float, model_id: str
+) -> ImportResult:
     """Append a review file's labels to `labels` in one transaction, checked first; publish.
 
     A row equal to the article's current analyst label (same label, note and reviewer) is
     skipped, so importing the same file twice adds nothing; a row that changes it is appended
-    and becomes the current label. Anything wrong refuses the whole file.
+    and becomes the current label. Anything wrong refuses the whole file. The digests (of
+    model_id's labels) that list a relabelled article are rewritten, latest.html with them: a
+    story moves there the morning it is relabelled, not only once someone rewrites them.
     """
     reviewer = _text(reviewer)  # NFC, as the sheet's cells: one name is one reviewer
     if not reviewer:
@@ -352,13 +357,13 @@ def import_review(paths: DataPaths, path: Path, reviewer: str, wait_s: float) ->
         columns=["article_id", "label", "reviewer", "model_id", "model_label", "note"]
         + ["source_file", "row"],
     ).astype({"row": "int64"})
-    with (
-        writing(paths, f"review import {Path(path).name}", wait_s),
-        open_db(paths.store, wait_s=wait_s) as con,
-    ):
-        con.register("reviewed", frame)
-        imported, unchanged = append_reviewed(con, path)
-    return ImportResult(imported, unchanged, blank)
+    with writing(paths, f"review import {Path(path).name}", wait_s):
+        with open_db(paths.store, wait_s=wait_s) as con:
+            con.register("reviewed", frame)
+            imported, unchanged = append_reviewed(con, path)
+            runs = digests_listing(con, list(frame["article_id"])) if imported else []
+        digests = [write_digest(paths, run, model_id, paths.store)[0] for run in runs]
+    return ImportResult(imported, unchanged, blank, digests)
 
 
 @retried

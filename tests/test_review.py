@@ -14,6 +14,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
+import lxml.html
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
@@ -435,3 +436,38 @@ def test_guide_says_whom_to_send_the_file_to_and_names_no_command(exported: Path
         "đã duyệt.",
         [],
     )
+
+
+def listed_under(page: Path, heading: str) -> list[str]:
+    """The card headlines of a digest listed under the heading that begins so ("Tin phê phán")."""
+    tree = lxml.html.fromstring(page.read_bytes())
+    titles: list[str] = []
+    under = False
+    for element in tree.iter("h2", "h3"):
+        text = element.text_content().strip()
+        if element.tag == "h2":
+            under = text.startswith(heading)
+        elif under:
+            titles.append(text)
+    return titles
+
+
+def test_an_import_moves_the_story_in_the_digest_the_analysts_open(
+    demo: Path, exported: Path, tmp_path: Path
+) -> None:
+    """A neutral story relabelled criticism is under "Tin phê phán" of latest.html at once."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(demo, data_dir)
+    rows = sheet_rows(exported)
+    number, row = next(  # rows 2-4 are those test_the_whole_loop imports into demo
+        (n, r)
+        for n, r in enumerate(rows, start=2)
+        if n > 4 and r["Nhãn của máy"] == LABEL_NAMES["neutral"]
+    )
+    filled = fill(exported, tmp_path / "lan.xlsx", {number: (LABEL_NAMES["criticism"], None)})
+    before = listed_under(data_dir / "digest" / "latest.html", "Tin phê phán")
+    data = ["--data-dir", str(data_dir)]
+    done = run_congvu("review", "import", str(filled), "--reviewer", "Lan", *data)
+    assert done.returncode == 0, done.stderr
+    after = listed_under(data_dir / "digest" / "latest.html", "Tin phê phán")
+    assert (row["Tiêu đề"] in before, row["Tiêu đề"] in after) == (False, True)
