@@ -179,9 +179,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="start", type=date.fromisoformat, help="first day, YYYY-MM-DD")
     p.add_argument("--to", dest="end", type=date.fromisoformat, help="last day, YYYY-MM-DD")
     p.add_argument("--province", help="only articles about this province, e.g. 'Đà Nẵng'")
-    p.add_argument("--label", choices=LABELS, help="only articles the model labelled so")
     p.add_argument(
-        "--model", default=DEFAULT_MODEL, help="model whose labels are shown (default: %(default)s)"
+        "--label",
+        choices=LABELS,
+        help="only articles whose current label this is (the analyst's, else the model's)",
+    )
+    p.add_argument(
+        "--model",
+        default=DEFAULT_MODEL,
+        help="model whose label counts where no analyst labelled (default: %(default)s)",
     )
     p.add_argument("--limit", type=int, default=20, help="results shown (default: %(default)s)")
     p.set_defaults(func=cmd_search)

@@ -373,7 +373,10 @@ def cmd_search(args: argparse.Namespace) -> int:
             if isinstance(part, str) and part  # an unknown province is NaN in the table
         )
         print(f"{rank}. {row.title}\n   {where}\n   {row.snippet}\n   {row.url}")
-    print(f"{len(found)} kết quả cho “{shown(args.query)}” (nhãn của mô hình {args.model})")
+    print(
+        f"{len(found)} kết quả cho “{shown(args.query)}” (nhãn hiện tại: của phân tích viên nếu "
+        f"bài đã được duyệt, nếu không là của mô hình {args.model})"
+    )
     return 0
 
 

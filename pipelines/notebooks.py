@@ -19,7 +19,7 @@ from nlp.classify import (
 from nlp.evaluate import metrics
 from pipelines.digest import safe_url, shown, without_headline
 from pipelines.search import fold
-from pipelines.selection import CURRENT_LABEL
+from pipelines.selection import ARTICLE_DAY, CURRENT_LABEL
 from pipelines.store import open_db
 from pipelines.vietnamese import LABEL_NAMES, label_name
 
@@ -44,39 +44,69 @@ def open_snapshot(path: Path | None = None) -> duckdb.DuckDBPyConnection:
 
 
 def labelled_articles(con: duckdb.DuckDBPyConnection, model_id: str) -> pd.DataFrame:
-    """One row per article the model labelled: story, source, dates, province, labels, evidence.
+    """One row per article with a current label: story, source, dates, province, labels, evidence.
 
-    `day` is the publication date in Vietnam (the fetch date when undated), `week` its Monday;
-    `label` is the model's, `analyst_label` the current analyst label (view analyst_labels),
-    `current_label` the one that decides where a story is listed and counted (CURRENT_LABEL).
+    The articles are the digest's (pipelines/selection.py article_rows) less those without any
+    label: one only an analyst labelled is here, with no model label or scores. `day` is the
+    publication date in Vietnam (the fetch date when undated), `week` its Monday; `label` is the
+    model's, `analyst_label` the current analyst label (view analyst_labels), `current_label` the
+    one that decides where a story is listed and counted (CURRENT_LABEL); `copies` is the number
+    of copies of its story, labelled or not (as on the digest's cards).
     """
     return con.execute(
         f"""
-        SELECT a.article_id, coalesce(st.story_id, a.article_id) AS story_id, a.site,
-               coalesce(s.title, a.site) AS source,
-               CAST(coalesce(a.published_at, a.fetched_at) AS DATE) AS day,
-               CAST(date_trunc('week', CAST(coalesce(a.published_at, a.fetched_at) AS DATE))
-                    AS DATE) AS week,
+        WITH copies AS (
+            SELECT story_id, count(*) AS copies FROM article_stories GROUP BY story_id
+        )
+        SELECT a.article_id, coalesce(st.story_id, a.article_id) AS story_id,
+               coalesce(cp.copies, 1) AS copies, a.site,
+               coalesce(s.title, a.site) AS source, {ARTICLE_DAY} AS day,
+               CAST(date_trunc('week', {ARTICLE_DAY}) AS DATE) AS week,
                p.province, c.label, c.score_praise, c.score_criticism, c.score_neutral,
                c.evidence, a.title, a.url, al.label AS analyst_label,
                {CURRENT_LABEL} AS current_label
         FROM articles a
-        JOIN classifications c ON c.article_id = a.article_id AND c.model_id = ?
+        LEFT JOIN classifications c ON c.article_id = a.article_id AND c.model_id = ?
         LEFT JOIN sites s ON s.site = a.site
         LEFT JOIN article_stories st ON st.article_id = a.article_id
+        LEFT JOIN copies cp ON cp.story_id = st.story_id
         LEFT JOIN article_places p ON p.article_id = a.article_id
         LEFT JOIN analyst_labels al ON al.article_id = a.article_id
+        WHERE {CURRENT_LABEL} IS NOT NULL
         ORDER BY day DESC, a.article_id
         """,
         [model_id],
     ).df()
 
 
+def unlabelled_articles(con: duckdb.DuckDBPyConnection, model_id: str) -> int:
+    """How many articles have no current label: the model has not labelled them, nor an analyst."""
+    return con.execute(
+        """
+        SELECT count(*) FROM articles a
+        WHERE NOT EXISTS (SELECT 1 FROM classifications c
+                          WHERE c.article_id = a.article_id AND c.model_id = ?)
+          AND NOT EXISTS (SELECT 1 FROM analyst_labels al WHERE al.article_id = a.article_id)
+        """,
+        [model_id],
+    ).fetchone()[0]
+
+
 def stories(articles: pd.DataFrame) -> pd.DataFrame:
-    """One row per story (syndicated copies together): its first copy's fields and `copies`."""
+    """One row per story (syndicated copies together): the fields of its first copy among
+    these articles, newest story first."""
     first = articles.sort_values(["day", "article_id"]).drop_duplicates("story_id")
-    copies = articles.groupby("story_id").size().rename("copies")
-    return first.join(copies, on="story_id").sort_values("day", ascending=False)
+    return first.sort_values("day", ascending=False)
+
+
+def story_counts(articles: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Stories per value of the `by` columns (one row when none) and current label, counted as
+    the digest and the workbook count them (STORY_COUNTING): a story once under each label its
+    copies carry, and in each row its copies fall in; the labels' names in the digest's order."""
+    counts = articles.groupby([*by, "current_label"])["story_id"].nunique()
+    table = counts.unstack("current_label", fill_value=0) if by else counts.to_frame("số tin").T
+    table = table.reindex(columns=list(LABEL_NAMES), fill_value=0).rename(columns=LABEL_NAMES)
+    return table.rename_axis(columns=None)
 
 
 def named(con: duckdb.DuckDBPyConnection, kind: str) -> pd.Series:
@@ -186,13 +216,15 @@ def evidence_sentences(evidence: object, title: str | None, count: int = 3) -> l
     return without_headline(evidence, title)[:count]
 
 
-def review_state(label: str, analyst_label: str | None) -> str:
+def review_state(label: str | None, analyst_label: str | None) -> str:
     """Whether an analyst confirmed the model's label, changed it (from what), or has not
     reviewed it."""
     if analyst_label is None or pd.isna(analyst_label):
         return "chưa duyệt"
     if analyst_label == label:
         return "đã xác nhận"
+    if not isinstance(label, str):
+        return f"máy chưa gán nhãn, phân tích viên đã gán {label_name(analyst_label)}"
     return f"máy gán {label_name(label)}, phân tích viên đã sửa thành {label_name(analyst_label)}"
 
 

@@ -15,7 +15,7 @@ import tempfile
 import time
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -29,12 +29,14 @@ from nlp.text import normalize, sentences
 from pipelines.digest import shown
 from pipelines.enrich import analysed
 from pipelines.lake import lake_target
+from pipelines.selection import CURRENT_LABEL
 from pipelines.sql import literal
 from pipelines.store import existing_db, open_db
 
 # Part of the cache key: raise it when the fields or their text change. 2: bidi controls left
-# out, which split a word in two in rows stored before the crawl dropped them.
-INDEX_VERSION = 2
+# out, which split a word in two in rows stored before the crawl dropped them. 3: no labels (the
+# label filter reads the current label from the snapshot), so a relabel reindexes nothing.
+INDEX_VERSION = 3
 BATCH = 5_000
 TITLE_BOOST = 2.0  # a word in the headline says more about the story than one in the body
 PHRASE_BOOST = 3.0  # the query's words side by side ("né việc"), not just somewhere apart
@@ -62,14 +64,14 @@ def words(text: str) -> list[str]:
 
 
 def build_schema() -> tantivy.Schema:
-    """Title and body twice (as written and folded), and the fields results are filtered on."""
+    """Title and body twice (as written and folded), and the fields results are filtered on
+    (labels are not: they change without the text, see label_articles)."""
     builder = tantivy.SchemaBuilder()
     builder.add_text_field("article_id", stored=True, tokenizer_name="raw", index_option="basic")
     for field in ("title", "title_plain", "body", "body_plain"):
         builder.add_text_field(field, tokenizer_name="default", index_option="position")
     builder.add_integer_field("day", indexed=True, fast=True)  # yyyymmdd, Vietnam date
     builder.add_text_field("province", tokenizer_name="raw", index_option="basic")  # folded
-    builder.add_text_field("labels", tokenizer_name="raw", index_option="basic")  # model:label
     return builder.build()
 
 
@@ -77,18 +79,16 @@ SCHEMA = build_schema()
 
 # One row per article, over the same text the enrichments read (pipelines/enrich.py); the day is
 # the publication date in Vietnam (fetch date when undated), as in the exports. The stamp changes
-# whenever anything indexed of the article does (text, day, province, any model's label).
+# whenever anything indexed of the article does (text, day, province).
 ROWS_SQL = """
-    SELECT *, md5(concat_ws('|', title, body, day, province, array_to_string(labels, ','))) AS stamp
+    SELECT *, md5(concat_ws('|', title, body, day, province)) AS stamp
     FROM (
         SELECT a.article_id, coalesce(a.title, '') AS title, coalesce(a.body, '') AS body,
                CAST(strftime(CAST(coalesce(a.published_at, a.fetched_at) AS DATE), '%Y%m%d')
                     AS INTEGER) AS day,
-               p.province, list_sort(c.labels) AS labels
+               p.province
         FROM articles a
         LEFT JOIN article_places p USING (article_id)
-        LEFT JOIN (SELECT article_id, list(model_id || ':' || label) AS labels
-                   FROM classifications GROUP BY article_id) c USING (article_id)
     )
 """
 STAMPS = "stamps.parquet"  # in each index folder: article_id, stamp of every article indexed
@@ -98,7 +98,7 @@ def documents(con: duckdb.DuckDBPyConnection, sql: str) -> Iterator[tantivy.Docu
     """The index's documents for the rows sql selects from ROWS_SQL, read in batches."""
     cursor = con.execute(sql)
     while rows := cursor.fetchmany(BATCH):
-        for article_id, title, body, day, province, labels, _ in rows:
+        for article_id, title, body, day, province, _ in rows:
             body = analysed(body)  # a broken page of millions of characters is read on its head
             yield tantivy.Document(
                 article_id=article_id,
@@ -108,7 +108,6 @@ def documents(con: duckdb.DuckDBPyConnection, sql: str) -> Iterator[tantivy.Docu
                 body_plain=fold(body),
                 day=day if day is not None else [],
                 province=fold(province) if province else [],
-                labels=labels or [],
             )
 
 
@@ -166,8 +165,10 @@ def snapshot_key(db: Path) -> str:
 
 
 def latest_index(root: Path) -> Path | None:
-    """The most recently built complete index under root, if any (an earlier snapshot's)."""
-    built = [p for p in root.iterdir() if not p.name.startswith(".") and (p / STAMPS).is_file()]
+    """The most recently built complete index of this INDEX_VERSION under root, if any (an
+    earlier snapshot's); another version's fields differ, so it is never built upon."""
+    version = f"v{INDEX_VERSION}-"
+    built = [p for p in root.iterdir() if p.name.startswith(version) and (p / STAMPS).is_file()]
     return max(built, key=lambda p: p.stat().st_mtime_ns, default=None)
 
 
@@ -220,7 +221,8 @@ def word_query(word: str) -> tantivy.Query:
 
 @dataclass(frozen=True)
 class Filters:
-    """What results are limited to: a date range, a province, a model's label, some articles."""
+    """What results are limited to: a date range, a province, a current label (the analyst's
+    when reviewed, else model_id's: CURRENT_LABEL, as the digest), some articles."""
 
     start: date | None = None
     end: date | None = None
@@ -232,7 +234,8 @@ class Filters:
 
 
 def full_query(text: str, filters: Filters) -> tantivy.Query:
-    """Every word of the text (ranked by BM25, headline first, phrase first), within the filters."""
+    """Every word of the text (ranked by BM25, headline first, phrase first), within the filters
+    but the label (label_articles turns it into filters.articles)."""
     query_words = words(text)
     if not query_words:
         raise ValueError(f"nothing to search for in {text!r}: type at least one word")
@@ -260,13 +263,30 @@ def full_query(text: str, filters: Filters) -> tantivy.Query:
     if filters.province:
         term = tantivy.Query.term_query(SCHEMA, "province", fold(filters.province.strip()))
         clauses.append((tantivy.Occur.Must, term))
-    if filters.label:
-        term = tantivy.Query.term_query(SCHEMA, "labels", f"{filters.model_id}:{filters.label}")
-        clauses.append((tantivy.Occur.Must, term))
     if filters.articles is not None:
         chosen = tantivy.Query.term_set_query(SCHEMA, "article_id", sorted(filters.articles))
         clauses.append((tantivy.Occur.Must, chosen))
     return tantivy.Query.boolean_query(clauses)
+
+
+def label_articles(con: duckdb.DuckDBPyConnection, filters: Filters) -> Filters:
+    """The filters with the label turned into the articles whose current label it is, read from
+    the snapshot searched: the index holds no label, so an analyst's new one counts at once, and
+    the index ranks and limits only those articles."""
+    if filters.label is None:
+        return filters
+    rows = con.execute(
+        f"""
+        SELECT a.article_id FROM articles a
+        LEFT JOIN classifications c ON c.article_id = a.article_id AND c.model_id = ?
+        LEFT JOIN analyst_labels al ON al.article_id = a.article_id
+        WHERE {CURRENT_LABEL} = ?
+        """,
+        [filters.model_id, filters.label],
+    ).fetchnumpy()["article_id"]
+    labelled = frozenset(rows.tolist())
+    articles = labelled if filters.articles is None else labelled & filters.articles
+    return replace(filters, label=None, articles=articles)
 
 
 def check_filters(con: duckdb.DuckDBPyConnection, filters: Filters) -> None:
@@ -325,8 +345,9 @@ def search(
     """The articles of the snapshot at db best matching text, best first, with a snippet each.
 
     One row per article: its BM25 score, publication date (dd/mm/yyyy), site and its title,
-    province, the label of filters.model_id (empty when that model has not labelled it),
-    headline, link and the body sentence that holds most of the query's words.
+    province, its current label (the analyst's when reviewed, else filters.model_id's; empty
+    when neither labelled it), headline, link and the body sentence that holds most of the
+    query's words.
     """
     filters = filters or Filters()
     db = existing_db(Path(db))
@@ -344,21 +365,23 @@ def search(
         raise RuntimeError(f"{db} kept changing while opening it; try again")
     with con:
         check_filters(con, filters)
-        query = full_query(text, filters)
+        query = full_query(text, label_articles(con, filters))
         searcher = cached_index(con, db, key).searcher()
         hits = searcher.search(query, limit).hits
         ids = [searcher.doc(address)["article_id"][0] for _, address in hits]
         if not ids:
             return pd.DataFrame(columns=RESULT_COLUMNS)
         found = con.execute(
-            """
+            f"""
             SELECT a.article_id, strftime(coalesce(a.published_at, a.fetched_at), '%d/%m/%Y'),
-                   a.site, coalesce(s.title, a.site), p.province, c.label, a.title, a.url, a.body
+                   a.site, coalesce(s.title, a.site), p.province, {CURRENT_LABEL}, a.title, a.url,
+                   a.body
             FROM articles a
             LEFT JOIN sites s USING (site)
             LEFT JOIN article_places p USING (article_id)
             LEFT JOIN classifications c
               ON c.article_id = a.article_id AND c.model_id = ?
+            LEFT JOIN analyst_labels al ON al.article_id = a.article_id
             WHERE a.article_id IN (SELECT unnest(?::VARCHAR[]))
             """,
             [filters.model_id, ids],

@@ -5,18 +5,27 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
+import lxml.html
 import nbformat
 import pandas as pd
 import pytest
 from nbclient import NotebookClient
 
 from nlp.classify import DEFAULT_MODEL, read_scoreboard
-from pipelines.digest import people_quoted
-from pipelines.notebooks import agreement, evidence_sentences, report_html
+from pipelines.digest import people_quoted, render
+from pipelines.notebooks import (
+    agreement,
+    evidence_sentences,
+    labelled_articles,
+    report_html,
+    stories,
+)
 from pipelines.paths import DataPaths
+from pipelines.selection import Selection, article_rows
 from pipelines.snapshot import writing
 from pipelines.store import open_db
 from pipelines.vietnamese import LABEL_NAMES
@@ -98,7 +107,9 @@ def test_weekly_overview_counts_one_model_and_draws_charts(
 ) -> None:
     notebook = execute(NOTEBOOKS[0], data_dir, monkeypatch)
     total = len(DEMO["articles"])  # not twice: the second model's labels are in the database
-    said = f"{total} bài, {total} tin đã được mô hình {DEFAULT_MODEL} gán nhãn."
+    said = (
+        f"{total} bài, {total} tin có nhãn (của mô hình {DEFAULT_MODEL}, hoặc của phân tích viên)."
+    )
     assert said in outputs(notebook)
     assert outputs(notebook, "images").split() == ["image/png"] * 3
 
@@ -106,7 +117,7 @@ def test_weekly_overview_counts_one_model_and_draws_charts(
 def test_model_is_chosen_by_congvu_model(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CONGVU_MODEL", "cue-lexicon-1")
     notebook = execute(NOTEBOOKS[0], data_dir, monkeypatch)
-    assert "tin đã được mô hình cue-lexicon-1 gán nhãn." in outputs(notebook)
+    assert "tin có nhãn (của mô hình cue-lexicon-1, hoặc của phân tích viên)." in outputs(notebook)
 
 
 def test_criticism_review_lists_criticism_only(
@@ -382,3 +393,94 @@ def test_notebooks_use_the_digest_s_words_for_the_test_part() -> None:
 
 def test_evidence_sentences_leave_out_the_headline() -> None:
     assert evidence_sentences(["T", "a", "b", "c", "d"], "T") == ["a", "b", "c"]
+
+
+@pytest.fixture(scope="module")
+def syndicated(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """The notebooks' data folder after two changes the digest already counts: a criticism
+    article became the second copy of a story whose first copy (by date, then id) has another
+    label, in the same week; and the model's label of another article of that week is gone
+    (a model that did not label everything) while an analyst labelled it criticism."""
+    copy = tmp_path_factory.mktemp("syndicated") / "data"
+    shutil.copytree(data_dir, copy)
+    paths = DataPaths(copy)
+    current = """
+        SELECT a.article_id, CAST(coalesce(a.published_at, a.fetched_at) AS DATE) AS day,
+               coalesce(al.label, c.label) AS label
+        FROM articles a
+        JOIN classifications c ON c.article_id = a.article_id AND c.model_id = ?
+        LEFT JOIN analyst_labels al ON al.article_id = a.article_id
+    """
+    with writing(paths, "test stories", 30), open_db(paths.store) as con:
+        first, second, day = con.execute(
+            f"WITH cur AS ({current}) SELECT f.article_id, s.article_id, s.day FROM cur f "
+            "JOIN cur s ON date_trunc('week', f.day) = date_trunc('week', s.day) "
+            "AND (f.day, f.article_id) < (s.day, s.article_id) "
+            "WHERE s.label = 'criticism' AND f.label <> 'criticism' "
+            "ORDER BY s.day DESC, f.day, f.article_id LIMIT 1",
+            [DEFAULT_MODEL],
+        ).fetchone()
+        con.execute("UPDATE article_stories SET story_id = ? WHERE article_id = ?", [first, second])
+        (alone,) = con.execute(
+            f"WITH cur AS ({current}) SELECT article_id FROM cur "
+            "WHERE date_trunc('week', day) = date_trunc('week', ?::DATE) AND label <> 'criticism' "
+            "AND article_id NOT IN (?, ?) AND article_id NOT IN (SELECT article_id FROM labels) "
+            "ORDER BY article_id LIMIT 1",
+            [DEFAULT_MODEL, day, first, second],
+        ).fetchone()
+        con.execute(
+            "DELETE FROM classifications WHERE article_id = ? AND model_id = ?",
+            [alone, DEFAULT_MODEL],
+        )
+        con.execute(
+            "INSERT INTO labels VALUES (?, 'criticism', 'lan', now(), NULL, NULL, NULL, 'r.xlsx')",
+            [alone],
+        )
+    monday = day - timedelta(days=day.weekday())
+    return {"dir": copy, "monday": monday, "analyst_only": alone, "story": first}
+
+
+def digest_stories(data_dir: Path, start: date | None = None) -> dict[str, int]:
+    """Stories per label name in the digest's "Số tin" row, for the week from start (or all)."""
+    selection = Selection(DEFAULT_MODEL, start, start and start + timedelta(days=6))
+    with open_db(data_dir / "congvu.duckdb", read_only=True) as con:
+        page, _ = render(con, selection, "Báo cáo", date(2026, 11, 30))
+    (row,) = lxml.html.fromstring(page).xpath("//tr[th[starts-with(., 'Số tin')]]")
+    cells = [int(th.text_content()) for th in row.xpath("th")[1:4]]
+    return dict(zip(LABEL_NAMES.values(), cells, strict=True))
+
+
+def test_weekly_overview_counts_stories_as_the_digest(
+    syndicated: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A story counts under each label its copies carry, and an article only an analyst
+    labelled counts: in all and in its week, notebook 1.0 says what the digest says."""
+    notebook = execute(NOTEBOOKS[0], syndicated["dir"], monkeypatch)
+    assert dict(label_rows(cell_text(notebook, "c03"))) == digest_stories(syndicated["dir"])
+    week = f"{syndicated['monday']:%d/%m/%Y}"
+    (row,) = re.findall(rf"(?m)^{week}\s+(\d+)\s+(\d+)\s+(\d+)$", cell_text(notebook, "c05"))
+    counted = dict(zip(LABEL_NAMES.values(), map(int, row), strict=True))
+    assert counted == digest_stories(syndicated["dir"], syndicated["monday"])
+
+
+def test_notebooks_read_the_article_only_an_analyst_labelled_as_the_digest(
+    syndicated: dict[str, object],
+) -> None:
+    with open_db(syndicated["dir"] / "congvu.duckdb", read_only=True) as con:
+        notebooks = labelled_articles(con, DEFAULT_MODEL)
+        digest = article_rows(con, Selection(DEFAULT_MODEL)).dropna(subset="current_label")
+    assert sorted(zip(notebooks.article_id, notebooks.current_label, strict=True)) == sorted(
+        zip(digest.article_id, digest.current_label, strict=True)
+    )
+    assert syndicated["analyst_only"] in set(notebooks.article_id)
+
+
+def test_criticism_review_gives_a_story_all_its_copies_as_the_digest(
+    syndicated: dict[str, object],
+) -> None:
+    """Notebook 2.0 lists the criticism copy of a two-copy story: "số bản" is 2, as on the
+    digest's card, though its other copy is not criticism."""
+    with open_db(syndicated["dir"] / "congvu.duckdb", read_only=True) as con:
+        articles = labelled_articles(con, DEFAULT_MODEL)
+    criticism = stories(articles[articles["current_label"] == "criticism"])
+    assert list(criticism.loc[criticism["story_id"] == syndicated["story"], "copies"]) == [2]

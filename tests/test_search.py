@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from datetime import date, datetime
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from crawlers.dates import VN_TZ
 from pipelines.paths import DataPaths
 from pipelines.search import (
+    INDEX_VERSION,
     Filters,
     build_index,
     cached_index,
@@ -93,9 +95,95 @@ def paths(tmp_path: Path) -> DataPaths:
     return paths
 
 
-def ids(paths: DataPaths, text: str, **filters: object) -> list[str]:
+def ids(paths: DataPaths, text: str, limit: int = 20, **filters: object) -> list[str]:
     """The article ids found for text, best first."""
-    return list(search(paths.db, text, Filters(**filters))["article_id"])
+    return list(search(paths.db, text, Filters(**filters), limit)["article_id"])
+
+
+def analyst_label(paths: DataPaths, article_id: str, label: str) -> None:
+    """An analyst's label as `congvu review import` stores it, then published."""
+    with open_db(paths.store) as con:
+        con.execute(
+            "INSERT INTO labels VALUES (?, ?, 'lan', now(), 'evidence-lr-1', NULL, NULL, 'r.xlsx')",
+            [article_id, label],
+        )
+    publish(paths, wait_s=5)
+
+
+ANALYST_ONLY = (
+    "only",
+    "Dân phản ánh thủ tục chậm",
+    "Người dân phản ánh thủ tục chậm, hồ sơ bị trả lại nhiều lần. Cán bộ phường né việc.",
+    datetime(2026, 11, 22, 9, 0, tzinfo=VN_TZ),
+    "Huế",
+    {},  # no model labelled it: only an analyst did
+)
+
+
+@pytest.fixture
+def reviewed(tmp_path: Path) -> DataPaths:
+    """ARTICLES and one no model labelled, after analysts called "apart" (the model's neutral)
+    and "only" criticism and "shirk" (the model's criticism) praise."""
+    paths = DataPaths(tmp_path)
+    write_store(paths.store, [*ARTICLES, ANALYST_ONLY])
+    publish(paths, wait_s=5)
+    search(paths.db, "né việc")  # the index is built before the analysts' labels come
+    for article_id, label in (("apart", "criticism"), ("only", "criticism"), ("shirk", "praise")):
+        analyst_label(paths, article_id, label)
+    return paths
+
+
+def test_label_filter_is_the_current_label(reviewed: DataPaths) -> None:
+    """The analyst's label when reviewed, else the model's: what the digest lists by."""
+    assert set(ids(reviewed, "né việc", label="criticism")) == {"apart", "only"}
+    assert set(ids(reviewed, "né việc", label="praise")) == {"shirk", "praise"}
+    assert ids(reviewed, "né việc", label="neutral") == []
+
+
+def test_label_filter_ranks_and_limits_only_the_labelled(reviewed: DataPaths) -> None:
+    """The best criticism hit is found with --limit 1 though other hits rank above it."""
+    ranked = [i for i in ids(reviewed, "né việc") if i in {"apart", "only"}]
+    assert ids(reviewed, "né việc", limit=1, label="criticism") == ranked[:1]
+    assert ids(reviewed, "né việc")[0] not in ranked  # "shirk" ranks first overall
+
+
+def test_results_show_the_current_label(reviewed: DataPaths) -> None:
+    found = search(reviewed.db, "né việc")
+    assert dict(zip(found["article_id"], found["label"], strict=True)) == {
+        "shirk": "praise", "apart": "criticism", "only": "criticism", "praise": "praise",
+    }  # fmt: skip
+
+
+def test_cli_label_filter_is_the_current_label(reviewed: DataPaths) -> None:
+    run = run_congvu("search", "né việc", "--label", "criticism", "--data-dir", str(reviewed.root))
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    titles = sorted(line[3:] for line in lines if line[:3] in ("1. ", "2. "))
+    assert titles == ["Dân phản ánh thủ tục chậm", "Hội nghị tổng kết công tác năm"]
+    assert "   03/11/2026 · Báo Minh Họa · Huế · Phê phán" in lines  # "apart", the model's neutral
+    assert lines[-1].startswith("2 kết quả") and "của phân tích viên" in lines[-1]
+
+
+def test_relabelling_reindexes_nothing(reviewed: DataPaths) -> None:
+    """Labels are read from the snapshot, not the index: a night that only relabels (a review
+    import, a reclassify) leaves every article's index entry as it was."""
+    previous = latest_index(reviewed.root / "search")
+    with open_db(reviewed.store) as con:
+        con.execute("UPDATE classifications SET label = 'neutral' WHERE article_id = 'praise'")
+    analyst_label(reviewed, "respect", "praise")
+    (reviewed.root / "search" / ".next").mkdir()
+    with open_db(reviewed.db, read_only=True) as con:
+        assert build_index(con, reviewed.root / "search" / ".next", previous) == 0
+
+
+def test_an_index_of_another_version_is_not_built_upon(paths: DataPaths) -> None:
+    """Its fields differ (version 2 held labels): the next index is built from the articles."""
+    search(paths.db, "né việc")
+    current = latest_index(paths.root / "search")
+    older = paths.root / "search" / f"v{INDEX_VERSION - 1}-older"
+    shutil.copytree(current, older)
+    shutil.rmtree(current)
+    assert latest_index(paths.root / "search") is None
 
 
 def test_marks_typed_must_match(paths: DataPaths) -> None:
@@ -237,7 +325,7 @@ def test_next_snapshots_index_reindexes_only_what_changed(paths: DataPaths) -> N
     for folder in folders:
         folder.mkdir()
     with open_db(paths.db, read_only=True) as con:
-        assert build_index(con, folders[0], previous) == 3
+        assert build_index(con, folders[0], previous) == 2  # the relabelled one is not indexed
         assert build_index(con, folders[1], None) == len(ARTICLES) + 1
     assert ids(paths, "chậm trả hồ sơ") == ["apart"]  # its new title, and no longer its old one
     assert ids(paths, "hội nghị tổng kết") == []
