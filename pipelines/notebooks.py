@@ -21,7 +21,7 @@ from pipelines.digest import safe_url, shown, without_headline
 from pipelines.search import fold
 from pipelines.selection import ARTICLE_DAY, CURRENT_LABEL
 from pipelines.store import open_db
-from pipelines.vietnamese import LABEL_NAMES, label_name
+from pipelines.vietnamese import LABEL_NAMES, evidence_of_text, label_name, review_text
 
 NOTEBOOK_DB = Path("../data/congvu.duckdb")  # the published snapshot, seen from notebooks/
 # Chart colours by label code, the same in every chart: criticism red, praise green.
@@ -126,15 +126,17 @@ def names_match(names: list[str] | float, wanted: str) -> bool:
     return any(fold(wanted) in fold(name) for name in names)
 
 
-def cross_validated_f1(model_id: str) -> float | None:
-    """The macro-F1 a model was released with (its metrics.json: cross-validation or dev.csv)."""
+def release_figure(model_id: str) -> tuple[float | None, str]:
+    """The macro-F1 a model was released with (its metrics.json), and what it was measured on:
+    cross-validation, or the labels the model was tuned on (the lexicon's dev.csv)."""
     path = models_dir() / model_id / "metrics.json"
     if not path.is_file():
-        return None
+        return None, ""
     doc = json.loads(path.read_text(encoding="utf-8"))
     if "cross_validated" in doc:
-        return doc["cross_validated"]["at_operating_point"]["macro_f1"]
-    return doc.get("macro_f1")
+        return doc["cross_validated"]["at_operating_point"]["macro_f1"], "kiểm định chéo"
+    labels = Path(str(doc.get("data", {}).get("labels", "nhãn không rõ"))).name
+    return doc.get("macro_f1"), f"{labels}, chính các bài dùng để chỉnh mô hình (con số lạc quan)"
 
 
 def model_figures() -> pd.DataFrame:
@@ -142,8 +144,8 @@ def model_figures() -> pd.DataFrame:
     rows = []
     board = read_scoreboard()
     for entry in board["models"]:
-        row = {"model_id": entry["model_id"], "cross_validated_macro_f1": None}
-        row["cross_validated_macro_f1"] = cross_validated_f1(entry["model_id"])
+        row = {"model_id": entry["model_id"]}
+        row["cross_validated_macro_f1"], row["released_on"] = release_figure(entry["model_id"])
         if entry.get("status") == "scored":
             criticism, praise = (entry["per_class"][k] for k in ("criticism", "praise"))
             at_mix = mix_precision(entry, board["nightly_mix"]["counts"])
@@ -217,15 +219,19 @@ def evidence_sentences(evidence: object, title: str | None, count: int = 3) -> l
 
 
 def review_state(label: str | None, analyst_label: str | None) -> str:
-    """Whether an analyst confirmed the model's label, changed it (from what), or has not
-    reviewed it."""
-    if analyst_label is None or pd.isna(analyst_label):
-        return "chưa duyệt"
+    """The review line of the digest's cards (vietnamese.review_text), or that none was done."""
+    return review_text(label, analyst_label) or "Chưa được phân tích viên duyệt"
+
+
+def checked_text(label: object, analyst_label: object) -> str:
+    """Who chose a pasted story's label, in brackets after it: the machine, or an analyst."""
+    if not isinstance(analyst_label, str):
+        return "nhãn máy, chưa duyệt"
     if analyst_label == label:
-        return "đã xác nhận"
-    if not isinstance(label, str):
-        return f"máy chưa gán nhãn, phân tích viên đã gán {label_name(analyst_label)}"
-    return f"máy gán {label_name(label)}, phân tích viên đã sửa thành {label_name(analyst_label)}"
+        return "máy gán, phân tích viên đã xác nhận"
+    if isinstance(label, str):
+        return f"phân tích viên đổi từ nhãn máy {label_name(label)}"
+    return "phân tích viên gán; máy chưa gán nhãn"
 
 
 def report_html(rows: pd.DataFrame) -> str:
@@ -238,17 +244,20 @@ def report_html(rows: pd.DataFrame) -> str:
     parts = []
     for row in rows.itertuples():
         province = row.province if isinstance(row.province, str) else ""  # NaN when unknown
-        checked = isinstance(row.analyst_label, str)
-        state = "đã được phân tích viên duyệt" if checked else "nhãn máy, chưa duyệt"
-        label = f"{label_name(row.current_label)} ({state})"
+        label = f"{label_name(row.current_label)} ({checked_text(row.label, row.analyst_label)})"
         facts = [row.source, row.day.strftime("%d/%m/%Y"), province, label]
         sentences = evidence_sentences(row.evidence, row.title)
         evidence = "".join(f"<li>{escape(s)}</li>" for s in sentences)
+        said = ""
+        if isinstance(row.analyst_label, str) and row.analyst_label != row.label:
+            said = (
+                f"<p>{escape(evidence_of_text(row.label, row.analyst_label, bool(sentences)))}</p>"
+            )
         link = safe_url(row.url) or ""  # a crawled javascript: link must not be clickable
         anchor = f'<a href="{escape(link)}">{escape(link)}</a>' if link else escape(row.url)
         parts.append(
             f"<h4>{escape(row.title or '')}</h4>"
             f"<p>{escape(' · '.join(f for f in facts if f))}</p>"
-            f"<ul>{evidence}</ul><p>Nguồn: {anchor}</p>"
+            f"{said}<ul>{evidence}</ul><p>Nguồn: {anchor}</p>"
         )
     return str(shown("\n".join(parts)))

@@ -119,6 +119,18 @@ def review_text(
     return f"Máy chưa gán nhãn; {who} đã gán nhãn {analyst}{when}"
 
 
+def evidence_of_text(label: object, analyst_label: str, has_evidence: bool) -> str:
+    """What the machine's sentences of a story an analyst relabelled are, or that there are none."""
+    analyst = label_name(analyst_label)
+    if has_evidence and isinstance(label, str):
+        return (
+            f"Các câu dưới đây là căn cứ máy dùng khi gán nhãn {label_name(label)}, không phải căn "
+            f"cứ cho nhãn {analyst} của phân tích viên:"
+        )
+    none = "máy không có câu căn cứ nào cho nhãn này"
+    return f"Nhãn {analyst} là quyết định của phân tích viên; {none}."
+
+
 def error_text(kind: str, pages: int) -> str:
     """One crawl error counter in words: "không phân giải được tên miền: 5 trang"."""
     if kind.startswith("http_") and kind[5:].isdigit():

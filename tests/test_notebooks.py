@@ -21,6 +21,7 @@ from pipelines.notebooks import (
     agreement,
     evidence_sentences,
     labelled_articles,
+    model_figures,
     report_html,
     stories,
 )
@@ -223,6 +224,7 @@ def test_report_keeps_crawled_text_inert() -> None:
             "source": ["<b>x</b>"],
             "day": [pd.Timestamp("2026-11-20")],
             "province": [None],
+            "label": ["criticism"],
             "current_label": ["criticism"],
             "analyst_label": [None],
             "evidence": [["<img src=x onerror=alert(1)>", "<script>alert(1)</script>"]],
@@ -242,6 +244,7 @@ def test_report_leaves_out_stored_bidi_controls() -> None:
             "source": ["Báo \u2067X\u2069"],
             "day": [pd.Timestamp("2026-11-20")],
             "province": ["Hà Nội"],
+            "label": ["criticism"],
             "current_label": ["criticism"],
             "analyst_label": [None],
             "evidence": [["Ông \u202eNguyễn Văn A bị kỷ luật."]],
@@ -259,6 +262,7 @@ def test_report_of_stories_with_and_without_a_province() -> None:
     rows = rows.assign(
         source="Báo Đà Nẵng",
         day=pd.Timestamp("2026-11-20"),
+        label="criticism",
         current_label="criticism",
         analyst_label=None,
         evidence=[["Câu một."], ["Câu hai."]],
@@ -269,26 +273,59 @@ def test_report_of_stories_with_and_without_a_province() -> None:
     assert "<p>Báo Đà Nẵng · 20/11/2026 · Phê phán (nhãn máy, chưa duyệt)</p>" in html
 
 
-def pasted_line(label: str, analyst_label: str | None) -> str:
-    """The line under the headline report_html writes for a story with these labels."""
+def pasted(label: str, analyst_label: str | None, evidence: list[str] | None = None) -> str:
+    """What report_html writes for a story with these labels and the model's evidence."""
     rows = pd.DataFrame(
         {
             "title": ["Bài một"],
             "source": ["Báo Đà Nẵng"],
             "day": [pd.Timestamp("2026-11-20")],
             "province": ["Đà Nẵng"],
+            "label": [label],
             "current_label": [analyst_label or label],
             "analyst_label": [analyst_label],
-            "evidence": [["Câu một."]],
+            "evidence": [["Câu một."] if evidence is None else evidence],
             "url": ["https://baodanang.vn/a-1.html"],
         }
     )
-    return report_html(rows).split("<p>")[1].split("</p>")[0]
+    return report_html(rows)
 
 
-def test_pasted_line_gives_the_analysts_label_and_says_it_was_checked() -> None:
+def pasted_line(label: str, analyst_label: str | None) -> str:
+    """The line under the headline report_html writes for a story with these labels."""
+    return pasted(label, analyst_label).split("<p>")[1].split("</p>")[0]
+
+
+def test_pasted_line_gives_the_analysts_label_and_the_machines_it_replaced() -> None:
     line = pasted_line("neutral", "criticism")
-    assert line == "Báo Đà Nẵng · 20/11/2026 · Đà Nẵng · Phê phán (đã được phân tích viên duyệt)"
+    assert line == (
+        "Báo Đà Nẵng · 20/11/2026 · Đà Nẵng · Phê phán (phân tích viên đổi từ nhãn máy Trung lập)"
+    )
+
+
+def test_pasted_line_of_a_confirmed_label_says_the_analyst_confirmed_it() -> None:
+    line = pasted_line("criticism", "criticism")
+    assert (
+        line
+        == "Báo Đà Nẵng · 20/11/2026 · Đà Nẵng · Phê phán (máy gán, phân tích viên đã xác nhận)"
+    )
+
+
+def test_pasted_relabelled_story_says_whose_sentences_follow() -> None:
+    """Praise changed to criticism: the praise sentences must not read as grounds to criticise."""
+    html = pasted("praise", "criticism", ["Trao Bằng khen cho chị Ánh."])
+    assert (
+        "<p>Các câu dưới đây là căn cứ máy dùng khi gán nhãn Khen ngợi, không phải căn cứ cho "
+        "nhãn Phê phán của phân tích viên:</p><ul><li>Trao Bằng khen cho chị Ánh.</li>"
+    ) in html
+
+
+def test_pasted_relabelled_story_without_machine_evidence_says_so() -> None:
+    html = pasted("neutral", "criticism", [])
+    assert (
+        "<p>Nhãn Phê phán là quyết định của phân tích viên; máy không có câu căn cứ nào cho "
+        "nhãn này.</p><ul></ul>"
+    ) in html
 
 
 def test_pasted_line_says_an_unreviewed_label_is_the_machines() -> None:
@@ -484,3 +521,16 @@ def test_criticism_review_gives_a_story_all_its_copies_as_the_digest(
         articles = labelled_articles(con, DEFAULT_MODEL)
     criticism = stories(articles[articles["current_label"] == "criticism"])
     assert list(criticism.loc[criticism["story_id"] == syndicated["story"], "copies"]) == [2]
+
+
+def test_model_table_says_the_lexicons_release_figure_is_on_its_own_tuning_labels() -> None:
+    """cue-lexicon-1's 0.764 is on dev.csv, which set its constants: not cross-validation."""
+    figures = model_figures().set_index("model_id")
+    assert figures.loc["cue-lexicon-1", "released_on"] == (
+        "dev.csv, chính các bài dùng để chỉnh mô hình (con số lạc quan)"
+    )
+
+
+def test_model_table_says_a_cross_validated_release_figure_is_one() -> None:
+    figures = model_figures().set_index("model_id")
+    assert figures.loc[DEFAULT_MODEL, "released_on"] == "kiểm định chéo"
