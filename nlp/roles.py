@@ -50,7 +50,8 @@ DECIDING = (
     "ký quyết định", "ra quyết định", "quyết định", "ký", "chỉ đạo", "yêu cầu", "kết luận",
     "kiến nghị", "đề nghị", "ra lệnh", "ban hành",
 )  # fmt: skip
-RECTIFYING = (*SANCTIONS, "kiểm điểm", "chấn chỉnh", "khắc phục", "làm rõ trách nhiệm")
+# Not "khắc phục": the remedy a misconduct made needed ("... phải bỏ thêm tiền khắc phục hậu quả").
+RECTIFYING = (*SANCTIONS, "kiểm điểm", "chấn chỉnh", "làm rõ trách nhiệm")
 # Misconduct: its subject is the one criticised (never its object: that is the victim).
 MISCONDUCT = (
     "tham ô", "tham nhũng", "nhận hối lộ", "đòi hối lộ", "đưa hối lộ", "vòi tiền", "đòi tiền",
