@@ -20,6 +20,7 @@ from crawlers.text import BIDI
 from nlp.classify import ModelNotFoundError, models_dir, precision_at_nightly_mix, resolve_model
 from nlp.lexicon import Lexicon
 from nlp.names import HONORIFICS
+from nlp.roles import AGENT, SUBJECT, roles
 from nlp.text import normalize
 from pipelines.charts import UNLABELLED, bars_chart, daily_chart
 from pipelines.paths import DataPaths
@@ -48,6 +49,12 @@ DAILY_CHART = "Số bài theo ngày đăng và nhãn"
 SOURCE_CHART = "Số bài theo nguồn và nhãn"
 PROVINCE_CHART = "Số bài theo tỉnh, thành phố (bản đồ 34 tỉnh, thành) và nhãn"
 FALLBACK_CUES = "cue-lexicon-1"  # the guide's phrases, for a model folder without cues.yaml
+# A card's lines of the people its sentences praise or criticise, and of those who handed out
+# the praise or decided the sanction (nlp.roles), by the card's label.
+ROLE_LINES = {
+    "praise": {SUBJECT: "Người được khen", AGENT: "Người trao khen thưởng, biểu dương"},
+    "criticism": {SUBJECT: "Người bị phê phán", AGENT: "Người ra quyết định xử lý, chỉ đạo"},
+}
 
 
 @dataclass(frozen=True)
@@ -130,16 +137,28 @@ def evidence_shown(evidence: Iterable[str], title: object, lexicon: Lexicon) -> 
     return [highlight(s, lexicon) for s in kept[:MAX_EVIDENCE]]
 
 
-def people_lines(row: dict) -> dict[str, list[str]]:
-    """The people a card names: those its headline or shown evidence names, then the others.
+def people_lines(row: dict, label: str, changed: bool) -> dict[str, list[str]]:
+    """The people a card names: the one its sentences praise or criticise, the one who handed out
+    the praise or decided the sanction, the others its headline or shown evidence names, then
+    the rest.
 
-    A criticism article names the official it criticises beside the chairman who signed the
-    discipline and the inspector who found the fault; an analyst must see which is which.
+    A praise article names the official who presented the award beside the one praised, a
+    criticism article the chairman who signed the discipline beside the one disciplined; an
+    analyst must see which is which. The roles are read from the sentences by nlp.roles for the
+    card's (current) label; a card whose label an analyst changed reads them from its headline
+    alone, since its evidence argues the model's label, not this one.
     """
     people = as_list(row["people"])
-    quoted = people_quoted(people, row["evidence"], row["title"])
-    others = [name for name in people if name not in quoted]
-    return {"people_quoted": quoted[:MAX_NAMES], "people": others[:MAX_NAMES]}
+    headline = row["title"] if isinstance(row["title"], str) else ""
+    sentences = [headline, *without_headline(row["evidence"], row["title"])[:MAX_EVIDENCE]]
+    quoted = names_in(people, sentences)
+    placed = roles(quoted, sentences[:1] if changed else sentences, label)
+    return {
+        "people_subject": [name for name in quoted if placed.get(name) == SUBJECT][:MAX_NAMES],
+        "people_agent": [name for name in quoted if placed.get(name) == AGENT][:MAX_NAMES],
+        "people_quoted": [name for name in quoted if name not in placed][:MAX_NAMES],
+        "people": [name for name in people if name not in quoted][:MAX_NAMES],
+    }
 
 
 def people_quoted(people: object, evidence: object, title: object) -> list[str]:
@@ -170,6 +189,8 @@ def story_cards(rows: pd.DataFrame, label: str, lexicon: Lexicon) -> list[dict]:
     for row in chosen.drop_duplicates("story_id").to_dict("records"):
         reviewed = (row["label"], row["analyst_label"], row["reviewer"], row["labelled_at"])
         note = row["analyst_note"]
+        # The analyst changed the label: the evidence is the model's, for its own label.
+        changed = isinstance(reviewed[1], str) and reviewed[1] != reviewed[0]
         cards.append(
             {
                 "title": row["title"] or "(không có tiêu đề)",
@@ -177,14 +198,13 @@ def story_cards(rows: pd.DataFrame, label: str, lexicon: Lexicon) -> list[dict]:
                 "source": row["source"],
                 "day": day_text(row["published_at"]) or "không rõ ngày đăng",
                 "province": row["province"] if isinstance(row["province"], str) else "",
-                **people_lines(row),
+                **people_lines(row, label, changed),
                 "bodies": as_list(row["bodies"])[:MAX_NAMES],
                 "evidence": evidence_shown(as_list(row["evidence"]), row["title"], lexicon),
                 "copies": int(row["copies"]),
                 "review": review_text(*reviewed),
                 "note": note.strip() if isinstance(note, str) else "",
-                # The analyst changed the label: the evidence is the model's, for its own label.
-                "changed": isinstance(reviewed[1], str) and reviewed[1] != reviewed[0],
+                "changed": changed,
                 "model_label": label_name(row["label"]),
             }
         )
@@ -336,6 +356,9 @@ def render(
             failed=failed,
             drifted=drifted,
             label_names=LABEL_NAMES,
+            role_lines=ROLE_LINES,
+            subject=SUBJECT,
+            agent=AGENT,
             by_source=by_source,
             stories=stories,
             # Each story once, as the workbook's total: copies may carry different labels.

@@ -225,7 +225,25 @@ def card(demo: Path, headline_start: str) -> lxml.html.HtmlElement:
 
 def test_official_the_evidence_names_is_listed_apart(demo: Path) -> None:
     lines = texts(card(demo, "Khiển trách công chức"), "p[@class='meta']")
-    assert "Người được nêu trong tiêu đề hoặc câu trích: Đỗ Văn K" in lines
+    assert "Người bị phê phán: Đỗ Văn K" in lines
+
+
+PRAISE_CARD = "Tặng Bằng khen cho Chủ tịch UBND xã Mỹ Lộc"  # a vice-chairman hands the award
+
+
+def test_official_the_award_went_to_is_listed_as_the_one_praised(demo: Path) -> None:
+    lines = texts(card(demo, PRAISE_CARD), "p[@class='meta']")
+    assert "Người được khen: Nguyễn Hữu Thành" in lines
+
+
+def test_official_who_handed_out_the_award_is_listed_apart(demo: Path) -> None:
+    lines = texts(card(demo, PRAISE_CARD), "p[@class='meta']")
+    assert "Người trao khen thưởng, biểu dương: Vũ Minh Đức" in lines
+
+
+def test_the_one_praised_comes_first(demo: Path) -> None:
+    lines = texts(card(demo, PRAISE_CARD), "p[@class='meta']")
+    assert lines[1].startswith("Người được khen: ")
 
 
 def test_official_the_evidence_does_not_name_is_listed_as_another(demo: Path) -> None:
@@ -478,6 +496,14 @@ def test_card_an_analyst_labelled_without_machine_evidence_says_so(
         ],
         [],
     )
+
+
+def test_changed_card_keeps_the_people_of_the_models_evidence_on_the_neutral_line(
+    reviewed: dict[str, str],
+) -> None:
+    """Criticism changed to praise: the disciplined official is no one praised."""
+    lines = texts(reviewed_card(reviewed, "changed"), "p[@class='meta']")
+    assert "Người được nêu trong tiêu đề hoặc câu trích: Đỗ Văn K" in lines
 
 
 def test_analysts_note_is_shown_as_their_note_and_as_text(reviewed: dict[str, str]) -> None:

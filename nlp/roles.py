@@ -1,0 +1,333 @@
+"""Who a praise or criticism sentence praises or criticises, and who hands it out or decides it.
+
+Rules on Vietnamese syntax over underthesea's words and parts of speech (nlp.entities): the one
+praised is the object of "trao/tặng <honour> cho", "biểu dương", "khen thưởng", or the subject of
+"được/nhận <honour>"; the one criticised is the object of "kỷ luật", "khởi tố", "bắt", the
+subject of "bị <sanction>" or of a misconduct ("nhận hối lộ", "gây phiền hà"). The one who hands
+out or decides is the subject of those giving and sanctioning verbs, the agent of "được/bị X
+<verb>", or X of "theo quyết định của X". A person no rule places has no role: never a guess.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from nlp.entities import tag_sentence
+from nlp.names import HONORIFICS
+from nlp.text import normalize
+
+SUBJECT = "subject"  # the one praised or criticised
+AGENT = "agent"  # the one who hands out the praise, or orders or decides the sanction
+
+# Honours handed out: "trao/tặng" counts only with one of these (gifts to the poor are no praise).
+HONOURS = (
+    "bằng khen", "giấy khen", "huân chương", "huy chương", "danh hiệu", "cờ thi đua",
+    "kỷ niệm chương", "thư khen", "phần thưởng", "giải thưởng", "bằng công nhận", "khen thưởng",
+    "tuyên dương", "biểu dương", "vinh danh",
+)  # fmt: skip
+# Verbs whose object is the one praised ("biểu dương ông Thành").
+PRAISING = (
+    "biểu dương", "tuyên dương", "khen ngợi", "khen thưởng", "khen", "vinh danh", "ghi nhận",
+    "đánh giá cao",
+)  # fmt: skip
+# Verbs whose subject hands out praise: giving (with an honour in the clause) or praising.
+GIVING = ("trao tặng", "trao", "tặng", "ký quyết định", "gửi thư khen", *PRAISING)
+# Passive or receiving before an honour: the subject is the one praised.
+RECEIVING = ("được", "nhận", "đón nhận", "vinh dự")
+# Sanctions: their object is the one criticised, their subject (or agent) decides them.
+SANCTIONS = (
+    "kỷ luật", "khiển trách", "cảnh cáo", "cách chức", "cách hết các chức vụ", "bãi nhiệm",
+    "miễn nhiệm", "giáng chức", "khai trừ", "tạm đình chỉ", "đình chỉ", "buộc thôi việc",
+    "cho thôi việc", "sa thải", "phê bình", "xử lý", "xử phạt", "phạt", "khởi tố",
+    "truy tố", "bắt tạm giam", "bắt khẩn cấp", "bắt giam", "bắt giữ", "bắt", "tạm giam",
+    "truy nã", "tuyên phạt", "kết án", "xét xử", "điều chuyển", "thu hồi",
+)  # fmt: skip
+# Verbs whose subject orders or decides, when what is ordered is a sanction or a rectification
+# ("ký quyết định kỷ luật", "yêu cầu ... chấn chỉnh"): an official who "chỉ đạo cấp dưới lập
+# khống" or "ký hợp đồng" sai is the one criticised.
+DECIDING = (
+    "ký quyết định", "ra quyết định", "quyết định", "ký", "chỉ đạo", "yêu cầu", "kết luận",
+    "kiến nghị", "đề nghị", "ra lệnh", "ban hành",
+)  # fmt: skip
+# Not "khắc phục": the remedy a misconduct made needed ("... phải bỏ thêm tiền khắc phục hậu quả").
+RECTIFYING = (*SANCTIONS, "kiểm điểm", "chấn chỉnh", "làm rõ trách nhiệm")
+# Misconduct: its subject is the one criticised (never its object: that is the victim).
+MISCONDUCT = (
+    "tham ô", "tham nhũng", "nhận hối lộ", "đòi hối lộ", "đưa hối lộ", "vòi tiền", "đòi tiền",
+    "vòi vĩnh", "lợi dụng", "lạm dụng", "chiếm đoạt", "gây phiền hà", "gây khó khăn",
+    "nhũng nhiễu", "sách nhiễu", "hạch sách", "vi phạm", "cố ý làm trái", "làm trái",
+    "thiếu trách nhiệm", "buông lỏng", "né tránh", "đùn đẩy", "tắc trách", "sai phạm",
+    "có sai phạm", "có hành vi", "tự ý", "làm giả", "giả mạo", "ăn chặn", "bớt xén", "tư lợi",
+    "thông đồng", "móc ngoặc", "câu kết", "tiếp tay", "bao che", "nhận tiền",
+    # owning up: "ông K. thừa nhận khuyết điểm", "ông A đã kiểm điểm không trung thực"
+    "thừa nhận", "nhận sai", "nhận khuyết điểm", "nhận lỗi", "kiểm điểm",
+)  # fmt: skip
+# Nouns before "của X" that make X the one who decided ("theo quyết định của X").
+DECISION_NOUNS = ("quyết định", "chỉ đạo", "kết luận", "chỉ thị", "công văn", "thư khen")
+# Nouns before "của X" that make X the one criticised ("sai phạm của ông A").
+FAULT_NOUNS = ("sai phạm", "vi phạm", "khuyết điểm", "hành vi")
+# Words an adverb slot may hold between a subject and its verb.
+ADVERBS = {
+    "đã", "vừa", "mới", "cũng", "đang", "sẽ", "còn", "vẫn", "lại", "từng", "đều", "liền", "phải",
+}  # fmt: skip
+LOWER_TITLES = {"nguyên", "cựu", "đồng chí", "bị cáo", "bị can"}
+JOINS = {",", "và", "cùng", "cùng với"}
+_ADDRESS = "|".join(sorted(HONORIFICS))
+WINDOW = 12  # words an appositive or an agent between "được/bị" and its verb may hold
+
+
+def mention_spans(name: str, sentence: str) -> list[tuple[int, int]]:
+    """Where a sentence names a person: the whole name, or a form of address and given name."""
+    given = re.escape(name.rsplit(" ", 1)[-1])
+    whole = rf"{re.escape(name)}|(?i:{_ADDRESS}) {given}"
+    return [m.span() for m in re.finditer(rf"(?<!\w)(?:{whole})(?!\w)\.?", sentence)]
+
+
+def _starts(text: str, phrases: Iterable[str]) -> str | None:
+    """The phrase (longest first) the lower-case text begins with, as whole words."""
+    for phrase in sorted(phrases, key=len, reverse=True):
+        if re.match(rf"{re.escape(phrase)}(?!\w)", text):
+            return phrase
+    return None
+
+
+def _ends(text: str, phrases: Iterable[str]) -> bool:
+    """Whether the lower-case text ends with one of the phrases, as whole words."""
+    return any(re.search(rf"(?<!\w){re.escape(p)}\s*$", text) for p in phrases)
+
+
+def _holds(text: str, phrases: Iterable[str]) -> bool:
+    """Whether the lower-case text holds one of the phrases, as whole words."""
+    return any(re.search(rf"(?<!\w){re.escape(p)}(?!\w)", text) for p in phrases)
+
+
+class _Sentence:
+    """A sentence as underthesea's words, parts of speech and offsets, with its persons' words."""
+
+    def __init__(self, sentence: str, people: Sequence[str]) -> None:
+        self.lower = sentence.lower()
+        tagged = tag_sentence(sentence)
+        self.words = [w for w, *_ in tagged]
+        self.pos = [p for _, p, *_ in tagged]
+        self.starts: list[int] = []
+        at = 0
+        for word in self.words:
+            found = sentence.find(word, at)
+            self.starts.append(found if found >= 0 else at)
+            at = self.starts[-1] + len(word) if found >= 0 else at
+        self.ends = [s + len(w) for s, w in zip(self.starts, self.words, strict=True)]
+        self.owner: dict[int, str] = {}  # word index -> the person it names
+        self.mentions: dict[str, list[tuple[int, int]]] = {}  # person -> word ranges
+        for name in people:
+            for start, end in mention_spans(name, sentence):
+                span = [i for i in range(len(self.words)) if self.starts[i] < end
+                        and self.ends[i] > start]  # fmt: skip
+                if span and not any(i in self.owner for i in span):
+                    self.owner.update(dict.fromkeys(span, name))
+                    self.mentions.setdefault(name, []).append((span[0], span[-1] + 1))
+
+    def nominal(self, i: int) -> bool:
+        """Whether word i may be part of a noun phrase naming a person (title, unit, name)."""
+        word, pos = self.words[i], self.pos[i]
+        return (
+            i in self.owner
+            or pos.startswith("N")
+            or pos == "M"
+            or word[:1].isupper()
+            or word.lower() in LOWER_TITLES
+        )
+
+    def group_end(self, i: int) -> int:
+        """The index after a bracketed group opening at i, or i when none opens there."""
+        if self.words[i] != "(":
+            return i
+        for j in range(i + 1, min(len(self.words), i + WINDOW)):
+            if self.words[j] == ")":
+                return j + 1
+        return i
+
+    def after(self, end: int) -> int:
+        """The word after a person's mention, its appositive, fellow persons and adverbs."""
+        i = end
+        while i < len(self.words):
+            closed = self.group_end(i)
+            if closed != i:  # "(nguyên phó phòng ...)"
+                i = closed
+            elif self.words[i] in {",", "-", "–"} and self.appositive_end(i + 1) > i + 1:
+                i = self.appositive_end(i + 1)
+            elif self.listed(i) or i in self.owner or self.person_follows(i):
+                i += 1  # "A, B và C", a fellow person's title and name
+            else:
+                break
+        while i < len(self.words) and self.words[i].lower() in ADVERBS:
+            i += 1
+        return i
+
+    def listed(self, i: int) -> bool:
+        """Whether word i joins persons of one list: "và", "cùng", or a comma in a list that
+        ends with them ("A, B và C"): a comma alone may end a clause ("cho chị Ánh, ông X ...")."""
+        word = self.words[i].lower()
+        if word not in JOINS or not self.person_follows(i + 1):
+            return False
+        if word != ",":
+            return True
+        j = i + 1
+        while j < len(self.words) and (self.nominal(j) or self.words[j] == ","):
+            j = max(self.group_end(j), j + 1)
+        return j < len(self.words) and self.words[j].lower() in JOINS - {","}
+
+    def person_follows(self, i: int) -> bool:
+        """Whether a noun phrase naming a person begins at word i."""
+        j = i
+        while j < len(self.words) and j - i < WINDOW and self.nominal(j):
+            if j in self.owner:
+                return True
+            j += 1
+        return False
+
+    def appositive_end(self, i: int) -> int:
+        """The word after ", Chủ tịch UBND xã Mỹ Lộc," (its closing comma eaten) or "- Giám đốc
+        Sở Y tế" (ended by a verb); i itself when no appositive begins at word i."""
+        if i >= len(self.words) or not self.nominal(i) or i in self.owner:
+            return i
+        j = i
+        while j < len(self.words) and j - i < WINDOW:  # up to a closing comma
+            word = self.words[j]
+            if word == ",":
+                return j + 1
+            if j in self.owner or word in {";", ":"} or self.stop_at(j):
+                break
+            j = max(self.group_end(j), j + 1)
+        j = i
+        while j < len(self.words) and j not in self.owner:  # a noun phrase, ended by a verb
+            if self.words[j] in {"-", "–"} and j + 1 < len(self.words) and self.nominal(j + 1):
+                j += 1
+            elif self.group_end(j) != j:
+                j = self.group_end(j)
+            elif self.nominal(j):
+                j += 1
+            else:
+                break
+        if j < len(self.words) and self.words[j] in {",", "-", "–"}:
+            return j + 1
+        return j if j < len(self.words) and self.stop_at(j) else i
+
+    def stop_at(self, i: int) -> bool:
+        """Whether word i is an adverb, "được", "bị" or a verb the rules read."""
+        return self.words[i].lower() in ADVERBS | {"được", "bị"} or self.trigger_at(i)
+
+    def trigger_at(self, i: int) -> bool:
+        """Whether a giving, sanctioning or misconduct verb begins at word i."""
+        rest = self.lower[self.starts[i] :]
+        return bool(_starts(rest, (*GIVING, *DECIDING, *SANCTIONS, *MISCONDUCT, *RECEIVING)))
+
+    def before(self, start: int) -> int:
+        """The word before a person's noun phrase (title, fellow persons); -1 at the start."""
+        i = start - 1
+        while i >= 0:
+            if self.words[i] == ")":
+                opening = next((k for k in range(i - 1, max(-1, i - WINDOW), -1)
+                                if self.words[k] == "("), None)  # fmt: skip
+                if opening is None:
+                    break
+                i = opening - 1
+            elif self.nominal(i) or (i - 1 in self.owner and self.listed(i)):
+                i -= 1
+            else:
+                break
+        return i
+
+    def clause_before(self, i: int) -> str:
+        """The lower-case text of the clause up to and with word i (from the last ; or :)."""
+        text = self.lower[: self.ends[i]]
+        return re.split(r"[;:]", text)[-1]
+
+    def rest(self, i: int) -> str:
+        """The lower-case text from word i to the end of its clause."""
+        return re.split(r"[;:]", self.lower[self.starts[i] :])[0] if i < len(self.words) else ""
+
+
+def _role(s: _Sentence, span: tuple[int, int], label: str) -> str | None:
+    """The role one mention has in a sentence about label, or None."""
+    g = s.before(span[0])
+    h = s.after(span[1])
+    left = s.clause_before(g) if g >= 0 else ""
+    right = s.rest(h)
+    if label == "praise":
+        return _praise_role(left, right)
+    if label == "criticism":
+        return _criticism_role(left, right)
+    return None
+
+
+def _praise_role(left: str, right: str) -> str | None:
+    """The role in a praise sentence from the text before a person's noun phrase and after it."""
+    if _ends(left, ("được", "bị")) and _starts(right, GIVING):
+        return AGENT  # "được Chủ tịch UBND tỉnh Lâm Quang Vinh tặng Bằng khen"
+    if _ends(left, ("cho",)) and _holds(left.rsplit(",", 1)[-1], HONOURS):
+        return SUBJECT  # "trao Bằng khen cho chị Ánh"
+    if _ends(left, PRAISING):
+        return SUBJECT  # "biểu dương ông Thành"
+    if _ends(left, tuple(f"{n} của" for n in DECISION_NOUNS)) and _holds(left, HONOURS):
+        return AGENT  # "thư khen của Chủ tịch nước X"
+    receiving = _starts(right, RECEIVING)
+    if receiving and _holds(right[len(receiving) :].split(",")[0], HONOURS):
+        return SUBJECT  # "chị Ánh vừa được Chủ tịch UBND tỉnh tặng Bằng khen"
+    giving = _starts(right, GIVING)
+    if giving in PRAISING:
+        return AGENT  # "Chủ tịch UBND tỉnh Lâm Quang Vinh ghi nhận chị ..."
+    if giving and _holds(right[len(giving) :].split(";")[0], HONOURS):
+        return AGENT  # "Phó Thủ tướng X trao tặng danh hiệu Anh hùng Lao động cho ..."
+    return None
+
+
+def _criticism_role(left: str, right: str) -> str | None:
+    """The role in a criticism sentence from the text before a person's noun phrase and after."""
+    if _ends(left, ("bị",)) and _starts(right, SANCTIONS):
+        return AGENT  # "bị Chủ tịch UBND huyện X kỷ luật"
+    if _ends(left, SANCTIONS) or (_ends(left, ("đối với",)) and _holds(left, SANCTIONS)):
+        return SUBJECT  # "kỷ luật khiển trách ông A", "khởi tố bị can đối với ông A"
+    if _ends(left, tuple(f"{n} của" for n in DECISION_NOUNS)) and _holds(left, RECTIFYING):
+        return AGENT  # "theo quyết định kỷ luật của Chủ tịch UBND tỉnh X", not "làm theo sự
+        # chỉ đạo của ông X" (the one who ordered the misconduct)
+    if _ends(left, tuple(f"{n} của" for n in FAULT_NOUNS)):
+        return SUBJECT  # "sai phạm của ông A"
+    if _starts(right, ("bị",)) and _holds(right[2:].split(",")[0], SANCTIONS):
+        return SUBJECT  # "ông Khải bị khởi tố", "ông K. bị kỷ luật khiển trách"
+    if _starts(right, MISCONDUCT):
+        return SUBJECT  # "ông K. đã gây phiền hà", "Sầm Trung lợi dụng chức vụ"
+    if _starts(right, SANCTIONS):
+        return AGENT  # "Công an tỉnh X khởi tố", "Chủ tịch UBND xã X khiển trách ông A"
+    deciding = _starts(right, DECIDING)
+    if deciding and _holds(right[len(deciding) :], RECTIFYING):
+        return AGENT  # "Thủ tướng X vừa ký quyết định kỷ luật", "Bộ trưởng X yêu cầu chấn chỉnh"
+    return None
+
+
+def sentence_roles(people: Sequence[str], sentence: str, label: str) -> dict[str, str]:
+    """Each person a sentence about label (praise, criticism) gives a role; the others left out.
+
+    A person named twice with two roles in the sentence gets none.
+    """
+    sentence = normalize(sentence)
+    named = [p for p in people if mention_spans(p, sentence)]
+    if label not in ("praise", "criticism") or not named:
+        return {}
+    s = _Sentence(sentence, named)
+    found = {name: {_role(s, span, label) for span in spans} for name, spans in s.mentions.items()}
+    placed = {name: r - {None} for name, r in found.items()}
+    return {name: r.pop() for name, r in placed.items() if len(r) == 1}
+
+
+def roles(people: Sequence[str], sentences: Iterable[str], label: str) -> dict[str, str]:
+    """Each person the sentences about label give one role (SUBJECT or AGENT).
+
+    A person given both roles in different sentences, or none, is left out: the card keeps
+    them on its neutral line.
+    """
+    found: dict[str, set[str]] = {}
+    for sentence in sentences:
+        for name, role in sentence_roles(people, sentence, label).items():
+            found.setdefault(name, set()).add(role)
+    return {name: next(iter(r)) for name, r in found.items() if len(r) == 1}

@@ -1,0 +1,79 @@
+"""nlp.roles: who a praise or criticism sentence of the corpus praises or criticises, and who
+hands out the praise or decides the sanction."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from nlp.datafiles import CORPUS_NAME, load_corpus_texts
+from nlp.entities import entity_counts
+from nlp.roles import AGENT, SUBJECT, roles
+from nlp.text import normalize, sentences
+
+# Praise and criticism articles of train.csv outside the frozen test part (models/split.csv).
+ORDER_FOR_A_HOSPITAL = "Train_Full/XH_NLD_ (5077).txt"  # "Phó Thủ tướng X trao tặng ... cho BV"
+FRENCH_ORDER = "Test_Full/XH_VNE_T_ (3516).txt"  # "Đại sứ ... trao tặng Huân chương ... cho X"
+REPRIMAND = "Test_Full/XH_VNE_T_ (5289).txt"  # "Thủ tướng X vừa ký quyết định kỷ luật ... Y"
+ASSAULT = "Train_Full/PL_TN_ (3628).txt"  # dân phòng "hành hung ông X": the victim
+ORDERED_FRAUD = "Test_Full/PL_VNE_T_ (2351).txt"  # "ông Tuấn đã chỉ đạo cấp dưới ... lập khống"
+ARTICLES = (ORDER_FOR_A_HOSPITAL, FRENCH_ORDER, REPRIMAND, ASSAULT, ORDERED_FRAUD)
+
+
+@pytest.fixture(scope="module")
+def evidence(shared_dir: Path) -> dict[str, tuple[list[str], str, str]]:
+    """Each article's persons (nlp.entities, as stored), its annotators' evidence sentence and
+    label."""
+    with (shared_dir / "labels" / "train.csv").open(encoding="utf-8", newline="") as f:
+        rows = {r["id"]: r for r in csv.DictReader(f) if r["id"] in ARTICLES}
+    texts = load_corpus_texts(shared_dir / "corpus" / CORPUS_NAME, ARTICLES)
+    found = {}
+    for article in ARTICLES:
+        text = normalize(texts[article])
+        phrase = " ".join(normalize(rows[article]["evidence"]).split())[:60]
+        (sentence,) = [s for s in sentences(text) if phrase in " ".join(s.split())]
+        people = [e.text for e in entity_counts(text) if e.kind == "person"]
+        found[article] = (people, sentence, rows[article]["label"])
+    return found
+
+
+def placed(evidence: dict, article: str, label: str | None = None) -> dict[str, str]:
+    """The roles nlp.roles gives in an article's evidence sentence (for its label or this one)."""
+    people, sentence, gold = evidence[article]
+    return roles(people, [sentence], label or gold)
+
+
+def test_official_presenting_an_order_hands_out_the_praise(evidence: dict) -> None:
+    assert placed(evidence, ORDER_FOR_A_HOSPITAL)["Phạm Gia Khiêm"] == AGENT
+
+
+def test_minister_an_order_is_presented_to_is_the_one_praised(evidence: dict) -> None:
+    assert placed(evidence, FRENCH_ORDER)["Nguyễn Minh Hiển"] == SUBJECT
+
+
+def test_prime_minister_signing_a_reprimand_decides_it(evidence: dict) -> None:
+    assert placed(evidence, REPRIMAND)["Phan Văn Khải"] == AGENT
+
+
+def test_director_reprimanded_is_the_one_criticised(evidence: dict) -> None:
+    assert placed(evidence, REPRIMAND)["Hà Đức Bàng"] == SUBJECT
+
+
+def test_victim_of_the_misconduct_has_no_role(evidence: dict) -> None:
+    assert "Hồ Trọng Long" not in placed(evidence, ASSAULT)
+
+
+def test_official_who_ordered_the_misconduct_is_not_the_one_who_decided(evidence: dict) -> None:
+    assert "Chu Minh Tuấn" not in placed(evidence, ORDERED_FRAUD)
+
+
+def test_reprimand_read_as_praise_gives_no_role(evidence: dict) -> None:
+    """An analyst relabelled the story praise: a discipline sentence says no one was praised."""
+    assert placed(evidence, REPRIMAND, "praise") == {}
+
+
+def test_person_given_two_roles_in_two_sentences_gets_none() -> None:
+    said = ["Ông Nguyễn Văn An bị kỷ luật.", "Ông Nguyễn Văn An ký quyết định kỷ luật ông Bình."]
+    assert roles(["Nguyễn Văn An"], said, "criticism") == {}
