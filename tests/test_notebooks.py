@@ -29,7 +29,7 @@ from pipelines.paths import DataPaths
 from pipelines.selection import Selection, article_rows
 from pipelines.snapshot import writing
 from pipelines.store import open_db
-from pipelines.vietnamese import LABEL_NAMES
+from pipelines.vietnamese import LABEL_NAMES, NO_PROVINCE
 from tests.conftest import ROOT, run_congvu
 
 NOTEBOOKS = ["1.0-weekly-overview.ipynb", "2.0-criticism-review.ipynb", "3.0-model-quality.ipynb"]
@@ -534,3 +534,20 @@ def test_model_table_says_the_lexicons_release_figure_is_on_its_own_tuning_label
 def test_model_table_says_a_cross_validated_release_figure_is_one() -> None:
     figures = model_figures().set_index("model_id")
     assert figures.loc[DEFAULT_MODEL, "released_on"] == "kiểm định chéo"
+
+
+def test_criticism_review_names_an_unknown_province_as_the_digest_does(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo's province is fictional: its criticism stories have none, said in words."""
+    notebook = execute(NOTEBOOKS[1], data_dir, monkeypatch)
+    assert NO_PROVINCE in cell_text(notebook, "c05")
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_prose_names_no_command_or_file_of_the_engineers(name: str) -> None:
+    """Analysts run no command: the digest and review sheet name none, nor do the notebooks."""
+    notebook = nbformat.read(ROOT / "notebooks" / name, as_version=4)
+    prose = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+    found = re.findall(r"congvu \w+|make \w+|CONGVU_\w+|\w+\.json|`labels`|`analyst_labels`", prose)
+    assert found == []
