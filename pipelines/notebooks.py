@@ -17,7 +17,8 @@ from nlp.classify import (
     read_scoreboard,
 )
 from nlp.evaluate import metrics
-from pipelines.digest import safe_url, shown, without_headline
+from nlp.roles import AGENT, SUBJECT
+from pipelines.digest import ROLE_LINES, as_list, people_lines, safe_url, shown, without_headline
 from pipelines.search import fold
 from pipelines.selection import ARTICLE_DAY, CURRENT_LABEL
 from pipelines.store import open_db
@@ -232,6 +233,34 @@ def checked_text(label: object, analyst_label: object) -> str:
     if isinstance(label, str):
         return f"phân tích viên đổi từ nhãn máy {label_name(label)}"
     return "phân tích viên gán; máy chưa gán nhãn"
+
+
+def people_by_role(rows: pd.DataFrame, label: str) -> pd.DataFrame:
+    """Each story's people as the digest's cards list them (pipelines.digest.people_lines): the
+    one praised or criticised, the one who handed it out or decided it, the others its headline
+    and evidence name, and everyone the article names."""
+    lines = [
+        people_lines({"people": p, "evidence": e, "title": t}, label, isinstance(a, str) and a != m)
+        for p, e, t, m, a in zip(
+            rows["people"],
+            rows["evidence"],
+            rows["title"],
+            rows["label"],
+            rows["analyst_label"],
+            strict=True,
+        )
+    ]
+    columns = {
+        "people_subject": ROLE_LINES[label][SUBJECT].lower(),
+        "people_agent": ROLE_LINES[label][AGENT].lower(),
+        "people_quoted": "người khác nêu trong tiêu đề, câu căn cứ",
+    }
+    table = pd.DataFrame(
+        {name: [", ".join(line[key]) for line in lines] for key, name in columns.items()},
+        index=rows.index,
+    )
+    table["mọi người bài báo nêu tên"] = [", ".join(as_list(p)) for p in rows["people"]]
+    return table
 
 
 def report_html(rows: pd.DataFrame) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
@@ -551,3 +552,19 @@ def test_notebook_prose_names_no_command_or_file_of_the_engineers(name: str) -> 
     prose = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
     found = re.findall(r"congvu \w+|make \w+|CONGVU_\w+|\w+\.json|`labels`|`analyst_labels`", prose)
     assert found == []
+
+
+def listing(notebook: nbformat.NotebookNode) -> pd.DataFrame:
+    """Notebook 2.0's table of criticism stories, as displayed."""
+    (cell,) = [c for c in notebook.cells if c.id == "c05"]
+    (html,) = [o.data["text/html"] for o in cell.outputs if "text/html" in o.get("data", {})]
+    return pd.read_html(io.StringIO(html), index_col=0)[0]
+
+
+def test_criticism_review_lists_the_one_criticised_apart_from_the_others(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As the digest's card: "ông K." is reprimanded; the card's roles come from nlp.roles."""
+    table = listing(execute(NOTEBOOKS[1], data_dir, monkeypatch))
+    row = table[table["tiêu đề"].str.startswith("Khiển trách công chức")].iloc[0]
+    assert row["người bị phê phán"] == "Đỗ Văn K"
