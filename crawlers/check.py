@@ -33,6 +33,7 @@ from crawlers.page import Page
 from crawlers.process import scrapy_settings
 from crawlers.profiles import FIELDS, REQUIRED_FIELDS, RULE_KINDS, Rule, SiteProfile
 from crawlers.spiders.profile import ProfileSpider, header, is_robots
+from crawlers.text import clean
 from crawlers.urls import article_anchors, article_links, is_article_url
 
 ARTICLE_TRIES = 3
@@ -84,6 +85,7 @@ class Headline:
     element: str | None  # as a CSS selector (h1.detail-title); None when only declared
     chars: int  # the element's text: longer than a title, it was left open over the article
     pin: Rule | None  # a profile rule that reads that title alone on this page
+    text: str = ""  # the title the generic reader reads there
 
 
 @dataclass
@@ -252,15 +254,21 @@ class CheckSpider(ProfileSpider):
             tried = [str(rule) for rule in self.profile.rules(name)]
             rule = record["rules"].get(name) if text else None
             self.result.fields.append(FieldCheck(name, text, rule, tried))
-        if record["title"] and not self.result.fields[FIELDS.index("title")].by_profile:
+        title = self.result.fields[FIELDS.index("title")]
+        if record["title"] and (not title.by_profile or declared(title.rule)):
             html = decode_html(response.body, header(response, "Content-Type"))[0]
-            self.result.headline = generic_headline(html, self.site_url(response), record["title"])
+            self.result.headline = generic_headline(html, self.site_url(response))
         yield from ()
 
 
-def generic_headline(html: str, url: str, title: str) -> Headline:
-    """Where the generic reader finds title on the page, with the first rule that reads it alone:
-    a selector on the headline, on its own text (an h1 left open), or the declared field."""
+def declared(rule: str | None) -> bool:
+    """True for a rule that reads a value the page declares for machines (meta, JSON-LD)."""
+    return (rule or "").split(":")[0] in ("meta", "jsonld")
+
+
+def generic_headline(html: str, url: str) -> Headline:
+    """Where the generic reader finds the title on the page, with the first rule that reads it
+    alone: a selector on the headline, on its own text (an h1 left open), or the declared field."""
     page = Page(html)
     found = Reader(page, url).headline
     rules: list[Rule] = []
@@ -271,8 +279,9 @@ def generic_headline(html: str, url: str, title: str) -> Headline:
     kind, _, value = (found.source or "").removeprefix("generic:").partition(":")
     if kind in RULE_KINDS:
         rules.append(Rule(kind, value))
+    title = found.value
     pin = next((rule for rule in rules if first_text(page, (rule,), "title")[0] == title), None)
-    return Headline(element, chars, pin)
+    return Headline(element, chars, pin, title)
 
 
 def link_places(
@@ -353,6 +362,8 @@ def judge(check: SiteCheck) -> tuple[list[str], list[str]]:
                 f"{item.name} came from {item.rule}, not from the profile's rules ({tried})."
                 + (pin_title(check.headline) if item.name == "title" and check.headline else "")
             )
+        elif item.name == "title" and declared(item.rule) and check.headline:
+            warnings += unshown_title(item, check.headline)
     if check.extraction == "fallback":
         titled = any(item.name == "title" and item.by_profile for item in check.fields)
         why = (
@@ -377,8 +388,26 @@ def judge(check: SiteCheck) -> tuple[list[str], list[str]]:
     return problems, warnings
 
 
-def pin_title(headline: Headline) -> str:
-    """What the profile needs to read the title the generic reader found (an h1 left open...)."""
+def unshown_title(title: FieldCheck, headline: Headline) -> list[str]:
+    """A title the page declares (og:title...) but does not show: sites reword it for sharing,
+    so the page's headline left open, or reading otherwise, is worth a rule of its own."""
+    if headline.element is None:
+        return []  # no headline on the page: the declared title is all there is
+    if headline.chars > MAX_TITLE_CHARS:
+        why = ""
+    elif clean(headline.text).casefold() != clean(title.value).casefold():
+        why = f" The headline {headline.element} reads {headline.text!r}."
+    else:
+        return []
+    return [
+        f"title came from {title.rule}, which sites reword for sharing, not from the headline "
+        f"the page shows.{why}{pin_title(headline, title.rule)}"
+    ]
+
+
+def pin_title(headline: Headline, before: str | None = None) -> str:
+    """What the profile needs to read the title the generic reader found (an h1 left open...),
+    the rule to put before the one that read the title otherwise, if any."""
     said = ""
     if headline.element is not None and headline.chars > MAX_TITLE_CHARS:
         tag = headline.element.split(".")[0].split("#")[0]
@@ -389,7 +418,9 @@ def pin_title(headline: Headline) -> str:
         )
     if headline.pin is not None:
         rule = f"{{{headline.pin.kind}: {json.dumps(headline.pin.value, ensure_ascii=False)}}}"
-        said += f" Pin the title: add {rule} to the profile's title rules (it reads it alone)."
+        where = f", before {before}" if before else ""
+        said += f" Pin the title: add {rule} to the profile's title rules{where}"
+        said += " (it reads it alone)."
     return said
 
 

@@ -4,13 +4,15 @@ The headline is the visible h1 (or the heading that shows the declared title); t
 article's own (its JSON-LD person, an author element, the signature under the text), never the
 site's name; the section is the breadcrumb's last step; the date is the one printed by the
 headline; the body is trafilatura's text less what stands before the headline, the headline
-itself and a repeated lead, with the visible lead in front (as a profile's body has it).
+itself and a repeated lead, with the visible lead in front (as a profile's body has it) and the
+subheadings trafilatura dropped put back.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from functools import cached_property
@@ -62,6 +64,8 @@ BYLINE_LABEL = re.compile(r"^[^:]{1,25}:\s*")  # "Bài và ảnh: ", "Tác giả
 NOT_A_NAME = re.compile(r"[\d@/:!?\"“”]|https?|www\.")
 TITLE_SEPARATORS = re.compile(r"\s+[-|–—]\s+")
 LIST_MARK = re.compile(r"^[-*•|]\s+|\s+\|$")
+SUBHEADINGS = ("h2", "h3", "h4", "h5", "h6")
+PARAGRAPHS = ("p", "li", "blockquote", "pre", "dd")
 NOT_LEAD = "self::a or self::figure or self::figcaption or self::table"
 BLOCKS = "self::p or self::div or self::section or self::article or self::ul or self::ol"
 SITE_NAME_SLACK = 15  # letters a site's name may carry beyond its domain ("tuoitre" + "online")
@@ -473,7 +477,8 @@ class Reader:
             return "", Found()
         repeated = {fold(title), fold(self.headline.value), fold(lead)} - {""}
         lines = [line for line in lines if fold(line) not in repeated]
-        lines = self.in_article(self.after_headline(lines))
+        lines, container = self.in_article(self.after_headline(lines))
+        lines = self.with_subheadings(lines, container, repeated)
         signature = self.signature(lines[-1]) if lines else Found()
         if signature.value:
             lines.pop()
@@ -489,20 +494,71 @@ class Reader:
         kept = [line for line in lines if LIST_MARK.sub("", line) not in before]
         return kept if sum(map(len, kept)) * 2 >= sum(map(len, lines)) else lines
 
-    def in_article(self, lines: list[str]) -> list[str]:
-        """lines less those shown only outside the article: its headline's nearest ancestor
-        that shows half the text (a footer's app banner that trafilatura took for the text)."""
+    def in_article(self, lines: list[str]) -> tuple[list[str], Any]:
+        """lines less those shown only outside the article, and the article: its headline's
+        nearest ancestor that shows half the text (a footer's app banner that trafilatura took
+        for the text stays out); the article is None where no ancestor does."""
         element = self.headline.element
         if element is None:
-            return lines
+            return lines, None
         folded = [fold(line) for line in lines]
         for container in [element, *element.iterancestors()]:
             shown = fold(text_of(container))
             found = shown_in_order(folded, shown)
             kept = [line for line, inside in zip(lines, found, strict=True) if inside]
             if sum(map(len, kept)) * 2 >= sum(map(len, lines)):
-                return kept
-        return lines
+                return kept, container
+        return lines, None
+
+    def with_subheadings(self, lines: list[str], article: Any, known: set[str]) -> list[str]:
+        """lines with the article's subheadings (h2-h6 after the headline) put back, each before
+        the paragraph it opens: trafilatura drops them when it reads only loose <p> (baochinhphu).
+        A heading counts only when the next paragraph on the page is a line of the text; a
+        heading that is a link (a related article) or outside the text (a sidebar) does not."""
+        if article is None:
+            return lines
+        headings = {el: text_of(el) for el in article.iter(*SUBHEADINGS)}
+        headings = {el: text for el, text in headings.items() if self.subheading(el, text, known)}
+        if not headings:
+            return lines  # most pages: the text is not read again
+        where: dict[str, list[int]] = {}
+        for index, line in enumerate(lines):
+            where.setdefault(fold(line), []).append(index)
+        headings = {el: text for el, text in headings.items() if fold(text) not in where}
+        if not headings:
+            return lines  # trafilatura kept them (it read the article's container)
+        opening: dict[int, list[str]] = {}
+        pending: list[str] = []
+        cursor, started = 0, False
+        for element in article.iter():
+            started = started or element is self.headline.element
+            if not started or not isinstance(element.tag, str):
+                continue
+            if element in headings:
+                pending.append(headings[element])
+                continue
+            inner = next(element.iterdescendants(*PARAGRAPHS), None)
+            if element.tag not in PARAGRAPHS or inner is not None:
+                continue  # a wrapper: its inner paragraphs come next
+            folded = fold(text_of(element))
+            if not folded:
+                continue
+            places = where.get(folded, [])
+            found = bisect_left(places, cursor)  # the first copy of a repeated line not yet met
+            if found < len(places):
+                opening.setdefault(places[found], []).extend(pending)
+                cursor = places[found] + 1
+            pending = []  # a paragraph left out of the text: the heading was not the text's
+        return [text for at, line in enumerate(lines) for text in (*opening.get(at, ()), line)]
+
+    def subheading(self, element: Any, text: str, known: set[str]) -> bool:
+        """True for a heading of the article's text: short, not the title or lead, no link, not
+        in a sidebar."""
+        if not text or len(text) > MAX_TITLE_CHARS or fold(text) in known:
+            return False
+        return not self.select("ancestor-or-self::a | descendant::a", element) and not (
+            self.outside(element)
+        )
 
     def signature(self, line: str) -> Found:
         """The author's signature closing the text ('Hà Thu (tổng hợp)', set right or bold)."""

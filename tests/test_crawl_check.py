@@ -278,3 +278,53 @@ def test_generic_title_pinned_without_an_open_note() -> None:
         "title came from generic:headline:h1.tieu-de, not from the profile's rules (css:h1.a). "
         'Pin the title: add {css: "h1.tieu-de"} to the profile\'s title rules (it reads it alone).'
     ) in judge(check)[0]
+
+
+@pytest.fixture(scope="module")
+def open_h1_og(shared_dir: Path) -> tuple[SiteCheck, str]:
+    """The check of the open-h1 article by the shipped profile (its og:title rule reads it)."""
+    site, url, _ = open_h1_site(shared_dir)
+    return run_check(site, PROFILES["baochinhphu"], article=url)
+
+
+def test_open_h1_behind_og_title_warned(open_h1_og: tuple[SiteCheck, str]) -> None:
+    check, text = open_h1_og
+    assert any("h1.detail-title is left open (no </h1>)" in w for w in check.warnings), text
+
+
+def test_open_h1_behind_og_title_still_ok(open_h1_og: tuple[SiteCheck, str]) -> None:
+    assert re.search(r"Result: OK.*\nCould be better:\n(  - .*\n)*.*left open", open_h1_og[1])
+
+
+def test_open_h1_behind_og_title_pin_suggested(open_h1_og: tuple[SiteCheck, str]) -> None:
+    pin = 'add {css: "h1.detail-title::text"} to the profile\'s title rules, before meta:og:title'
+    assert pin in " ".join(open_h1_og[0].warnings)
+
+
+SHARED_TITLE = "Thế giới xoay xở ra sao khi năng lượng Trung Đông gián đoạn?"
+
+
+@pytest.fixture(scope="module")
+def reworded(shared_dir: Path) -> tuple[SiteCheck, str]:
+    """The check after the site renamed its headline class and reworded og:title for sharing."""
+    raw = (shared_dir / "pages" / "vnexpress" / "article.html").read_bytes()
+    og = b'<meta content="C\xc3\xa1ch c\xc3\xa1c n\xc6\xb0\xe1\xbb\x9bc'
+    assert og in raw
+    changed = raw.replace(b"title-detail", b"tieu-de").replace(
+        og + " đối phó cú sốc năng lượng từ Trung Đông".encode(),
+        b'<meta content="' + SHARED_TITLE.encode(),
+    )
+    check, text = run_check(saved_site(shared_dir, changed))
+    assert field(check, "title").value == SHARED_TITLE, text
+    return check, text
+
+
+def test_reworded_og_title_names_the_shown_headline(reworded: tuple[SiteCheck, str]) -> None:
+    check, text = reworded
+    shown = "The headline h1.tieu-de reads 'Cách các nước đối phó cú sốc năng lượng từ Trung Đông'."
+    assert any(shown in warning for warning in check.warnings), text
+
+
+def test_reworded_og_title_pin_suggested(reworded: tuple[SiteCheck, str]) -> None:
+    pin = 'add {css: "h1.tieu-de"} to the profile\'s title rules, before meta:og:title'
+    assert pin in " ".join(reworded[0].warnings)

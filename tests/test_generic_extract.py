@@ -16,6 +16,7 @@ from crawlers.evaluation import (
     demo_articles,
     evaluate,
     generic_reading,
+    profile_reading,
     saved_articles,
 )
 
@@ -107,7 +108,20 @@ def test_app_banner_of_the_footer_not_in_body(shared_dir: Path) -> None:
 def test_text_follows_the_lead_in_body(shared_dir: Path) -> None:
     (baochinhphu,) = [a for a in saved_articles(shared_dir / "pages") if "baochinhphu" in a.name]
     paragraphs = generic_reading(baochinhphu)["body"].split("\n\n")
-    assert paragraphs[1].startswith("Chính phủ ban hành Nghị định số 357/2025/NĐ-CP")
+    assert paragraphs[2].startswith("Chính phủ ban hành Nghị định số 357/2025/NĐ-CP")
+
+
+def test_subheading_opens_its_paragraphs(shared_dir: Path) -> None:
+    (baochinhphu,) = [a for a in saved_articles(shared_dir / "pages") if "baochinhphu" in a.name]
+    paragraphs = generic_reading(baochinhphu)["body"].split("\n\n")
+    assert paragraphs[1] == (
+        "3 hình thức khai thác, sử dụng thông tin về nhà ở và thị trường bất động sản"
+    )
+
+
+def test_body_with_subheadings_as_the_profile_reads_it(shared_dir: Path) -> None:
+    (baochinhphu,) = [a for a in saved_articles(shared_dir / "pages") if "baochinhphu" in a.name]
+    assert generic_reading(baochinhphu)["body"] == profile_reading(baochinhphu)["body"]
 
 
 def test_h1_over_a_reworded_og_title() -> None:
