@@ -44,6 +44,9 @@ CHART_DAYS = 30
 MAX_EVIDENCE = 3
 _ADDRESS = "|".join(sorted(HONORIFICS))  # "ông K.": a form of address before a given name
 MAX_NAMES = 5  # people and bodies shown per story, most mentioned first
+# The crawl counters of links found already stored and not fetched again (skipped as known, or
+# answered 304 Not Modified): the "N already stored" of the crawl summary's line.
+STORED = ("known", "not_modified")
 
 DAILY_CHART = "Số bài theo ngày đăng và nhãn"
 SOURCE_CHART = "Số bài theo nguồn và nhãn"
@@ -290,11 +293,15 @@ def attention(
 
 
 def site_results(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict]:
-    """The run's line per site: source title, status, counts, errors in words, drift warning."""
+    """The run's line per site: source title, status, counts, errors in words, drift warning.
+
+    stored: the links found that were already stored and not fetched again, counted as the
+    crawl summary counts them (pipelines.crawl.summarise): a quiet night finds only these.
+    """
     rows = con.execute(
         """
         SELECT coalesce(s.title, r.site) AS source, r.status, r.articles, r.discovered, r.errors,
-               r.warning
+               r.warning, r.counts
         FROM crawl_run_sites r LEFT JOIN sites s USING (site)
         WHERE r.run_id = ? ORDER BY source
         """,
@@ -304,6 +311,7 @@ def site_results(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict]:
         {
             **row,
             "errors": [error_text(k, n) for k, n in json.loads(row["errors"] or "{}").items()],
+            "stored": sum(json.loads(row["counts"] or "{}").get(k, 0) for k in STORED),
             "warning": row["warning"] if isinstance(row["warning"], str) else "",
         }
         for row in rows.to_dict("records")

@@ -365,6 +365,24 @@ def test_link_to_the_previous_digest_says_when_its_run_started(demo: Path) -> No
     assert links == [f"bản tin của lần chạy lúc {start:%H:%M} ngày {start:%d/%m/%Y}"]
 
 
+def source_cells(page: Path) -> list[str]:
+    """The cells of a digest's line of crawl results for its one site (the demo's)."""
+    table = "//h2[.='Kết quả thu thập theo nguồn']/following-sibling::table[1]"
+    (row,) = parse(page).xpath(f"{table}/tr[td]")
+    return [
+        " ".join(" ".join(cell.itertext()).split()) for cell in row.xpath("td")
+    ]  # <br>: a space
+
+
+def test_quiet_night_says_the_links_it_found_were_stored_already(demo: Path) -> None:
+    """0 articles beside 9 links found read as 9 links lost; the command line says "stored"."""
+    n = len(DEMO["articles"])
+    assert [source_cells(page)[2:4] for page in digests(demo)] == [
+        [str(n), str(n)],
+        ["0", f"{n} (trong đó {n} liên kết đã có từ trước, không tải lại)"],
+    ]
+
+
 def test_digest_and_report_name_no_command(demo: Path, tmp_path: Path) -> None:
     """Analysts do not run commands: the neutral stories' line says whom to ask for the list."""
     target = tmp_path / "r.html"
