@@ -383,6 +383,29 @@ def test_quiet_night_says_the_links_it_found_were_stored_already(demo: Path) -> 
     ]
 
 
+def chart_texts(tree: lxml.html.HtmlElement) -> list[list[str]]:
+    """The words each chart of a page draws (its legend, axes, names and sentences)."""
+    return [
+        texts(svg, ".//*[local-name()='text']")
+        for svg in tree.xpath("//figure/*[local-name()='svg']")
+    ]
+
+
+def test_empty_charts_of_a_quiet_night_show_the_sentence_alone(demo: Path) -> None:
+    """No legend of a label no article has ("Trung lập" above "Không có bài nào.")."""
+    assert chart_texts(parse(digests(demo)[1]))[1:] == [["Không có bài nào."]] * 2
+
+
+def test_report_of_days_without_articles_draws_no_empty_chart(demo: Path, tmp_path: Path) -> None:
+    target = tmp_path / "r.html"
+    result = run_congvu(
+        "report", "--data-dir", str(demo), "--from", "2026-10-01", "--to", "2026-10-02",
+        "--output", str(target),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert chart_texts(parse(target)) == [["Không có bài nào."]] * 3
+
+
 def test_digest_and_report_name_no_command(demo: Path, tmp_path: Path) -> None:
     """Analysts do not run commands: the neutral stories' line says whom to ask for the list."""
     target = tmp_path / "r.html"
