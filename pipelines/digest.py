@@ -35,8 +35,10 @@ from pipelines.vietnamese import (
     label_name,
     review_text,
     time_text,
+    times_apart,
     trust_text,
     vn_time,
+    window_text,
 )
 
 LISTED = ("criticism", "praise")  # neutral stories are counted, not listed
@@ -263,9 +265,7 @@ def page_period(rows: pd.DataFrame, selection: Selection, run: RunInfo | None) -
     last = selection.end or (published.max() if len(published) else None)
     if run is None:
         return f"các bài đăng {days_text(first, last)}" if first or last else "không có bài nào"
-    loaded = f"đến {time_text(run.until)}"
-    if run.since is not None:
-        loaded = f"từ {time_text(run.since)} {loaded}"
+    loaded = window_text(run.since, run.until)
     if rows.empty:
         return f"không có bài mới nạp vào cơ sở dữ liệu {loaded}"
     period = f"các bài mới của bản tin này (nạp vào cơ sở dữ liệu {loaded})"
@@ -340,7 +340,17 @@ def render(
     places = rows.assign(province=rows["province"].fillna(NO_PROVINCE))
     by_province = label_counts(places, "province")
     scope = page_period(rows, selection, run)
-    previous = (run.previous[0], time_text(run.previous[1])) if run and run.previous else None
+    previous: tuple[str, str] | None = None
+    started = since = ""
+    if run:
+        # Two runs a minute apart, as the start of this one and of the previous digest's, or
+        # the window's ends, read with their seconds (times_apart) rather than as one time.
+        started = time_text(run.started_at)
+        if run.previous:
+            when, started = times_apart(run.previous[1], run.started_at)
+            previous = (run.previous[0], when)
+        if run.since is not None:
+            since = times_apart(run.since, run.until)[0]
     page = (
         Environment(
             loader=PackageLoader("pipelines", "templates"),
@@ -354,8 +364,8 @@ def render(
             trust=trust_text(selection.model_id, precision_at_nightly_mix(selection.model_id)),
             period=(day_text(selection.start), day_text(selection.end)),
             run=run,
-            run_started=time_text(run.started_at) if run else "",
-            since=time_text(run.since) if run and run.since is not None else "",
+            run_started=started,
+            since=since,
             previous=previous,
             scope=scope,
             total=len(rows),

@@ -21,7 +21,7 @@ from nlp.classify import DEFAULT_MODEL, models_dir
 from pipelines.digest import cue_lexicon, highlight, names_in, render, render_digest, safe_url
 from pipelines.exports import analyst_table, write_xlsx
 from pipelines.selection import Selection, article_rows
-from pipelines.vietnamese import ERROR_KINDS, STORY_COUNTING, error_text
+from pipelines.vietnamese import ERROR_KINDS, STORY_COUNTING, error_text, window_text
 from tests.conftest import (
     ROOT,
     Site,
@@ -359,10 +359,62 @@ def test_digest_says_when_its_run_started_in_vietnam_time(demo: Path) -> None:
     )
 
 
+def clock(first: datetime, second: datetime) -> str:
+    """The format of two times on a page: with seconds when they fall in the same minute."""
+    return "%H:%M:%S" if f"{first:%H:%M %d/%m/%Y}" == f"{second:%H:%M %d/%m/%Y}" else "%H:%M"
+
+
 def test_link_to_the_previous_digest_says_when_its_run_started(demo: Path) -> None:
-    start = runs(demo)[0][1]
+    start, now = runs(demo)[0][1], runs(demo)[1][1]
     links = texts(parse(digests(demo)[1]), "//a")
-    assert links == [f"bản tin của lần chạy lúc {start:%H:%M} ngày {start:%d/%m/%Y}"]
+    assert links == [f"bản tin của lần chạy lúc {start:{clock(start, now)}} ngày {start:%d/%m/%Y}"]
+
+
+def test_runs_a_minute_apart_read_as_two_starts(demo: Path) -> None:
+    """The demo's nights are seconds apart: the quiet one must not seem to link to itself."""
+    (_, start, _), (_, now, _) = runs(demo)
+    tree = parse(digests(demo)[1])
+    line = " ".join(texts(tree, "//p[@class='meta']")[0].split())
+    shown = (
+        texts(tree, "//a")[0].removeprefix("bản tin của lần chạy lúc "),
+        line.removeprefix("Lần chạy bắt đầu lúc "),
+    )
+    assert shown == (
+        f"{start:{clock(start, now)}} ngày {start:%d/%m/%Y}",
+        f"{now:{clock(start, now)}} ngày {now:%d/%m/%Y}.",
+    )
+    assert shown[0] != shown[1].rstrip(".")
+
+
+def window(demo: Path) -> tuple[datetime, datetime]:
+    """The quiet night's load window (digest_from, digest_until), in Vietnam."""
+    with duckdb.connect(str(demo / "congvu.duckdb"), read_only=True) as con:
+        since, until = con.execute(
+            "SELECT digest_from, digest_until FROM crawl_runs ORDER BY run_id DESC LIMIT 1"
+        ).fetchone()
+    return since.astimezone(VN_TZ), until.astimezone(VN_TZ)
+
+
+def test_quiet_nights_load_window_reads_as_two_times_in_order(demo: Path) -> None:
+    """Two nights seconds apart: "từ 23:15 ngày 30/11 đến 23:15 ngày 30/11" read as no window."""
+    since, until = window(demo)
+    start = f"{since:{clock(since, until)}}"
+    start += "" if since.date() == until.date() else f" ngày {since:%d/%m/%Y}"
+    period = (
+        f"Không có bài mới nạp vào cơ sở dữ liệu từ {start} đến {until:{clock(since, until)}} "
+        f"ngày {until:%d/%m/%Y}."
+    )
+    tree = parse(digests(demo)[1])
+    assert periods(tree)[1:] + texts(tree, "//p[@class='meta period']") == [period] * 3
+
+
+def test_load_window_of_no_time_reads_as_right_after_the_last_digest() -> None:
+    """Two ends in one second, or a clock set back, make no window to read "from ... to"."""
+    since = datetime(2026, 11, 30, 23, 15, 7, 200, tzinfo=VN_TZ)
+    back = since - timedelta(minutes=3)
+    assert [
+        window_text(since, until) for until in (since, since + timedelta(microseconds=5), back)
+    ] == ["ngay sau bản tin trước (lúc 23:15:07 ngày 30/11/2026)"] * 3
 
 
 def source_cells(page: Path) -> list[str]:
