@@ -362,7 +362,7 @@ def render(
             heading=heading,
             selection=selection,
             trust=trust_text(selection.model_id, precision_at_nightly_mix(selection.model_id)),
-            period=(day_text(selection.start), day_text(selection.end)),
+            days=days_text(selection.start, selection.end),
             run=run,
             run_started=started,
             since=since,
@@ -433,13 +433,7 @@ def render_digest(
 
 def render_report(con: duckdb.DuckDBPyConnection, selection: Selection) -> str:
     """The report on the articles published in the selection's days (congvu report)."""
-    first, last = day_text(selection.start), day_text(selection.end)
-    if selection.start and selection.end:
-        heading = f"Báo cáo giám sát báo chí từ {first} đến {last}"
-    elif selection.start or selection.end:
-        heading = f"Báo cáo giám sát báo chí {'từ ' + first if first else 'đến ' + last}"
-    else:
-        heading = "Báo cáo giám sát báo chí"
+    heading = f"Báo cáo giám sát báo chí {days_text(selection.start, selection.end)}".rstrip()
     end = selection.end or vn_time(datetime.now(timezone.utc)).date()
     return render(con, selection, heading, end)[0]
 

@@ -458,6 +458,29 @@ def test_report_of_days_without_articles_draws_no_empty_chart(demo: Path, tmp_pa
     assert chart_texts(parse(target)) == [["Không có bài nào."]] * 3
 
 
+def test_quiet_night_shows_no_table_of_zeros_nor_offers_a_list_of_nothing(demo: Path) -> None:
+    tree = parse(digests(demo)[1])
+    counts = texts(tree, "//h2[.='Số bài theo nguồn và nhãn']/following-sibling::*[position() < 3]")
+    neutral = texts(tree, "//h2[.='Tin trung lập']/following-sibling::p")
+    assert (counts[1:], neutral) == (["Không có bài nào."], ["Không có bài trung lập."])
+
+
+def test_report_of_one_day_names_it_once(demo: Path, tmp_path: Path) -> None:
+    """Not "từ 24/11/2026 đến 24/11/2026", which reads as a span of no day."""
+    target = tmp_path / "r.html"
+    result = run_congvu(
+        "report", "--data-dir", str(demo), "--from", "2026-11-24", "--to", "2026-11-24",
+        "--output", str(target),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    tree = parse(target)
+    n = sum(a["published_at"].startswith("2026-11-24") for a in DEMO["articles"])
+    assert texts(tree, "//h1") + texts(tree, "//p[@class='meta']")[:1] == [
+        "Báo cáo giám sát báo chí ngày 24/11/2026",
+        f"{n} bài đăng ngày 24/11/2026.",
+    ]
+
+
 def test_digest_and_report_name_no_command(demo: Path, tmp_path: Path) -> None:
     """Analysts do not run commands: the neutral stories' line says whom to ask for the list."""
     target = tmp_path / "r.html"
