@@ -43,7 +43,7 @@ def legend(series: Sequence[str], y: int) -> str:
 
 def present(counts: Mapping[object, Mapping[str, int]]) -> list[str]:
     """The series that have at least one article, in the fixed order."""
-    return [s for s in SERIES if any(row.get(s, 0) for row in counts.values())] or ["neutral"]
+    return [s for s in SERIES if any(row.get(s, 0) for row in counts.values())]
 
 
 def svg(height: int, title: str, body: str) -> Markup:
@@ -55,11 +55,18 @@ def svg(height: int, title: str, body: str) -> Markup:
     )
 
 
+def no_articles(title: str) -> Markup:
+    """The chart of no article: the sentence alone, no legend or axis of nothing."""
+    return svg(24, title, f'<text x="0" y="16" {FONT}>Không có bài nào.</text>')
+
+
 def daily_chart(
     days: Sequence[date], counts: Mapping[date, Mapping[str, int]], title: str
 ) -> Markup:
     """Stacked columns: articles per day and label, one column a day."""
-    series = present(counts)
+    series = present({day: counts.get(day, {}) for day in days})
+    if not series:
+        return no_articles(title)
     left, top, bottom = 40, 24, 28
     height = 220
     plot_w, plot_h = WIDTH - left - 8, height - top - bottom
@@ -98,16 +105,16 @@ def daily_chart(
 def bars_chart(rows: Sequence[tuple[str, Mapping[str, int]]], title: str) -> Markup:
     """Stacked horizontal bars: articles per label for each named row (a source, a province)."""
     series = present(dict(rows))
+    if not series:
+        return no_articles(title)
     longest = max((len(name) for name, _ in rows), default=10)
     left = min(math.ceil(longest * CHAR_WIDTH) + 12, 300)
     fits = int((left - 12) / CHAR_WIDTH)  # characters of a name that fit left of the bars
     top, row_h = 24, 22
-    height = top + row_h * max(len(rows), 1) + 8
+    height = top + row_h * len(rows) + 8
     most = max((sum(counts.values()) for _, counts in rows), default=0)
     scale = (WIDTH - left - 48) / max(most, 1)
     parts = [legend(series, 12)]
-    if not rows:
-        parts.append(f'<text x="0" y="{top + 14}" {FONT}>Không có bài nào.</text>')
     for i, (name, counts) in enumerate(rows):
         y = top + i * row_h
         shown = name if len(name) <= fits else name[: fits - 1] + "…"

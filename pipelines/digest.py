@@ -35,8 +35,10 @@ from pipelines.vietnamese import (
     label_name,
     review_text,
     time_text,
+    times_apart,
     trust_text,
     vn_time,
+    window_text,
 )
 
 LISTED = ("criticism", "praise")  # neutral stories are counted, not listed
@@ -44,6 +46,9 @@ CHART_DAYS = 30
 MAX_EVIDENCE = 3
 _ADDRESS = "|".join(sorted(HONORIFICS))  # "ông K.": a form of address before a given name
 MAX_NAMES = 5  # people and bodies shown per story, most mentioned first
+# The crawl counters of links found already stored and not fetched again (skipped as known, or
+# answered 304 Not Modified): the "N already stored" of the crawl summary's line.
+STORED = ("known", "not_modified")
 
 DAILY_CHART = "Số bài theo ngày đăng và nhãn"
 SOURCE_CHART = "Số bài theo nguồn và nhãn"
@@ -260,9 +265,7 @@ def page_period(rows: pd.DataFrame, selection: Selection, run: RunInfo | None) -
     last = selection.end or (published.max() if len(published) else None)
     if run is None:
         return f"các bài đăng {days_text(first, last)}" if first or last else "không có bài nào"
-    loaded = f"đến {time_text(run.until)}"
-    if run.since is not None:
-        loaded = f"từ {time_text(run.since)} {loaded}"
+    loaded = window_text(run.since, run.until)
     if rows.empty:
         return f"không có bài mới nạp vào cơ sở dữ liệu {loaded}"
     period = f"các bài mới của bản tin này (nạp vào cơ sở dữ liệu {loaded})"
@@ -290,11 +293,15 @@ def attention(
 
 
 def site_results(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict]:
-    """The run's line per site: source title, status, counts, errors in words, drift warning."""
+    """The run's line per site: source title, status, counts, errors in words, drift warning.
+
+    stored: the links found that were already stored and not fetched again, counted as the
+    crawl summary counts them (pipelines.crawl.summarise): a quiet night finds only these.
+    """
     rows = con.execute(
         """
         SELECT coalesce(s.title, r.site) AS source, r.status, r.articles, r.discovered, r.errors,
-               r.warning
+               r.warning, r.counts
         FROM crawl_run_sites r LEFT JOIN sites s USING (site)
         WHERE r.run_id = ? ORDER BY source
         """,
@@ -304,6 +311,7 @@ def site_results(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict]:
         {
             **row,
             "errors": [error_text(k, n) for k, n in json.loads(row["errors"] or "{}").items()],
+            "stored": sum(json.loads(row["counts"] or "{}").get(k, 0) for k in STORED),
             "warning": row["warning"] if isinstance(row["warning"], str) else "",
         }
         for row in rows.to_dict("records")
@@ -332,7 +340,17 @@ def render(
     places = rows.assign(province=rows["province"].fillna(NO_PROVINCE))
     by_province = label_counts(places, "province")
     scope = page_period(rows, selection, run)
-    previous = (run.previous[0], time_text(run.previous[1])) if run and run.previous else None
+    previous: tuple[str, str] | None = None
+    started = since = ""
+    if run:
+        # Two runs a minute apart, as the start of this one and of the previous digest's, or
+        # the window's ends, read with their seconds (times_apart) rather than as one time.
+        started = time_text(run.started_at)
+        if run.previous:
+            when, started = times_apart(run.previous[1], run.started_at)
+            previous = (run.previous[0], when)
+        if run.since is not None:
+            since = times_apart(run.since, run.until)[0]
     page = (
         Environment(
             loader=PackageLoader("pipelines", "templates"),
@@ -344,10 +362,10 @@ def render(
             heading=heading,
             selection=selection,
             trust=trust_text(selection.model_id, precision_at_nightly_mix(selection.model_id)),
-            period=(day_text(selection.start), day_text(selection.end)),
+            days=days_text(selection.start, selection.end),
             run=run,
-            run_started=time_text(run.started_at) if run else "",
-            since=time_text(run.since) if run and run.since is not None else "",
+            run_started=started,
+            since=since,
             previous=previous,
             scope=scope,
             total=len(rows),
@@ -415,13 +433,7 @@ def render_digest(
 
 def render_report(con: duckdb.DuckDBPyConnection, selection: Selection) -> str:
     """The report on the articles published in the selection's days (congvu report)."""
-    first, last = day_text(selection.start), day_text(selection.end)
-    if selection.start and selection.end:
-        heading = f"Báo cáo giám sát báo chí từ {first} đến {last}"
-    elif selection.start or selection.end:
-        heading = f"Báo cáo giám sát báo chí {'từ ' + first if first else 'đến ' + last}"
-    else:
-        heading = "Báo cáo giám sát báo chí"
+    heading = f"Báo cáo giám sát báo chí {days_text(selection.start, selection.end)}".rstrip()
     end = selection.end or vn_time(datetime.now(timezone.utc)).date()
     return render(con, selection, heading, end)[0]
 

@@ -156,8 +156,35 @@ def day_text(value: date | datetime | pd.Timestamp | None) -> str:
     return value.strftime("%d/%m/%Y")
 
 
-def time_text(value: datetime | pd.Timestamp | None) -> str:
-    """HH:MM ngày dd/mm/yyyy in Vietnam time; empty for a missing time."""
+def time_text(value: datetime | pd.Timestamp | None, seconds: bool = False) -> str:
+    """HH:MM ngày dd/mm/yyyy (HH:MM:SS with seconds) in Vietnam time; empty for a missing time."""
     if value is None or pd.isna(value):
         return ""
-    return vn_time(value).strftime("%H:%M ngày %d/%m/%Y")
+    return vn_time(value).strftime("%H:%M:%S ngày %d/%m/%Y" if seconds else "%H:%M ngày %d/%m/%Y")
+
+
+def times_apart(first: datetime, second: datetime) -> tuple[str, str]:
+    """Two times as time_text writes them, with seconds when they fall in the same minute: two
+    runs a minute apart must not read as one time."""
+    texts = time_text(first), time_text(second)
+    if texts[0] == texts[1]:
+        texts = time_text(first, seconds=True), time_text(second, seconds=True)
+    return texts
+
+
+def window_text(since: datetime | None, until: datetime) -> str:
+    """A load window (since, until] in words: "từ 23:15 ngày 29/11/2026 đến 23:15 ngày
+    30/11/2026", the day once when both ends share it, "đến ..." from the start.
+
+    Never a window that reads empty or reversed: seconds when both ends share a minute, and
+    "ngay sau bản tin trước" when they share a second or the clock went back.
+    """
+    if since is None:
+        return f"đến {time_text(until)}"
+    start, end = times_apart(since, until)
+    if until <= since or start == end:
+        return f"ngay sau bản tin trước (lúc {time_text(since, seconds=True)})"
+    day = start[start.index(" ngày ") :]
+    if end.endswith(day):
+        start = start.removesuffix(day)
+    return f"từ {start} đến {end}"

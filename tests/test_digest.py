@@ -21,7 +21,7 @@ from nlp.classify import DEFAULT_MODEL, models_dir
 from pipelines.digest import cue_lexicon, highlight, names_in, render, render_digest, safe_url
 from pipelines.exports import analyst_table, write_xlsx
 from pipelines.selection import Selection, article_rows
-from pipelines.vietnamese import ERROR_KINDS, STORY_COUNTING, error_text
+from pipelines.vietnamese import ERROR_KINDS, STORY_COUNTING, error_text, window_text
 from tests.conftest import (
     ROOT,
     Site,
@@ -359,10 +359,126 @@ def test_digest_says_when_its_run_started_in_vietnam_time(demo: Path) -> None:
     )
 
 
+def clock(first: datetime, second: datetime) -> str:
+    """The format of two times on a page: with seconds when they fall in the same minute."""
+    return "%H:%M:%S" if f"{first:%H:%M %d/%m/%Y}" == f"{second:%H:%M %d/%m/%Y}" else "%H:%M"
+
+
 def test_link_to_the_previous_digest_says_when_its_run_started(demo: Path) -> None:
-    start = runs(demo)[0][1]
+    start, now = runs(demo)[0][1], runs(demo)[1][1]
     links = texts(parse(digests(demo)[1]), "//a")
-    assert links == [f"bản tin của lần chạy lúc {start:%H:%M} ngày {start:%d/%m/%Y}"]
+    assert links == [f"bản tin của lần chạy lúc {start:{clock(start, now)}} ngày {start:%d/%m/%Y}"]
+
+
+def test_runs_a_minute_apart_read_as_two_starts(demo: Path) -> None:
+    """The demo's nights are seconds apart: the quiet one must not seem to link to itself."""
+    (_, start, _), (_, now, _) = runs(demo)
+    tree = parse(digests(demo)[1])
+    line = " ".join(texts(tree, "//p[@class='meta']")[0].split())
+    shown = (
+        texts(tree, "//a")[0].removeprefix("bản tin của lần chạy lúc "),
+        line.removeprefix("Lần chạy bắt đầu lúc "),
+    )
+    assert shown == (
+        f"{start:{clock(start, now)}} ngày {start:%d/%m/%Y}",
+        f"{now:{clock(start, now)}} ngày {now:%d/%m/%Y}.",
+    )
+    assert shown[0] != shown[1].rstrip(".")
+
+
+def window(demo: Path) -> tuple[datetime, datetime]:
+    """The quiet night's load window (digest_from, digest_until), in Vietnam."""
+    with duckdb.connect(str(demo / "congvu.duckdb"), read_only=True) as con:
+        since, until = con.execute(
+            "SELECT digest_from, digest_until FROM crawl_runs ORDER BY run_id DESC LIMIT 1"
+        ).fetchone()
+    return since.astimezone(VN_TZ), until.astimezone(VN_TZ)
+
+
+def test_quiet_nights_load_window_reads_as_two_times_in_order(demo: Path) -> None:
+    """Two nights seconds apart: "từ 23:15 ngày 30/11 đến 23:15 ngày 30/11" read as no window."""
+    since, until = window(demo)
+    start = f"{since:{clock(since, until)}}"
+    start += "" if since.date() == until.date() else f" ngày {since:%d/%m/%Y}"
+    period = (
+        f"Không có bài mới nạp vào cơ sở dữ liệu từ {start} đến {until:{clock(since, until)}} "
+        f"ngày {until:%d/%m/%Y}."
+    )
+    tree = parse(digests(demo)[1])
+    assert periods(tree)[1:] + texts(tree, "//p[@class='meta period']") == [period] * 3
+
+
+def test_load_window_of_no_time_reads_as_right_after_the_last_digest() -> None:
+    """Two ends in one second, or a clock set back, make no window to read "from ... to"."""
+    since = datetime(2026, 11, 30, 23, 15, 7, 200, tzinfo=VN_TZ)
+    back = since - timedelta(minutes=3)
+    assert [
+        window_text(since, until) for until in (since, since + timedelta(microseconds=5), back)
+    ] == ["ngay sau bản tin trước (lúc 23:15:07 ngày 30/11/2026)"] * 3
+
+
+def source_cells(page: Path) -> list[str]:
+    """The cells of a digest's line of crawl results for its one site (the demo's)."""
+    table = "//h2[.='Kết quả thu thập theo nguồn']/following-sibling::table[1]"
+    (row,) = parse(page).xpath(f"{table}/tr[td]")
+    return [
+        " ".join(" ".join(cell.itertext()).split()) for cell in row.xpath("td")
+    ]  # <br>: a space
+
+
+def test_quiet_night_says_the_links_it_found_were_stored_already(demo: Path) -> None:
+    """0 articles beside 9 links found read as 9 links lost; the command line says "stored"."""
+    n = len(DEMO["articles"])
+    assert [source_cells(page)[2:4] for page in digests(demo)] == [
+        [str(n), str(n)],
+        ["0", f"{n} (trong đó {n} liên kết đã có từ trước, không tải lại)"],
+    ]
+
+
+def chart_texts(tree: lxml.html.HtmlElement) -> list[list[str]]:
+    """The words each chart of a page draws (its legend, axes, names and sentences)."""
+    return [
+        texts(svg, ".//*[local-name()='text']")
+        for svg in tree.xpath("//figure/*[local-name()='svg']")
+    ]
+
+
+def test_empty_charts_of_a_quiet_night_show_the_sentence_alone(demo: Path) -> None:
+    """No legend of a label no article has ("Trung lập" above "Không có bài nào.")."""
+    assert chart_texts(parse(digests(demo)[1]))[1:] == [["Không có bài nào."]] * 2
+
+
+def test_report_of_days_without_articles_draws_no_empty_chart(demo: Path, tmp_path: Path) -> None:
+    target = tmp_path / "r.html"
+    result = run_congvu(
+        "report", "--data-dir", str(demo), "--from", "2026-10-01", "--to", "2026-10-02",
+        "--output", str(target),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert chart_texts(parse(target)) == [["Không có bài nào."]] * 3
+
+
+def test_quiet_night_shows_no_table_of_zeros_nor_offers_a_list_of_nothing(demo: Path) -> None:
+    tree = parse(digests(demo)[1])
+    counts = texts(tree, "//h2[.='Số bài theo nguồn và nhãn']/following-sibling::*[position() < 3]")
+    neutral = texts(tree, "//h2[.='Tin trung lập']/following-sibling::p")
+    assert (counts[1:], neutral) == (["Không có bài nào."], ["Không có bài trung lập."])
+
+
+def test_report_of_one_day_names_it_once(demo: Path, tmp_path: Path) -> None:
+    """Not "từ 24/11/2026 đến 24/11/2026", which reads as a span of no day."""
+    target = tmp_path / "r.html"
+    result = run_congvu(
+        "report", "--data-dir", str(demo), "--from", "2026-11-24", "--to", "2026-11-24",
+        "--output", str(target),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    tree = parse(target)
+    n = sum(a["published_at"].startswith("2026-11-24") for a in DEMO["articles"])
+    assert texts(tree, "//h1") + texts(tree, "//p[@class='meta']")[:1] == [
+        "Báo cáo giám sát báo chí ngày 24/11/2026",
+        f"{n} bài đăng ngày 24/11/2026.",
+    ]
 
 
 def test_digest_and_report_name_no_command(demo: Path, tmp_path: Path) -> None:
