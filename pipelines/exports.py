@@ -16,7 +16,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from crawlers.dates import VN_TZ
 from nlp.classify import precision_at_nightly_mix
-from pipelines.digest import as_list, names_in, safe_url, shown, without_headline
+from nlp.roles import AGENT, SUBJECT
+from pipelines.digest import ROLE_LINES, as_list, people_lines, safe_url, shown, without_headline
 from pipelines.lake import lake_target
 from pipelines.paths import DataPaths, utc_stamp
 from pipelines.selection import CURRENT_LABEL, Selection
@@ -24,9 +25,9 @@ from pipelines.sql import literal
 from pipelines.store import open_db
 from pipelines.vietnamese import (
     LABEL_NAMES,
-    MODEL_SCORE,
     STORY_COUNTING,
     day_text,
+    evidence_of_text,
     label_name,
     province_name,
     trust_text,
@@ -38,6 +39,23 @@ FORMATS = ("parquet", "csv", "xlsx")
 # tab and carriage return are how Excel's CSV import hides a leading "=").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 UNLABELLED_SHEET = "Chưa có nhãn"
+# What the machine gave, said to be the machine's wherever analysts read it (workbook, CSV, review
+# sheet): a row an analyst relabelled keeps the machine's label, score and sentences, and these
+# argue the machine's label, not the analyst's. The score is that of the machine's own label; it is
+# not the chance that the label is right (few of its praise labels are).
+MODEL_LABEL = "Nhãn của máy"
+ANALYST_LABEL = "Nhãn của phân tích viên"
+EVIDENCE = "Câu căn cứ của máy"
+SCORE = "Điểm của máy cho nhãn của máy (0–1, không phải xác suất nhãn đúng)"
+MODEL_USED = "Mô hình máy dùng"
+
+
+def role_header(role: str) -> str:
+    """The header of the people of one role (nlp.roles), in the digest cards' words."""
+    lines = [ROLE_LINES[label][role].lower() for label in LABEL_NAMES if label in ROLE_LINES]
+    return "Trong đó, " + " / ".join(lines)
+
+
 # The analysts' columns: Vietnamese header, width in characters.
 COLUMNS = {
     "day": ("Ngày đăng", 12),
@@ -45,14 +63,19 @@ COLUMNS = {
     "title": ("Tiêu đề", 60),
     # The current label (pipelines.selection.CURRENT_LABEL): the one the digest lists it under.
     "current_label": ("Nhãn", 11),
-    "label": ("Nhãn của máy", 12),
-    "analyst_label": ("Nhãn do phân tích viên duyệt", 14),
+    "label": (MODEL_LABEL, 12),
+    "analyst_label": (ANALYST_LABEL, 14),
     "province": ("Tỉnh, thành phố", 16),
     "people": ("Người được nêu tên", 30),
-    "people_quoted": ("Trong đó, được nêu trong tiêu đề hoặc câu trích", 30),
+    # Those the headline or the evidence name, split by role as the digest's cards
+    # (pipelines.digest.people_lines): the one praised or criticised apart from the official who
+    # handed out the award or decided the sanction.
+    "people_subject": (role_header(SUBJECT), 24),
+    "people_agent": (role_header(AGENT), 24),
+    "people_quoted": (f"Trong đó, người khác được nêu trong tiêu đề hoặc {EVIDENCE.lower()}", 24),
     "bodies": ("Cơ quan, tổ chức", 30),
-    "evidence": ("Câu làm căn cứ", 80),
-    "score": (MODEL_SCORE, 16),
+    "evidence": (EVIDENCE, 80),
+    "score": (SCORE, 16),
     "author": ("Tác giả", 18),
     "category": ("Chuyên mục", 16),
     "copies": ("Số bản đăng", 9),
@@ -122,9 +145,16 @@ def analyst_table(rows: pd.DataFrame) -> pd.DataFrame:
     """Selection rows (pipelines.selection.article_rows) as the analysts' columns, in Vietnamese.
 
     Texts are neutralised, bidirectional controls dropped (as the digest shows them); an article
-    the model has not labelled has an empty label of the model.
+    the model has not labelled has an empty label of the model. The people are split by role as
+    on the row's digest card; a row an analyst relabelled says first whose label its evidence
+    argues, as the card does.
     """
-    titles = [t if isinstance(t, str) else "" for t in rows["title"]]
+    records = rows.to_dict("records")
+    changed = [relabelled(r["label"], r["analyst_label"]) for r in records]
+    people = [
+        people_lines(r, r["current_label"] if isinstance(r["current_label"], str) else "", c)
+        for r, c in zip(records, changed, strict=True)
+    ]
     table = pd.DataFrame(
         {
             "day": [
@@ -138,14 +168,14 @@ def analyst_table(rows: pd.DataFrame) -> pd.DataFrame:
             "analyst_label": rows["analyst_label"].map(label_name),
             "province": rows["province"].map(province_name),
             "people": rows["people"].map(lambda v: ", ".join(as_list(v))),
-            "people_quoted": [
-                ", ".join(names_in(as_list(p), [t, *without_headline(v, t)]))
-                for p, v, t in zip(rows["people"], rows["evidence"], titles, strict=True)
-            ],
+            **{
+                key: [", ".join(p[key]) for p in people]
+                for key in ("people_subject", "people_agent", "people_quoted")
+            },
             "bodies": rows["bodies"].map(lambda v: ", ".join(as_list(v))),
             "evidence": [
-                "\n".join(without_headline(v, t))
-                for v, t in zip(rows["evidence"], rows["title"], strict=True)
+                evidence_cell(r["evidence"], r["title"], r["label"], r["analyst_label"], c)
+                for r, c in zip(records, changed, strict=True)
             ],
             "score": rows["score"].round(2),
             "author": rows["author"],
@@ -158,6 +188,22 @@ def analyst_table(rows: pd.DataFrame) -> pd.DataFrame:
     )
     # Every column: DuckDB's text columns need not arrive with pandas' object dtype.
     return table.apply(lambda column: column.map(lambda value: neutralise(shown(value))))
+
+
+def relabelled(label: object, analyst_label: object) -> bool:
+    """Whether an analyst gave the article a label other than the machine's."""
+    return isinstance(analyst_label, str) and analyst_label != label
+
+
+def evidence_cell(
+    evidence: object, title: object, label: object, analyst_label: object, changed: bool
+) -> str:
+    """The machine's evidence sentences, the headline left out; for a relabelled row, led by the
+    line saying they argue the machine's label (pipelines.vietnamese.evidence_of_text)."""
+    sentences = without_headline(evidence, title)
+    if changed:
+        sentences = [evidence_of_text(label, analyst_label, bool(sentences)), *sentences]
+    return "\n".join(sentences)
 
 
 def write_csv(table: pd.DataFrame, target: Path) -> Path:
@@ -231,10 +277,12 @@ def summary_sheet(sheet: Worksheet, table: pd.DataFrame, about: list[tuple[str, 
     sheet.append([])
     sheet.append(
         [
-            "Nhãn do máy gán tự động kèm các câu làm căn cứ: cần đọc bài gốc trước khi sử dụng. "
+            "Nhãn do máy gán tự động kèm các câu căn cứ: cần đọc bài gốc trước khi sử dụng. "
             "Mỗi nhãn có một trang tính riêng; một tin nằm ở trang của nhãn phân tích viên đã "
-            "duyệt, nếu chưa duyệt thì của nhãn máy gán, như trong bản tin: đó là cột «Nhãn», "
-            "còn nhãn máy gán ở cột «Nhãn của máy»."
+            f"duyệt (cột «{ANALYST_LABEL}»), nếu chưa duyệt thì của nhãn máy gán (cột "
+            f"«{MODEL_LABEL}»), như trong bản tin: đó là cột «Nhãn». Cột «{EVIDENCE}» và cột "
+            "điểm là của máy, cho nhãn của máy: ở tin phân tích viên đã đổi nhãn, dòng đầu của "
+            "ô câu căn cứ nói rõ điều này."
         ]
     )
     for row in (header, sources):
@@ -273,7 +321,7 @@ def about_lines(selection: Selection, source_title: str | None = None) -> list[t
         lines.append(("Tỉnh, thành phố", selection.province))
     if selection.site:
         lines.append(("Nguồn", source_title or selection.site))
-    lines.append(("Mô hình gán nhãn", selection.model_id))
+    lines.append((MODEL_USED, selection.model_id))
     precision = precision_at_nightly_mix(selection.model_id)
     lines.append(("Độ tin cậy của nhãn", trust_text(selection.model_id, precision)))
     return lines

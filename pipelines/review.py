@@ -17,6 +17,11 @@ from nlp.classify import LABELS
 from pipelines.checkpoints import checkpoint
 from pipelines.digest import digests_listing, safe_url, shown, without_headline, write_digest
 from pipelines.exports import (
+    ANALYST_LABEL,
+    EVIDENCE,
+    MODEL_LABEL,
+    MODEL_USED,
+    SCORE,
     cell_text,
     claim_name,
     export_stem,
@@ -27,7 +32,7 @@ from pipelines.lake import begin, retried, rollback
 from pipelines.paths import DataPaths
 from pipelines.snapshot import writing
 from pipelines.store import existing_db, open_db
-from pipelines.vietnamese import LABEL_NAMES, MODEL_SCORE, province_name
+from pipelines.vietnamese import LABEL_NAMES, province_name
 
 SHEET = "Cần xem lại"
 # (field, header, width): the review sheet's columns in order. The import needs only ID_COLUMNS.
@@ -37,24 +42,28 @@ COLUMNS = (
     ("source", "Nguồn", 22),
     ("province", "Tỉnh, thành phố", 16),
     ("published", "Ngày đăng", 12),
-    ("model_label", "Nhãn của máy", 14),
-    ("certainty", MODEL_SCORE, 16),
-    ("evidence", "Câu làm căn cứ", 70),
+    ("model_label", MODEL_LABEL, 14),
+    ("certainty", SCORE, 16),
+    ("evidence", EVIDENCE, 70),
     ("url", "Liên kết", 30),
-    ("model_id", "Mô hình", 16),
-    ("label", "Nhãn đúng", 14),
+    ("model_id", MODEL_USED, 16),
+    ("label", ANALYST_LABEL, 14),
     ("note", "Ghi chú", 40),
 )
 HEADER = {field: header for field, header, _ in COLUMNS}
 ID_COLUMNS = ("article_id", "model_id", "model_label", "label", "note")
+# The headers sheets exported before the second audit gave the columns the import reads: such a
+# sheet, maybe half filled in, still imports.
+EARLIER_HEADERS = {"model_id": ("Mô hình",), "label": ("Nhãn đúng",)}
 HELP_LINES = (
     "Mỗi dòng là một tin mà máy ít chắc chắn nhất về nhãn đã gán; tin máy ít chắc chắn nhất xếp "
-    "trước. Điểm của mô hình (0–1) là điểm máy tự chấm cho nhãn nó gán, không phải xác suất "
-    "nhãn đúng.",
-    "Đọc tiêu đề, các câu làm căn cứ và bài gốc (cột Liên kết), rồi chọn nhãn đúng ở cột "
-    "«Nhãn đúng» từ danh sách: Khen ngợi, Phê phán hoặc Trung lập.",
-    "Có thể ghi chú lý do ở cột «Ghi chú». Dòng để trống cột «Nhãn đúng» được bỏ qua.",
-    "Không sửa các cột Mã bài, Mô hình, Nhãn của máy; không đổi tên các cột.",
+    f"trước. Cột điểm (0–1) là điểm máy tự chấm cho nhãn ở cột «{MODEL_LABEL}», không phải xác "
+    "suất nhãn đúng.",
+    f"Đọc tiêu đề, các câu căn cứ của máy (những câu máy dùng khi gán nhãn ở cột «{MODEL_LABEL}») "
+    f"và bài gốc (cột «Liên kết»), rồi chọn nhãn đúng ở cột «{ANALYST_LABEL}» từ danh sách: "
+    "Khen ngợi, Phê phán hoặc Trung lập.",
+    f"Có thể ghi chú lý do ở cột «Ghi chú». Dòng để trống cột «{ANALYST_LABEL}» được bỏ qua.",
+    f"Không sửa các cột «Mã bài», «{MODEL_USED}», «{MODEL_LABEL}»; không đổi tên các cột.",
     "Xong, lưu tệp rồi gửi cho bộ phận kỹ thuật để nhập nhãn vào cơ sở dữ liệu, kèm tên người "
     "đã duyệt.",
 )
@@ -242,6 +251,12 @@ def sheet_rows(path: Path, data_only: bool) -> list[tuple]:
         book.close()
 
 
+def column_at(headers: list[str], field: str) -> int | None:
+    """Where the review sheet's headers hold a field: its header now, or one it had before."""
+    names = (HEADER[field], *EARLIER_HEADERS.get(field, ()))
+    return next((i for i, header in enumerate(headers) if header in names), None)
+
+
 def read_review_file(path: Path) -> tuple[list[ReviewedRow], int]:
     """The rows of a filled-in review sheet, checked; and the count of rows left blank.
 
@@ -254,13 +269,14 @@ def read_review_file(path: Path) -> tuple[list[ReviewedRow], int]:
     # formulas saves none, and the label would read as blank: such a cell is refused.
     formulas = sheet_rows(path, data_only=False)
     headers = [_text(h) for h in rows[0]] if rows else []
-    missing = [HEADER[f] for f in ID_COLUMNS if HEADER[f] not in headers]
+    at = {f: column_at(headers, f) for f in ID_COLUMNS}
+    missing = [HEADER[f] for f, i in at.items() if i is None]
     if missing:
         raise ReviewFileError(
             f"{path}: missing columns {', '.join(missing)} (the first row of sheet "
             f"{SHEET!r} must keep the headers `congvu review export` wrote)"
         )
-    at = {f: headers.index(HEADER[f]) for f in ID_COLUMNS}
+    named = {f: headers[i] for f, i in at.items()}  # as the file heads them, in the messages
     names = ", ".join(LABEL_NAMES[label] for label in LABELS)
     problems: list[str] = []
     found: dict[str, ReviewedRow] = {}
@@ -268,7 +284,7 @@ def read_review_file(path: Path) -> tuple[list[ReviewedRow], int]:
     for number, (values, written) in enumerate(zip(rows[1:], formulas[1:], strict=True), start=2):
         cells = {f: _text(values[i]) if i < len(values) else "" for f, i in at.items()}
         unsaved = [
-            HEADER[f]
+            named[f]
             for f, i in at.items()
             if i < len(values) and values[i] is None and str(written[i] or "").startswith("=")
         ]
@@ -283,21 +299,21 @@ def read_review_file(path: Path) -> tuple[list[ReviewedRow], int]:
         if not cells["label"]:
             blank += 1
             if cells["note"]:
-                problems.append(f"row {number}: a note but no label in {HEADER['label']}")
+                problems.append(f"row {number}: a note but no label in {named['label']}")
             continue
         label = _label(cells["label"])
         if label is None:
             problems.append(
-                f"row {number}: {HEADER['label']} {cells['label']!r} is not one of {names}"
+                f"row {number}: {named['label']} {cells['label']!r} is not one of {names}"
             )
             continue
         if not cells["article_id"]:
-            problems.append(f"row {number}: no article id in {HEADER['article_id']}")
+            problems.append(f"row {number}: no article id in {named['article_id']}")
             continue
         model_label = _label(cells["model_label"]) if cells["model_label"] else None
         if cells["model_label"] and model_label is None:
             problems.append(
-                f"row {number}: {HEADER['model_label']} {cells['model_label']!r} is not one "
+                f"row {number}: {named['model_label']} {cells['model_label']!r} is not one "
                 f"of {names}"
             )
             continue

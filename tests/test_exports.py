@@ -15,9 +15,10 @@ import pytest
 from crawlers.text import BIDI
 from nlp.classify import DEFAULT_MODEL
 from pipelines.exports import FORMULA_STARTS, analyst_table, cell_text, neutralise
+from pipelines.review import HEADER, SHEET
 from pipelines.selection import Selection, article_rows
 from tests.conftest import ROOT, ended_pid, measured_in_hundred, run_congvu
-from tests.test_digest import crawl_page, store_bidi
+from tests.test_digest import crawl_page, digests, parse, store_bidi, texts
 
 DEMO = json.loads((ROOT / "crawlers" / "demo" / "expected.json").read_text(encoding="utf-8"))
 EVIL_TITLE = '=HYPERLINK("http://evil.example/x","Bấm vào đây")'
@@ -35,12 +36,15 @@ trách nhiệm, gây phiền hà, nhũng nhiễu người dân khi giải quyế
 điểm nghiêm khắc.</p>
 </div></body></html>
 """
+SCORE = "Điểm của máy cho nhãn của máy (0–1, không phải xác suất nhãn đúng)"
+SUBJECT = "Trong đó, người bị phê phán / người được khen"
+AGENT = "Trong đó, người ra quyết định xử lý, chỉ đạo / người trao khen thưởng, biểu dương"
+OTHERS = "Trong đó, người khác được nêu trong tiêu đề hoặc câu căn cứ của máy"
 HEADERS = [
-    "Ngày đăng", "Nguồn", "Tiêu đề", "Nhãn", "Nhãn của máy", "Nhãn do phân tích viên duyệt",
-    "Tỉnh, thành phố",
-    "Người được nêu tên", "Trong đó, được nêu trong tiêu đề hoặc câu trích", "Cơ quan, tổ chức",
-    "Câu làm căn cứ", "Điểm của mô hình (0–1, không phải xác suất nhãn đúng)",
-    "Tác giả", "Chuyên mục", "Số bản đăng", "Liên kết", "Mã tin", "Mã bài",
+    "Ngày đăng", "Nguồn", "Tiêu đề", "Nhãn", "Nhãn của máy", "Nhãn của phân tích viên",
+    "Tỉnh, thành phố", "Người được nêu tên", SUBJECT, AGENT, OTHERS, "Cơ quan, tổ chức",
+    "Câu căn cứ của máy", SCORE, "Tác giả", "Chuyên mục", "Số bản đăng", "Liên kết", "Mã tin",
+    "Mã bài",
 ]  # fmt: skip
 SHEETS = ["Tổng hợp", "Phê phán", "Khen ngợi", "Trung lập"]
 
@@ -117,7 +121,7 @@ def test_xlsx_keeps_hostile_text_readable(evil: Path) -> None:
     assert (row["Tiêu đề"], row["Tác giả"], row["Nguồn"]) == (
         "'" + EVIL_TITLE, "'" + EVIL_AUTHOR, "'" + EVIL_SITE,
     )  # fmt: skip
-    assert row["Câu làm căn cứ"][:2] in ("'-", "'+")
+    assert row["Câu căn cứ của máy"][:2] in ("'-", "'+")
     assert row["Tỉnh, thành phố"] == "Nghệ An"
 
 
@@ -127,7 +131,7 @@ def test_csv_holds_no_formula(evil: Path) -> None:
     fields = [v for row in rows for v in row.values()]
     assert [v for v in fields if v.startswith(FORMULA_STARTS)] == []
     assert (rows[0]["Tiêu đề"], rows[0]["Tác giả"]) == ("'" + EVIL_TITLE, "'" + EVIL_AUTHOR)
-    assert rows[0]["Câu làm căn cứ"][:2] in ("'-", "'+")
+    assert rows[0]["Câu căn cứ của máy"][:2] in ("'-", "'+")
 
 
 @pytest.fixture(scope="module")
@@ -191,7 +195,7 @@ def test_workbook_has_a_summary_and_a_sheet_per_label(report: Path) -> None:
 def test_evidence_cells_leave_out_the_headline(report: Path) -> None:
     sheet = openpyxl.load_workbook(report)["Phê phán"]
     rows = [dict(zip(HEADERS, [c.value for c in r], strict=True)) for r in sheet.iter_rows(2)]
-    headlines = [r["Tiêu đề"] for r in rows if r["Tiêu đề"] in r["Câu làm căn cứ"].split("\n")]
+    headlines = [r["Tiêu đề"] for r in rows if r["Tiêu đề"] in r["Câu căn cứ của máy"].split("\n")]
     assert headlines == []
 
 
@@ -209,7 +213,7 @@ def test_workbook_says_how_many_of_its_labels_are_right(report: Path) -> None:
 def test_article_sheets_are_ready_to_filter_and_click(report: Path) -> None:
     sheet = openpyxl.load_workbook(report)["Phê phán"]
     assert [c.value for c in sheet[1]] == HEADERS
-    assert (sheet.freeze_panes, sheet.auto_filter.ref) == ("A2", f"A1:R{sheet.max_row}")
+    assert (sheet.freeze_panes, sheet.auto_filter.ref) == ("A2", f"A1:T{sheet.max_row}")
     assert sheet.column_dimensions["C"].width == 60
     by_header = dict(zip(HEADERS, sheet[2], strict=True))
     assert by_header["Nhãn"].value == by_header["Nhãn của máy"].value == "Phê phán"
@@ -219,22 +223,22 @@ def test_article_sheets_are_ready_to_filter_and_click(report: Path) -> None:
     assert by_header["Tiêu đề"].hyperlink.target == by_header["Liên kết"].hyperlink.target == url
 
 
-def test_score_column_says_it_is_the_model_s_score_not_a_probability(report: Path) -> None:
+def test_score_column_says_it_is_the_machine_s_score_of_its_label_not_a_probability(
+    report: Path,
+) -> None:
     header = [c.value for c in openpyxl.load_workbook(report)["Phê phán"][1]]
-    assert "Điểm của mô hình (0–1, không phải xác suất nhãn đúng)" in header
+    assert SCORE in header
 
 
 def test_score_cells_show_two_decimals_as_the_review_sheet(report: Path) -> None:
     sheet = openpyxl.load_workbook(report)["Phê phán"]
-    score = sheet.cell(
-        2, HEADERS.index("Điểm của mô hình (0–1, không phải xác suất nhãn đúng)") + 1
-    )
+    score = sheet.cell(2, HEADERS.index(SCORE) + 1)
     assert score.number_format == "0.00"
 
 
 def test_analyst_label_column_names_the_analyst_not_an_official(report: Path) -> None:
     header = [c.value for c in openpyxl.load_workbook(report)["Phê phán"][1]]
-    assert "Nhãn do phân tích viên duyệt" in header
+    assert "Nhãn của phân tích viên" in header
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
@@ -262,7 +266,7 @@ def test_entity_columns_filled_from_the_database(report: Path) -> None:
 def test_people_the_evidence_names_have_their_column(report: Path) -> None:
     sheet = openpyxl.load_workbook(report)["Phê phán"]
     rows = list(sheet.iter_rows(2, None, values_only=True))
-    quoted = {row[HEADERS.index("Tiêu đề")]: row[HEADERS.index(HEADERS[8])] for row in rows}
+    quoted = {row[HEADERS.index("Tiêu đề")]: row[HEADERS.index(SUBJECT)] for row in rows}
     reprimand = next(title for title in quoted if title.startswith("Khiển trách công chức"))
     assert quoted[reprimand] == "Đỗ Văn K"
 
@@ -330,7 +334,7 @@ def test_csv_gives_the_current_label_and_keeps_the_model_s(relabelled: tuple[Pat
         rows = list(reader)
     assert reader.fieldnames == HEADERS
     (row,) = [r for r in rows if r["Tiêu đề"] == title]
-    labels = ("Nhãn", "Nhãn của máy", "Nhãn do phân tích viên duyệt")
+    labels = ("Nhãn", "Nhãn của máy", "Nhãn của phân tích viên")
     assert [row[k] for k in labels] == ["Phê phán", "Trung lập", "Phê phán"]
     criticism = sum(a["label"] == "criticism" for a in DEMO["articles"])
     assert sum(r["Nhãn"] == "Phê phán" for r in rows) == criticism + 1
@@ -343,3 +347,115 @@ def test_parquet_gives_the_current_label_and_keeps_the_model_s(
     frame = pd.read_parquet(exported(data_dir, "parquet")).set_index("title")
     labels = ["current_label", "label", "analyst_label"]
     assert frame.loc[title, labels].tolist() == ["criticism", "neutral", "criticism"]
+
+
+# The second audit's rows: a reprimand the machine labelled criticism (score 1.00) that an analyst
+# moved to neutral, a neutral meeting (score 0.78 for neutral) moved into criticism, and a praise
+# story the analyst confirmed.
+OUT_OF_CRITICISM = "Khiển trách công chức địa chính xã Tân Phú"
+INTO_CRITICISM = "UBND tỉnh Hòa An họp phiên thường kỳ"
+CONFIRMED = "Tuyên dương nữ công chức bộ phận một cửa"
+AWARD = "Tặng Bằng khen cho Chủ tịch UBND xã Mỹ Lộc"
+
+
+@pytest.fixture(scope="module")
+def imported(demo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo data folder after an analyst's review file was imported (`congvu review
+    import`): two stories relabelled, one confirmed."""
+    data_dir = tmp_path_factory.mktemp("imported")
+    shutil.copytree(demo, data_dir, dirs_exist_ok=True)
+    review = data_dir / "review.xlsx"
+    done = run_congvu("review", "export", "--data-dir", str(data_dir), "--output", str(review))
+    assert done.returncode == 0, done.stdout + done.stderr
+    book = openpyxl.load_workbook(review)
+    header = [c.value for c in book[SHEET][1]]
+    picks = {OUT_OF_CRITICISM: "Trung lập", INTO_CRITICISM: "Phê phán", CONFIRMED: "Khen ngợi"}
+    for row in book[SHEET].iter_rows(min_row=2):
+        title = row[header.index(HEADER["title"])].value
+        for start, label in picks.items():
+            if title.startswith(start):
+                row[header.index(HEADER["label"])].value = label
+    book.save(review)
+    done = run_congvu(
+        "review", "import", str(review), "--reviewer", "Lan", "--data-dir", str(data_dir)
+    )
+    assert done.returncode == 0 and "3 labels imported" in done.stdout, done.stdout + done.stderr
+    return data_dir
+
+
+def exported_rows(target: Path) -> list[dict]:
+    """The rows of an exported CSV, or of every article sheet of a workbook (with its sheet's
+    name), as {header: text}, an empty cell as ""."""
+    if target.suffix == ".csv":
+        with target.open(encoding="utf-8-sig", newline="") as f:
+            return list(csv.DictReader(f))
+    rows = []
+    for sheet in openpyxl.load_workbook(target).worksheets[1:]:
+        header = [c.value for c in sheet[1]]
+        for values in sheet.iter_rows(min_row=2, values_only=True):
+            row = {h: "" if v is None else str(v) for h, v in zip(header, values, strict=True)}
+            rows.append({**row, "sheet": sheet.title})
+    return rows
+
+
+def row_of(rows: list[dict], title: str) -> dict:
+    """The one row whose title starts so."""
+    (row,) = [r for r in rows if r["Tiêu đề"].startswith(title)]
+    return row
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_relabelled_row_says_its_evidence_and_score_are_the_machine_s(
+    imported: Path, fmt: str
+) -> None:
+    """As the digest card: the sentences argue the machine's label, the score is for it."""
+    rows = exported_rows(exported(imported, fmt))
+    out, into, confirmed = (row_of(rows, t) for t in (OUT_OF_CRITICISM, INTO_CRITICISM, CONFIRMED))
+    labels = ("Nhãn", "Nhãn của máy", "Nhãn của phân tích viên")
+    assert [out[k] for k in labels] == ["Trung lập", "Phê phán", "Trung lập"]
+    assert out.get("sheet", "Trung lập") == "Trung lập"
+    lead, *sentences = out["Câu căn cứ của máy"].split("\n")
+    assert lead == (
+        "Các câu dưới đây là căn cứ máy dùng khi gán nhãn Phê phán, không phải căn cứ cho nhãn "
+        "Trung lập của phân tích viên:"
+    )
+    assert any("bị kỷ luật khiển trách" in sentence for sentence in sentences)
+    assert float(out[SCORE]) == 1.0
+    assert [into[k] for k in labels] == ["Phê phán", "Trung lập", "Phê phán"]
+    assert into["Câu căn cứ của máy"] == (
+        "Nhãn Phê phán là quyết định của phân tích viên; máy không có câu căn cứ nào cho nhãn này."
+    )
+    assert float(into[SCORE]) == 0.78
+    assert confirmed["Câu căn cứ của máy"].startswith("Trao Bằng khen cho chị Ánh")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_people_are_split_by_role_as_on_the_digest_card(imported: Path, fmt: str) -> None:
+    """The one praised apart from the official who handed out the award; a relabelled row reads
+    roles from its headline only (none here), as its card does."""
+    rows = exported_rows(exported(imported, fmt))
+    award, confirmed, out = (row_of(rows, t) for t in (AWARD, CONFIRMED, OUT_OF_CRITICISM))
+    roles = (SUBJECT, AGENT, OTHERS)
+    assert [award[k] for k in roles] == ["Nguyễn Hữu Thành", "Vũ Minh Đức", ""]
+    assert award["Người được nêu tên"] == "Nguyễn Hữu Thành, Lý Thu Trang, Vũ Minh Đức"
+    assert [confirmed[k] for k in roles] == ["Trương Thị Ngọc Ánh", "Lâm Quang Vinh", ""]
+    assert [out[k] for k in roles] == ["", "", "Đỗ Văn K"]
+    cards = parse(digests(imported)[0]).xpath("//article")
+    (card,) = [c for c in cards if texts(c, "h3")[0].startswith(AWARD)]
+    lines = texts(card, "p[@class='meta']")
+    for line in (
+        "Người được khen: Nguyễn Hữu Thành",
+        "Người trao khen thưởng, biểu dương: Vũ Minh Đức",
+    ):
+        assert line in lines
+
+
+def test_headers_say_whose_label_evidence_and_score_in_the_digest_s_words(report: Path) -> None:
+    """Not "câu trích" (a quotation), "câu làm căn cứ" or "mô hình" beside "máy"."""
+    book = openpyxl.load_workbook(report)
+    header = [c.value for c in book["Phê phán"][1]]
+    said = " ".join(header).lower()
+    assert ("câu trích" in said, "làm căn cứ" in said, "mô hình" in said) == (False, False, False)
+    summary = [r[0] for r in book["Tổng hợp"].iter_rows(values_only=True) if r[0]]
+    assert "Mô hình máy dùng" in summary
+    assert not [line for line in summary if "câu làm căn cứ" in line or "câu trích" in line]

@@ -22,6 +22,7 @@ from openpyxl import load_workbook
 from crawlers.dates import VN_TZ
 from nlp.classify import DEFAULT_MODEL, LABELS
 from pipelines.analyst_labels import AnalystLabels
+from pipelines.exports import COLUMNS
 from pipelines.paths import DataPaths
 from pipelines.review import HEADER, SHEET, write_review_sheet
 from pipelines.snapshot import publish
@@ -115,10 +116,27 @@ def test_export_offers_the_three_labels_in_vietnamese(exported: Path) -> None:
     assert link.hyperlink.target == link.value
 
 
-def test_score_is_the_model_s_own_0_to_1_as_in_the_workbook(exported: Path) -> None:
+def test_score_is_the_machine_s_own_0_to_1_as_in_the_workbook(exported: Path) -> None:
     sheet = load_workbook(exported)[SHEET]
     header = [c.value for c in sheet[1]]
-    assert "Điểm của mô hình (0–1, không phải xác suất nhãn đúng)" in header
+    assert "Điểm của máy cho nhãn của máy (0–1, không phải xác suất nhãn đúng)" in header
+
+
+def test_headers_are_the_workbook_s_in_the_digest_s_words(exported: Path) -> None:
+    """One wording for one thing: the analyst's label, the machine's, its evidence and score."""
+    header = [c.value for c in load_workbook(exported)[SHEET][1]]
+    workbook = [header for header, _ in COLUMNS.values()]
+    assert {
+        "Nhãn của máy",
+        "Điểm của máy cho nhãn của máy (0–1, không phải xác suất nhãn đúng)",
+        "Câu căn cứ của máy",
+        "Nhãn của phân tích viên",
+    } <= set(header) & set(workbook)
+    said = " ".join(header).lower()
+    assert ("câu trích" in said, "làm căn cứ" in said, "của mô hình" in said) == (False,) * 3
+    guide = " ".join(r[0] for r in load_workbook(exported)["Hướng dẫn"].iter_rows(values_only=True))
+    said = ("Nhãn đúng" in guide, "làm căn cứ" in guide, "«Nhãn của phân tích viên»" in guide)
+    assert said == (False, False, True)
 
 
 def test_score_is_shown_0_to_1_not_as_a_percentage(exported: Path) -> None:
@@ -207,12 +225,15 @@ def test_stored_bidi_controls_are_left_out(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "named"),
     [
-        ("label", "row 3: Nhãn đúng 'Khen' is not one of Khen ngợi, Phê phán, Trung lập"),
+        (
+            "label",
+            "row 3: Nhãn của phân tích viên 'Khen' is not one of Khen ngợi, Phê phán, Trung lập",
+        ),
         ("unknown", "row 3: no article 0000"),
         ("duplicate", "rows 2 and 4: article"),
         ("note", "row 3: a note but no label"),
-        ("columns", "missing columns Nhãn đúng"),
-        ("formula", "row 3: Nhãn đúng holds a formula with no saved value"),
+        ("columns", "missing columns Nhãn của phân tích viên"),
+        ("formula", "row 3: Nhãn của phân tích viên holds a formula with no saved value"),
     ],
 )
 def test_a_bad_file_is_refused_whole_naming_the_row(
@@ -471,3 +492,49 @@ def test_an_import_moves_the_story_in_the_digest_the_analysts_open(
     assert done.returncode == 0, done.stderr
     after = listed_under(data_dir / "digest" / "latest.html", "Tin phê phán")
     assert (row["Tiêu đề"] in before, row["Tiêu đề"] in after) == (False, True)
+
+
+# The review sheet's headers before the second audit: a file exported then, maybe half filled
+# in, is imported as it is.
+EARLIER_HEADERS = [
+    "Mã bài", "Tiêu đề", "Nguồn", "Tỉnh, thành phố", "Ngày đăng", "Nhãn của máy",
+    "Điểm của mô hình (0–1, không phải xác suất nhãn đúng)", "Câu làm căn cứ", "Liên kết",
+    "Mô hình", "Nhãn đúng", "Ghi chú",
+]  # fmt: skip
+
+
+def test_a_sheet_exported_before_the_second_audit_still_imports(
+    demo: Path, exported: Path, tmp_path: Path
+) -> None:
+    """Its label and model columns were headed "Nhãn đúng" and "Mô hình"."""
+    data = unlabelled_copy(demo, tmp_path)
+    filled = fill(exported, tmp_path / "f.xlsx", {2: (0, None), 3: (1, "tin cũ")})
+    book = load_workbook(filled)
+    sheet = book[SHEET]
+    rows = [
+        dict(zip([c.value for c in sheet[1]], r, strict=True))
+        for r in sheet.iter_rows(2, 3, values_only=True)
+    ]
+    assert [c.value for c in sheet[1]] != EARLIER_HEADERS  # a sheet of now is another kind
+    for cell, header in zip(sheet[1], EARLIER_HEADERS, strict=True):
+        cell.value = header
+    book.save(filled)
+    done = run_congvu(
+        "review", "import", str(filled), "--reviewer", "Lan", "--data-dir", str(data.root)
+    )
+    assert done.returncode == 0 and "2 labels imported" in done.stdout, done.stdout + done.stderr
+    with open_db(data.db, read_only=True) as con:
+        stored = con.execute(
+            "SELECT article_id, label, model_id, model_label, note FROM analyst_labels ORDER BY ALL"
+        ).fetchall()
+    expected = [
+        (
+            r["Mã bài"],
+            LABELS[pick],
+            DEFAULT_MODEL,
+            next(k for k, v in LABEL_NAMES.items() if v == r["Nhãn của máy"]),
+            note,
+        )
+        for r, (pick, note) in zip(rows, [(0, None), (1, "tin cũ")], strict=True)
+    ]
+    assert stored == sorted(expected)
