@@ -16,7 +16,6 @@ LABEL_NAMES = {"criticism": "Phê phán", "praise": "Khen ngợi", "neutral": "T
 NO_PROVINCE = "Không xác định được tỉnh"
 # The header of the model's score of the label it gave (0-1), in the workbook and the review
 # sheet: it is not the chance that the label is right (few of its praise labels are).
-MODEL_SCORE = "Điểm của mô hình (0–1, không phải xác suất nhãn đúng)"
 # How stories are counted, said the same way by the digest and the workbook: labels are per
 # article, so the copies of one story may carry different labels.
 STORY_COUNTING = (

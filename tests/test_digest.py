@@ -619,7 +619,7 @@ def test_changed_card_keeps_the_people_of_the_models_evidence_on_the_neutral_lin
 ) -> None:
     """Criticism changed to praise: the disciplined official is no one praised."""
     lines = texts(reviewed_card(reviewed, "changed"), "p[@class='meta']")
-    assert "Người được nêu trong tiêu đề hoặc câu trích: Đỗ Văn K" in lines
+    assert "Người được nêu trong tiêu đề hoặc câu căn cứ: Đỗ Văn K" in lines
 
 
 def test_analysts_note_is_shown_as_their_note_and_as_text(reviewed: dict[str, str]) -> None:
