@@ -264,7 +264,7 @@ def test_people_the_evidence_names_have_their_column(report: Path) -> None:
     rows = list(sheet.iter_rows(2, None, values_only=True))
     quoted = {row[HEADERS.index("Tiêu đề")]: row[HEADERS.index(HEADERS[8])] for row in rows}
     reprimand = next(title for title in quoted if title.startswith("Khiển trách công chức"))
-    assert quoted[reprimand] == "Đỗ Văn K"
+    assert quoted[reprimand] == "Đỗ Văn K."
 
 
 def test_an_export_without_a_file_name_never_overwrites_an_earlier_one(demo: Path) -> None:
