@@ -52,7 +52,7 @@ WHOLE_NAMES = {"Quốc hội", "Chính phủ", "Tỉnh ủy", "Thành ủy", "Hu
 # capitalised field: "Sở" or "Ban" before a unit alone is no name.
 FIELD_HEADS = {
     "Sở", "Bộ", "Ban", "Phòng", "Văn phòng", "Cục", "Chi cục", "Tổng cục", "Trung tâm", "Đội",
-    "Ủy ban", "Kho bạc", "Viện",
+    "Ủy ban", "Kho bạc", "Viện", "Hội đồng", "Chi nhánh",
 }  # fmt: skip
 # These name a body with a unit alone ("Công an xã", "UBND tỉnh").
 UNIT_HEADS = {
@@ -80,11 +80,17 @@ _FIELD_WORDS = """
     tiếp công dân, công dân, khu công nghiệp, khu kinh tế, chế xuất, công nghệ cao, quy hoạch,
     kiến trúc, nhà ở, công sở, tài chính, ngân sách, kho bạc, phòng chống, công chính, dược,
     hàng không, nghề, dạy nghề, định canh, định cư, tham nhũng, buôn lậu, gian lận thương mại,
-    hàng giả, quân sự, biên phòng, bộ đội
+    hàng giả, quân sự, biên phòng, bộ đội, kỷ luật, đăng ký, hành chính công, ngoài nước,
+    nước ngoài, cửa khẩu, cảng, sân bay, bán đấu giá, chợ, giá, trại giam, công sản, đê điều,
+    rừng, phòng hộ, đặc dụng, bảo tồn, ngoại vụ, bồi dưỡng, kỹ thuật, thống kê, tuần tra,
+    bầu cử, nghĩa vụ quân sự, đặc xá
 """
 FIELD_WORDS = {" ".join(words.split()) for words in _FIELD_WORDS.split(",")}
 # Words of FIELD_WORDS that are verbs too: they end a name only before its unit or a name.
-VERB_FIELDS = {"điều tra", "quản lý", "xây dựng", "đầu tư", "phát triển", "phòng chống"}
+VERB_FIELDS = {
+    "điều tra", "quản lý", "xây dựng", "đầu tư", "phát triển", "phòng chống", "kỷ luật", "đăng ký",
+    "tuần tra",
+}  # fmt: skip
 # Joining words inside a field: "Sở Kế hoạch và Đầu tư", "Sở Lao động - Thương binh và Xã hội".
 FIELD_JOINS = {"và", "-", "–", "&", ","}
 # The administrative unit words before a body's place ("UBND tỉnh Hòa An", "Công an TP Huế").
@@ -97,6 +103,21 @@ UNIT_WORDS = {
 BUILT_WORDS = {"dự án", "công trình"}
 # Acronyms of economic and administrative terms the CRF takes for places ("GRDP của tỉnh").
 TERMS = {"GDP", "GRDP", "GNP", "OCOP", "FDI", "ODA", "CPI", "PCI", "PAPI", "PAR", "ICOR", "VAT"}
+# Continents, whose "Châu" is a family name too ("Viện Công nghệ Châu Á").
+CONTINENTS = {"Châu Á", "Châu Âu", "Châu Phi", "Châu Mỹ", "Châu Úc"}
+# Common nouns capitalised as the first word of a date, an article of a law or a thing's name
+# ("Ngày 3-2", "Sáng 8-10", "Điều 15", "Điểm phục vụ hành chính công"): alone they name nothing.
+COMMON_NOUNS = {
+    "Ngày", "Tháng", "Năm", "Sáng", "Trưa", "Chiều", "Tối", "Đêm", "Điều", "Khoản", "Điểm",
+}  # fmt: skip
+# A festival ("Tết Nguyên đán") and a year of the sixty-year cycle ("Đinh Mùi") are no names of
+# places or persons: a year's name is one of the ten stems and one of the twelve branches.
+FESTIVALS = {"Tết"}
+YEAR_STEMS = {"Giáp", "Ất", "Bính", "Đinh", "Mậu", "Kỷ", "Canh", "Tân", "Nhâm", "Quý"}
+YEAR_BRANCHES = {
+    "Tý", "Sửu", "Dần", "Mão", "Mẹo", "Thìn", "Tỵ", "Tị", "Ngọ", "Mùi", "Thân", "Dậu", "Tuất",
+    "Hợi",
+}  # fmt: skip
 # Words before a full name that make it the name of a school, prize, street or firm named after a
 # person ("Trường THPT Lê Quý Đôn", "Giải thưởng Hồ Chí Minh"), not a person the article names.
 NAMED_AFTER = {
@@ -119,6 +140,7 @@ ADMIN_ABBREVIATIONS = {"TP", "TX", "TT", "P", "Q"}
 # A number written in Roman numerals ("khóa XV", "Đại hội XIII", "giai đoạn II").
 ROMAN_RE = re.compile(r"(?=[MDCLXVI])M{0,3}(CM|CD|D?C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})")
 _PUNCT = " \"'“”‘’()[],.:;!?-–—"
+_PUNCT_BUT_DOT = _PUNCT.replace(".", "")
 Feature = Callable[[list[list[str]], int], str]
 Tagged = tuple[str, str, str, str]  # word, part of speech, chunk, NER tag
 
@@ -256,7 +278,7 @@ def _tagged_counts(text: str, max_chars: int | None) -> dict[Entity, int]:
         used += len(sentence)
         if len(sentence) > MAX_SENTENCE_CHARS:
             sentence = sentence[:MAX_SENTENCE_CHARS].rsplit(" ", 1)[0]
-        tagged = _opening_noun_lowered(_without_weekdays(tag_sentence(sentence)))
+        tagged = _opening_noun_lowered(_without_weekdays(_dotted(tag_sentence(sentence))))
         words = [word for word, *_ in tagged]
         bodies = _bodies(words)
         for body in bodies:
@@ -286,8 +308,44 @@ def _outside(tagged: list[Tagged], bodies: Sequence[_Body]) -> list[Tagged]:
             kept = k in body.places and label in {"LOC", "PER"}
             out[k] = (*out[k][:3], f"B-{label}" if kept else "O")
         if body.end < len(out) and out[body.end][3].startswith("I-"):
-            out[body.end] = (*out[body.end][:3], "B-" + out[body.end][3][2:])
+            # "Bộ Ngoại giao Lê Dũng": a family and a given name the CRF ran on is a person
+            label = "PER" if _is_short_name(out[body.end][0]) else out[body.end][3][2:]
+            out[body.end] = (*out[body.end][:3], f"B-{label}")
     return out
+
+
+def _is_short_name(word: str) -> bool:
+    """Whether one underthesea word is a family name and a given name, and no place ("Lê Dũng")."""
+    parts = word.split(" ")
+    return (
+        len(parts) == 2
+        and parts[0] in SURNAMES
+        and word.istitle()
+        and word not in CONTINENTS
+        and not _is_place(word)
+    )
+
+
+def _dotted(tagged: list[Tagged]) -> list[Tagged]:
+    """The tagged words, an initial given back the dot a sentence's end took ("Đỗ Văn K", ".")."""
+    out = list(tagged)
+    for i, ((word, pos, chunk, tag), (following, *_)) in enumerate(pairwise(tagged)):
+        if following == "." and _ends_in_initial(word + "."):
+            out[i] = (word + ".", pos, chunk, tag)
+    return out
+
+
+def _ends_in_initial(word: str) -> bool:
+    """Whether one underthesea word is a name that ends in an initial and its dot ("Đỗ Văn K.")."""
+    *name, initial = word.split(" ")
+    return (
+        bool(name)
+        and name[0] in SURNAMES
+        and all(p[:1].isupper() for p in name)
+        and len(initial) == 2
+        and initial[0].isupper()
+        and initial[1] == "."
+    )
 
 
 def _without_weekdays(tagged: list[Tagged]) -> list[Tagged]:
@@ -331,11 +389,17 @@ def _named(words: list[str], kind: str, span: Sequence[str]) -> list[Entity]:
         bare = len(rest) == 1 and _is_body(rest)  # "UBND" of "UBND tỉnh Lâm Quang Vinh"
         glued = [] if kind == "person" or bare or not rest else _named(rest, kind, rest)
         return [*glued, Entity("person", words[-1])]
+    units = [k for k, w in enumerate(words) if w.islower() and _is_unit_word(w)]
+    if kind == "location" and units and units[-1] + 1 < len(words) and not _is_body(words):
+        # "Thống kê phường An Lạc" of "công chức Văn phòng - Thống kê phường An Lạc", "Bưu điện
+        # tỉnh Nghệ An": the place is what follows the unit, not the post or office before it
+        return _named(words[units[-1] + 1 :], kind, words[units[-1] + 1 :])
     text = " ".join(words)
     if (
         not text
         or _is_number_or_letter(text)
-        or text in ORG_HEADS - WHOLE_NAMES | TERMS | ADDRESS_FORMS
+        or text in ORG_HEADS - WHOLE_NAMES | TERMS | ADDRESS_FORMS | COMMON_NOUNS
+        or _is_festival_or_year(text)
     ):
         return []
     form, _, name = text.partition(" ")  # "Bác Hồ": a person referred to, not a place
@@ -344,6 +408,13 @@ def _named(words: list[str], kind: str, span: Sequence[str]) -> list[Entity]:
     if kind == "person" and form.rstrip(".") in ADMIN_ABBREVIATIONS and name:
         return [Entity("location", name)]  # "TP Lạng Sơn": the city, not a person
     return [Entity("organization" if _is_body(words) else kind, text)]
+
+
+def _is_festival_or_year(text: str) -> bool:
+    """Whether a name is a festival's ("Tết Nguyên đán Đinh Mùi") or a year's ("Giáp Thân")."""
+    parts = text.split(" ")
+    year = len(parts) == 2 and parts[0] in YEAR_STEMS and parts[1] in YEAR_BRANCHES
+    return parts[0] in FESTIVALS or (year and not _is_place(text))
 
 
 def _is_number_or_letter(text: str) -> bool:
@@ -436,7 +507,8 @@ def _trim(span: Sequence[str], kind: str) -> list[str]:
 
     The words are underthesea's, so "Bộ Công an" keeps "Công an" and "Bộ trưởng" is a title.
     """
-    words = [w.strip(_PUNCT) for w in span]
+    # an initial keeps its dot ("Đỗ Văn K."); a name has no other punctuation at its ends
+    words = [w.strip(_PUNCT) + "." * _ends_in_initial(w.strip(_PUNCT_BUT_DOT)) for w in span]
     capitalised = [i for i, w in enumerate(words) if w[:1].isupper()]
     if not capitalised:
         return []
@@ -517,8 +589,11 @@ def _body_at(words: Sequence[str], i: int) -> _Body | None:
             j += 1  # "và", "-", "," then a capitalised field: "Sở Kế hoạch và Đầu tư"
         elif field and word == "về" and j + 1 < len(words) and _field_words(words[j + 1]):
             j += 1  # "Phòng Cảnh sát điều tra tội phạm về ma túy"
-        elif not (field and _field_words(word)):
-            break
+        else:
+            run = _field_run(word, words[j + 1 : j + 3]) if field else 0
+            if not run:
+                break
+            j += run - 1  # "hành chính" + "công" of "Trung tâm Phục vụ hành chính công"
         field = True
         j += 1
     # "Bộ Công an điều tra mở rộng": a verb ends a name only before its unit or a name
@@ -605,6 +680,14 @@ def _is_joined_field(words: Sequence[str], j: int) -> bool:
     if not _is_field_name(following) or (following.isupper() and words[j] != "-"):
         return False  # "Bộ Y tế và VVAF" are two
     return words[j] != "," or (j + 2 < len(words) and words[j + 2].split(" ")[0] == "và")
+
+
+def _field_run(word: str, following: Sequence[str]) -> int:
+    """How many words, from this one on, are together a field in lower case (0 if none)."""
+    for n in range(len(following) + 1, 0, -1):
+        if _field_words(" ".join([word, *following[: n - 1]])):
+            return n
+    return 0
 
 
 def _field_words(text: str) -> bool:

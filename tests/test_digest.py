@@ -225,7 +225,7 @@ def card(demo: Path, headline_start: str) -> lxml.html.HtmlElement:
 
 def test_official_the_evidence_names_is_listed_apart(demo: Path) -> None:
     lines = texts(card(demo, "Khiển trách công chức"), "p[@class='meta']")
-    assert "Người bị phê phán: Đỗ Văn K" in lines
+    assert "Người bị phê phán: Đỗ Văn K." in lines
 
 
 PRAISE_CARD = "Tặng Bằng khen cho Chủ tịch UBND xã Mỹ Lộc"  # a vice-chairman hands the award
@@ -619,7 +619,7 @@ def test_changed_card_keeps_the_people_of_the_models_evidence_on_the_neutral_lin
 ) -> None:
     """Criticism changed to praise: the disciplined official is no one praised."""
     lines = texts(reviewed_card(reviewed, "changed"), "p[@class='meta']")
-    assert "Người được nêu trong tiêu đề hoặc câu căn cứ: Đỗ Văn K" in lines
+    assert "Người được nêu trong tiêu đề hoặc câu căn cứ: Đỗ Văn K." in lines
 
 
 def test_analysts_note_is_shown_as_their_note_and_as_text(reviewed: dict[str, str]) -> None:

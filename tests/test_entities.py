@@ -390,3 +390,111 @@ def test_uncle_ton_is_not_a_place() -> None:
     # Test_Full/XH_NLD_T_ (9361).txt
     found = locations("Người dân đổ về trước tượng đài Bác Tôn (khu Công viên Hai Bà Trưng).")
     assert [place for place in found if "Tôn" in place] == []
+
+
+def locations_of(found: dict[Entity, int]) -> list[str]:
+    """The names an article's entities give as places."""
+    return [e.text for e in found if e.kind == "location"]
+
+
+def test_disciplinary_council_is_a_body(demo_names: dict) -> None:
+    # "Hội đồng kỷ luật xã kết luận ông K. ...": the body that ruled against the official
+    assert "Hội đồng kỷ luật xã" in bodies(demo_names["100201"])
+
+
+def test_branch_of_an_office_is_one_body(demo_names: dict) -> None:
+    assert "Chi nhánh Văn phòng đăng ký đất đai khu vực" in bodies(demo_names["100209"])
+
+
+def test_initial_keeps_its_dot(demo_names: dict) -> None:
+    assert Entity("person", "Đỗ Văn K.") in demo_names["100201"]
+
+
+def test_service_point_is_no_place(demo_names: dict) -> None:
+    assert "Điểm" not in locations_of(demo_names["100209"])
+
+
+def test_civil_servants_post_is_no_place(demo_names: dict) -> None:
+    # "công chức Văn phòng - Thống kê phường An Lạc": the post of a ward's civil servant
+    assert [p for p in locations_of(demo_names["100207"]) if "Thống kê" in p] == []
+
+
+def test_ward_of_a_civil_servants_post_is_a_place(demo_names: dict) -> None:
+    assert demo_names["100207"][Entity("location", "An Lạc")] == 3
+
+
+def test_festival_and_year_are_no_place(demo_names: dict) -> None:
+    # "dịp Tết Nguyên đán Đinh Mùi 2027"
+    assert [p for p in locations_of(demo_names["100205"]) if "Tết" in p or "Mùi" in p] == []
+
+
+# Corpus articles the second pass of the rules reads right.
+SPOKESMAN = "Test_Full/XH_VNE_T_ (2475).txt"  # "người phát ngôn Bộ Ngoại giao Lê Dũng"
+VICTIMS = "Train_Full/PL_TN_ (3117).txt"  # ends "... hai em Trần Thị Thảo N. và Trần Thị Thu D."
+CUSTOMS = "Train_Full/PL_NLD_ (4615).txt"  # "Chi cục Hải quan sân bay Tân Sơn Nhất"
+PRICES = "Train_Full/XH_NLD_ (5266).txt"  # "Cục Quản lý giá"
+MARKET = "Train_Full/XH_NLD_ (4743).txt"  # "Ban Quản lý chợ Long Biên"
+DATELINE = "Test_Full/PL_NLD_T_ (4247).txt"  # "(NLĐ)- Ngày 18-8, TAND TPHCM ..."
+LAW_ARTICLE = "Test_Full/PL_VNE_T_ (53).txt"  # "theo quy định tại Điều 253 Bộ luật hình sự"
+NEW_YEAR = "Test_Full/XH_VNE_T_ (179).txt"  # "bước sang năm mới Giáp Thân"
+POST_OFFICE = "Test_Full/PL_VNE_T_ (1008).txt"  # "Bưu điện tỉnh Nghệ An" tagged a place
+INSTITUTE = "Test_Full/XH_VNE_T_ (4332).txt"  # "Viện Công nghệ Châu Á": "Châu" is a family name
+WORKERS_ABROAD = "Test_Full/XH_VNE_T_ (4257).txt"  # "Cục Quản lý lao động ngoài nước"
+
+
+@pytest.fixture(scope="module")
+def second_pass(shared_dir: Path) -> dict[str, dict[Entity, int]]:
+    """Those articles' entities with their mentions."""
+    ids = [SPOKESMAN, VICTIMS, CUSTOMS, PRICES, MARKET, DATELINE, LAW_ARTICLE, NEW_YEAR]
+    ids += [POST_OFFICE, INSTITUTE, WORKERS_ABROAD]
+    texts = load_corpus_texts(shared_dir / "corpus" / CORPUS_NAME, ids)
+    return {i: entity_counts(texts[i]) for i in ids}
+
+
+def test_short_name_after_a_body_is_a_person(second_pass: dict) -> None:
+    assert Entity("person", "Lê Dũng") in second_pass[SPOKESMAN]
+
+
+def test_short_name_after_a_body_is_no_place(second_pass: dict) -> None:
+    assert Entity("location", "Lê Dũng") not in second_pass[SPOKESMAN]
+
+
+def test_initial_at_a_sentence_end_keeps_its_dot(second_pass: dict) -> None:
+    assert Entity("person", "Trần Thị Thu D.") in second_pass[VICTIMS]
+
+
+def test_customs_office_keeps_its_lower_case_field(second_pass: dict) -> None:
+    assert "Chi cục Hải quan sân bay Tân Sơn Nhất" in bodies(second_pass[CUSTOMS])
+
+
+def test_department_keeps_its_field_after_quan_ly(second_pass: dict) -> None:
+    assert "Cục Quản lý giá" in bodies(second_pass[PRICES])
+
+
+def test_market_board_keeps_its_market(second_pass: dict) -> None:
+    assert "Ban Quản lý chợ Long Biên" in bodies(second_pass[MARKET])
+
+
+def test_day_of_a_dateline_is_no_place(second_pass: dict) -> None:
+    assert "Ngày" not in locations_of(second_pass[DATELINE])
+
+
+def test_article_of_a_law_is_no_place(second_pass: dict) -> None:
+    assert "Điều" not in locations_of(second_pass[LAW_ARTICLE])
+
+
+def test_year_name_is_no_place(second_pass: dict) -> None:
+    assert "Giáp Thân" not in locations_of(second_pass[NEW_YEAR])
+
+
+def test_office_tagged_a_place_leaves_its_province(second_pass: dict) -> None:
+    assert [p for p in locations_of(second_pass[POST_OFFICE]) if "Nghệ An" in p] == ["Nghệ An"]
+
+
+def test_continent_after_a_body_is_no_person(second_pass: dict) -> None:
+    assert "Châu Á" not in people(second_pass[INSTITUTE])
+
+
+def test_field_written_over_two_words_is_kept(second_pass: dict) -> None:
+    # underthesea's words "ngoài" and "nước": one field, "ngoài nước"
+    assert "Cục Quản lý lao động ngoài nước" in bodies(second_pass[WORKERS_ABROAD])

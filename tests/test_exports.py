@@ -268,7 +268,7 @@ def test_people_the_evidence_names_have_their_column(report: Path) -> None:
     rows = list(sheet.iter_rows(2, None, values_only=True))
     quoted = {row[HEADERS.index("Tiêu đề")]: row[HEADERS.index(SUBJECT)] for row in rows}
     reprimand = next(title for title in quoted if title.startswith("Khiển trách công chức"))
-    assert quoted[reprimand] == "Đỗ Văn K"
+    assert quoted[reprimand] == "Đỗ Văn K."
 
 
 def test_an_export_without_a_file_name_never_overwrites_an_earlier_one(demo: Path) -> None:
@@ -439,7 +439,7 @@ def test_people_are_split_by_role_as_on_the_digest_card(imported: Path, fmt: str
     assert [award[k] for k in roles] == ["Nguyễn Hữu Thành", "Vũ Minh Đức", ""]
     assert award["Người được nêu tên"] == "Nguyễn Hữu Thành, Lý Thu Trang, Vũ Minh Đức"
     assert [confirmed[k] for k in roles] == ["Trương Thị Ngọc Ánh", "Lâm Quang Vinh", ""]
-    assert [out[k] for k in roles] == ["", "", "Đỗ Văn K"]
+    assert [out[k] for k in roles] == ["", "", "Đỗ Văn K."]
     cards = parse(digests(imported)[0]).xpath("//article")
     (card,) = [c for c in cards if texts(c, "h3")[0].startswith(AWARD)]
     lines = texts(card, "p[@class='meta']")

@@ -567,4 +567,4 @@ def test_criticism_review_lists_the_one_criticised_apart_from_the_others(
     """As the digest's card: "ông K." is reprimanded; the card's roles come from nlp.roles."""
     table = listing(execute(NOTEBOOKS[1], data_dir, monkeypatch))
     row = table[table["tiêu đề"].str.startswith("Khiển trách công chức")].iloc[0]
-    assert row["người bị phê phán"] == "Đỗ Văn K"
+    assert row["người bị phê phán"] == "Đỗ Văn K."
