@@ -619,7 +619,25 @@ def test_changed_card_keeps_the_people_of_the_models_evidence_on_the_neutral_lin
 ) -> None:
     """Criticism changed to praise: the disciplined official is no one praised."""
     lines = texts(reviewed_card(reviewed, "changed"), "p[@class='meta']")
-    assert "Người được nêu trong tiêu đề hoặc câu căn cứ: Đỗ Văn K." in lines
+    assert "Người được nêu trong tiêu đề hoặc câu căn cứ của máy: Đỗ Văn K." in lines
+
+
+def test_changed_card_gives_the_analysts_decision_before_the_machines_reading(
+    reviewed: dict[str, str],
+) -> None:
+    """The people lines come from the machine's evidence: they follow the analyst's decision."""
+    lines = [p.text_content() for p in reviewed_card(reviewed, "changed").xpath("p")]
+    review = next(i for i, line in enumerate(lines) if line.startswith("Máy gán nhãn"))
+    people = next(i for i, line in enumerate(lines) if line.startswith("Người"))
+    assert review < people
+
+
+def test_sections_say_the_roles_are_the_machines_reading(demo: Path) -> None:
+    """Roles ("Người bị phê phán") are read from the sentence's grammar: the page says so."""
+    intros = [
+        p.text_content() for p in parse(digests(demo)[0]).xpath("//h2/following-sibling::p[1]")
+    ]
+    assert any("do máy đọc từ cấu trúc câu và có thể sai" in line for line in intros)
 
 
 def test_analysts_note_is_shown_as_their_note_and_as_text(reviewed: dict[str, str]) -> None:

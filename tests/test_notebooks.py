@@ -568,3 +568,12 @@ def test_criticism_review_lists_the_one_criticised_apart_from_the_others(
     table = listing(execute(NOTEBOOKS[1], data_dir, monkeypatch))
     row = table[table["tiêu đề"].str.startswith("Khiển trách công chức")].iloc[0]
     assert row["người bị phê phán"] == "Đỗ Văn K."
+
+
+def test_model_table_says_an_early_cross_validation_chose_its_options_on_the_same_labels() -> None:
+    """tfidf-lr-1 was cross-validated on the 400 labels its options were chosen on (issue 10)."""
+    figures = model_figures().set_index("model_id")
+    assert figures.loc["tfidf-lr-1", "released_on"] == (
+        "kiểm định chéo trên 400 bài có nhãn, cũng là các bài đã dùng để chọn tùy chọn của mô hình "
+        "(con số lạc quan)"
+    )
