@@ -6,6 +6,9 @@ praised is the object of "trao/tặng <honour> cho", "biểu dương", "khen th�
 subject of "bị <sanction>" or of a misconduct ("nhận hối lộ", "gây phiền hà"). The one who hands
 out or decides is the subject of those giving and sanctioning verbs, the agent of "được/bị X
 <verb>", or X of "theo quyết định của X". A person no rule places has no role: never a guess.
+A criticism sentence that says a sanction was wrongful or is disputed ("bắt oan", "việc khởi tố
+bà T. ... là không đúng", "bị kỷ luật vì đã viết đơn", "hủy quyết định buộc thôi việc") places
+no one: its target was wronged, and its decider dealt out no deserved sanction.
 """
 
 from __future__ import annotations
@@ -63,6 +66,21 @@ MISCONDUCT = (
     # owning up: "ông K. thừa nhận khuyết điểm", "ông A đã kiểm điểm không trung thực"
     "thừa nhận", "nhận sai", "nhận khuyết điểm", "nhận lỗi", "kiểm điểm",
 )  # fmt: skip
+# A sentence that says a sanction or accusation was wrongful or is disputed: "oan" (bắt oan, tù
+# oan, kêu oan, minh oan, "không oan sai"), reprisal ("trù dập", "bị kỷ luật vì đã viết đơn tố
+# cáo"), a sanction annulled ("hủy quyết định buộc thôi việc"), or judged wrong ("kỷ luật sai",
+# "việc khởi tố bà T. ... là không đúng"). Its target is not the one criticised, nor is the one
+# who decided it the one who dealt out a deserved sanction: such a sentence places no one.
+_SANCTION = "|".join(re.escape(s) for s in sorted(SANCTIONS, key=len, reverse=True))
+_WRONG = r"oan|sai(?! phạm| sót| lệch)|trái pháp luật|không đúng|chưa đúng|không có căn cứ"
+WRONGFUL = re.compile(
+    rf"(?<!\w)(?:oan|trù dập|trả thù|vu khống|vu cáo"
+    rf"|(?:vì|do|chỉ vì|sau khi) (?:đã |dám )?(?:viết đơn|làm đơn|gửi đơn|tố cáo|tố giác|khiếu nại|"
+    rf"phản ánh)"
+    rf"|hủy(?: bỏ)?(?: quyết định| bản án| biện pháp| lệnh)? (?:{_SANCTION})"
+    rf"|(?:{_SANCTION}) (?:{_WRONG})"
+    rf"|việc [^;:]*(?<!\w)(?:{_SANCTION})(?!\w)[^;:]* là (?:hoàn toàn )?(?:{_WRONG}))(?!\w)"
+)
 # Nouns before "của X" that make X the one who decided ("theo quyết định của X").
 DECISION_NOUNS = ("quyết định", "chỉ đạo", "kết luận", "chỉ thị", "công văn", "thư khen")
 # Nouns before "của X" that make X the one criticised ("sai phạm của ông A").
@@ -308,12 +326,15 @@ def _criticism_role(left: str, right: str) -> str | None:
 def sentence_roles(people: Sequence[str], sentence: str, label: str) -> dict[str, str]:
     """Each person a sentence about label (praise, criticism) gives a role; the others left out.
 
-    A person named twice with two roles in the sentence gets none.
+    A person named twice with two roles in the sentence gets none; a criticism sentence that
+    says a sanction was wrongful or is disputed (WRONGFUL) places no one.
     """
     sentence = normalize(sentence)
     named = [p for p in people if mention_spans(p, sentence)]
     if label not in ("praise", "criticism") or not named:
         return {}
+    if label == "criticism" and WRONGFUL.search(sentence.lower()):
+        return {}  # "việc khởi tố bắt giam bà T. ... là không đúng", "bị kỷ luật vì ... tố cáo"
     s = _Sentence(sentence, named)
     found = {name: {_role(s, span, label) for span in spans} for name, spans in s.mentions.items()}
     placed = {name: r - {None} for name, r in found.items()}

@@ -19,7 +19,12 @@ FRENCH_ORDER = "Test_Full/XH_VNE_T_ (3516).txt"  # "Đại sứ ... trao tặng 
 REPRIMAND = "Test_Full/XH_VNE_T_ (5289).txt"  # "Thủ tướng X vừa ký quyết định kỷ luật ... Y"
 ASSAULT = "Train_Full/PL_TN_ (3628).txt"  # dân phòng "hành hung ông X": the victim
 ORDERED_FRAUD = "Test_Full/PL_VNE_T_ (2351).txt"  # "ông Tuấn đã chỉ đạo cấp dưới ... lập khống"
-ARTICLES = (ORDER_FOR_A_HOSPITAL, FRENCH_ORDER, REPRIMAND, ASSAULT, ORDERED_FRAUD)
+WHISTLEBLOWER = "Test_Full/PL_NLD_T_ (3908).txt"  # "bị kỷ luật ... vì đã viết đơn ... phản ánh"
+WRONGFUL_ARREST = "Test_Full/PL_VNE_T_ (2846).txt"  # "Việc ... bắt giam bà Thu ... là không đúng"
+DISMISSAL_ANNULLED = "Test_Full/PL_VNE_T_ (1228).txt"  # "tuyên hủy quyết định buộc thôi việc ..."
+DISPUTED_ARREST = "Test_Full/PL_VNE_T_ (209).txt"  # "việc bắt ông Khiết là đúng và không oan sai"
+ARTICLES = (ORDER_FOR_A_HOSPITAL, FRENCH_ORDER, REPRIMAND, ASSAULT, ORDERED_FRAUD, WHISTLEBLOWER)
+WRONGED = (WRONGFUL_ARREST, DISMISSAL_ANNULLED, DISPUTED_ARREST)
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +42,26 @@ def evidence(shared_dir: Path) -> dict[str, tuple[list[str], str, str]]:
         people = [e.text for e in entity_counts(text) if e.kind == "person"]
         found[article] = (people, sentence, rows[article]["label"])
     return found
+
+
+@pytest.fixture(scope="module")
+def wronged(shared_dir: Path) -> dict[str, tuple[list[str], list[str]]]:
+    """Each article (criticism, in train.csv) that reports a wrongful or disputed sanction: its
+    persons (nlp.entities) and sentences."""
+    texts = load_corpus_texts(shared_dir / "corpus" / CORPUS_NAME, WRONGED)
+    found = {}
+    for article in WRONGED:
+        text = normalize(texts[article])
+        people = [e.text for e in entity_counts(text) if e.kind == "person"]
+        found[article] = (people, sentences(text))
+    return found
+
+
+def placed_in(wronged: dict, article: str, phrase: str) -> dict[str, str]:
+    """The roles nlp.roles gives in the criticism article's one sentence holding the phrase."""
+    people, said = wronged[article]
+    (sentence,) = [s for s in said if phrase in s]
+    return roles(people, [sentence], "criticism")
 
 
 def placed(evidence: dict, article: str, label: str | None = None) -> dict[str, str]:
@@ -72,6 +97,26 @@ def test_official_who_ordered_the_misconduct_is_not_the_one_who_decided(evidence
 def test_reprimand_read_as_praise_gives_no_role(evidence: dict) -> None:
     """An analyst relabelled the story praise: a discipline sentence says no one was praised."""
     assert placed(evidence, REPRIMAND, "praise") == {}
+
+
+def test_whistleblower_disciplined_for_reporting_is_not_the_one_criticised(
+    evidence: dict,
+) -> None:
+    assert "Hồ Minh Ngà" not in placed(evidence, WHISTLEBLOWER)
+
+
+def test_woman_whose_arrest_was_ruled_wrong_is_not_the_one_criticised(wronged: dict) -> None:
+    assert "Phạm Thị Trung Thu" not in placed_in(wronged, WRONGFUL_ARREST, "là không đúng")
+
+
+def test_inspector_whose_dismissal_the_court_annulled_is_not_the_one_criticised(
+    wronged: dict,
+) -> None:
+    assert "Nguyễn Anh Tuấn" not in placed_in(wronged, DISMISSAL_ANNULLED, "hủy quyết định")
+
+
+def test_man_whose_arrest_is_disputed_is_not_the_one_criticised(wronged: dict) -> None:
+    assert "Dương Liêm Khiết" not in placed_in(wronged, DISPUTED_ARREST, "không oan sai")
 
 
 def test_person_given_two_roles_in_two_sentences_gets_none() -> None:
