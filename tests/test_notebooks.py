@@ -156,7 +156,7 @@ def test_model_quality_compares_models_and_analysts(
 ) -> None:
     notebook = execute(NOTEBOOKS[2], data_dir, monkeypatch)
     text = outputs(notebook)
-    assert f"1 bài phân tích viên đã sửa nhãn của {DEFAULT_MODEL}." in text
+    assert f"1 bài phân tích viên đã đổi nhãn của máy ({DEFAULT_MODEL})." in text
     assert "cue-lexicon-1" in text and "tfidf-lr-2" in text  # the scoreboard's models
     assert "khen ngợi: độ chính xác ở tỉ lệ hằng đêm" in text  # what a praise label is worth
     assert "khen ngợi: khoảng 90%" in text  # and how far that figure may be off
@@ -577,3 +577,23 @@ def test_model_table_says_an_early_cross_validation_chose_its_options_on_the_sam
         "kiểm định chéo trên 400 bài có nhãn, cũng là các bài đã dùng để chọn tùy chọn của mô hình "
         "(con số lạc quan)"
     )
+
+
+@pytest.fixture(scope="module")
+def relabelled_review(relabelled: dict[str, object]) -> nbformat.NotebookNode:
+    """Notebook 2.0 run on the relabelled data folder, searching for words no story holds."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        return execute(NOTEBOOKS[1], relabelled["dir"], monkeypatch, QUERY="xyzzy không có")
+
+
+def test_criticism_review_says_whose_sentences_follow_a_relabelled_story(
+    relabelled_review: nbformat.NotebookNode,
+) -> None:
+    """Neutral changed to criticism: the machine's evidence, if any, is not the grounds."""
+    assert "của phân tích viên" in cell_text(relabelled_review, "c08")
+
+
+def test_criticism_review_says_when_the_search_found_nothing(
+    relabelled_review: nbformat.NotebookNode,
+) -> None:
+    assert "Không tìm thấy «xyzzy không có»" in cell_text(relabelled_review, "c10")
