@@ -24,7 +24,7 @@ from nlp.roles import AGENT, SUBJECT, roles
 from nlp.text import normalize
 from pipelines.charts import UNLABELLED, bars_chart, daily_chart
 from pipelines.paths import DataPaths
-from pipelines.selection import Selection, article_rows, daily_labels
+from pipelines.selection import TOTAL, Selection, article_rows, daily_labels, story_counts
 from pipelines.store import open_db
 from pipelines.vietnamese import (
     LABEL_NAMES,
@@ -329,9 +329,8 @@ def render(
     lexicon = cue_lexicon(selection.model_id)
     rows = article_rows(con, selection)
     current = rows["current_label"]
-    stories = {
-        label: int(rows.loc[current == label, "story_id"].nunique()) for label in LABEL_NAMES
-    }
+    counted = story_counts(rows).iloc[0]
+    stories = {label: int(counted[label]) for label in LABEL_NAMES}
     sites = site_results(con, run.run_id) if run else []
     failed = [s["source"] for s in sites if s["status"] != "ok"]
     drifted = [s for s in sites if s["warning"]]
@@ -379,9 +378,8 @@ def render(
             agent=AGENT,
             by_source=by_source,
             stories=stories,
-            # Each story once, as the workbook's total: copies may carry different labels.
-            story_total=int(rows["story_id"].nunique()),
-            unlabelled_stories=int(rows.loc[current.isna(), "story_id"].nunique()),
+            story_total=int(counted[TOTAL]),
+            unlabelled_stories=int(counted[UNLABELLED]),
             story_counting=STORY_COUNTING,
             articles={label: int((current == label).sum()) for label in LABEL_NAMES},
             unlabelled=unlabelled,
