@@ -23,6 +23,7 @@ from nlp.names import HONORIFICS
 from nlp.roles import AGENT, SUBJECT, roles
 from nlp.text import normalize
 from pipelines.charts import UNLABELLED, bars_chart, daily_chart
+from pipelines.crawl import stored_links
 from pipelines.paths import DataPaths
 from pipelines.selection import TOTAL, Selection, article_rows, daily_labels, story_counts
 from pipelines.store import open_db
@@ -46,9 +47,6 @@ CHART_DAYS = 30
 MAX_EVIDENCE = 3
 _ADDRESS = "|".join(sorted(HONORIFICS))  # "ông K.": a form of address before a given name
 MAX_NAMES = 5  # people and bodies shown per story, most mentioned first
-# The crawl counters of links found already stored and not fetched again (skipped as known, or
-# answered 304 Not Modified): the "N already stored" of the crawl summary's line.
-STORED = ("known", "not_modified")
 
 DAILY_CHART = "Số bài theo ngày đăng và nhãn"
 SOURCE_CHART = "Số bài theo nguồn và nhãn"
@@ -295,8 +293,8 @@ def attention(
 def site_results(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict]:
     """The run's line per site: source title, status, counts, errors in words, drift warning.
 
-    stored: the links found that were already stored and not fetched again, counted as the
-    crawl summary counts them (pipelines.crawl.summarise): a quiet night finds only these.
+    stored: the links found that were already stored and not fetched again
+    (pipelines.crawl.stored_links, as the crawl summary says): a quiet night finds only these.
     """
     rows = con.execute(
         """
@@ -311,7 +309,7 @@ def site_results(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict]:
         {
             **row,
             "errors": [error_text(k, n) for k, n in json.loads(row["errors"] or "{}").items()],
-            "stored": sum(json.loads(row["counts"] or "{}").get(k, 0) for k in STORED),
+            "stored": stored_links(json.loads(row["counts"] or "{}")),
             "warning": row["warning"] if isinstance(row["warning"], str) else "",
         }
         for row in rows.to_dict("records")
