@@ -295,6 +295,8 @@ def site_results(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict]:
 
     stored: the links found that were already stored and not fetched again
     (pipelines.crawl.stored_links, as the crawl summary says): a quiet night finds only these.
+    unchanged: the articles fetched again (a sitemap or feed date said the page changed) whose
+    text was the same as stored: counted among the articles, though nothing of them is new.
     """
     rows = con.execute(
         """
@@ -305,15 +307,19 @@ def site_results(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict]:
         """,
         [run_id],
     ).df()
-    return [
-        {
-            **row,
-            "errors": [error_text(k, n) for k, n in json.loads(row["errors"] or "{}").items()],
-            "stored": stored_links(json.loads(row["counts"] or "{}")),
-            "warning": row["warning"] if isinstance(row["warning"], str) else "",
-        }
-        for row in rows.to_dict("records")
-    ]
+    results = []
+    for row in rows.to_dict("records"):
+        counts = json.loads(row["counts"] or "{}")
+        results.append(
+            {
+                **row,
+                "errors": [error_text(k, n) for k, n in json.loads(row["errors"] or "{}").items()],
+                "stored": stored_links(counts),
+                "unchanged": counts.get("unchanged", 0),
+                "warning": row["warning"] if isinstance(row["warning"], str) else "",
+            }
+        )
+    return results
 
 
 def render(

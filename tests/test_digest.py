@@ -437,6 +437,64 @@ def test_quiet_night_says_the_links_it_found_were_stored_already(demo: Path) -> 
     ]
 
 
+SITEMAP_PROFILE = """
+name: doi
+title: 'Báo Đổi Ngày'
+base_url: http://doi.example
+domains: [doi.example]
+kind: press
+province: null
+verified: true
+discovery:
+  sitemaps: [http://doi.example/sitemap.xml]
+article_url: '^http://doi\\.example/tin/[a-z0-9-]+-\\d{6}\\.html$'
+fields:
+  title: [{css: "h1.title"}]
+  body: [{css: "div.body > p"}]
+  published_at: [{meta: "article:published_time"}]
+"""
+SITEMAP_ARTICLE = "http://doi.example/tin/can-bo-xa-200001.html"
+
+
+def sitemap(lastmod: datetime) -> bytes:
+    """The site's sitemap: its one article, with this lastmod."""
+    ns = "http://www.sitemaps.org/schemas/sitemap/0.9"
+    entry = f"<url><loc>{SITEMAP_ARTICLE}</loc><lastmod>{lastmod.isoformat()}</lastmod></url>"
+    return f'<?xml version="1.0"?><urlset xmlns="{ns}">{entry}</urlset>'.encode()
+
+
+def test_article_fetched_again_with_the_same_text_is_said_to_be_unchanged(
+    tmp_path: Path,
+) -> None:
+    """A sitemap date moved on a page whose text did not: the second night fetches it again and
+    finds nothing new, and its line says that its one article is the stored one unchanged."""
+    profile = tmp_path / "doi.yaml"
+    profile.write_text(SITEMAP_PROFILE, encoding="utf-8")
+    site = Site()
+    site.add("/doi/robots.txt", b"", content_type="text/plain")
+    site.add("/doi/tin/can-bo-xa-200001.html", HOSTILE_PAGE.encode())
+    data_dir = tmp_path / "data"
+    with serve(site) as origin:
+        for night in range(2):
+            # The second night's date is after the first night stored the page (a second on,
+            # as sitemaps give whole seconds).
+            now = datetime.now(VN_TZ).replace(microsecond=0) + timedelta(seconds=1)
+            lastmod = now - timedelta(hours=1) if night == 0 else now
+            site.add("/doi/sitemap.xml", sitemap(lastmod), content_type="application/xml")
+            result = run_congvu(
+                "nightly", "--data-dir", str(data_dir), "--profile", str(profile),
+                "--origin", origin + "/{site}",
+            )  # fmt: skip
+            assert result.returncode == 0, result.stdout + result.stderr
+    assert site.hits.count("/doi/tin/can-bo-xa-200001.html") == 2
+    first, second = sorted((data_dir / "digest").glob("digest-*.html"))
+    assert source_cells(first)[2] == "1"
+    assert source_cells(second)[2] == (
+        "1 (trong đó 1 bài đã có từ trước, tải lại nhưng nội dung không đổi)"
+    )
+    assert any(t.startswith("Không có bài mới") for t in texts(parse(second), "//p/strong"))
+
+
 def chart_texts(tree: lxml.html.HtmlElement) -> list[list[str]]:
     """The words each chart of a page draws (its legend, axes, names and sentences)."""
     return [
