@@ -58,6 +58,12 @@ class SiteCrawl:
         )
 
 
+def stored_links(counts: Mapping[str, int]) -> int:
+    """The article links found already stored and not fetched again (skipped as known, or
+    answered 304 Not Modified): the summary's "N already stored" and the digest's."""
+    return counts.get("known", 0) + counts.get("not_modified", 0)
+
+
 def summarise(site: str, stats: dict[str, Any]) -> SiteCrawl:
     """Judge one site's crawl from its Scrapy stats."""
     counters = {k.removeprefix("congvu/"): v for k, v in stats.items() if k.startswith("congvu/")}
@@ -73,7 +79,7 @@ def summarise(site: str, stats: dict[str, Any]) -> SiteCrawl:
     pages = sum(v for k, v in counters.items() if k.startswith("pages/"))
     articles = counters.get("articles", 0)
     discovered = counters.get("discovered", 0)
-    stored = counters.get("known", 0) + counters.get("not_modified", 0)
+    stored = stored_links(counters)
     if pages == 0 and stored == 0:
         kinds = ", ".join(sorted(errors)) or stats.get("finish_reason", "nothing fetched")
         return SiteCrawl(site, "failed", 0, 0, 0, errors, f"Unreachable ({kinds}).", counts)

@@ -23,8 +23,9 @@ from nlp.names import HONORIFICS
 from nlp.roles import AGENT, SUBJECT, roles
 from nlp.text import normalize
 from pipelines.charts import UNLABELLED, bars_chart, daily_chart
+from pipelines.crawl import stored_links
 from pipelines.paths import DataPaths
-from pipelines.selection import Selection, article_rows, daily_labels
+from pipelines.selection import TOTAL, Selection, article_rows, daily_labels, story_counts
 from pipelines.store import open_db
 from pipelines.vietnamese import (
     LABEL_NAMES,
@@ -46,9 +47,6 @@ CHART_DAYS = 30
 MAX_EVIDENCE = 3
 _ADDRESS = "|".join(sorted(HONORIFICS))  # "ông K.": a form of address before a given name
 MAX_NAMES = 5  # people and bodies shown per story, most mentioned first
-# The crawl counters of links found already stored and not fetched again (skipped as known, or
-# answered 304 Not Modified): the "N already stored" of the crawl summary's line.
-STORED = ("known", "not_modified")
 
 DAILY_CHART = "Số bài theo ngày đăng và nhãn"
 SOURCE_CHART = "Số bài theo nguồn và nhãn"
@@ -295,8 +293,10 @@ def attention(
 def site_results(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict]:
     """The run's line per site: source title, status, counts, errors in words, drift warning.
 
-    stored: the links found that were already stored and not fetched again, counted as the
-    crawl summary counts them (pipelines.crawl.summarise): a quiet night finds only these.
+    stored: the links found that were already stored and not fetched again
+    (pipelines.crawl.stored_links, as the crawl summary says): a quiet night finds only these.
+    unchanged: the articles fetched again (a sitemap or feed date said the page changed) whose
+    text was the same as stored: counted among the articles, though nothing of them is new.
     """
     rows = con.execute(
         """
@@ -307,15 +307,19 @@ def site_results(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict]:
         """,
         [run_id],
     ).df()
-    return [
-        {
-            **row,
-            "errors": [error_text(k, n) for k, n in json.loads(row["errors"] or "{}").items()],
-            "stored": sum(json.loads(row["counts"] or "{}").get(k, 0) for k in STORED),
-            "warning": row["warning"] if isinstance(row["warning"], str) else "",
-        }
-        for row in rows.to_dict("records")
-    ]
+    results = []
+    for row in rows.to_dict("records"):
+        counts = json.loads(row["counts"] or "{}")
+        results.append(
+            {
+                **row,
+                "errors": [error_text(k, n) for k, n in json.loads(row["errors"] or "{}").items()],
+                "stored": stored_links(counts),
+                "unchanged": counts.get("unchanged", 0),
+                "warning": row["warning"] if isinstance(row["warning"], str) else "",
+            }
+        )
+    return results
 
 
 def render(
@@ -329,9 +333,8 @@ def render(
     lexicon = cue_lexicon(selection.model_id)
     rows = article_rows(con, selection)
     current = rows["current_label"]
-    stories = {
-        label: int(rows.loc[current == label, "story_id"].nunique()) for label in LABEL_NAMES
-    }
+    counted = story_counts(rows).iloc[0]
+    stories = {label: int(counted[label]) for label in LABEL_NAMES}
     sites = site_results(con, run.run_id) if run else []
     failed = [s["source"] for s in sites if s["status"] != "ok"]
     drifted = [s for s in sites if s["warning"]]
@@ -379,9 +382,8 @@ def render(
             agent=AGENT,
             by_source=by_source,
             stories=stories,
-            # Each story once, as the workbook's total: copies may carry different labels.
-            story_total=int(rows["story_id"].nunique()),
-            unlabelled_stories=int(rows.loc[current.isna(), "story_id"].nunique()),
+            story_total=int(counted[TOTAL]),
+            unlabelled_stories=int(counted[UNLABELLED]),
             story_counting=STORY_COUNTING,
             articles={label: int((current == label).sum()) for label in LABEL_NAMES},
             unlabelled=unlabelled,

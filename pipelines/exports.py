@@ -17,10 +17,11 @@ from openpyxl.worksheet.worksheet import Worksheet
 from crawlers.dates import VN_TZ
 from nlp.classify import precision_at_nightly_mix
 from nlp.roles import AGENT, SUBJECT
+from pipelines.charts import UNLABELLED
 from pipelines.digest import ROLE_LINES, as_list, people_lines, safe_url, shown, without_headline
 from pipelines.lake import lake_target
 from pipelines.paths import DataPaths, utc_stamp
-from pipelines.selection import CURRENT_LABEL, Selection
+from pipelines.selection import CURRENT_LABEL, TOTAL, Selection, story_counts
 from pipelines.sql import literal
 from pipelines.store import open_db
 from pipelines.vietnamese import (
@@ -261,10 +262,11 @@ def summary_sheet(sheet: Worksheet, table: pd.DataFrame, about: list[tuple[str, 
     sheet.append(["Nhãn", "Số bài", "Số tin"])
     header = sheet.max_row
     labels = table["current_label"].replace("", UNLABELLED_SHEET)
-    for name in [*LABEL_NAMES.values(), UNLABELLED_SHEET]:
-        chosen = table[labels == name]
-        sheet.append([name, len(chosen), chosen["story_id"].nunique()])
-    sheet.append(["Tổng", len(table), table["story_id"].nunique()])
+    codes = table["current_label"].map({name: code for code, name in LABEL_NAMES.items()})
+    stories = story_counts(table.assign(current_label=codes)).iloc[0]
+    for code, name in [*LABEL_NAMES.items(), (UNLABELLED, UNLABELLED_SHEET)]:
+        sheet.append([name, int((labels == name).sum()), int(stories[code])])
+    sheet.append(["Tổng", len(table), int(stories[TOTAL])])
     sheet.append([f"Số tin: {STORY_COUNTING}."])
     sheet.append([])
     sheet.append(["Nguồn", *LABEL_NAMES.values(), UNLABELLED_SHEET, "Tổng"])

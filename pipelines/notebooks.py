@@ -18,6 +18,7 @@ from nlp.classify import (
 )
 from nlp.evaluate import metrics
 from nlp.roles import AGENT, SUBJECT
+from pipelines import selection
 from pipelines.digest import ROLE_LINES, as_list, people_lines, safe_url, shown, without_headline
 from pipelines.search import fold
 from pipelines.selection import ARTICLE_DAY, CURRENT_LABEL
@@ -101,13 +102,11 @@ def stories(articles: pd.DataFrame) -> pd.DataFrame:
 
 
 def story_counts(articles: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    """Stories per value of the `by` columns (one row when none) and current label, counted as
-    the digest and the workbook count them (STORY_COUNTING): a story once under each label its
-    copies carry, and in each row its copies fall in; the labels' names in the digest's order."""
-    counts = articles.groupby([*by, "current_label"])["story_id"].nunique()
-    table = counts.unstack("current_label", fill_value=0) if by else counts.to_frame("số tin").T
-    table = table.reindex(columns=list(LABEL_NAMES), fill_value=0).rename(columns=LABEL_NAMES)
-    return table.rename_axis(columns=None)
+    """Stories per value of the `by` columns (one row, "số tin", when none) and current label,
+    counted as the digest and the workbook count them (pipelines.selection.story_counts); the
+    labels' names in the digest's order."""
+    table = selection.story_counts(articles, by)[list(LABEL_NAMES)].rename(columns=LABEL_NAMES)
+    return table if by else table.set_axis(["số tin"])
 
 
 def named(con: duckdb.DuckDBPyConnection, kind: str) -> pd.Series:

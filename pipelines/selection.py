@@ -11,6 +11,8 @@ import pandas as pd
 
 from nlp.provinces import main_province, province_names
 from nlp.text import normalize
+from pipelines.charts import UNLABELLED
+from pipelines.vietnamese import LABEL_NAMES
 
 # An article's day: its publication date in Vietnam, or the day it was fetched when undated
 # (the session's time zone is Vietnam's: pipelines/store.py).
@@ -18,6 +20,7 @@ ARTICLE_DAY = "CAST(coalesce(a.published_at, a.fetched_at) AS DATE)"
 # An article's current label: its analyst's (view analyst_labels `al`) when reviewed, else the
 # model's (classifications `c`). It decides where a story is listed and counted.
 CURRENT_LABEL = "coalesce(al.label, c.label)"
+TOTAL = "total"  # story_counts' column of every story, each once
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,26 @@ def daily_labels(con: duckdb.DuckDBPyConnection, selection: Selection) -> pd.Dat
         """,
         [selection.model_id, *params],
     ).df()
+
+
+def story_counts(rows: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:
+    """Stories per value of the `by` columns (one row when none) and current label, as the
+    digest, the workbook and notebook 1.0 count them (vietnamese.STORY_COUNTING).
+
+    rows: articles with story_id and current_label (a code, NULL when unlabelled). A story counts
+    once under each label its copies carry (UNLABELLED for a copy without one), once in TOTAL,
+    and in each row its copies fall in. Columns: LABEL_NAMES' codes in the digest's order,
+    UNLABELLED, TOTAL.
+    """
+    keys = by or ["all"]
+    frame = rows.assign(current_label=rows["current_label"].fillna(UNLABELLED), all=0)
+    per_label = frame.groupby([*keys, "current_label"])["story_id"].nunique()
+    table = per_label.unstack("current_label", fill_value=0)
+    table = table.reindex(columns=[*LABEL_NAMES, UNLABELLED], fill_value=0)
+    table[TOTAL] = frame.groupby(keys)["story_id"].nunique()
+    if not by:  # one row, also of zeros when there is no article
+        table = table.reindex([0], fill_value=0).rename_axis(index=None)
+    return table.rename_axis(columns=None)
 
 
 def province_of(name: str) -> str:

@@ -20,8 +20,10 @@ from crawlers.text import BIDI
 from nlp.classify import DEFAULT_MODEL, models_dir
 from pipelines.digest import cue_lexicon, highlight, names_in, render, render_digest, safe_url
 from pipelines.exports import analyst_table, write_xlsx
+from pipelines.notebooks import labelled_articles
+from pipelines.notebooks import story_counts as notebook_story_counts
 from pipelines.selection import Selection, article_rows
-from pipelines.vietnamese import ERROR_KINDS, STORY_COUNTING, error_text, window_text
+from pipelines.vietnamese import ERROR_KINDS, LABEL_NAMES, STORY_COUNTING, error_text, window_text
 from tests.conftest import (
     ROOT,
     Site,
@@ -433,6 +435,64 @@ def test_quiet_night_says_the_links_it_found_were_stored_already(demo: Path) -> 
         [str(n), str(n)],
         ["0", f"{n} (trong đó {n} liên kết đã có từ trước, không tải lại)"],
     ]
+
+
+SITEMAP_PROFILE = """
+name: doi
+title: 'Báo Đổi Ngày'
+base_url: http://doi.example
+domains: [doi.example]
+kind: press
+province: null
+verified: true
+discovery:
+  sitemaps: [http://doi.example/sitemap.xml]
+article_url: '^http://doi\\.example/tin/[a-z0-9-]+-\\d{6}\\.html$'
+fields:
+  title: [{css: "h1.title"}]
+  body: [{css: "div.body > p"}]
+  published_at: [{meta: "article:published_time"}]
+"""
+SITEMAP_ARTICLE = "http://doi.example/tin/can-bo-xa-200001.html"
+
+
+def sitemap(lastmod: datetime) -> bytes:
+    """The site's sitemap: its one article, with this lastmod."""
+    ns = "http://www.sitemaps.org/schemas/sitemap/0.9"
+    entry = f"<url><loc>{SITEMAP_ARTICLE}</loc><lastmod>{lastmod.isoformat()}</lastmod></url>"
+    return f'<?xml version="1.0"?><urlset xmlns="{ns}">{entry}</urlset>'.encode()
+
+
+def test_article_fetched_again_with_the_same_text_is_said_to_be_unchanged(
+    tmp_path: Path,
+) -> None:
+    """A sitemap date moved on a page whose text did not: the second night fetches it again and
+    finds nothing new, and its line says that its one article is the stored one unchanged."""
+    profile = tmp_path / "doi.yaml"
+    profile.write_text(SITEMAP_PROFILE, encoding="utf-8")
+    site = Site()
+    site.add("/doi/robots.txt", b"", content_type="text/plain")
+    site.add("/doi/tin/can-bo-xa-200001.html", HOSTILE_PAGE.encode())
+    data_dir = tmp_path / "data"
+    with serve(site) as origin:
+        for night in range(2):
+            # The second night's date is after the first night stored the page (a second on,
+            # as sitemaps give whole seconds).
+            now = datetime.now(VN_TZ).replace(microsecond=0) + timedelta(seconds=1)
+            lastmod = now - timedelta(hours=1) if night == 0 else now
+            site.add("/doi/sitemap.xml", sitemap(lastmod), content_type="application/xml")
+            result = run_congvu(
+                "nightly", "--data-dir", str(data_dir), "--profile", str(profile),
+                "--origin", origin + "/{site}",
+            )  # fmt: skip
+            assert result.returncode == 0, result.stdout + result.stderr
+    assert site.hits.count("/doi/tin/can-bo-xa-200001.html") == 2
+    first, second = sorted((data_dir / "digest").glob("digest-*.html"))
+    assert source_cells(first)[2] == "1"
+    assert source_cells(second)[2] == (
+        "1 (trong đó 1 bài đã có từ trước, tải lại nhưng nội dung không đổi)"
+    )
+    assert any(t.startswith("Không có bài mới") for t in texts(parse(second), "//p/strong"))
 
 
 def chart_texts(tree: lxml.html.HtmlElement) -> list[list[str]]:
@@ -911,6 +971,61 @@ def test_a_story_whose_copies_got_two_labels_is_one_story_in_both_totals(
     finally:
         con.close()
     assert f"Số tin ({STORY_COUNTING})" in lxml.html.fromstring(page).text_content()
+
+
+def counts_of_the_three(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> list[dict[str, int]]:
+    """Stories per label name (and unlabelled, and in all) as the digest's "Số tin" row, the
+    workbook's summary and notebook 1.0's first table give them."""
+    selection = Selection(DEFAULT_MODEL)
+    page, _ = render(con, selection, "Báo cáo", date(2026, 11, 30))
+    tree = lxml.html.fromstring(page)
+    (header,) = tree.xpath("//tr[th='Nguồn']")
+    (row,) = tree.xpath("//tr[th[starts-with(., 'Số tin')]]")
+    names = [th.text_content() for th in header.xpath("th")[1:]]
+    digest = dict(zip(names, [int(th.text_content()) for th in row.xpath("th")[1:]], strict=True))
+    book = write_xlsx(analyst_table(article_rows(con, selection)), tmp_path / "b.xlsx", [])
+    summary = openpyxl.load_workbook(book)["Tổng hợp"].iter_rows(values_only=True)
+    start = [r[:3] for r in summary]
+    first = start.index(("Nhãn", "Số bài", "Số tin"))
+    workbook = {r[0]: r[2] for r in start[first + 1 : first + 6]}
+    notebook = notebook_story_counts(labelled_articles(con, DEFAULT_MODEL), []).loc["số tin"]
+    return [digest, workbook, {name: int(n) for name, n in notebook.items()}]
+
+
+def test_digest_workbook_and_notebook_count_a_story_of_copies_labelled_apart_alike(
+    demo: Path, tmp_path: Path
+) -> None:
+    """One story of two criticism copies, a praise copy and a copy without a label: once under
+    each of these, once in all; the digest, the workbook and notebook 1.0 give the same counts."""
+    db = tmp_path / "congvu.duckdb"
+    shutil.copyfile(demo / "congvu.duckdb", db)
+    con = duckdb.connect(str(db))
+    try:
+        chosen = con.execute(
+            "SELECT label, list(article_id ORDER BY article_id) FROM classifications "
+            "WHERE model_id = ? GROUP BY label",
+            [DEFAULT_MODEL],
+        ).fetchall()
+        ids = dict(chosen)
+        story, *copies = [*ids["criticism"][:2], ids["praise"][0], ids["neutral"][0]]
+        con.execute(
+            "UPDATE article_stories SET story_id = (SELECT story_id FROM article_stories "
+            "WHERE article_id = ?) WHERE list_contains(?, article_id)",
+            [story, copies],
+        )
+        con.execute("DELETE FROM classifications WHERE article_id = ?", [ids["neutral"][0]])
+        counted = counts_of_the_three(con, tmp_path)
+    finally:
+        con.close()
+    expected = {
+        "Phê phán": count("criticism") - 1,
+        "Khen ngợi": count("praise"),
+        "Trung lập": count("neutral") - 1,
+        "Chưa có nhãn": 1,
+        "Tổng": len(DEMO["articles"]) - 3,
+    }
+    labelled = {name: n for name, n in expected.items() if name in LABEL_NAMES.values()}
+    assert counted == [expected, expected, labelled]
 
 
 def test_workbook_lists_a_story_under_its_analysts_label(reviewed: dict[str, str]) -> None:
