@@ -25,6 +25,7 @@ from crawlers.process import scrapy_settings
 from crawlers.profiles import SiteProfile
 from crawlers.spiders.profile import ProfileSpider
 from crawlers.state import KnownPage
+from pipelines.report import stored_links
 from pipelines.staging import StagingPipeline
 
 log = logging.getLogger(__name__)
@@ -56,12 +57,6 @@ class SiteCrawl:
             f"{self.site:<14} {self.status:<7} {self.articles:>5} articles  "
             f"{self.pages:>5} pages  {errors}. {self.message}".rstrip()
         )
-
-
-def stored_links(counts: Mapping[str, int]) -> int:
-    """The article links found already stored and not fetched again (skipped as known, or
-    answered 304 Not Modified): the summary's "N already stored" and the digest's."""
-    return counts.get("known", 0) + counts.get("not_modified", 0)
 
 
 def summarise(site: str, stats: dict[str, Any]) -> SiteCrawl:
