@@ -70,6 +70,7 @@ class RunInfo:
     until: datetime  # ... and up to this
     previous: tuple[str, datetime] | None  # the latest earlier digest that listed articles: its
     # file name and its run's start
+    rewritten: datetime | None = None  # when the digest was written again, after its night
 
 
 @cache
@@ -368,6 +369,7 @@ def render(
             days=days_text(selection.start, selection.end),
             run=run,
             run_started=started,
+            rewritten=time_text(run.rewritten) if run else "",
             since=since,
             previous=previous,
             scope=scope,
@@ -422,12 +424,14 @@ def render_digest(
     model_id: str,
     since: datetime | None,
     until: datetime,
+    rewritten: datetime | None = None,
 ) -> tuple[str, int]:
-    """A run's digest (the articles loaded in (since, until]) and how many articles it shows."""
+    """A run's digest (the articles loaded in (since, until]) and how many articles it shows;
+    rewritten: when it is written again after its night (a review import, `congvu digest`)."""
     started = con.execute("SELECT started_at FROM crawl_runs WHERE run_id = ?", [run_id]).fetchone()
     if started is None:
         raise LookupError(f"no crawl run {run_id} in the database")
-    run = RunInfo(run_id, started[0], since, until, previous_digest(con, run_id))
+    run = RunInfo(run_id, started[0], since, until, previous_digest(con, run_id), rewritten)
     selection = Selection(model_id, loaded_since=since, loaded_until=until)
     heading = f"Bản tin giám sát báo chí ngày {day_text(started[0])}"
     return render(con, selection, heading, vn_time(started[0]).date(), run)
@@ -508,11 +512,13 @@ def write_digest(
         ).fetchone()
         since = undigested_since(con)
         superseded = listed_later(con, run_id)
+        rewritten = None
         if window and window[1] is not None:
             since, until = window
+            rewritten = datetime.now(timezone.utc)  # its night wrote it: a morning copy differs
         else:
             until = datetime.now(timezone.utc)
-        page, shown = render_digest(con, run_id, model_id, since, until)
+        page, shown = render_digest(con, run_id, model_id, since, until, rewritten)
         failed = con.execute(
             "SELECT count(*) FROM crawl_run_sites WHERE run_id = ? AND status <> 'ok'", [run_id]
         ).fetchone()[0]
