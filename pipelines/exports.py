@@ -66,6 +66,7 @@ COLUMNS = {
     "current_label": ("Nhãn", 11),
     "label": (MODEL_LABEL, 12),
     "analyst_label": (ANALYST_LABEL, 14),
+    "analyst_note": ("Ghi chú của phân tích viên", 24),
     "province": ("Tỉnh, thành phố", 16),
     "people": ("Người được nêu tên", 30),
     # Those the headline or the evidence name, split by role as the digest's cards
@@ -167,6 +168,7 @@ def analyst_table(rows: pd.DataFrame) -> pd.DataFrame:
             "current_label": rows["current_label"].map(label_name),
             "label": rows["label"].map(label_name),
             "analyst_label": rows["analyst_label"].map(label_name),
+            "analyst_note": rows["analyst_note"],
             "province": rows["province"].map(province_name),
             "people": rows["people"].map(lambda v: ", ".join(as_list(v))),
             **{

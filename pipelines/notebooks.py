@@ -6,6 +6,7 @@ import json
 import os
 from html import escape
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -65,8 +66,8 @@ def labelled_articles(con: duckdb.DuckDBPyConnection, model_id: str) -> pd.DataF
                coalesce(s.title, a.site) AS source, {ARTICLE_DAY} AS day,
                CAST(date_trunc('week', {ARTICLE_DAY}) AS DATE) AS week,
                p.province, c.label, c.score_praise, c.score_criticism, c.score_neutral,
-               c.evidence, a.title, a.url, al.label AS analyst_label,
-               {CURRENT_LABEL} AS current_label
+               c.evidence, a.title, a.url, al.label AS analyst_label, al.reviewer,
+               al.note AS analyst_note, {CURRENT_LABEL} AS current_label
         FROM articles a
         LEFT JOIN classifications c ON c.article_id = a.article_id AND c.model_id = ?
         LEFT JOIN sites s ON s.site = a.site
@@ -268,6 +269,14 @@ def people_by_role(rows: pd.DataFrame, label: str) -> pd.DataFrame:
     return table
 
 
+def note_html(row: Any) -> str:
+    """The analyst's note on a pasted story, with who wrote it; empty when there is none."""
+    if not isinstance(row.analyst_note, str) or not row.analyst_note.strip():
+        return ""
+    said = f"Ghi chú của phân tích viên {row.reviewer}: {row.analyst_note.strip()}"
+    return f"<p>{escape(said)}</p>"
+
+
 def report_html(rows: pd.DataFrame) -> str:
     """Stories as HTML to paste into a report: headline, source, date, province, current label
     and whether an analyst checked it, evidence, link.
@@ -291,7 +300,7 @@ def report_html(rows: pd.DataFrame) -> str:
         anchor = f'<a href="{escape(link)}">{escape(link)}</a>' if link else escape(row.url)
         parts.append(
             f"<h4>{escape(row.title or '')}</h4>"
-            f"<p>{escape(' · '.join(f for f in facts if f))}</p>"
+            f"<p>{escape(' · '.join(f for f in facts if f))}</p>{note_html(row)}"
             f"{said}<ul>{evidence}</ul><p>Nguồn: {anchor}</p>"
         )
     return str(shown("\n".join(parts)))

@@ -228,6 +228,8 @@ def test_report_keeps_crawled_text_inert() -> None:
             "label": ["criticism"],
             "current_label": ["criticism"],
             "analyst_label": [None],
+            "reviewer": [None],
+            "analyst_note": [None],
             "evidence": [["<img src=x onerror=alert(1)>", "<script>alert(1)</script>"]],
             "url": ["javascript:alert(1)"],
         }
@@ -248,6 +250,8 @@ def test_report_leaves_out_stored_bidi_controls() -> None:
             "label": ["criticism"],
             "current_label": ["criticism"],
             "analyst_label": [None],
+            "reviewer": [None],
+            "analyst_note": [None],
             "evidence": [["Ông \u202eNguyễn Văn A bị kỷ luật."]],
             "url": ["https://example.vn/a1.html"],
         }
@@ -266,6 +270,8 @@ def test_report_of_stories_with_and_without_a_province() -> None:
         label="criticism",
         current_label="criticism",
         analyst_label=None,
+        reviewer=None,
+        analyst_note=None,
         evidence=[["Câu một."], ["Câu hai."]],
         url="https://baodanang.vn/a-1.html",
     )
@@ -274,8 +280,13 @@ def test_report_of_stories_with_and_without_a_province() -> None:
     assert "<p>Báo Đà Nẵng · 20/11/2026 · Phê phán (nhãn máy, chưa duyệt)</p>" in html
 
 
-def pasted(label: str, analyst_label: str | None, evidence: list[str] | None = None) -> str:
-    """What report_html writes for a story with these labels and the model's evidence."""
+def pasted(
+    label: str,
+    analyst_label: str | None,
+    evidence: list[str] | None = None,
+    note: str | None = None,
+) -> str:
+    """What report_html writes for a story with these labels, the model's evidence and a note."""
     rows = pd.DataFrame(
         {
             "title": ["Bài một"],
@@ -285,6 +296,8 @@ def pasted(label: str, analyst_label: str | None, evidence: list[str] | None = N
             "label": [label],
             "current_label": [analyst_label or label],
             "analyst_label": [analyst_label],
+            "reviewer": ["Lan" if analyst_label else None],
+            "analyst_note": [note],
             "evidence": [["Câu một."] if evidence is None else evidence],
             "url": ["https://baodanang.vn/a-1.html"],
         }
@@ -596,4 +609,12 @@ def test_criticism_review_says_whose_sentences_follow_a_relabelled_story(
 def test_criticism_review_says_when_the_search_found_nothing(
     relabelled_review: nbformat.NotebookNode,
 ) -> None:
-    assert "Không tìm thấy «xyzzy không có»" in cell_text(relabelled_review, "c10")
+    assert "Không tìm thấy tin nào khớp" in cell_text(relabelled_review, "c10")
+
+
+def test_pasted_relabelled_story_gives_the_analysts_note_as_text() -> None:
+    """Why the analyst moved the story is pasted with it, and pasted as text."""
+    html = pasted("neutral", "criticism", [], "<b>họp</b> nhưng chậm triển khai")
+    assert (
+        "<p>Ghi chú của phân tích viên Lan: &lt;b&gt;họp&lt;/b&gt; nhưng chậm triển khai</p>"
+    ) in html
