@@ -77,6 +77,14 @@ def parse(path: Path) -> lxml.html.HtmlElement:
     return lxml.html.fromstring(path.read_bytes())
 
 
+def report_page(data_dir: Path | str, tmp_path: Path, *args: str) -> lxml.html.HtmlElement:
+    """The report `congvu report` writes for the data folder with these arguments, parsed."""
+    target = tmp_path / "r.html"
+    result = run_congvu("report", "--data-dir", str(data_dir), *args, "--output", str(target))
+    assert result.returncode == 0, result.stderr
+    return parse(target)
+
+
 def texts(tree: lxml.html.HtmlElement, xpath: str) -> list[str]:
     """The text content of every element xpath selects."""
     return [e.text_content().strip() for e in tree.xpath(xpath)]
@@ -332,13 +340,8 @@ def test_source_and_province_charts_say_they_cover_the_runs_new_articles_and_whe
 
 
 def test_report_charts_say_which_days_they_cover(demo: Path, tmp_path: Path) -> None:
-    target = tmp_path / "r.html"
-    result = run_congvu(
-        "report", "--data-dir", str(demo), "--from", "2026-11-22", "--to", "2026-11-24",
-        "--output", str(target),
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    assert periods(parse(target)) == [
+    page = report_page(demo, tmp_path, "--from", "2026-11-22", "--to", "2026-11-24")
+    assert periods(page) == [
         "Trong 30 ngày, từ 26/10/2026 đến 24/11/2026 (theo ngày đăng).",
         "Các bài đăng từ 22/11/2026 đến 24/11/2026.",
         "Các bài đăng từ 22/11/2026 đến 24/11/2026.",
@@ -509,13 +512,8 @@ def test_empty_charts_of_a_quiet_night_show_the_sentence_alone(demo: Path) -> No
 
 
 def test_report_of_days_without_articles_draws_no_empty_chart(demo: Path, tmp_path: Path) -> None:
-    target = tmp_path / "r.html"
-    result = run_congvu(
-        "report", "--data-dir", str(demo), "--from", "2026-10-01", "--to", "2026-10-02",
-        "--output", str(target),
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    assert chart_texts(parse(target)) == [["Không có bài nào."]] * 3
+    page = report_page(demo, tmp_path, "--from", "2026-10-01", "--to", "2026-10-02")
+    assert chart_texts(page) == [["Không có bài nào."]] * 3
 
 
 def test_quiet_night_shows_no_table_of_zeros_nor_offers_a_list_of_nothing(demo: Path) -> None:
@@ -527,13 +525,7 @@ def test_quiet_night_shows_no_table_of_zeros_nor_offers_a_list_of_nothing(demo: 
 
 def test_report_of_one_day_names_it_once(demo: Path, tmp_path: Path) -> None:
     """Not "từ 24/11/2026 đến 24/11/2026", which reads as a span of no day."""
-    target = tmp_path / "r.html"
-    result = run_congvu(
-        "report", "--data-dir", str(demo), "--from", "2026-11-24", "--to", "2026-11-24",
-        "--output", str(target),
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    tree = parse(target)
+    tree = report_page(demo, tmp_path, "--from", "2026-11-24", "--to", "2026-11-24")
     n = sum(a["published_at"].startswith("2026-11-24") for a in DEMO["articles"])
     assert texts(tree, "//h1") + texts(tree, "//p[@class='meta']")[:1] == [
         "Báo cáo giám sát báo chí ngày 24/11/2026",
@@ -543,10 +535,7 @@ def test_report_of_one_day_names_it_once(demo: Path, tmp_path: Path) -> None:
 
 def test_digest_and_report_name_no_command(demo: Path, tmp_path: Path) -> None:
     """Analysts do not run commands: the neutral stories' line says whom to ask for the list."""
-    target = tmp_path / "r.html"
-    result = run_congvu("report", "--data-dir", str(demo), "--output", str(target))
-    assert result.returncode == 0, result.stderr
-    pages = [parse(digests(demo)[0]), parse(target)]
+    pages = [parse(digests(demo)[0]), report_page(demo, tmp_path)]
     commands = [re.findall(r"congvu [a-z]+", page.text_content()) for page in pages]
     assert commands == [[], []]
     neutral = texts(pages[0], "//h2[.='Tin trung lập']/following-sibling::p[1]")
@@ -731,10 +720,8 @@ def test_attention_line_counts_the_analysts_labels(reviewed: dict[str, str]) -> 
 def test_report_lists_a_story_under_its_analysts_label(
     reviewed: dict[str, str], tmp_path: Path
 ) -> None:
-    target = tmp_path / "r.html"
-    result = run_congvu("report", "--data-dir", reviewed["dir"], "--output", str(target))
-    assert result.returncode == 0, result.stderr
-    assert reviewed["to_criticism"] in texts(parse(target), "//article[@class='criticism']/h3")
+    page = report_page(reviewed["dir"], tmp_path)
+    assert reviewed["to_criticism"] in texts(page, "//article[@class='criticism']/h3")
 
 
 def test_rewritten_digest_that_latest_shows_rewrites_latest(reviewed: dict[str, str]) -> None:
