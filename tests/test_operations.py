@@ -430,6 +430,32 @@ def test_run_killed_after_starting_on_a_busy_database_is_recorded_with_its_summa
     assert (run, sites) == ([("interrupted", killed.name[:16], 1, 0, 9)], [("demo", "ok", 9)])
 
 
+def test_run_killed_after_loading_on_a_busy_start_keeps_its_articles_new(
+    tmp_path: Path, origin: str, analyst: Callable
+) -> None:
+    # The job file is held as the run starts (no row written), freed once it has crawled: the
+    # run loads its articles and is killed before it records itself. The credit is its own.
+    run_congvu("db", "migrate", "--data-dir", str(tmp_path))
+    release = analyst(read_only=False, name=STORE)
+    env = {**os.environ, "CONGVU_PAUSE_AT": "classify"}
+    process = subprocess.Popen(
+        [CONGVU, *nightly_args(tmp_path, origin, "--wait", "600")],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not list((tmp_path / "staging").glob("*/demo.stats.json")):
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.05)
+    release()
+    for line in process.stdout:  # the load is committed when the run reaches classify
+        if line.strip() == "paused at classify":
+            break
+    kill(process)
+    result = run_congvu(*nightly_args(tmp_path, origin))
+    runs = rows(tmp_path, "SELECT status, articles_new FROM crawl_runs ORDER BY run_id")
+    assert runs == [("interrupted", 9), ("ok", 0)], result.stdout
+
+
 # In a private mount namespace, staging on a tmpfs filled up: the job file held by another
 # process, a nightly run started, killed as its crawl starts; then, the disk grown and the job
 # file released, the next run. argv: data folder, congvu, python, nightly's other arguments.
