@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -67,12 +68,16 @@ class LoadResult:
 
 
 def load_new(
-    paths: DataPaths, profiles: list[SiteProfile], wait_s: float, run_id: str | None = None
+    paths: DataPaths,
+    profiles: list[SiteProfile],
+    wait_s: float,
+    run_id: str | None = None,
+    started_at: datetime | None = None,
 ) -> LoadResult:
     """Load every staged crawl file not loaded yet (this run's and any a killed run left)."""
     with open_db(paths.store, wait_s=wait_s) as con:
         save_sites(con, profiles)
-        return load_staged(con, paths.staging, run_id, paths.quarantine)
+        return load_staged(con, paths.staging, run_id, paths.quarantine, started_at)
 
 
 def pending_files(con: duckdb.DuckDBPyConnection, staging_dir: Path) -> list[Path]:
@@ -88,6 +93,7 @@ def load_staged(
     staging_dir: Path,
     run_id: str | None = None,
     quarantine_dir: Path | None = None,
+    started_at: datetime | None = None,
 ) -> LoadResult:
     """Bulk-load pending staging files in one transaction, run by run in crawl order.
 
@@ -95,7 +101,9 @@ def load_staged(
     changed takes the new content as its next version, the replaced one moving to
     article_versions, and loses its labels, province and names, so they are found again.
     page_state keeps what the crawler needs. The loading run (run_id) is credited with the new
-    articles in the same transaction, so a run killed later still counts them. Lines that
+    articles in the same transaction, so a run killed later still counts them; a run that found
+    the database busy at its start has no row yet: it gets one, running since started_at, which
+    the next run marks interrupted if this one is killed. Lines that
     cannot be read are counted and copied, with their file and line number, to
     quarantine_dir/<run_id>/<site>.jsonl (default: quarantine next to staging_dir).
     """
@@ -111,7 +119,14 @@ def load_staged(
             load_run_files(con, staging_dir, run_files, quarantine_dir, result)
         if run_id is not None:
             con.execute(
-                "UPDATE crawl_runs SET articles_new = ? WHERE run_id = ?", [result.rows_new, run_id]
+                """
+                MERGE INTO crawl_runs USING (SELECT ? AS run_id, ? AS started_at, ? AS new) r
+                ON crawl_runs.run_id = r.run_id
+                WHEN MATCHED THEN UPDATE SET articles_new = r.new
+                WHEN NOT MATCHED THEN INSERT (run_id, started_at, status, articles_new)
+                    VALUES (r.run_id, r.started_at, 'running', r.new)
+                """,
+                [run_id, started_at, result.rows_new],
             )
         checkpoint("load")
         con.execute("COMMIT")

@@ -72,7 +72,7 @@ def run_stages(
         )
         elsewhere = len(profiles) - len(report.sites)
         report.notes.append(f"{elsewhere} sites crawled by other nodes on the shared frontier")
-    report.load = load_new(paths, profiles, wait_s, report.run_id)
+    report.load = load_new(paths, profiles, wait_s, report.run_id, report.started_at)
     report.copies = group_new_stories(paths, wait_s)
     find_who_and_where(paths, wait_s)
     redone, left = redo_older_rules(paths, wait_s)

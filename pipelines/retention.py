@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,7 @@ class PruneResult:
     files: int  # staging files deleted (with their .stats.json)
     size: int  # bytes freed
     unloaded: int  # staging files the database has not loaded: never deleted
-    summaries: int = 0  # .stats.json of sites that staged nothing, in runs finished long ago
+    summaries: int = 0  # .stats.json of sites that staged nothing, in runs or crawls ended long ago
     records: int = 0  # run.json of runs finished long ago whose record the database holds
 
 
@@ -36,7 +37,8 @@ def prune_staging(paths: DataPaths, keep_days: int, wait_s: float = 60.0) -> Pru
     A site that staged nothing leaves only its <site>.stats.json (its summary is in
     crawl_run_sites); it goes once its run ended more than keep_days ago, as crawl_runs says (it
     finished, or was killed and started then), and so does the run's run.json once crawl_runs
-    holds the record it keeps; then the empty folder.
+    holds the record it keeps; then the empty folder. A crawl alone (`congvu crawl`) is not in
+    crawl_runs: its summaries go once none of its files waits to be loaded (prune_crawl).
     """
     if not 0 <= keep_days <= MAX_KEEP_DAYS:
         raise ValueError(f"--keep-days must be 0 to {MAX_KEEP_DAYS} (100 years), not {keep_days}")
@@ -52,9 +54,10 @@ def prune_staging(paths: DataPaths, keep_days: int, wait_s: float = 60.0) -> Pru
             "CASE WHEN status = 'interrupted' THEN started_at END) < now() - to_days(?)",
             [keep_days],
         ).fetchall()
-        unloaded = len(pending_files(con, paths.staging))
+        recorded = {run_id for (run_id,) in con.execute("SELECT run_id FROM crawl_runs").fetchall()}
+        pending = pending_files(con, paths.staging)
     staging = paths.staging.resolve()
-    result = PruneResult(0, 0, unloaded)
+    result = PruneResult(0, 0, len(pending))
     for (relative,) in old:
         file = (paths.staging / relative).resolve()
         if not file.is_file() or not file.is_relative_to(staging):
@@ -69,7 +72,35 @@ def prune_staging(paths: DataPaths, keep_days: int, wait_s: float = 60.0) -> Pru
             file.parent.rmdir()
     for run_id, status in finished:
         prune_summaries(paths.staging / run_id, status, result)
+    waiting = recorded | {file.parent.name for file in pending}
+    cutoff = time.time() - keep_days * 86_400
+    for run_dir in sorted(paths.staging.iterdir()) if paths.staging.is_dir() else ():
+        if run_dir.is_dir() and run_dir.name not in waiting:
+            prune_crawl(run_dir, cutoff, result)
     return result
+
+
+def prune_crawl(run_dir: Path, cutoff: float, result: PruneResult) -> None:
+    """Delete the summaries of sites that staged nothing in a crawl over by cutoff; then its folder.
+
+    Called for a folder crawl_runs does not know, none of whose files waits to be loaded. A
+    nightly run's folder with no row yet has its RESERVE, run.json or run.part: the next run
+    records it, so it stays. Otherwise it is a crawl's: it writes its summaries as it ends, so
+    one written before cutoff is of a crawl that ended then. The folder goes once emptied here
+    (an empty one may be a run's that waits for the lock).
+    """
+    if any((run_dir / name).exists() for name in (RESERVE, DEFERRED, DEFERRED_PART)):
+        return
+    deleted = 0
+    for stats in run_dir.glob("*.stats.json"):
+        staged = stats.with_name(stats.name.removesuffix(".stats.json") + ".jsonl")
+        if not staged.exists() and stats.stat().st_mtime < cutoff:
+            result.size += stats.stat().st_size
+            stats.unlink()
+            deleted += 1
+    result.summaries += deleted
+    if deleted and not any(run_dir.iterdir()):
+        run_dir.rmdir()
 
 
 def prune_summaries(run_dir: Path, status: str, result: PruneResult) -> None:

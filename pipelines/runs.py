@@ -46,7 +46,8 @@ DEFERRED = "run.json"  # a failed run's record, in its staging folder, for the n
 DEFERRED_PART = "run.part"  # DEFERRED while it is written; one left behind is a cut record
 # Disk space a run holds in its staging folder from its start, freed to write DEFERRED: a disk
 # that fills up during the run leaves no room for the record otherwise, and the next run would
-# take the failed run for a killed one. A record is a few KB per site.
+# take the failed run for a killed one. A record is a few KB per site. The file is also the
+# mark of a run that held the run lock (left empty when the disk is full already).
 RESERVE = "run.json.reserve"
 RESERVE_BYTES = 1 << 20
 STATUSES = ("running", "ok", "sites_failed", "failed", "interrupted")  # crawl_runs.status
@@ -128,14 +129,18 @@ def check_site(site: dict[str, object]) -> dict[str, object]:
 
 
 def reserve_space(path: Path) -> None:
-    """Allocate RESERVE_BYTES to path (allocated, not a sparse file, so the space is held)."""
+    """Allocate RESERVE_BYTES to path (allocated, not a sparse file, so the space is held).
+
+    On a full disk the file stays, empty: it costs no space and still marks the run as one that
+    held the lock, so that, killed with no row, the next run records it (begin_run).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with path.open("wb") as out:
+    with path.open("wb") as out:
+        try:
             os.posix_fallocate(out.fileno(), 0, RESERVE_BYTES)
-    except OSError:
-        path.unlink(missing_ok=True)
-        raise
+        except OSError:
+            out.truncate(0)  # what fallocate took before it failed goes back
+            raise
 
 
 def clear_dead_runs(staging: Path, run_id: str) -> int:

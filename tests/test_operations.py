@@ -430,6 +430,75 @@ def test_run_killed_after_starting_on_a_busy_database_is_recorded_with_its_summa
     assert (run, sites) == ([("interrupted", killed.name[:16], 1, 0, 9)], [("demo", "ok", 9)])
 
 
+def test_run_killed_after_loading_on_a_busy_start_keeps_its_articles_new(
+    tmp_path: Path, origin: str, analyst: Callable
+) -> None:
+    # The job file is held as the run starts (no row written), freed once it has crawled: the
+    # run loads its articles and is killed before it records itself. The credit is its own.
+    run_congvu("db", "migrate", "--data-dir", str(tmp_path))
+    release = analyst(read_only=False, name=STORE)
+    env = {**os.environ, "CONGVU_PAUSE_AT": "classify"}
+    process = subprocess.Popen(
+        [CONGVU, *nightly_args(tmp_path, origin, "--wait", "600")],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not list((tmp_path / "staging").glob("*/demo.stats.json")):
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.05)
+    release()
+    for line in process.stdout:  # the load is committed when the run reaches classify
+        if line.strip() == "paused at classify":
+            break
+    kill(process)
+    result = run_congvu(*nightly_args(tmp_path, origin))
+    runs = rows(tmp_path, "SELECT status, articles_new FROM crawl_runs ORDER BY run_id")
+    assert runs == [("interrupted", 9), ("ok", 0)], result.stdout
+
+
+# In a private mount namespace, staging on a tmpfs filled up: the job file held by another
+# process, a nightly run started, killed as its crawl starts; then, the disk grown and the job
+# file released, the next run. argv: data folder, congvu, python, nightly's other arguments.
+FULL_AT_START = """
+set -u
+data=$1 congvu=$2 python=$3; shift 3
+mount -t tmpfs -o size=64k tmpfs "$data/staging" || exit 97
+dd if=/dev/zero of="$data/staging/filler" bs=4k 2>/dev/null
+"$python" -c "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('open', flush=True)
+time.sleep(600)" "$data/store/congvu.duckdb" > "$data/held.txt" &
+holder=$!
+until grep -q open "$data/held.txt"; do kill -0 $holder || exit 98; sleep 0.1; done
+CONGVU_PAUSE_AT=crawl "$congvu" nightly --data-dir "$data" "$@" > "$data/killed.txt" 2>&1 &
+until grep -q "paused at crawl" "$data/killed.txt"; do kill -0 $! || exit 99; sleep 0.1; done
+kill -9 $! $holder; wait
+ls "$data/staging" | grep -v filler > "$data/killed-id.txt"
+rm "$data/staging/filler"; mount -o remount,size=16m "$data/staging"
+"$congvu" nightly --data-dir "$data" "$@" > "$data/next.txt" 2>&1
+"""
+
+
+def test_run_killed_on_a_busy_start_with_the_disk_full_is_recorded(
+    tmp_path: Path, origin: str
+) -> None:
+    # No space for the run's reserve, then the job file busy: killed, the run left no row and
+    # only its folder; the empty reserve it keeps tells the next run it was a run that died.
+    if shutil.which("unshare") is None or subprocess.run(["unshare", "-rm", "true"]).returncode:
+        pytest.skip("needs unshare and user namespaces to mount a small disk (tmpfs)")
+    assert run_congvu("db", "migrate", "--data-dir", str(tmp_path)).returncode == 0
+    (tmp_path / "staging").mkdir()
+    args = nightly_args(tmp_path, origin)[3:]  # --profile ... --origin ...
+    command = ["unshare", "-rm", "sh", "-c", FULL_AT_START, "sh", str(tmp_path)]
+    done = subprocess.run([*command, CONGVU, sys.executable, *args], cwd=ROOT, timeout=300)
+    if done.returncode == 97:
+        pytest.skip("mounting a tmpfs is refused here")
+    killed = (tmp_path / "killed-id.txt").read_text(encoding="utf-8").split()
+    runs = rows(tmp_path, "SELECT run_id, status FROM crawl_runs ORDER BY run_id")
+    said = (tmp_path / "killed.txt").read_text(encoding="utf-8")
+    assert (done.returncode, len(killed), runs[:-1]) == (0, 1, [(killed[0], "interrupted")]), (
+        said + (tmp_path / "next.txt").read_text(encoding="utf-8")
+    )
+
+
 def test_articles_staged_by_a_killed_run_are_loaded_and_kept(tmp_path: Path, origin: str) -> None:
     kill(start_paused(tmp_path, origin, "load"))
     (killed,) = (tmp_path / "staging").iterdir()

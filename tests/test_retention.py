@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from pipelines.runs import begin_run
+from pipelines.crawl import SiteCrawl, write_stats
+from pipelines.runs import RESERVE, begin_run
 from pipelines.store import open_db
 from tests.conftest import run_congvu
 
@@ -112,6 +115,39 @@ def test_prune_deletes_the_summaries_of_a_run_killed_long_ago(data_dir: Path) ->
     said = prune(data_dir, "30")
     kept = ["20200102T000000Z/quiet.stats.json", *staged]
     assert (files(data_dir / "staging"), "1 summaries" in said) == (kept, True), said
+
+
+def test_prune_deletes_a_crawls_summaries_once_nothing_of_it_waits_to_be_loaded(
+    data_dir: Path,
+) -> None:
+    # `congvu crawl` is in no crawl_runs row: the summary of its site that staged nothing
+    # stayed for ever. It goes once the crawl's files are loaded and it ended long ago (its
+    # summaries are written as it ends). A nightly run not recorded yet (its reserve) stays.
+    (run,) = (data_dir / "staging").iterdir()
+    crawl, killed = (
+        data_dir / "staging" / "20200101T000000Z",
+        data_dir / "staging" / "20200102T000000Z",
+    )
+    for folder in (crawl, killed):
+        folder.mkdir()
+        write_stats(folder, SiteCrawl("quiet", "failed", 0, 0, 0, {"dns": 1}, "Unreachable.", {}))
+    shutil.copy(run / "demo.jsonl", crawl)
+    shutil.copy(run / "demo.stats.json", crawl)
+    (killed / RESERVE).touch()
+    long_ago = time.time() - 40 * 86_400
+    for file in [*crawl.iterdir(), *killed.iterdir()]:
+        os.utime(file, (long_ago, long_ago))
+    prune(data_dir, "30")
+    unloaded = files(crawl)
+    assert run_congvu("load", "--data-dir", str(data_dir)).returncode == 0
+    age(data_dir, 40)
+    said = prune(data_dir, "30")
+    assert (unloaded, crawl.exists(), files(killed)) == (
+        ["demo.jsonl", "demo.stats.json", "quiet.stats.json"],
+        False,
+        ["quiet.stats.json", RESERVE],
+    ), said
+    assert "2 staging files" in said and "1 summaries" in said, said
 
 
 def add_run(data_dir: Path, run_id: str, status: str, finished: bool = True) -> None:
