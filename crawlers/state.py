@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -59,3 +60,9 @@ def http_date(value: str | None) -> datetime | None:
     except (TypeError, ValueError, IndexError):
         return None
     return parsed if parsed.tzinfo is not None else None
+
+
+def stored_links(counts: Mapping[str, int]) -> int:
+    """The article links found already stored and not fetched again (skipped as known, or
+    answered 304 Not Modified): the summary's "N already stored" and the digest's."""
+    return counts.get("known", 0) + counts.get("not_modified", 0)

@@ -24,8 +24,7 @@ from scrapy.settings import Settings
 from crawlers.process import scrapy_settings
 from crawlers.profiles import SiteProfile
 from crawlers.spiders.profile import ProfileSpider
-from crawlers.state import KnownPage
-from pipelines.report import stored_links
+from crawlers.state import KnownPage, stored_links
 from pipelines.staging import StagingPipeline
 
 log = logging.getLogger(__name__)

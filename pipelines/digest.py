@@ -16,6 +16,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from crawlers.state import stored_links
 from crawlers.text import BIDI
 from nlp.classify import ModelNotFoundError, models_dir, precision_at_nightly_mix, resolve_model
 from nlp.lexicon import Lexicon
@@ -24,7 +25,6 @@ from nlp.roles import AGENT, SUBJECT, roles
 from nlp.text import normalize
 from pipelines.charts import UNLABELLED, bars_chart, daily_chart
 from pipelines.paths import DataPaths
-from pipelines.report import stored_links
 from pipelines.selection import TOTAL, Selection, article_rows, daily_labels, story_counts
 from pipelines.store import open_db
 from pipelines.vietnamese import (
@@ -295,7 +295,7 @@ def site_results(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict]:
     """The run's line per site: source title, status, counts, errors in words, drift warning.
 
     stored: the links found that were already stored and not fetched again
-    (pipelines.report.stored_links, as the crawl summary says): a quiet night finds only these.
+    (crawlers.state.stored_links, as the crawl summary says): a quiet night finds only these.
     unchanged: the articles fetched again (a sitemap or feed date said the page changed) whose
     text was the same as stored: counted among the articles, though nothing of them is new.
     """

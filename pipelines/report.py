@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -14,12 +13,6 @@ if TYPE_CHECKING:  # for the annotations only: the command line imports the exit
 
 
 EXIT_OK, EXIT_SITES_FAILED, EXIT_FAILED = 0, 1, 2
-
-
-def stored_links(counts: Mapping[str, int]) -> int:
-    """The article links found already stored and not fetched again (skipped as known, or
-    answered 304 Not Modified): the summary's "N already stored" and the digest's."""
-    return counts.get("known", 0) + counts.get("not_modified", 0)
 
 
 @dataclass

@@ -1025,3 +1025,8 @@ def test_workbook_lists_a_story_under_its_analysts_label(reviewed: dict[str, str
     sheet = openpyxl.load_workbook(target)["Phê phán"]
     titles = {row[2] for row in sheet.iter_rows(min_row=2, values_only=True)}
     assert (reviewed["to_criticism"] in titles, reviewed["changed"] in titles) == (True, False)
+
+
+def test_the_nightlys_own_digest_says_nothing_of_a_rewrite(demo: Path) -> None:
+    """Only a digest written again after its night says so (a review import, `congvu digest`)."""
+    assert "được viết lại" not in parse(digests(demo)[0]).text_content()
