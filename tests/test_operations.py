@@ -698,6 +698,15 @@ def usual_runs(con: duckdb.DuckDBPyConnection, site: str = "tinh") -> None:
         save_run(con, run, [{**summary(site, 40).__dict__, "warning": ""}])
 
 
+def store_with_usual_runs(paths: DataPaths) -> None:
+    """The data folder's store holding usual_runs (a drift warning's history)."""
+    con = open_db(paths.store)
+    try:
+        usual_runs(con)
+    finally:
+        con.close()
+
+
 # A killed run's summaries are judged as a finished run's are: its drift warning, its totals.
 # Recorded as running (killed with the database free) or not at all (busy at its start).
 @pytest.mark.parametrize("recorded", [True, False], ids=["running", "unrecorded"])
@@ -761,11 +770,7 @@ def store_rows(paths: DataPaths, sql: str) -> list[tuple]:
 
 def test_run_record_left_in_staging_gets_its_drift_warning(tmp_path: Path) -> None:
     paths = DataPaths(tmp_path)
-    con = open_db(paths.store)
-    try:
-        usual_runs(con)
-    finally:
-        con.close()
+    store_with_usual_runs(paths)
     deferred(paths, "20261108T190000Z", [summary("tinh", 12)])
     next_run(paths)
     (warning,) = store_rows(
@@ -792,11 +797,7 @@ def test_run_record_unlike_a_runs_own_is_named_and_kept(
     tmp_path: Path, change: Callable[[dict], None]
 ) -> None:
     paths = DataPaths(tmp_path)
-    con = open_db(paths.store)
-    try:
-        usual_runs(con)
-    finally:
-        con.close()
+    store_with_usual_runs(paths)
     path = deferred(paths, "20261108T190000Z", [summary("tinh", 12)])
     record = json.loads(path.read_text(encoding="utf-8"))
     change(record)
