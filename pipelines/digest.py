@@ -25,7 +25,14 @@ from nlp.roles import AGENT, SUBJECT, roles
 from nlp.text import normalize
 from pipelines.charts import UNLABELLED, bars_chart, daily_chart
 from pipelines.paths import DataPaths
-from pipelines.selection import TOTAL, Selection, article_rows, daily_labels, story_counts
+from pipelines.selection import (
+    TOTAL,
+    Selection,
+    article_rows,
+    daily_labels,
+    relabelled,
+    story_counts,
+)
 from pipelines.store import open_db
 from pipelines.vietnamese import (
     LABEL_NAMES,
@@ -33,7 +40,7 @@ from pipelines.vietnamese import (
     STORY_COUNTING,
     day_text,
     error_text,
-    label_name,
+    evidence_of_text,
     review_text,
     time_text,
     times_apart,
@@ -193,8 +200,8 @@ def story_cards(rows: pd.DataFrame, label: str, lexicon: Lexicon) -> list[dict]:
     for row in chosen.drop_duplicates("story_id").to_dict("records"):
         reviewed = (row["label"], row["analyst_label"], row["reviewer"], row["labelled_at"])
         note = row["analyst_note"]
-        # The analyst changed the label: the evidence is the model's, for its own label.
-        changed = isinstance(reviewed[1], str) and reviewed[1] != reviewed[0]
+        changed = relabelled(row["label"], row["analyst_label"])
+        evidence = evidence_shown(as_list(row["evidence"]), row["title"], lexicon)
         cards.append(
             {
                 "title": row["title"] or "(không có tiêu đề)",
@@ -204,12 +211,17 @@ def story_cards(rows: pd.DataFrame, label: str, lexicon: Lexicon) -> list[dict]:
                 "province": row["province"] if isinstance(row["province"], str) else "",
                 **people_lines(row, label, changed),
                 "bodies": as_list(row["bodies"])[:MAX_NAMES],
-                "evidence": evidence_shown(as_list(row["evidence"]), row["title"], lexicon),
+                "evidence": evidence,
                 "copies": int(row["copies"]),
                 "review": review_text(*reviewed),
                 "note": note.strip() if isinstance(note, str) else "",
                 "changed": changed,
-                "model_label": label_name(row["label"]),
+                # The evidence is the model's, for its own label: never the analyst's support.
+                "evidence_of": (
+                    evidence_of_text(row["label"], row["analyst_label"], bool(evidence))
+                    if changed
+                    else ""
+                ),
             }
         )
     return cards

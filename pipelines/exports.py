@@ -21,7 +21,7 @@ from pipelines.charts import UNLABELLED
 from pipelines.digest import ROLE_LINES, as_list, people_lines, safe_url, shown, without_headline
 from pipelines.lake import lake_target
 from pipelines.paths import DataPaths, utc_stamp
-from pipelines.selection import CURRENT_LABEL, TOTAL, Selection, story_counts
+from pipelines.selection import CURRENT_LABEL, TOTAL, Selection, relabelled, story_counts
 from pipelines.sql import literal
 from pipelines.store import open_db
 from pipelines.vietnamese import (
@@ -191,11 +191,6 @@ def analyst_table(rows: pd.DataFrame) -> pd.DataFrame:
     )
     # Every column: DuckDB's text columns need not arrive with pandas' object dtype.
     return table.apply(lambda column: column.map(lambda value: neutralise(shown(value))))
-
-
-def relabelled(label: object, analyst_label: object) -> bool:
-    """Whether an analyst gave the article a label other than the machine's."""
-    return isinstance(analyst_label, str) and analyst_label != label
 
 
 def evidence_cell(

@@ -22,7 +22,7 @@ from nlp.roles import AGENT, SUBJECT
 from pipelines import selection
 from pipelines.digest import ROLE_LINES, as_list, people_lines, safe_url, shown, without_headline
 from pipelines.search import fold
-from pipelines.selection import ARTICLE_DAY, CURRENT_LABEL
+from pipelines.selection import ARTICLE_DAY, CURRENT_LABEL, relabelled
 from pipelines.store import open_db
 from pipelines.vietnamese import LABEL_NAMES, evidence_of_text, label_name, review_text
 
@@ -246,7 +246,7 @@ def people_by_role(rows: pd.DataFrame, label: str) -> pd.DataFrame:
     one praised or criticised, the one who handed it out or decided it, the others its headline
     and evidence name, and everyone the article names."""
     lines = [
-        people_lines({"people": p, "evidence": e, "title": t}, label, isinstance(a, str) and a != m)
+        people_lines({"people": p, "evidence": e, "title": t}, label, relabelled(m, a))
         for p, e, t, m, a in zip(
             rows["people"],
             rows["evidence"],
@@ -292,7 +292,7 @@ def report_html(rows: pd.DataFrame) -> str:
         sentences = evidence_sentences(row.evidence, row.title)
         evidence = "".join(f"<li>{escape(s)}</li>" for s in sentences)
         said = ""
-        if isinstance(row.analyst_label, str) and row.analyst_label != row.label:
+        if relabelled(row.label, row.analyst_label):
             said = (
                 f"<p>{escape(evidence_of_text(row.label, row.analyst_label, bool(sentences)))}</p>"
             )

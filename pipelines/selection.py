@@ -20,6 +20,14 @@ ARTICLE_DAY = "CAST(coalesce(a.published_at, a.fetched_at) AS DATE)"
 # An article's current label: its analyst's (view analyst_labels `al`) when reviewed, else the
 # model's (classifications `c`). It decides where a story is listed and counted.
 CURRENT_LABEL = "coalesce(al.label, c.label)"
+
+
+def relabelled(label: object, analyst_label: object) -> bool:
+    """Whether an analyst gave the article a label other than the machine's (its evidence then
+    argues the machine's label, not the current one)."""
+    return isinstance(analyst_label, str) and analyst_label != label
+
+
 TOTAL = "total"  # story_counts' column of every story, each once
 
 
