@@ -26,6 +26,7 @@ from nlp.text import normalize
 from pipelines.charts import UNLABELLED, bars_chart, daily_chart
 from pipelines.paths import DataPaths
 from pipelines.selection import (
+    ARTICLE_DAY,
     TOTAL,
     Selection,
     article_rows,
@@ -503,6 +504,26 @@ def digests_listing(con: duckdb.DuckDBPyConnection, article_ids: list[str]) -> l
             ORDER BY r.run_id
             """,
             [article_ids],
+        ).fetchall()
+    ]
+
+
+def digests_showing(con: duckdb.DuckDBPyConnection, article_ids: list[str]) -> list[str]:
+    """The runs whose digest shows any of these articles' labels, oldest first: it lists them
+    (loaded in its window) or counts them in its daily chart (published in the CHART_DAYS days to
+    its run's day, daily_counts), a quiet night's digest too."""
+    return [
+        run_id
+        for (run_id,) in con.execute(
+            f"""
+            SELECT DISTINCT r.run_id FROM crawl_runs r JOIN articles a
+              ON (a.loaded_at > coalesce(r.digest_from, '-infinity'::TIMESTAMPTZ)
+                  AND a.loaded_at <= r.digest_until)
+              OR {ARTICLE_DAY} BETWEEN CAST(r.started_at AS DATE) - ? AND CAST(r.started_at AS DATE)
+            WHERE r.digest IS NOT NULL AND list_contains(?, a.article_id)
+            ORDER BY r.run_id
+            """,
+            [CHART_DAYS - 1, article_ids],
         ).fetchall()
     ]
 

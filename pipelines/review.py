@@ -15,7 +15,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from nlp.classify import LABELS
 from pipelines.checkpoints import checkpoint
-from pipelines.digest import digests_listing, safe_url, shown, without_headline, write_digest
+from pipelines.digest import digests_showing, safe_url, shown, without_headline, write_digest
 from pipelines.exports import (
     ANALYST_LABEL,
     EVIDENCE,
@@ -218,7 +218,7 @@ class ImportResult:
     imported: int  # rows appended to labels
     unchanged: int  # rows equal to the article's current analyst label (skipped)
     blank: int  # rows without a chosen label (not reviewed)
-    digests: list[Path]  # digests rewritten because they list an article whose label changed
+    digests: list[Path]  # digests rewritten because they show an article whose label changed
 
 
 def _text(value: object) -> str:
@@ -348,8 +348,9 @@ def import_review(
     A row equal to the article's current analyst label (same label, note and reviewer) is
     skipped, so importing the same file twice adds nothing; a row that changes it is appended
     and becomes the current label. Anything wrong refuses the whole file. The digests (of
-    model_id's labels) that list a relabelled article are rewritten, latest.html with them: a
-    story moves there the morning it is relabelled, not only once someone rewrites them.
+    model_id's labels) that show a relabelled article, as a card or in their daily chart
+    (digests_showing), are rewritten, latest.html with them: a story moves there the morning it
+    is relabelled, and no page counts a label the store no longer holds.
     """
     reviewer = _text(reviewer)  # NFC, as the sheet's cells: one name is one reviewer
     if not reviewer:
@@ -377,7 +378,7 @@ def import_review(
         with open_db(paths.store, wait_s=wait_s) as con:
             con.register("reviewed", frame)
             imported, unchanged = append_reviewed(con, path)
-            runs = digests_listing(con, list(frame["article_id"])) if imported else []
+            runs = digests_showing(con, list(frame["article_id"])) if imported else []
         digests = [write_digest(paths, run, model_id, paths.store)[0] for run in runs]
     return ImportResult(imported, unchanged, blank, digests)
 

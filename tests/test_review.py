@@ -553,3 +553,39 @@ def test_a_digest_rewritten_after_an_import_says_so(
     assert done.returncode == 0, done.stderr
     morning = (data_dir / "digest" / "latest.html").read_text(encoding="utf-8")
     assert "Bản tin này được viết lại lúc" in morning
+
+
+def day_tips(digest: Path) -> list[str]:
+    """The tooltips of the daily chart's columns ("20/11/2026: 1 bài phê phán"), in order."""
+    tree = lxml.html.fromstring(digest.read_bytes())
+    return [t.text_content() for t in tree.xpath("(//figure)[1]//*[local-name()='rect']/*")]
+
+
+def test_a_quiet_nights_digest_counting_a_relabelled_article_is_rewritten(
+    demo: Path, exported: Path, tmp_path: Path
+) -> None:
+    """The quiet night lists nothing, but its 30-day chart counts every article by its label."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(demo, data_dir)
+    quiet_night = run_congvu("demo", "--data-dir", str(data_dir))
+    assert quiet_night.returncode == 0, quiet_night.stdout + quiet_night.stderr
+    quiet = sorted((data_dir / "digest").glob("digest-*.html"))[-1]
+    title = (
+        "Khiển trách công chức địa chính xã Tân Phú vì gây phiền hà người dân làm thủ tục đất đai"
+    )
+    row = next(
+        i for i, r in enumerate(sheet_rows(exported), start=2) if r[HEADER["title"]] == title
+    )
+    filled = fill(exported, tmp_path / "lan.xlsx", {row: (LABEL_NAMES["praise"], None)})
+    before = day_tips(quiet)
+    assert "20/11/2026: 1 bài phê phán" in before
+    done = run_congvu(
+        "review", "import", str(filled), "--reviewer", "Lan", "--data-dir", str(data_dir)
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"rewritten with the new labels: {quiet}" in done.stdout.splitlines()
+    assert day_tips(quiet) == [
+        "20/11/2026: 1 bài khen ngợi" if tip == "20/11/2026: 1 bài phê phán" else tip
+        for tip in before
+    ]
+    assert "Bản tin này được viết lại lúc" in quiet.read_text(encoding="utf-8")
