@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
             con.execute("UPDATE article_places SET rules_version = ?", [places.RULES_VERSION - 1])
         batch, places.REDO_BATCH = places.REDO_BATCH, n
         started = time.perf_counter()
-        redone, left = places.redo_older_rules(paths, wait_s=60)
+        redone, left, _ = places.redo_older_rules(paths, wait_s=60)
         seconds = time.perf_counter() - started
         line("redo of articles placed by older rules", redone, seconds)
         print(f"REDO_BATCH = {batch:,} articles at this speed: {batch * seconds / redone:.0f} s")

@@ -11,7 +11,7 @@ from nlp.classify import Classifier
 from pipelines.checkpoints import checkpoint
 from pipelines.classifications import classify_unlabelled
 from pipelines.crawl import log_to_file, run_crawl
-from pipelines.digest import write_digest
+from pipelines.digest import digests_listing, write_digest
 from pipelines.frontier import crawl_shared
 from pipelines.lake import lake_target
 from pipelines.load import load_new
@@ -75,12 +75,13 @@ def run_stages(
     report.load = load_new(paths, profiles, wait_s, report.run_id, report.started_at)
     report.copies = group_new_stories(paths, wait_s)
     find_who_and_where(paths, wait_s)
-    redone, left = redo_older_rules(paths, wait_s)
+    redone, left, batch = redo_older_rules(paths, wait_s)
     if redone or left:
         report.notes.append(
             f"who and where redone by rules version {RULES_VERSION}: {redone} articles, "
             f"{left} left for the next runs"
         )
+    rewrite_listing(paths, report, classifier.model_id, batch)
     report.classified = classify_unlabelled(paths, classifier, wait_s)
     record_run(paths, report, wait_s)  # status running: the digest is not written yet
     checkpoint("report")
@@ -88,6 +89,37 @@ def run_stages(
         paths, report.run_id, classifier.model_id, paths.store
     )
     finish_run_record(paths, report, since, until)
+
+
+def rewrite_listing(
+    paths: DataPaths, report: RunReport, model_id: str, articles: list[str]
+) -> None:
+    """Rewrite the digests that list these articles, their who and where just redone.
+
+    As a review import does, once the redo has committed, each from a read-only connection. A
+    failure is the run's note, naming the digests left stale, never its failure: tonight's own
+    digest matters more.
+    """
+    if not articles:
+        return
+    runs: list[str] = []
+    done = 0
+    try:
+        with open_db(paths.store, read_only=True) as con:
+            runs = digests_listing(con, articles)
+        for run_id in runs:
+            write_digest(paths, run_id, model_id, paths.store)
+            done += 1
+    except Exception as exc:  # reported in the summary; the traceback goes to the log
+        log.exception("run %s: digests listing redone articles not rewritten", report.run_id)
+        left = f"those of runs {', '.join(runs[done:])}" if runs else "any of them"
+        report.notes.append(
+            f"digests listing articles whose who and where was redone: not rewritten ({exc}): "
+            f"{left}; `congvu digest --run RUN` rewrites one"
+        )
+        return
+    if runs:
+        report.notes.append(f"{len(runs)} earlier digest(s) rewritten with who and where redone")
 
 
 def failure(exc: Exception, paths: DataPaths, report: RunReport) -> str:

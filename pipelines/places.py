@@ -118,8 +118,9 @@ def save_places(
         con.unregister("new_entities")
 
 
-def redo_older_rules(paths: DataPaths, wait_s: float) -> tuple[int, int]:
-    """Redo who and where for REDO_BATCH articles an older RULES_VERSION made; (redone, left)."""
+def redo_older_rules(paths: DataPaths, wait_s: float) -> tuple[int, int, list[str]]:
+    """Redo who and where for REDO_BATCH articles an older RULES_VERSION made; (redone, left,
+    the batch's article ids: all of the current version now, here or by another node)."""
     with open_db(paths.store, wait_s=wait_s) as con:
         todo = made_by_older_rules(con, REDO_BATCH)
     places, entities = places_and_people(todo)  # computed with no database connection held
@@ -128,7 +129,7 @@ def redo_older_rules(paths: DataPaths, wait_s: float) -> tuple[int, int]:
         left = con.execute(
             f"SELECT count(*) FROM article_places WHERE {OLDER_RULES}", [RULES_VERSION]
         ).fetchone()[0]
-    return redone, left
+    return redone, left, list(todo["article_id"])
 
 
 def made_by_older_rules(con: duckdb.DuckDBPyConnection, batch: int) -> pd.DataFrame:

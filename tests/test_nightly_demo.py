@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import duckdb
+import lxml.html
 import pytest
 
-from nlp.classify import DEFAULT_MODEL
+from nlp.classify import DEFAULT_MODEL, load_classifier
+from pipelines.digest import render_digest, replace_file
+from pipelines.nightly import nightly
+from pipelines.paths import DataPaths
+from pipelines.places import RULES_VERSION
+from pipelines.store import open_db
 from tests.conftest import ROOT, run_congvu
 
 DEMO = json.loads((ROOT / "crawlers" / "demo" / "expected.json").read_text(encoding="utf-8"))
@@ -160,3 +167,71 @@ def test_overview_notebook_runs_on_the_demo_database(
     NotebookClient(notebook, timeout=120, resources=resources).execute()
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
     assert [o for o in outputs if o.output_type == "error"] == []
+
+
+REDONE = "Chấn chỉnh tình trạng cán bộ né tránh, đùn đẩy, sợ trách nhiệm trong thực thi công vụ"
+BODIES = "Cơ quan, tổ chức: "
+
+
+def placed_by_older_rules(demo: dict, tmp_path: Path) -> tuple[DataPaths, Path]:
+    """A copy of the demo data folder as an older RULES_VERSION left it: REDONE's bodies without
+    the two that version 4 found, and the first run's digest (returned) written so that night."""
+    paths = DataPaths(tmp_path / "data")
+    shutil.copytree(demo["data_dir"], paths.root)
+    with open_db(paths.store) as con:
+        con.execute(
+            "DELETE FROM article_entities WHERE name IN ('Sở Nội vụ', 'Văn phòng UBND tỉnh') "
+            "AND article_id = (SELECT article_id FROM articles WHERE title = ?)",
+            [REDONE],
+        )
+        con.execute("UPDATE article_places SET rules_version = ?", [RULES_VERSION - 1])
+        run_id, since, until = con.execute(
+            "SELECT run_id, digest_from, digest_until FROM crawl_runs ORDER BY run_id LIMIT 1"
+        ).fetchone()
+        page, _ = render_digest(con, run_id, DEFAULT_MODEL, since, until)
+    first = paths.digests / f"digest-{run_id}.html"
+    replace_file(first, page)
+    return paths, first
+
+
+def bodies_and_rewritten(digest: Path) -> tuple[list[str], list[str]]:
+    """REDONE's line of bodies in the digest, and the digest's "written again" line if any."""
+    tree = lxml.html.fromstring(digest.read_bytes())
+    (card,) = [a for a in tree.xpath("//article") if a.xpath("h3")[0].text_content() == REDONE]
+    lines = [p.text_content() for p in card.xpath("p[@class='meta']")]
+    rewritten = [p.text_content() for p in tree.xpath("//p[contains(@class, 'rewritten')]")]
+    return [line for line in lines if line.startswith(BODIES)], [r[:29] for r in rewritten]
+
+
+def test_a_rules_upgrade_rewrites_the_digests_listing_the_redone_articles(
+    demo: dict, tmp_path: Path
+) -> None:
+    """The night that redoes who and where of a digest's articles writes that digest again."""
+    paths, first = placed_by_older_rules(demo, tmp_path)
+    stale = (["Cơ quan, tổ chức: UBND tỉnh Hòa An, Thanh tra tỉnh"], [])
+    assert bodies_and_rewritten(first) == stale
+    report = nightly(paths, [], load_classifier(), wait_s=5)
+    assert (report.error, bodies_and_rewritten(first)) == (
+        "",
+        (
+            [BODIES + "UBND tỉnh Hòa An, Sở Nội vụ, Thanh tra tỉnh, Văn phòng UBND tỉnh"],
+            ["Bản tin này được viết lại lúc"],
+        ),
+    )
+    assert "note: 1 earlier digest(s) rewritten with who and where redone" in report.summary()
+
+
+def test_a_digest_the_redo_cannot_rewrite_is_a_note_not_a_failed_night(
+    demo: dict, tmp_path: Path
+) -> None:
+    paths, first = placed_by_older_rules(demo, tmp_path)
+    blocked = first.with_name(first.name + ".part")
+    blocked.mkdir()  # where the digest is written before it replaces the old one
+    report = nightly(paths, [], load_classifier(), wait_s=5)
+    note = (
+        "note: digests listing articles whose who and where was redone: not rewritten ([Errno "
+        f"21] Is a directory: '{blocked}'): those of runs {first.stem.removeprefix('digest-')}; "
+        "`congvu digest --run RUN` rewrites one"
+    )
+    assert (report.error, report.status, note in report.summary()) == ("", "ok", True)
+    assert bodies_and_rewritten(first)[0] == ["Cơ quan, tổ chức: UBND tỉnh Hòa An, Thanh tra tỉnh"]
