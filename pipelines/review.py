@@ -377,14 +377,14 @@ def import_review(
     with writing(paths, f"review import {Path(path).name}", wait_s):
         with open_db(paths.store, wait_s=wait_s) as con:
             con.register("reviewed", frame)
-            imported, unchanged = append_reviewed(con, path)
-            runs = digests_showing(con, list(frame["article_id"])) if imported else []
+            changed, unchanged = append_reviewed(con, path)
+            runs = digests_showing(con, changed) if changed else []
         digests = [write_digest(paths, run, model_id, paths.store)[0] for run in runs]
-    return ImportResult(imported, unchanged, blank, digests)
+    return ImportResult(len(changed), unchanged, blank, digests)
 
 
 @retried
-def append_reviewed(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[int, int]:
+def append_reviewed(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[list[str], int]:
     """_append_labels in one transaction (run again whole if another node wrote meanwhile)."""
     begin(con)
     try:
@@ -397,8 +397,9 @@ def append_reviewed(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[int, in
     return added
 
 
-def _append_labels(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[int, int]:
-    """Insert the registered `reviewed` rows that change an article's label; (added, skipped)."""
+def _append_labels(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[list[str], int]:
+    """Insert the registered `reviewed` rows that change an article's label; (their article ids,
+    how many rows were skipped)."""
     unknown = con.execute(
         "SELECT row, article_id FROM reviewed ANTI JOIN articles USING (article_id) ORDER BY row"
     ).fetchall()
@@ -410,13 +411,14 @@ def _append_labels(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[int, int
         WHERE l.article_id IS NULL OR l.label <> r.label
            OR l.note IS DISTINCT FROM r.note OR l.reviewer <> r.reviewer
     """
-    added = con.execute(
+    added = [article_id for (article_id,) in con.execute(f"SELECT r.article_id {fresh}").fetchall()]
+    con.execute(
         f"""
         INSERT INTO labels BY NAME
         SELECT r.article_id, r.label, r.reviewer, now() AS labelled_at, r.model_id,
                r.model_label, r.note, r.source_file
         {fresh}
         """
-    ).fetchone()[0]
+    )
     total = con.execute("SELECT count(*) FROM reviewed").fetchone()[0]
-    return added, total - added
+    return added, total - len(added)
