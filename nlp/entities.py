@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 from underthesea import word_tokenize
 
-from nlp.names import HONORIFICS, SURNAMES
+from nlp.names import HONORIFICS, NAME_PARTS, SURNAMES
 from nlp.provinces import ADMIN_UNITS, place_names
 from nlp.provinces import mentions as province_mentions
 from nlp.text import normalize, sentences
@@ -37,12 +37,23 @@ TITLES = {
     "Trung tướng", "Thiếu tướng", "Bác sĩ", "BS", "Luật sư", "LS", "Giáo sư", "GS", "PGS",
     "Tiến sĩ", "TS", "Thạc sĩ", "ThS", "Nhân viên", "Đại biểu", "ĐB",
 }  # fmt: skip
+# Titles and callings, in any case, that make a capitalised name right after them a person's
+# ("Phó thủ tướng Vũ Khoan", "luật sư Hà Đăng"); "Phó", "Trưởng", "Tổng" alone begin other words.
+PERSON_TITLES = {t.lower() for t in TITLES - {"Phó", "Trưởng", "Nguyên", "Chánh", "Tổng"}} | {
+    "tổng giám đốc", "tổng bí thư", "chủ tịch nước", "chủ nhiệm", "hiệu trưởng", "trưởng ban",
+    "trưởng đoàn", "thủ trưởng", "thẩm phán", "kiểm sát viên", "điều tra viên", "thống đốc",
+    "đại sứ", "tổng thư ký", "tổng biên tập", "liệt sĩ", "anh hùng", "nhà thơ", "nhà văn",
+    "nhà báo", "ca sĩ", "nhạc sĩ", "họa sĩ", "nghệ sĩ", "diễn viên", "cầu thủ",
+}  # fmt: skip
+# Words before a title that leave it a title ("Phó thủ tướng", "nguyên bộ trưởng").
+TITLE_PREFIXES = ("phó ", "nguyên ", "quyền ", "cựu ")
 # First words of public bodies and companies, which the CRF often calls locations.
 ORG_HEADS = {
     "Sở", "Bộ", "UBND", "HĐND", "Ủy ban", "Văn phòng", "Ban", "Cục", "Chi cục", "Tổng cục",
     "Công ty", "Tổng công ty", "Tập đoàn", "Ngân hàng", "Trường", "Bệnh viện", "Công an",
     "Tòa án", "TAND", "Viện", "VKSND", "Hội", "Đảng ủy", "Tỉnh ủy", "Thành ủy", "Huyện ủy",
     "Thanh tra", "Quốc hội", "Chính phủ", "Phòng", "Đài", "Báo", "Liên đoàn", "Hiệp hội",
+    "VKS", "BHXH", "Bảo hiểm xã hội", "Hạt kiểm lâm", "Hạt Kiểm lâm",
 }  # fmt: skip
 # Heads that name one body on their own; any other head alone ("Bộ", "UBND") names none.
 WHOLE_NAMES = {"Quốc hội", "Chính phủ", "Tỉnh ủy", "Thành ủy", "Huyện ủy", "Đảng ủy"}
@@ -57,8 +68,9 @@ FIELD_HEADS = {
 # These name a body with a unit alone ("Công an xã", "UBND tỉnh").
 UNIT_HEADS = {
     "UBND", "Ủy ban nhân dân", "HĐND", "Hội đồng nhân dân", "Công an", "Thanh tra", "Tòa án",
-    "Tòa án nhân dân", "TAND", "Viện kiểm sát", "Viện kiểm sát nhân dân", "VKSND",
+    "Tòa án nhân dân", "TAND", "Viện kiểm sát", "Viện kiểm sát nhân dân", "VKSND", "VKS",
     "Kho bạc Nhà nước", "Đảng ủy", "Ủy ban MTTQ", "Ủy ban Mặt trận Tổ quốc", "UBMTTQ",
+    "Bảo hiểm xã hội", "BHXH", "Hạt kiểm lâm", "Hạt Kiểm lâm",
 }  # fmt: skip
 BODY_HEADS = FIELD_HEADS | UNIT_HEADS | WHOLE_NAMES
 # Lower-case words of the fields in bodies' official names ("Sở Giao thông vận tải", "Ban
@@ -91,6 +103,10 @@ VERB_FIELDS = {
     "điều tra", "quản lý", "xây dựng", "đầu tư", "phát triển", "phòng chống", "kỷ luật", "đăng ký",
     "tuần tra",
 }  # fmt: skip
+# What a body is for, after its capitalised "Vì" ("Ban Vì sự tiến bộ phụ nữ TP Đà Nẵng"). With
+# any other purpose ("Hội đồng Vì phụ nữ bị lính Nhật bắt làm nô lệ tình dục") the rules cannot
+# tell where the name ends, and name no body rather than cut it at "Vì".
+PURPOSES = {"sự tiến bộ phụ nữ", "sự tiến bộ của phụ nữ", "người nghèo"}
 # Joining words inside a field: "Sở Kế hoạch và Đầu tư", "Sở Lao động - Thương binh và Xã hội".
 FIELD_JOINS = {"và", "-", "–", "&", ","}
 # The administrative unit words before a body's place ("UBND tỉnh Hòa An", "Công an TP Huế").
@@ -260,12 +276,36 @@ def _placed(entity: Entity, text: str) -> Entity:
     """A person the normalised text names as a place ("tỉnh Vĩnh Long", "TP Quy Nhơn") is one.
 
     The CRF often tags a place in a headline or after a colon as a person ("Vĩnh Long: ...").
-    A full name is left alone: it follows a body's title ("Chủ tịch UBND TP Nguyễn Thiện Nhân").
+    So is a place of the address table ("Hà Nội", "Đông Đô") unless the text addresses it as a
+    person ("ông Trần Phú", "Chủ tịch Hồ Chí Minh"); a commune's name that opens like a person's
+    ("Lê Thanh", "Minh Châu": a family or middle name) only where the text names it as a place.
+    Any other full name is left alone: it follows a body's title ("Chủ tịch UBND TP Nguyễn
+    Thiện Nhân").
     """
-    if entity.kind != "person" or _is_full_name(entity.text):
+    if entity.kind != "person":
         return entity
-    after = re.search(rf"(?<!\w){ADMIN_WORDS}\s+{re.escape(entity.text)}(?!\w)", text)
+    name = re.escape(entity.text)
+    after = re.search(rf"(?<!\w){ADMIN_WORDS}\s+{name}(?!\w)", text)
+    if _is_place(entity.text):
+        if re.search(rf"(?<!\w){_address_pattern()}\s+{name}(?!\w)", text):
+            return entity
+        first = entity.text.split(" ")[0]
+        like_a_person = first in NAME_PARTS and not province_mentions(entity.text)
+        return entity if like_a_person and not after else Entity("location", entity.text)
+    if _is_full_name(entity.text):
+        return entity
     return Entity("location", entity.text) if after else entity
+
+
+@cache
+def _address_pattern() -> str:
+    """A pattern of the forms of address and titles before a person's name, in any case.
+
+    "em", "bé" and "cháu" are left out: "Em bé Bảo Ninh" is a song about a commune.
+    """
+    forms = {f.lower() for f in ADDRESS_FORMS - {"Em", "Bé", "Cháu"}} | PERSON_TITLES
+    ordered = sorted(forms, key=len, reverse=True)
+    return "(?i:" + "|".join(r"\s+".join(map(re.escape, f.split())) for f in ordered) + ")"
 
 
 def _tagged_counts(text: str, max_chars: int | None) -> dict[Entity, int]:
@@ -278,7 +318,7 @@ def _tagged_counts(text: str, max_chars: int | None) -> dict[Entity, int]:
         used += len(sentence)
         if len(sentence) > MAX_SENTENCE_CHARS:
             sentence = sentence[:MAX_SENTENCE_CHARS].rsplit(" ", 1)[0]
-        tagged = _opening_noun_lowered(_without_weekdays(_dotted(tag_sentence(sentence))))
+        tagged = _titled(_opening_noun_lowered(_without_weekdays(_dotted(tag_sentence(sentence)))))
         words = [word for word, *_ in tagged]
         bodies = _bodies(words)
         for body in bodies:
@@ -359,6 +399,40 @@ def _without_weekdays(tagged: list[Tagged]) -> list[Tagged]:
                 if all(s.lower() in DAY_SYLLABLES for s in out[k][0].split(" ")):
                     out[k] = (*out[k][:3], "O")
     return out
+
+
+def _titled(tagged: list[Tagged]) -> list[Tagged]:
+    """The tagged words, a name right after a person's title tagged a person, the title no name.
+
+    The CRF tags "Phó thủ tướng Vũ Khoan" a place; a title in any case, then a family name and
+    one to three given names, is a person, unless the name is a province's ("Hà Nam").
+    """
+    out = list(tagged)
+    for i, ((title, *_), (name, pos, chunk, _)) in enumerate(pairwise(tagged)):
+        if _is_person_title(title) and _is_titled_name(name):
+            out[i] = (*out[i][:3], "O")
+            out[i + 1] = (name, pos, chunk, "B-PER")
+    return out
+
+
+def _is_person_title(word: str) -> bool:
+    """Whether one underthesea word is a person's title ("thủ tướng", "Phó Giám đốc")."""
+    title = word.lower()
+    for prefix in TITLE_PREFIXES:
+        title = title.removeprefix(prefix)
+    return title in PERSON_TITLES
+
+
+def _is_titled_name(word: str) -> bool:
+    """Whether one underthesea word may be a person's name after a title ("Vũ Khoan")."""
+    parts = word.split(" ")
+    return (
+        1 < len(parts) <= 4
+        and parts[0] in SURNAMES
+        and word.istitle()
+        and word not in CONTINENTS
+        and not province_mentions(word)
+    )
 
 
 def _opening_noun_lowered(tagged: list[Tagged]) -> list[Tagged]:
@@ -579,7 +653,13 @@ def _body_at(words: Sequence[str], i: int) -> _Body | None:
     only_places = not field  # "Đội Thừa Thiên Huế" is a team, "Công an Hà Nội" a body
     while j < len(words) and not _is_unit_word(words[j]):
         word = _unjoined(words[j]) if field else words[j]  # "và Xã hội" is one word
-        if _is_field_name(word):
+        if word == "Vì":  # "for" and what the body is for, in lower case
+            run = _purpose_run(words, j + 1)
+            if not run:
+                return None
+            j += run
+            only_places = False
+        elif _is_field_name(word):
             inner = _body_at(words, j)  # the body it belongs to: "Văn phòng" + "UBND tỉnh"
             if inner is not None:
                 return _Body(i, inner.end, (*places, *inner.places))
@@ -680,6 +760,14 @@ def _is_joined_field(words: Sequence[str], j: int) -> bool:
     if not _is_field_name(following) or (following.isupper() and words[j] != "-"):
         return False  # "Bộ Y tế và VVAF" are two
     return words[j] != "," or (j + 2 < len(words) and words[j + 2].split(" ")[0] == "và")
+
+
+def _purpose_run(words: Sequence[str], j: int) -> int:
+    """How many words from words[j] on are one of PURPOSES, the longest (0 if none)."""
+    for n in range(6, 0, -1):
+        if " ".join(words[j : j + n]) in PURPOSES:
+            return n
+    return 0
 
 
 def _field_run(word: str, following: Sequence[str]) -> int:

@@ -498,3 +498,75 @@ def test_continent_after_a_body_is_no_person(second_pass: dict) -> None:
 def test_field_written_over_two_words_is_kept(second_pass: dict) -> None:
     # underthesea's words "ngoài" and "nước": one field, "ngoài nước"
     assert "Cục Quản lý lao động ngoài nước" in bodies(second_pass[WORKERS_ABROAD])
+
+
+# Corpus articles whose cards named the wrong person or cut a body's name (third pass).
+COURT_IN_HANOI = "Train_Full/PL_ VNE_ (41).txt"  # "Hà Nội" tagged a person three times
+SHIPPING_FIRM = "Test_Full/XH_TT_T_ (9838).txt"  # "Công ty vận tải Đông Đô": a ward's name
+DEPUTY_PM = "Test_Full/XH_TT_T_ (10390).txt"  # "Theo Phó thủ tướng Vũ Khoan, ..." tagged a place
+WAR_VICTIMS = "Train_Full/PL_NLD_ (4209).txt"  # "Hội đồng Vì phụ nữ bị lính Nhật bắt làm ..."
+WOMEN_BOARD = "Test_Full/XH_NLD_T_ (9590).txt"  # "Ban Vì sự tiến bộ phụ nữ TP Đà Nẵng"
+CIVIL_CASE = "Test_Full/PL_VNE_T_ (170).txt"  # "VKS tỉnh Minh Hải": the procuracy abbreviated
+INSURANCE = "Train_Full/XH_NLD_ (4443).txt"  # "BHXH TP" (the city's social insurance office)
+RANGERS = "Train_Full/PL_ VNE_ (772).txt"  # "Hạt Kiểm lâm Quỳnh Lưu" tagged a place
+
+
+@pytest.fixture(scope="module")
+def third_pass(shared_dir: Path) -> dict[str, dict[Entity, int]]:
+    """Those articles' entities with their mentions."""
+    ids = [COURT_IN_HANOI, SHIPPING_FIRM, DEPUTY_PM, WAR_VICTIMS, WOMEN_BOARD, CIVIL_CASE]
+    ids += [INSURANCE, RANGERS]
+    texts = load_corpus_texts(shared_dir / "corpus" / CORPUS_NAME, ids)
+    return {i: entity_counts(texts[i]) for i in ids}
+
+
+def test_capital_tagged_a_person_is_no_person(third_pass: dict) -> None:
+    assert "Hà Nội" not in people(third_pass[COURT_IN_HANOI])
+
+
+def test_capital_tagged_a_person_is_a_place(third_pass: dict) -> None:
+    assert third_pass[COURT_IN_HANOI][Entity("location", "Hà Nội")] == 3
+
+
+def test_firm_named_after_a_place_is_no_person(third_pass: dict) -> None:
+    assert "Đông Đô" not in people(third_pass[SHIPPING_FIRM])
+
+
+def test_two_word_name_after_a_lower_case_title_is_a_person(third_pass: dict) -> None:
+    assert Entity("person", "Vũ Khoan") in third_pass[DEPUTY_PM]
+
+
+def test_two_word_name_after_a_lower_case_title_is_no_place(third_pass: dict) -> None:
+    assert "Vũ Khoan" not in locations_of(third_pass[DEPUTY_PM])
+
+
+def test_body_whose_purpose_has_no_known_end_is_not_cut_at_vi(third_pass: dict) -> None:
+    assert [name for name in bodies(third_pass[WAR_VICTIMS]) if "Vì" in name] == []
+
+
+def test_body_with_a_known_purpose_keeps_its_whole_name(third_pass: dict) -> None:
+    assert "Ban Vì sự tiến bộ phụ nữ TP Đà Nẵng" in bodies(third_pass[WOMEN_BOARD])
+
+
+def test_procuracy_abbreviated_is_a_body(third_pass: dict) -> None:
+    assert "VKS tỉnh Minh Hải" in bodies(third_pass[CIVIL_CASE])
+
+
+def test_procuracy_abbreviated_alone_is_no_place(third_pass: dict) -> None:
+    assert "VKS" not in locations_of(third_pass[CIVIL_CASE])
+
+
+def test_social_insurance_office_is_a_body(third_pass: dict) -> None:
+    assert "BHXH TP" in bodies(third_pass[INSURANCE])
+
+
+def test_social_insurance_is_no_place(third_pass: dict) -> None:
+    assert "BHXH" not in locations_of(third_pass[INSURANCE])
+
+
+def test_forest_ranger_station_is_a_body(third_pass: dict) -> None:
+    assert "Hạt Kiểm lâm Quỳnh Lưu" in bodies(third_pass[RANGERS])
+
+
+def test_forest_ranger_station_is_no_place(third_pass: dict) -> None:
+    assert "Hạt Kiểm lâm Quỳnh Lưu" not in locations_of(third_pass[RANGERS])
