@@ -59,6 +59,11 @@ DAILY_CHART = "Số bài theo ngày đăng và nhãn"
 SOURCE_CHART = "Số bài theo nguồn và nhãn"
 PROVINCE_CHART = "Số bài theo tỉnh, thành phố (bản đồ 34 tỉnh, thành) và nhãn"
 FALLBACK_CUES = "cue-lexicon-1"  # the guide's phrases, for a model folder without cues.yaml
+# How story_cards orders a section's cards, as the page says it.
+CARD_ORDER = (
+    "Tin phân tích viên đã duyệt (xác nhận hay đổi nhãn) xếp trước, tin đăng mới hơn trước; sau "
+    "đó là các tin khác, xếp theo mức độ chắc chắn của mô hình, cao trước."
+)
 # A workbook's or notebook's cell of the one praised or criticised on a story an analyst relabelled
 # whose headline names no such one (people_lines): short, as a notebook shows 50 characters.
 UNREAD_CELL = "Máy không xác định (nhãn do phân tích viên gán)"
@@ -216,13 +221,21 @@ def names_in(names: list[str], sentences: list[str]) -> list[str]:
 
 
 def story_cards(rows: pd.DataFrame, label: str, lexicon: Lexicon) -> list[dict]:
-    """One card per story whose current label is this one, the model's surest of it first (its
-    first copy shown)."""
-    chosen = rows[rows["current_label"] == label].sort_values(
-        [f"score_{label}", "published_at"], ascending=False, na_position="last"
-    )
+    """One card per story whose current label is this one, in CARD_ORDER (its first copy shown).
+
+    The model's score for the label of a story it gave another label is low: sorted by it, the
+    stories an analyst moved into this label would come last.
+    """
+    chosen = rows[rows["current_label"] == label]
+    decided = chosen["analyst_label"].notna()
+    order = [
+        chosen[decided].sort_values("published_at", ascending=False, na_position="last"),
+        chosen[~decided].sort_values(
+            [f"score_{label}", "published_at"], ascending=False, na_position="last"
+        ),
+    ]
     cards = []
-    for row in chosen.drop_duplicates("story_id").to_dict("records"):
+    for row in pd.concat(order).drop_duplicates("story_id").to_dict("records"):
         reviewed = (row["label"], row["analyst_label"], row["reviewer"], row["labelled_at"])
         note = row["analyst_note"]
         changed = relabelled(row["label"], row["analyst_label"])
@@ -417,6 +430,7 @@ def render(
             drifted=drifted,
             label_names=LABEL_NAMES,
             role_lines=ROLE_LINES,
+            card_order=CARD_ORDER,
             roles_unread={label: roles_unread_text(label) for label in LISTED},
             subject=SUBJECT,
             agent=AGENT,

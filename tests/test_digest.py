@@ -775,6 +775,26 @@ def test_card_only_an_analyst_called_criticism_says_the_machine_did_not_read_who
     assert moved_lines(moved, FROM_NEUTRAL)[:2] == [UNREAD, "Người được nêu tên: Lâm Quang Vinh"]
 
 
+def test_stories_an_analyst_labelled_come_first_newest_first(
+    moved: lxml.html.HtmlElement,
+) -> None:
+    """The machine's score for criticism of a story it called praise or neutral is low: an
+    analyst's decision does not sink to the bottom by it."""
+    headlines = texts(moved, "//article[@class='criticism']/h3")
+    starts = [FROM_PRAISE, FROM_NEUTRAL, CONFIRMED]  # published 25, 24 and 20/11
+    assert [h[: len(s)] for h, s in zip(headlines, starts, strict=False)] == starts
+
+
+def test_sections_say_stories_an_analyst_labelled_come_first(
+    moved: lxml.html.HtmlElement,
+) -> None:
+    intro = texts(moved, "//h2[starts-with(., 'Tin phê phán')]/following-sibling::p[1]")[0]
+    assert intro.startswith(
+        "Tin phân tích viên đã duyệt (xác nhận hay đổi nhãn) xếp trước, tin đăng mới hơn trước; "
+        "sau đó là các tin khác, xếp theo mức độ chắc chắn của mô hình, cao trước."
+    )
+
+
 def test_analysts_note_is_shown_as_their_note_and_as_text(reviewed: dict[str, str]) -> None:
     found = reviewed_card(reviewed, "to_criticism")
     assert (texts(found, "p[contains(@class, 'note')]"), found.xpath(".//img")) == (
