@@ -188,12 +188,6 @@ def people_lines(row: dict, label: str, changed: bool) -> dict[str, object]:
     }
 
 
-def people_quoted(people: object, evidence: object, title: object) -> list[str]:
-    """The people the headline or the evidence sentences a card shows name."""
-    headline = title if isinstance(title, str) else ""
-    return names_in(as_list(people), [headline, *without_headline(evidence, title)[:MAX_EVIDENCE]])
-
-
 def roles_unread_text(label: str) -> str:
     """What a card an analyst gave this label says in place of the one praised or criticised."""
     name = LABEL_NAMES[label]

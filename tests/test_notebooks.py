@@ -17,7 +17,7 @@ import pytest
 from nbclient import NotebookClient
 
 from nlp.classify import DEFAULT_MODEL, read_scoreboard
-from pipelines.digest import people_quoted, render
+from pipelines.digest import render
 from pipelines.notebooks import (
     agreement,
     evidence_sentences,
@@ -211,12 +211,6 @@ def test_agreement_counts_the_articles_both_models_labelled() -> None:
     assert agreement(labels).to_dict("records") == [
         {"model_a": "a", "model_b": "b", "articles": 3, "agree": 2 / 3}
     ]
-
-
-def test_people_quoted_are_those_the_headline_or_evidence_names() -> None:
-    people = ["Trần Thị Mai Hương", "Đỗ Văn K"]  # the chairwoman is named most
-    evidence = ["Hội đồng kỷ luật xã kết luận ông K. đã gây phiền hà."]
-    assert people_quoted(people, evidence, "Khiển trách công chức địa chính") == ["Đỗ Văn K"]
 
 
 def test_report_keeps_crawled_text_inert() -> None:
