@@ -60,6 +60,14 @@ DAILY_CHART = "Số bài theo ngày đăng và nhãn"
 SOURCE_CHART = "Số bài theo nguồn và nhãn"
 PROVINCE_CHART = "Số bài theo tỉnh, thành phố (bản đồ 34 tỉnh, thành) và nhãn"
 FALLBACK_CUES = "cue-lexicon-1"  # the guide's phrases, for a model folder without cues.yaml
+# How story_cards orders a section's cards, as the page says it.
+CARD_ORDER = (
+    "Tin phân tích viên đã duyệt (xác nhận hay đổi nhãn) xếp trước, tin đăng mới hơn trước; sau "
+    "đó là các tin khác, xếp theo mức độ chắc chắn của mô hình, cao trước."
+)
+# A workbook's or notebook's cell of the one praised or criticised on a story an analyst relabelled
+# whose headline names no such one (people_lines): short, as a notebook shows 50 characters.
+UNREAD_CELL = "Máy không xác định (nhãn do phân tích viên gán)"
 # A card's lines of the people its sentences praise or criticise, and of those who handed out
 # the praise or decided the sanction (nlp.roles), by the card's label.
 ROLE_LINES = {
@@ -149,7 +157,7 @@ def evidence_shown(evidence: Iterable[str], title: object, lexicon: Lexicon) -> 
     return [highlight(s, lexicon) for s in kept[:MAX_EVIDENCE]]
 
 
-def people_lines(row: dict, label: str, changed: bool) -> dict[str, list[str]]:
+def people_lines(row: dict, label: str, changed: bool) -> dict[str, object]:
     """The people a card names: the one its sentences praise or criticise, the one who handed out
     the praise or decided the sanction, the others its headline or shown evidence names, then
     the rest.
@@ -157,26 +165,42 @@ def people_lines(row: dict, label: str, changed: bool) -> dict[str, list[str]]:
     A praise article names the official who presented the award beside the one praised, a
     criticism article the chairman who signed the discipline beside the one disciplined; an
     analyst must see which is which. The roles are read from the sentences by nlp.roles for the
-    card's (current) label; a card whose label an analyst changed reads them from its headline
-    alone, since its evidence argues the model's label, not this one.
+    card's (current) label. A card whose label an analyst changed reads them from its headline
+    alone, and lists the people its evidence names with the rest: that evidence argues the
+    model's label, and its people, said to be in the machine's sentences under the analyst's
+    label, would read as the ones praised or criticised there. When the headline gives no such
+    one, `people_unread` is true: the card says the machine did not read who is
+    (roles_unread_text), a table's cell too (UNREAD_CELL).
     """
     people = as_list(row["people"])
     headline = row["title"] if isinstance(row["title"], str) else ""
     sentences = [headline, *without_headline(row["evidence"], row["title"])[:MAX_EVIDENCE]]
-    quoted = names_in(people, sentences)
-    placed = roles(quoted, sentences[:1] if changed else sentences, label)
+    read = sentences[:1] if changed else sentences
+    quoted = names_in(people, read)
+    placed = roles(quoted, read, label)
+    subject = [name for name in quoted if placed.get(name) == SUBJECT][:MAX_NAMES]
+    apart = placed if changed else quoted
     return {
-        "people_subject": [name for name in quoted if placed.get(name) == SUBJECT][:MAX_NAMES],
+        "people_subject": subject,
         "people_agent": [name for name in quoted if placed.get(name) == AGENT][:MAX_NAMES],
-        "people_quoted": [name for name in quoted if name not in placed][:MAX_NAMES],
-        "people": [name for name in people if name not in quoted][:MAX_NAMES],
+        "people_quoted": [] if changed else [n for n in quoted if n not in placed][:MAX_NAMES],
+        "people": [name for name in people if name not in apart][:MAX_NAMES],
+        "people_unread": changed and label in ROLE_LINES and not subject,
     }
 
 
-def people_quoted(people: object, evidence: object, title: object) -> list[str]:
-    """The people the headline or the evidence sentences a card shows name."""
-    headline = title if isinstance(title, str) else ""
-    return names_in(as_list(people), [headline, *without_headline(evidence, title)[:MAX_EVIDENCE]])
+def roles_unread_text(label: str) -> str:
+    """What a card an analyst gave this label says in place of the one praised or criticised."""
+    name = LABEL_NAMES[label]
+    return (
+        f"máy không xác định, vì nhãn {name} là của phân tích viên và máy không có câu căn cứ cho "
+        "nhãn này"
+    )
+
+
+def subject_cell(people: dict) -> str:
+    """A table's cell of people_lines' ones praised or criticised, or UNREAD_CELL."""
+    return UNREAD_CELL if people["people_unread"] else ", ".join(people["people_subject"])
 
 
 def names_in(names: list[str], sentences: list[str]) -> list[str]:
@@ -192,13 +216,21 @@ def names_in(names: list[str], sentences: list[str]) -> list[str]:
 
 
 def story_cards(rows: pd.DataFrame, label: str, lexicon: Lexicon) -> list[dict]:
-    """One card per story whose current label is this one, the model's surest of it first (its
-    first copy shown)."""
-    chosen = rows[rows["current_label"] == label].sort_values(
-        [f"score_{label}", "published_at"], ascending=False, na_position="last"
-    )
+    """One card per story whose current label is this one, in CARD_ORDER (its first copy shown).
+
+    The model's score for the label of a story it gave another label is low: sorted by it, the
+    stories an analyst moved into this label would come last.
+    """
+    chosen = rows[rows["current_label"] == label]
+    decided = chosen["analyst_label"].notna()
+    order = [
+        chosen[decided].sort_values("published_at", ascending=False, na_position="last"),
+        chosen[~decided].sort_values(
+            [f"score_{label}", "published_at"], ascending=False, na_position="last"
+        ),
+    ]
     cards = []
-    for row in chosen.drop_duplicates("story_id").to_dict("records"):
+    for row in pd.concat(order).drop_duplicates("story_id").to_dict("records"):
         reviewed = (row["label"], row["analyst_label"], row["reviewer"], row["labelled_at"])
         note = row["analyst_note"]
         changed = relabelled(row["label"], row["analyst_label"])
@@ -393,6 +425,8 @@ def render(
             drifted=drifted,
             label_names=LABEL_NAMES,
             role_lines=ROLE_LINES,
+            card_order=CARD_ORDER,
+            roles_unread={label: roles_unread_text(label) for label in LISTED},
             subject=SUBJECT,
             agent=AGENT,
             by_source=by_source,

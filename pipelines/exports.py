@@ -18,7 +18,15 @@ from crawlers.dates import VN_TZ
 from nlp.classify import precision_at_nightly_mix
 from nlp.roles import AGENT, SUBJECT
 from pipelines.charts import UNLABELLED
-from pipelines.digest import ROLE_LINES, as_list, people_lines, safe_url, shown, without_headline
+from pipelines.digest import (
+    ROLE_LINES,
+    as_list,
+    people_lines,
+    safe_url,
+    shown,
+    subject_cell,
+    without_headline,
+)
 from pipelines.lake import lake_target
 from pipelines.paths import DataPaths, utc_stamp
 from pipelines.selection import CURRENT_LABEL, TOTAL, Selection, relabelled, story_counts
@@ -71,7 +79,8 @@ COLUMNS = {
     "people": ("Người được nêu tên", 30),
     # Those the headline or the evidence name, split by role as the digest's cards
     # (pipelines.digest.people_lines): the one praised or criticised apart from the official who
-    # handed out the award or decided the sanction.
+    # handed out the award or decided the sanction. A row an analyst relabelled reads them from
+    # its headline alone, and says in the first column when it gives no one (subject_cell).
     "people_subject": (role_header(SUBJECT), 24),
     "people_agent": (role_header(AGENT), 24),
     "people_quoted": (f"Trong đó, người khác được nêu trong tiêu đề hoặc {EVIDENCE.lower()}", 24),
@@ -171,10 +180,9 @@ def analyst_table(rows: pd.DataFrame) -> pd.DataFrame:
             "analyst_note": rows["analyst_note"],
             "province": rows["province"].map(province_name),
             "people": rows["people"].map(lambda v: ", ".join(as_list(v))),
-            **{
-                key: [", ".join(p[key]) for p in people]
-                for key in ("people_subject", "people_agent", "people_quoted")
-            },
+            "people_subject": [subject_cell(p) for p in people],
+            "people_agent": [", ".join(p["people_agent"]) for p in people],
+            "people_quoted": [", ".join(p["people_quoted"]) for p in people],
             "bodies": rows["bodies"].map(lambda v: ", ".join(as_list(v))),
             "evidence": [
                 evidence_cell(r["evidence"], r["title"], r["label"], r["analyst_label"], c)

@@ -20,7 +20,15 @@ from nlp.classify import (
 from nlp.evaluate import metrics
 from nlp.roles import AGENT, SUBJECT
 from pipelines import selection
-from pipelines.digest import ROLE_LINES, as_list, people_lines, safe_url, shown, without_headline
+from pipelines.digest import (
+    ROLE_LINES,
+    as_list,
+    people_lines,
+    safe_url,
+    shown,
+    subject_cell,
+    without_headline,
+)
 from pipelines.search import fold
 from pipelines.selection import ARTICLE_DAY, CURRENT_LABEL, relabelled
 from pipelines.store import open_db
@@ -243,8 +251,9 @@ def checked_text(label: object, analyst_label: object) -> str:
 
 def people_by_role(rows: pd.DataFrame, label: str) -> pd.DataFrame:
     """Each story's people as the digest's cards list them (pipelines.digest.people_lines): the
-    one praised or criticised, the one who handed it out or decided it, the others its headline
-    and evidence name, and everyone the article names."""
+    one praised or criticised (for a story an analyst relabelled, or that the machine did not
+    read who is), the one who handed it out or decided it, the others its headline and evidence
+    name, and everyone the article names."""
     lines = [
         people_lines({"people": p, "evidence": e, "title": t}, label, relabelled(m, a))
         for p, e, t, m, a in zip(
@@ -256,17 +265,17 @@ def people_by_role(rows: pd.DataFrame, label: str) -> pd.DataFrame:
             strict=True,
         )
     ]
-    columns = {
-        "people_subject": ROLE_LINES[label][SUBJECT].lower(),
-        "people_agent": ROLE_LINES[label][AGENT].lower(),
-        "people_quoted": "người khác nêu trong tiêu đề, câu căn cứ",
-    }
-    table = pd.DataFrame(
-        {name: [", ".join(line[key]) for line in lines] for key, name in columns.items()},
+    return pd.DataFrame(
+        {
+            ROLE_LINES[label][SUBJECT].lower(): [subject_cell(line) for line in lines],
+            ROLE_LINES[label][AGENT].lower(): [", ".join(line["people_agent"]) for line in lines],
+            "người khác nêu trong tiêu đề, câu căn cứ": [
+                ", ".join(line["people_quoted"]) for line in lines
+            ],
+            "mọi người bài báo nêu tên": [", ".join(as_list(p)) for p in rows["people"]],
+        },
         index=rows.index,
     )
-    table["mọi người bài báo nêu tên"] = [", ".join(as_list(p)) for p in rows["people"]]
-    return table
 
 
 def note_html(row: Any) -> str:

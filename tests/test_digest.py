@@ -22,6 +22,7 @@ from pipelines.digest import cue_lexicon, highlight, names_in, render, render_di
 from pipelines.exports import analyst_table, write_xlsx
 from pipelines.notebooks import labelled_articles
 from pipelines.notebooks import story_counts as notebook_story_counts
+from pipelines.review import HEADER, SHEET
 from pipelines.selection import Selection, article_rows
 from pipelines.vietnamese import ERROR_KINDS, LABEL_NAMES, STORY_COUNTING, error_text, window_text
 from tests.conftest import (
@@ -663,12 +664,12 @@ def test_card_an_analyst_labelled_without_machine_evidence_says_so(
     )
 
 
-def test_changed_card_keeps_the_people_of_the_models_evidence_on_the_neutral_line(
+def test_changed_card_names_the_people_of_the_models_evidence_with_everyone_else(
     reviewed: dict[str, str],
 ) -> None:
     """Criticism changed to praise: the disciplined official is no one praised."""
     lines = texts(reviewed_card(reviewed, "changed"), "p[@class='meta']")
-    assert "Người được nêu trong tiêu đề hoặc câu căn cứ của máy: Đỗ Văn K." in lines
+    assert "Người được nêu tên: Trần Thị Mai Hương, Đỗ Văn K." in lines
 
 
 def test_changed_card_gives_the_analysts_decision_before_the_machines_reading(
@@ -687,6 +688,111 @@ def test_sections_say_the_roles_are_the_machines_reading(demo: Path) -> None:
         p.text_content() for p in parse(digests(demo)[0]).xpath("//h2/following-sibling::p[1]")
     ]
     assert any("do máy đọc từ cấu trúc câu và có thể sai" in line for line in intros)
+
+
+def import_review(
+    data_dir: Path, picks: dict[str, str], notes: dict[str, str] | None = None
+) -> str:
+    """Fill in data_dir's review sheet (`congvu review export`) with these labels and notes, by
+    headline start, and import it as analyst Lan (`congvu review import`, which rewrites the
+    digests listing the stories): the import's output."""
+    review = data_dir / "review.xlsx"
+    done = run_congvu("review", "export", "--data-dir", str(data_dir), "--output", str(review))
+    assert done.returncode == 0, done.stdout + done.stderr
+    book = openpyxl.load_workbook(review)
+    header = [c.value for c in book[SHEET][1]]
+    for row in book[SHEET].iter_rows(min_row=2):
+        title = row[header.index(HEADER["title"])].value
+        for start, label in picks.items():
+            if title.startswith(start):
+                row[header.index(HEADER["label"])].value = label
+        for start, note in (notes or {}).items():
+            if title.startswith(start):
+                row[header.index(HEADER["note"])].value = note
+    book.save(review)
+    done = run_congvu(
+        "review", "import", str(review), "--reviewer", "Lan", "--data-dir", str(data_dir)
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+FROM_PRAISE = "Tuyên dương nữ công chức"  # its evidence names the one praised and the chairman
+FROM_NEUTRAL = "UBND tỉnh Hòa An họp"  # names the chairman who chaired; no machine evidence
+CONFIRMED = "Khiển trách công chức"
+# What a card an analyst moved into criticism says in place of the one criticised.
+UNREAD = (
+    "Người bị phê phán: máy không xác định, vì nhãn Phê phán là của phân tích viên và máy không "
+    "có câu căn cứ cho nhãn này."
+)
+# ... and a workbook's or notebook's cell of the one criticised.
+UNREAD_CELL = "Máy không xác định (nhãn do phân tích viên gán)"
+
+
+@pytest.fixture(scope="module")
+def moved(demo: Path, tmp_path_factory: pytest.TempPathFactory) -> lxml.html.HtmlElement:
+    """The first digest after an analyst's review file was imported: a praise story and a neutral
+    one moved into criticism, a criticism story confirmed."""
+    data_dir = tmp_path_factory.mktemp("moved")
+    shutil.copytree(demo, data_dir, dirs_exist_ok=True)
+    picks = {FROM_PRAISE: "Phê phán", FROM_NEUTRAL: "Phê phán", CONFIRMED: "Phê phán"}
+    assert "3 labels imported" in import_review(data_dir, picks)
+    return parse(digests(data_dir)[0])
+
+
+def moved_lines(moved: lxml.html.HtmlElement, headline_start: str) -> list[str]:
+    """The people and bodies lines of the moved digest's card whose headline begins so."""
+    cards = moved.xpath("//article")
+    (found,) = [a for a in cards if texts(a, "h3")[0].startswith(headline_start)]
+    return texts(found, "p[@class='meta']")[1:]
+
+
+def test_card_moved_from_praise_names_no_one_as_named_in_the_machines_sentences(
+    moved: lxml.html.HtmlElement,
+) -> None:
+    """Those sentences argue praise: under criticism their people read as the criticised."""
+    lines = moved_lines(moved, FROM_PRAISE)
+    assert [line for line in lines if "câu căn cứ của máy" in line] == []
+
+
+def test_card_moved_from_praise_names_the_people_of_the_machines_sentences_with_everyone_else(
+    moved: lxml.html.HtmlElement,
+) -> None:
+    lines = moved_lines(moved, FROM_PRAISE)
+    assert "Người được nêu tên: Trương Thị Ngọc Ánh, Lâm Quang Vinh, Nguyễn Thị Hạnh" in lines
+
+
+def test_card_moved_from_praise_says_the_machine_did_not_read_who_is_criticised(
+    moved: lxml.html.HtmlElement,
+) -> None:
+    assert moved_lines(moved, FROM_PRAISE)[0] == UNREAD
+
+
+def test_card_only_an_analyst_called_criticism_says_the_machine_did_not_read_who_is_criticised(
+    moved: lxml.html.HtmlElement,
+) -> None:
+    """The chairman who only chaired the meeting is named: he is not the one criticised."""
+    assert moved_lines(moved, FROM_NEUTRAL)[:2] == [UNREAD, "Người được nêu tên: Lâm Quang Vinh"]
+
+
+def test_stories_an_analyst_labelled_come_first_newest_first(
+    moved: lxml.html.HtmlElement,
+) -> None:
+    """The machine's score for criticism of a story it called praise or neutral is low: an
+    analyst's decision does not sink to the bottom by it."""
+    headlines = texts(moved, "//article[@class='criticism']/h3")
+    starts = [FROM_PRAISE, FROM_NEUTRAL, CONFIRMED]  # published 25, 24 and 20/11
+    assert [h[: len(s)] for h, s in zip(headlines, starts, strict=False)] == starts
+
+
+def test_sections_say_stories_an_analyst_labelled_come_first(
+    moved: lxml.html.HtmlElement,
+) -> None:
+    intro = texts(moved, "//h2[starts-with(., 'Tin phê phán')]/following-sibling::p[1]")[0]
+    assert intro.startswith(
+        "Tin phân tích viên đã duyệt (xác nhận hay đổi nhãn) xếp trước, tin đăng mới hơn trước; "
+        "sau đó là các tin khác, xếp theo mức độ chắc chắn của mô hình, cao trước."
+    )
 
 
 def test_analysts_note_is_shown_as_their_note_and_as_text(reviewed: dict[str, str]) -> None:

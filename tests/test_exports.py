@@ -15,10 +15,17 @@ import pytest
 from crawlers.text import BIDI
 from nlp.classify import DEFAULT_MODEL
 from pipelines.exports import FORMULA_STARTS, analyst_table, cell_text, neutralise
-from pipelines.review import HEADER, SHEET
 from pipelines.selection import Selection, article_rows
 from tests.conftest import ROOT, ended_pid, measured_in_hundred, run_congvu
-from tests.test_digest import crawl_page, digests, parse, store_bidi, texts
+from tests.test_digest import (
+    UNREAD_CELL,
+    crawl_page,
+    digests,
+    import_review,
+    parse,
+    store_bidi,
+    texts,
+)
 
 DEMO = json.loads((ROOT / "crawlers" / "demo" / "expected.json").read_text(encoding="utf-8"))
 EVIL_TITLE = '=HYPERLINK("http://evil.example/x","Bấm vào đây")'
@@ -365,24 +372,8 @@ def imported(demo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     import`): two stories relabelled, one confirmed."""
     data_dir = tmp_path_factory.mktemp("imported")
     shutil.copytree(demo, data_dir, dirs_exist_ok=True)
-    review = data_dir / "review.xlsx"
-    done = run_congvu("review", "export", "--data-dir", str(data_dir), "--output", str(review))
-    assert done.returncode == 0, done.stdout + done.stderr
-    book = openpyxl.load_workbook(review)
-    header = [c.value for c in book[SHEET][1]]
     picks = {OUT_OF_CRITICISM: "Trung lập", INTO_CRITICISM: "Phê phán", CONFIRMED: "Khen ngợi"}
-    for row in book[SHEET].iter_rows(min_row=2):
-        title = row[header.index(HEADER["title"])].value
-        for start, label in picks.items():
-            if title.startswith(start):
-                row[header.index(HEADER["label"])].value = label
-            if title.startswith(INTO_CRITICISM):
-                row[header.index(HEADER["note"])].value = NOTE
-    book.save(review)
-    done = run_congvu(
-        "review", "import", str(review), "--reviewer", "Lan", "--data-dir", str(data_dir)
-    )
-    assert done.returncode == 0 and "3 labels imported" in done.stdout, done.stdout + done.stderr
+    assert "3 labels imported" in import_review(data_dir, picks, {INTO_CRITICISM: NOTE})
     return data_dir
 
 
@@ -442,14 +433,15 @@ def test_a_relabelled_row_says_its_evidence_and_score_are_the_machine_s(
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_people_are_split_by_role_as_on_the_digest_card(imported: Path, fmt: str) -> None:
     """The one praised apart from the official who handed out the award; a relabelled row reads
-    roles from its headline only (none here), as its card does."""
+    roles from its headline only (none here), as its card does, and names no one as named in
+    the machine's sentences: those argue the machine's label."""
     rows = exported_rows(exported(imported, fmt))
     award, confirmed, out = (row_of(rows, t) for t in (AWARD, CONFIRMED, OUT_OF_CRITICISM))
     roles = (SUBJECT, AGENT, OTHERS)
     assert [award[k] for k in roles] == ["Nguyễn Hữu Thành", "Vũ Minh Đức", ""]
     assert award["Người được nêu tên"] == "Nguyễn Hữu Thành, Lý Thu Trang, Vũ Minh Đức"
     assert [confirmed[k] for k in roles] == ["Trương Thị Ngọc Ánh", "Lâm Quang Vinh", ""]
-    assert [out[k] for k in roles] == ["", "", "Đỗ Văn K."]
+    assert [out[k] for k in roles] == ["", "", ""]
     cards = parse(digests(imported)[0]).xpath("//article")
     (card,) = [c for c in cards if texts(c, "h3")[0].startswith(AWARD)]
     lines = texts(card, "p[@class='meta']")
@@ -458,6 +450,34 @@ def test_people_are_split_by_role_as_on_the_digest_card(imported: Path, fmt: str
         "Người trao khen thưởng, biểu dương: Vũ Minh Đức",
     ):
         assert line in lines
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_row_only_an_analyst_called_criticism_says_the_machine_did_not_read_who_is_criticised(
+    imported: Path, fmt: str
+) -> None:
+    """The chairman the meeting story names is not the one criticised."""
+    into = row_of(exported_rows(exported(imported, fmt)), INTO_CRITICISM)
+    assert [into[k] for k in (SUBJECT, AGENT, OTHERS)] == [UNREAD_CELL, "", ""]
+
+
+@pytest.fixture(scope="module")
+def from_praise(demo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo data folder after an analyst moved a praise story into criticism (`congvu review
+    import`)."""
+    data_dir = tmp_path_factory.mktemp("from_praise")
+    shutil.copytree(demo, data_dir, dirs_exist_ok=True)
+    assert "1 labels imported" in import_review(data_dir, {CONFIRMED: "Phê phán"})
+    return data_dir
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_row_moved_from_praise_names_no_one_as_named_in_the_machines_sentences(
+    from_praise: Path, fmt: str
+) -> None:
+    """Its sentences argue praise: under criticism, their people read as the criticised."""
+    moved = row_of(exported_rows(exported(from_praise, fmt)), CONFIRMED)
+    assert [moved[k] for k in (SUBJECT, AGENT, OTHERS)] == [UNREAD_CELL, "", ""]
 
 
 def test_headers_say_whose_label_evidence_and_score_in_the_digest_s_words(report: Path) -> None:

@@ -17,7 +17,7 @@ import pytest
 from nbclient import NotebookClient
 
 from nlp.classify import DEFAULT_MODEL, read_scoreboard
-from pipelines.digest import people_quoted, render
+from pipelines.digest import render
 from pipelines.notebooks import (
     agreement,
     evidence_sentences,
@@ -32,6 +32,7 @@ from pipelines.snapshot import writing
 from pipelines.store import open_db
 from pipelines.vietnamese import LABEL_NAMES, NO_PROVINCE
 from tests.conftest import ROOT, run_congvu
+from tests.test_digest import FROM_NEUTRAL, FROM_PRAISE, UNREAD_CELL, import_review
 
 NOTEBOOKS = ["1.0-weekly-overview.ipynb", "2.0-criticism-review.ipynb", "3.0-model-quality.ipynb"]
 DEMO = json.loads((ROOT / "crawlers" / "demo" / "expected.json").read_text(encoding="utf-8"))
@@ -210,12 +211,6 @@ def test_agreement_counts_the_articles_both_models_labelled() -> None:
     assert agreement(labels).to_dict("records") == [
         {"model_a": "a", "model_b": "b", "articles": 3, "agree": 2 / 3}
     ]
-
-
-def test_people_quoted_are_those_the_headline_or_evidence_names() -> None:
-    people = ["Trần Thị Mai Hương", "Đỗ Văn K"]  # the chairwoman is named most
-    evidence = ["Hội đồng kỷ luật xã kết luận ông K. đã gây phiền hà."]
-    assert people_quoted(people, evidence, "Khiển trách công chức địa chính") == ["Đỗ Văn K"]
 
 
 def test_report_keeps_crawled_text_inert() -> None:
@@ -618,3 +613,45 @@ def test_pasted_relabelled_story_gives_the_analysts_note_as_text() -> None:
     assert (
         "<p>Ghi chú của phân tích viên Lan: &lt;b&gt;họp&lt;/b&gt; nhưng chậm triển khai</p>"
     ) in html
+
+
+@pytest.fixture(scope="module")
+def moved_listing(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+    """Notebook 2.0's table of criticism stories (empty cells as "") after an analyst's review
+    file moved a praise story and a neutral one into criticism (`congvu review import`)."""
+    data_dir = tmp_path_factory.mktemp("moved")
+    run = run_congvu("demo", "--data-dir", str(data_dir))
+    assert run.returncode == 0, run.stdout + run.stderr
+    picks = {FROM_PRAISE: "Phê phán", FROM_NEUTRAL: "Phê phán"}
+    assert "2 labels imported" in import_review(data_dir, picks)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        return listing(execute(NOTEBOOKS[1], data_dir, monkeypatch)).fillna("")
+
+
+ROLE_COLUMNS = [
+    "người bị phê phán",
+    "người ra quyết định xử lý, chỉ đạo",
+    "người khác nêu trong tiêu đề, câu căn cứ",
+]
+
+
+def listed(table: pd.DataFrame, headline_start: str) -> pd.Series:
+    """The one row of notebook 2.0's table whose headline begins so."""
+    (row,) = [row for _, row in table.iterrows() if row["tiêu đề"].startswith(headline_start)]
+    return row
+
+
+def test_criticism_review_names_no_one_as_named_in_the_sentences_of_a_story_moved_from_praise(
+    moved_listing: pd.DataFrame,
+) -> None:
+    """Those sentences argue praise: their people are not the ones criticised."""
+    row = listed(moved_listing, FROM_PRAISE)
+    assert row[ROLE_COLUMNS].tolist() == [UNREAD_CELL, "", ""]
+
+
+def test_criticism_review_says_the_machine_did_not_read_who_is_criticised_in_an_analysts_story(
+    moved_listing: pd.DataFrame,
+) -> None:
+    """The machine called the meeting neutral: the chairman it names is not the one criticised."""
+    row = listed(moved_listing, FROM_NEUTRAL)
+    assert row[ROLE_COLUMNS].tolist() == [UNREAD_CELL, "", ""]
