@@ -14,15 +14,17 @@ import re
 import unicodedata
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
+from copy import deepcopy
 from datetime import datetime
 from functools import cached_property
 from typing import Any, NamedTuple
 
 import htmldate
 import trafilatura
+from lxml import etree
 
 from crawlers.dates import NUMERIC_RE, WORDS_RE, clock, parse_datetime
-from crawlers.markup import first_line, root_text
+from crawlers.markup import drop_tree, first_line, root_text
 from crawlers.page import Page
 from crawlers.profiles import Rule
 from crawlers.text import clean, token_f1
@@ -79,6 +81,10 @@ MAX_BYLINE_CHARS = 300
 # the longest have a photo caption fused); an h1 left open on a saved page holds 1,807 or more.
 MAX_TITLE_CHARS = 300
 DATE_LINE_CHARS = 100
+# A link whose text has this many words reads as a headline: in a short item with little else (a
+# date), it is another article's teaser ("Tin khác", "Tin liên quan"), its date not this page's.
+HEADLINE_WORDS = 6
+TEASER_LEVELS = 3  # how far up from a date (or a link) its teaser item is looked for
 MAX_LEAD_CHARS = 1000
 # Longer is no section but an element left open over the article after it. Real sections: 16
 # characters at most extracted from the saved articles, 26 in their breadcrumbs, 40 in a menu.
@@ -463,11 +469,50 @@ class Reader:
                 NUMERIC_RE.search(text) or WORDS_RE.search(text)
             ):
                 continue
+            if self.teaser(holder) is not None:
+                continue  # another article's date, in a list after a short text
             found = parse_datetime(text)
             if clock(text) is None or not ok(found):
                 return Found()  # a date without its time: htmldate or the URL say as much
             return Found(found.isoformat(), f"visible:{describe(holder)}", holder)
         return Found()
+
+    @cached_property
+    def headline_holders(self) -> set[Any]:
+        """The headline's element and its ancestors: no teaser of another article holds them."""
+        element = self.headline.element
+        return set() if element is None else {element, *element.iterancestors()}
+
+    def teaser(self, element: Any) -> Any:
+        """The teaser of another article that element is in (its widest short item around a
+        link that reads as a headline, with little else: a date, a label), or None."""
+        found = None
+        for level in [element, *element.iterancestors()][: TEASER_LEVELS + 1]:
+            if level in self.headline_holders:
+                break
+            titles = [text_of(link) for link in self.select("descendant-or-self::a[@href]", level)]
+            titles = [title for title in titles if len(title.split()) >= HEADLINE_WORDS]
+            if titles and len(text_of(level)) - sum(map(len, titles)) <= DATE_LINE_CHARS:
+                found = level
+        return found
+
+    def own_part(self) -> str:
+        """The page less its menus, sidebars, footer and teasers of other articles, as HTML: the
+        part whose dates may be the article's own."""
+        root = self.page.root
+        if root is None:
+            return self.page.html
+        outside = self.select(f"//body//*[{OUTSIDE}]")
+        links = self.select("//body//a[@href]")
+        titles = [link for link in links if len(text_of(link).split()) >= HEADLINE_WORDS]
+        dropped = {*outside, *(self.teaser(link) for link in titles)}
+        tree, copy = root.getroottree(), etree.ElementTree(deepcopy(root))
+        paths = [
+            tree.getpath(el) for el in dropped if el is not None and el.getparent() not in dropped
+        ]
+        for element in [found for path in paths for found in copy.xpath(path)]:
+            drop_tree(element)  # all found before any is dropped: dropping renumbers siblings
+        return etree.tostring(copy, encoding="unicode", method="html")
 
     def text(self, title: str, lead: str) -> tuple[str, Found]:
         """The article's text with the lead in front, and the signature taken off its end."""

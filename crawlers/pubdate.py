@@ -57,7 +57,7 @@ def find_date(
     page: Page, profile: SiteProfile | None, url: str, check: DateCheck, reader: Reader
 ) -> tuple[datetime | None, str | None, Rule | None]:
     """Publication time: profile rules, common meta/JSON-LD, the date line by the headline,
-    the URL stamp, then htmldate.
+    the URL stamp, then htmldate on the page less menus, sidebars and other articles' teasers.
 
     A date later than check allows is skipped (and noted in check) for the next source.
     """
@@ -74,7 +74,7 @@ def find_date(
     found = date_from_url(url)
     if check.ok(found):
         return found, "url", None
-    found = htmldate_date(page.html, url)
+    found = htmldate_date(reader.own_part(), url)
     if check.ok(found):
         return found, "htmldate", None
     return None, None, None
