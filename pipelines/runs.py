@@ -16,7 +16,7 @@ from pipelines.drift import drift_warning, recent_runs
 from pipelines.lake import begin, lake_target, node_name, retried, rollback
 from pipelines.load import REEXTRACT_PREFIX
 from pipelines.paths import STAMP_FORMAT, DataPaths, utc_stamp
-from pipelines.report import RunReport
+from pipelines.report import RunReport, totals
 from pipelines.staging import to_json
 from pipelines.store import DatabaseLocked, open_db
 
@@ -97,8 +97,8 @@ def check_deferred(
     """A DEFERRED record found in run_id's folder, checked as a record the run writes itself.
 
     That is: of run_id, a status crawl_runs knows, times with their offset, each site's summary
-    as the crawl writes it, once; the run's totals are counted from its sites, as run_row
-    counts them. ValueError, KeyError or TypeError if it is not such a record.
+    as the crawl writes it, once; the run's totals are counted from its sites (totals).
+    ValueError, KeyError or TypeError if it is not such a record.
     """
     run, sites = dict(run), [check_site(site) for site in sites]
     json.dumps(run, ensure_ascii=False, allow_nan=False).encode("utf-8")  # no lone surrogate
@@ -115,9 +115,7 @@ def check_deferred(
     ):
         raise ValueError(f"not a record of run {run_id} as a run writes it")
     run["started_at"], run["finished_at"] = times
-    run["sites_ok"] = sum(site["status"] == "ok" for site in sites)
-    run["sites_failed"] = len(sites) - run["sites_ok"]
-    run["articles_crawled"] = sum(site["articles"] for site in sites)
+    run.update(totals([(site["status"], site["articles"]) for site in sites]))
     return run, sites
 
 
@@ -174,24 +172,25 @@ def run_row(report: RunReport) -> tuple[dict[str, object], list[dict[str, object
         "started_at": report.started_at,
         "finished_at": datetime.now(timezone.utc),
         "status": report.status,
-        "sites_ok": sum(s.status == "ok" for s in report.sites),
-        "sites_failed": sum(s.status != "ok" for s in report.sites),
-        "articles_crawled": sum(s.articles for s in report.sites),
+        **totals([(s.status, s.articles) for s in report.sites]),
         "articles_new": report.load.rows_new if report.load else None,  # NULL: nothing loaded
         "summary": report.summary(),
         "error": report.error or None,
     }
-    sites = [{**asdict(s), "warning": report.warnings.get(s.site, "")} for s in report.sites]
-    return run, sites
+    return run, site_lines(report)
+
+
+def site_lines(report: RunReport) -> list[dict[str, object]]:
+    """The run's crawl_run_sites lines: each site's crawl summary and its drift warning."""
+    return [{**asdict(s), "warning": report.warnings.get(s.site, "")} for s in report.sites]
 
 
 def record_run(paths: DataPaths, report: RunReport, wait_s: float) -> None:
     """Write the run and its per-site lines to crawl_runs / crawl_run_sites."""
     with open_db(paths.store, wait_s=wait_s) as con:
-        history = recent_runs(con, report.run_id)
-        for site in report.sites:
-            if warning := drift_warning(site, history.get(site.site, [])):
-                report.warnings[site.site] = warning
+        for line in with_warnings(con, report.run_id, site_lines(report)):
+            if line["warning"]:
+                report.warnings[line["site"]] = line["warning"]
         save_run(con, *run_row(report))
 
 
@@ -295,8 +294,8 @@ def store_summaries(con: duckdb.DuckDBPyConnection, run_dir: Path) -> list[str]:
     """Store the <site>.stats.json of a killed run for the sites it has no line of yet.
 
     A run killed after its crawl recorded none; one killed later recorded them (with their
-    drift warnings): those stand. Each gets its drift warning, as record_run gives it, and a
-    run with no totals yet gets them from its lines. Returns a note for each file that could
+    drift warnings): those stand. Each gets its drift warning (with_warnings), and a run with
+    no totals yet gets them from its lines (totals). Returns a note for each file that could
     not be read, left as it is: one bad file must not stop the run.
     """
     run_id = run_dir.name
@@ -306,31 +305,45 @@ def store_summaries(con: duckdb.DuckDBPyConnection, run_dir: Path) -> list[str]:
             "SELECT site FROM crawl_run_sites WHERE run_id = ?", [run_id]
         ).fetchall()
     }
-    history = recent_runs(con, run_id)
-    unreadable = []
+    summaries, unreadable = [], []
     for path in sorted(run_dir.glob("*.stats.json")):
         site = path.name.removesuffix(".stats.json")
         if site in stored:
             continue
         try:
-            summary = read_summary(path, site)
+            summaries.append({**read_summary(path, site), "warning": ""})  # the run gives it
         except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
             unreadable.append(f"unreadable crawl summary {path} left as it is: {exc!r}")
-            continue
-        warning = drift_warning(site_crawl(summary), history.get(site, []))
-        insert_site(con, run_id, {**summary, "warning": warning})
-    ok, failed, articles = con.execute(
-        "SELECT count(*) FILTER (WHERE status = 'ok'), count(*) FILTER (WHERE status <> 'ok'), "
-        "sum(articles) FROM crawl_run_sites WHERE run_id = ?",
-        [run_id],
-    ).fetchone()
-    if ok or failed:  # a run killed before its crawl ended has no lines: its totals stay unknown
+    for summary in with_warnings(con, run_id, summaries):
+        insert_site(con, run_id, summary)
+    lines = con.execute(  # a line with no count (none a run writes) counts none
+        "SELECT status, coalesce(articles, 0) FROM crawl_run_sites WHERE run_id = ?", [run_id]
+    ).fetchall()
+    if lines:  # a run killed before its crawl ended has no lines: its totals stay unknown
         con.execute(
-            "UPDATE crawl_runs SET sites_ok = ?, sites_failed = ?, articles_crawled = ? "
-            "WHERE run_id = ? AND sites_ok IS NULL",
-            [ok, failed, articles, run_id],
+            "UPDATE crawl_runs SET sites_ok = $sites_ok, sites_failed = $sites_failed, "
+            "articles_crawled = $articles_crawled WHERE run_id = $run_id AND sites_ok IS NULL",
+            {**totals(lines), "run_id": run_id},
         )
     return unreadable
+
+
+def with_warnings(
+    con: duckdb.DuckDBPyConnection, run_id: str, sites: list[dict[str, object]]
+) -> list[dict[str, object]]:
+    """A run's lines of sites, each with its drift warning against the site's runs before it.
+
+    A line that has a warning keeps it: the run said it in its summary.
+    """
+    history = recent_runs(con, run_id)
+    return [
+        {
+            **site,
+            "warning": site.get("warning")
+            or drift_warning(site_crawl(site), history.get(site["site"], [])),
+        }
+        for site in sites
+    ]
 
 
 def site_crawl(summary: dict[str, object]) -> SiteCrawl:
@@ -421,23 +434,14 @@ def save_deferred_run(
     """Store the record a failed run left in staging, unless the run is recorded so already.
 
     A run recorded ok whose publish then failed left a failed record: that one stands. Its
-    sites get their drift warnings, as record_run gives them, unless the record has them.
+    sites get their drift warnings (with_warnings).
     """
     stored = con.execute(
         "SELECT count(*) FROM crawl_runs WHERE run_id = ? AND status = ?",
         [run["run_id"], run["status"]],
     ).fetchone()[0]
     if not stored:
-        history = recent_runs(con, str(run["run_id"]))
-        warned = [
-            {
-                **s,
-                "warning": s.get("warning")
-                or drift_warning(site_crawl(s), history.get(s["site"], [])),
-            }
-            for s in sites
-        ]
-        save_run(con, run, warned)
+        save_run(con, run, with_warnings(con, str(run["run_id"]), sites))
 
 
 @retried
