@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -44,12 +45,15 @@ def claim_run_id(staging: Path, now: datetime | None = None, prefix: str = "") -
 
 DEFERRED = "run.json"  # a failed run's record, in its staging folder, for the next run to store
 DEFERRED_PART = "run.part"  # DEFERRED while it is written; one left behind is a cut record
-# Disk space a run holds in its staging folder from its start, freed to write DEFERRED: a disk
-# that fills up during the run leaves no room for the record otherwise, and the next run would
-# take the failed run for a killed one. A record is a few KB per site. The file is also the
-# mark of a run that held the run lock (left empty when the disk is full already).
+# Disk space a run holds in its staging folder from its start, given to DEFERRED_PART to write
+# the record: a disk that fills up during the run leaves no room for it otherwise, and the next
+# run would take the failed run for a killed one. A record is a few KB per site. The file is
+# also the mark of a run that held the run lock (left empty when the disk is full already).
 RESERVE = "run.json.reserve"
 RESERVE_BYTES = 1 << 20
+# What marks a run with no record yet: RESERVE, or the DEFERRED_PART it became, left by a run
+# killed as it wrote its record or one whose record could not be written (a full disk).
+MARKS = (RESERVE, DEFERRED_PART)
 STATUSES = ("running", "ok", "sites_failed", "failed", "interrupted")  # crawl_runs.status
 
 
@@ -79,7 +83,10 @@ def start_run(paths: DataPaths, report: RunReport) -> None:
             save_deferred_run(con, run, sites)
         interrupted, unreadable = begin_run(con, report.run_id, report.started_at, paths.staging)
     if interrupted:
-        report.notes.append(f"{interrupted} earlier run(s) had been killed: marked interrupted")
+        report.notes.append(
+            f"{interrupted} earlier run(s) ended unrecorded (killed, or the disk full): "
+            "marked interrupted"
+        )
     report.notes += unreadable
     if removed := clear_dead_runs(paths.staging, report.run_id):
         report.notes.append(f"{removed} empty staging folder(s) of runs that died: removed")
@@ -195,21 +202,26 @@ def record_run(paths: DataPaths, report: RunReport, wait_s: float) -> None:
 
 
 def defer_record(paths: DataPaths, report: RunReport) -> None:
-    """Leave a run's record in its staging folder; the next run stores it in crawl_runs."""
+    """Leave a run's record in its staging folder; the next run stores it in crawl_runs.
+
+    The reserve becomes the record (its room, and the mark, pass to it at once). Not written,
+    the record stays cut, as DEFERRED_PART: the mark by which the next run records the run.
+    """
     run, sites = run_row(report)
     target = paths.staging / report.run_id / DEFERRED
     partial = target.with_name(DEFERRED_PART)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        (target.parent / RESERVE).unlink(missing_ok=True)  # the room held for this record
+        with contextlib.suppress(FileNotFoundError):  # a run refused the lock reserved nothing
+            (target.parent / RESERVE).replace(partial)
         partial.write_text(
             json.dumps({"run": run, "sites": sites}, default=to_json), encoding="utf-8"
         )
         partial.replace(target)
     except OSError as exc:  # a full disk: the summary must still be printed
         log.exception("run %s: could not leave its record in %s", report.run_id, target)
-        partial.unlink(missing_ok=True)
-        report.notes.append(f"the run's record could not be written anywhere either: {exc}")
+        left = f"; by its {partial} the next run records it interrupted" if partial.exists() else ""
+        report.notes.append(f"the run's record could not be written anywhere either: {exc}{left}")
 
 
 def record_failure(paths: DataPaths, report: RunReport) -> None:
@@ -235,15 +247,17 @@ def begin_run(
 
     Only this node's runs (their folders in its staging) can be known dead: this node holds its
     run lock. Another node's run in the shared store may be running now. A run that found the
-    database busy at its start has no row: its folder's RESERVE, which only a run holding this
-    lock makes and every run that ends removes, says it was killed (whenever its folder was
-    claimed: the lock, not the order of ids, says no run is using it); it is recorded
-    interrupted, started when its id says. A killed run's crawl summaries are stored with its
-    new status: they are in its folder only, which prune deletes.
+    database busy at its start has no row: its folder's mark (MARKS), which only a run holding
+    this lock makes and only one that wrote its record removes, says it ended unrecorded, killed
+    or with no room for its record (whenever its folder was claimed: the lock, not the order of
+    ids, says no run is using it); it is recorded interrupted, started when its id says. (A run
+    refused the lock may be writing its DEFERRED_PART now: its DEFERRED replaces that record
+    next time.) A killed run's crawl summaries are stored with its new status: they are in its
+    folder only, which prune deletes.
     Returns the runs marked and a note for each summary that could not be read.
     """
     here = [folder.name for folder in staging.iterdir() if folder.is_dir()]
-    reserved = [name for name in here if name != run_id and (staging / name / RESERVE).exists()]
+    marked = [name for name in here if name != run_id and mark(staging / name) is not None]
     begin(con)
     try:
         killed = con.execute(
@@ -252,9 +266,9 @@ def begin_run(
             [run_id, here],
         ).fetchall()
         recorded = con.execute(
-            "SELECT run_id FROM crawl_runs WHERE list_contains(?, run_id)", [reserved]
+            "SELECT run_id FROM crawl_runs WHERE list_contains(?, run_id)", [marked]
         ).fetchall()
-        unrecorded = sorted(set(reserved) - {dead for (dead,) in recorded})
+        unrecorded = sorted(set(marked) - {dead for (dead,) in recorded})
         unreadable = []
         for (dead,) in killed:
             con.execute("UPDATE crawl_runs SET status = 'interrupted' WHERE run_id = ?", [dead])
@@ -282,12 +296,17 @@ def begin_run(
     return len(killed) + len(unrecorded), unreadable
 
 
+def mark(run_dir: Path) -> Path | None:
+    """The file in run_dir that marks a run with no record yet (MARKS), if there is one."""
+    return next((run_dir / name for name in MARKS if (run_dir / name).exists()), None)
+
+
 def started(run_dir: Path) -> datetime:
-    """When a run started: the UTC time its id begins with, else when it reserved its space."""
+    """When a marked run started: the UTC time its id begins with, else its mark's time."""
     try:
         return datetime.strptime(run_dir.name[:16], STAMP_FORMAT).replace(tzinfo=timezone.utc)
     except ValueError:
-        return datetime.fromtimestamp((run_dir / RESERVE).stat().st_mtime, timezone.utc)
+        return datetime.fromtimestamp(mark(run_dir).stat().st_mtime, timezone.utc)
 
 
 def store_summaries(con: duckdb.DuckDBPyConnection, run_dir: Path) -> list[str]:
