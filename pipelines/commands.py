@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from crawlers.profiles import SiteProfile, load_profile, load_profiles
 from nlp.classify import Classifier, load_classifier
 from pipelines.paths import DataPaths
-from pipelines.report import EXIT_FAILED
+from pipelines.report import EXIT_FAILED, totals
 from pipelines.selection import Selection
 from pipelines.sites import mark_verified, select_profiles, site_health
 from pipelines.textlines import classify_lines
@@ -106,13 +106,13 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     for result in results:
         print(result.line())
     print_elsewhere(profiles, results)
-    ok = sum(r.status == "ok" for r in results)
+    total = totals([(r.status, r.articles) for r in results])
     print(
-        f"total: {len(results)} sites, {ok} ok, {len(results) - ok} failed; "
-        f"{sum(r.articles for r in results)} articles staged in {paths.staging / run_id}; "
+        f"total: {len(results)} sites, {total['sites_ok']} ok, {total['sites_failed']} failed; "
+        f"{total['articles_crawled']} articles staged in {paths.staging / run_id}; "
         f"log: {log_file}"
     )
-    return 0 if ok == len(results) else 1
+    return 0 if total["sites_failed"] == 0 else 1
 
 
 def print_elsewhere(profiles: list[SiteProfile], results: list[SiteCrawl]) -> None:

@@ -86,8 +86,18 @@ def summarise(site: str, stats: dict[str, Any]) -> SiteCrawl:
     if articles == 0 and stored + gone < discovered:
         message = f"{discovered} article links found but no article could be extracted."
         return SiteCrawl(site, "failed", 0, discovered, pages, errors, message, counts)
-    message = f"{stored} already stored, not fetched again." if stored else ""
-    message = f"{cut} {message}".strip()
+    # Articles a moved sitemap or feed date made the crawl fetch again, their text the same:
+    # counted among the articles, as staged, though nothing of them is new (as the digest says).
+    unchanged = counters.get("unchanged", 0)
+    message = " ".join(
+        part
+        for part in (
+            cut,
+            f"{stored} already stored, not fetched again." if stored else "",
+            f"{unchanged} of the articles refetched, unchanged." if unchanged else "",
+        )
+        if part
+    )
     return SiteCrawl(site, "ok", articles, discovered, pages, errors, message, counts)
 
 

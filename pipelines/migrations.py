@@ -215,6 +215,15 @@ MIGRATIONS: list[tuple[str, str]] = [
         UPDATE article_places SET rules_version = 1;
         """,
     ),
+    (
+        "014_article_run_id_comment",
+        # 001 documented articles.run_id as a crawl run's, which a reader joins to crawl_runs;
+        # `congvu crawl` (a crawl alone) is no run of the job and writes no crawl_runs row.
+        """
+        COMMENT ON COLUMN articles.run_id IS
+            'the run that fetched it (a `congvu crawl`''s id has no crawl_runs row)';
+        """,
+    ),
 ]
 
 _TABLE = re.compile(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+) \(\s*--\s*(.+)")

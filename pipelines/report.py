@@ -15,6 +15,13 @@ if TYPE_CHECKING:  # for the annotations only: the command line imports the exit
 EXIT_OK, EXIT_SITES_FAILED, EXIT_FAILED = 0, 1, 2
 
 
+def totals(sites: list[tuple[str, int]]) -> dict[str, int]:
+    """A run's totals (crawl_runs' columns) from its sites' (status, articles)."""
+    ok = sum(status == "ok" for status, _ in sites)
+    crawled = sum(articles for _, articles in sites)
+    return {"sites_ok": ok, "sites_failed": len(sites) - ok, "articles_crawled": crawled}
+
+
 @dataclass
 class RunReport:
     """What a run did; printed as the run summary and stored in crawl_runs."""
@@ -51,13 +58,13 @@ class RunReport:
         """The run summary: one line per site and a total."""
         lines = [f"congvu run {self.run_id}"]
         lines += [f"  {s.line()}" for s in self.sites]
-        ok = sum(s.status == "ok" for s in self.sites)
-        crawled = sum(s.articles for s in self.sites)
+        total = totals([(s.status, s.articles) for s in self.sites])
         new = self.load.rows_new if self.load else 0
         lines.append(
-            f"  total: {len(self.sites)} sites, {ok} ok, {len(self.sites) - ok} failed; "
-            f"{crawled} articles crawled, {new} new in the database ({self.copies} copies of "
-            f"earlier stories), {self.classified} classified"
+            f"  total: {len(self.sites)} sites, {total['sites_ok']} ok, "
+            f"{total['sites_failed']} failed; {total['articles_crawled']} articles crawled, "
+            f"{new} new in the database ({self.copies} copies of earlier stories), "
+            f"{self.classified} classified"
         )
         failed = [s.site for s in self.sites if s.status != "ok"]
         if failed:

@@ -108,7 +108,8 @@ def prune_summaries(run_dir: Path, status: str, result: PruneResult) -> None:
 
     Its run.json goes only if crawl_runs holds it as it is (its id and status, as start_run
     checks before storing it): otherwise it is the run's only record, which the next run stores.
-    A run.part is a record cut short (the run was killed writing it), which no run reads: it goes.
+    A run.part is a record cut short (the run was killed writing it, or the disk was full),
+    which no run reads (it made the next run record the run): it goes.
     """
     if not run_dir.is_dir():
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -16,7 +17,7 @@ from pipelines.drift import drift_warning, recent_runs
 from pipelines.lake import begin, lake_target, node_name, retried, rollback
 from pipelines.load import REEXTRACT_PREFIX
 from pipelines.paths import STAMP_FORMAT, DataPaths, utc_stamp
-from pipelines.report import RunReport
+from pipelines.report import RunReport, totals
 from pipelines.staging import to_json
 from pipelines.store import DatabaseLocked, open_db
 
@@ -44,12 +45,15 @@ def claim_run_id(staging: Path, now: datetime | None = None, prefix: str = "") -
 
 DEFERRED = "run.json"  # a failed run's record, in its staging folder, for the next run to store
 DEFERRED_PART = "run.part"  # DEFERRED while it is written; one left behind is a cut record
-# Disk space a run holds in its staging folder from its start, freed to write DEFERRED: a disk
-# that fills up during the run leaves no room for the record otherwise, and the next run would
-# take the failed run for a killed one. A record is a few KB per site. The file is also the
-# mark of a run that held the run lock (left empty when the disk is full already).
+# Disk space a run holds in its staging folder from its start, given to DEFERRED_PART to write
+# the record: a disk that fills up during the run leaves no room for it otherwise, and the next
+# run would take the failed run for a killed one. A record is a few KB per site. The file is
+# also the mark of a run that held the run lock (left empty when the disk is full already).
 RESERVE = "run.json.reserve"
 RESERVE_BYTES = 1 << 20
+# What marks a run with no record yet: RESERVE, or the DEFERRED_PART it became, left by a run
+# killed as it wrote its record or one whose record could not be written (a full disk).
+MARKS = (RESERVE, DEFERRED_PART)
 STATUSES = ("running", "ok", "sites_failed", "failed", "interrupted")  # crawl_runs.status
 
 
@@ -79,7 +83,10 @@ def start_run(paths: DataPaths, report: RunReport) -> None:
             save_deferred_run(con, run, sites)
         interrupted, unreadable = begin_run(con, report.run_id, report.started_at, paths.staging)
     if interrupted:
-        report.notes.append(f"{interrupted} earlier run(s) had been killed: marked interrupted")
+        report.notes.append(
+            f"{interrupted} earlier run(s) ended unrecorded (killed, or the disk full): "
+            "marked interrupted"
+        )
     report.notes += unreadable
     if removed := clear_dead_runs(paths.staging, report.run_id):
         report.notes.append(f"{removed} empty staging folder(s) of runs that died: removed")
@@ -97,8 +104,8 @@ def check_deferred(
     """A DEFERRED record found in run_id's folder, checked as a record the run writes itself.
 
     That is: of run_id, a status crawl_runs knows, times with their offset, each site's summary
-    as the crawl writes it, once; the run's totals are counted from its sites, as run_row
-    counts them. ValueError, KeyError or TypeError if it is not such a record.
+    as the crawl writes it, once; the run's totals are counted from its sites (totals).
+    ValueError, KeyError or TypeError if it is not such a record.
     """
     run, sites = dict(run), [check_site(site) for site in sites]
     json.dumps(run, ensure_ascii=False, allow_nan=False).encode("utf-8")  # no lone surrogate
@@ -115,9 +122,7 @@ def check_deferred(
     ):
         raise ValueError(f"not a record of run {run_id} as a run writes it")
     run["started_at"], run["finished_at"] = times
-    run["sites_ok"] = sum(site["status"] == "ok" for site in sites)
-    run["sites_failed"] = len(sites) - run["sites_ok"]
-    run["articles_crawled"] = sum(site["articles"] for site in sites)
+    run.update(totals([(site["status"], site["articles"]) for site in sites]))
     return run, sites
 
 
@@ -174,43 +179,49 @@ def run_row(report: RunReport) -> tuple[dict[str, object], list[dict[str, object
         "started_at": report.started_at,
         "finished_at": datetime.now(timezone.utc),
         "status": report.status,
-        "sites_ok": sum(s.status == "ok" for s in report.sites),
-        "sites_failed": sum(s.status != "ok" for s in report.sites),
-        "articles_crawled": sum(s.articles for s in report.sites),
+        **totals([(s.status, s.articles) for s in report.sites]),
         "articles_new": report.load.rows_new if report.load else None,  # NULL: nothing loaded
         "summary": report.summary(),
         "error": report.error or None,
     }
-    sites = [{**asdict(s), "warning": report.warnings.get(s.site, "")} for s in report.sites]
-    return run, sites
+    return run, site_lines(report)
+
+
+def site_lines(report: RunReport) -> list[dict[str, object]]:
+    """The run's crawl_run_sites lines: each site's crawl summary and its drift warning."""
+    return [{**asdict(s), "warning": report.warnings.get(s.site, "")} for s in report.sites]
 
 
 def record_run(paths: DataPaths, report: RunReport, wait_s: float) -> None:
     """Write the run and its per-site lines to crawl_runs / crawl_run_sites."""
     with open_db(paths.store, wait_s=wait_s) as con:
-        history = recent_runs(con, report.run_id)
-        for site in report.sites:
-            if warning := drift_warning(site, history.get(site.site, [])):
-                report.warnings[site.site] = warning
+        for line in with_warnings(con, report.run_id, site_lines(report)):
+            if line["warning"]:
+                report.warnings[line["site"]] = line["warning"]
         save_run(con, *run_row(report))
 
 
 def defer_record(paths: DataPaths, report: RunReport) -> None:
-    """Leave a run's record in its staging folder; the next run stores it in crawl_runs."""
+    """Leave a run's record in its staging folder; the next run stores it in crawl_runs.
+
+    The reserve becomes the record (its room, and the mark, pass to it at once). Not written,
+    the record stays cut, as DEFERRED_PART: the mark by which the next run records the run.
+    """
     run, sites = run_row(report)
     target = paths.staging / report.run_id / DEFERRED
     partial = target.with_name(DEFERRED_PART)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        (target.parent / RESERVE).unlink(missing_ok=True)  # the room held for this record
+        with contextlib.suppress(FileNotFoundError):  # a run refused the lock reserved nothing
+            (target.parent / RESERVE).replace(partial)
         partial.write_text(
             json.dumps({"run": run, "sites": sites}, default=to_json), encoding="utf-8"
         )
         partial.replace(target)
     except OSError as exc:  # a full disk: the summary must still be printed
         log.exception("run %s: could not leave its record in %s", report.run_id, target)
-        partial.unlink(missing_ok=True)
-        report.notes.append(f"the run's record could not be written anywhere either: {exc}")
+        left = f"; by its {partial} the next run records it interrupted" if partial.exists() else ""
+        report.notes.append(f"the run's record could not be written anywhere either: {exc}{left}")
 
 
 def record_failure(paths: DataPaths, report: RunReport) -> None:
@@ -236,15 +247,17 @@ def begin_run(
 
     Only this node's runs (their folders in its staging) can be known dead: this node holds its
     run lock. Another node's run in the shared store may be running now. A run that found the
-    database busy at its start has no row: its folder's RESERVE, which only a run holding this
-    lock makes and every run that ends removes, says it was killed (whenever its folder was
-    claimed: the lock, not the order of ids, says no run is using it); it is recorded
-    interrupted, started when its id says. A killed run's crawl summaries are stored with its
-    new status: they are in its folder only, which prune deletes.
+    database busy at its start has no row: its folder's mark (MARKS), which only a run holding
+    this lock makes and only one that wrote its record removes, says it ended unrecorded, killed
+    or with no room for its record (whenever its folder was claimed: the lock, not the order of
+    ids, says no run is using it); it is recorded interrupted, started when its id says. (A run
+    refused the lock may be writing its DEFERRED_PART now: its DEFERRED replaces that record
+    next time.) A killed run's crawl summaries are stored with its new status: they are in its
+    folder only, which prune deletes.
     Returns the runs marked and a note for each summary that could not be read.
     """
     here = [folder.name for folder in staging.iterdir() if folder.is_dir()]
-    reserved = [name for name in here if name != run_id and (staging / name / RESERVE).exists()]
+    marked = [name for name in here if name != run_id and mark(staging / name) is not None]
     begin(con)
     try:
         killed = con.execute(
@@ -253,9 +266,9 @@ def begin_run(
             [run_id, here],
         ).fetchall()
         recorded = con.execute(
-            "SELECT run_id FROM crawl_runs WHERE list_contains(?, run_id)", [reserved]
+            "SELECT run_id FROM crawl_runs WHERE list_contains(?, run_id)", [marked]
         ).fetchall()
-        unrecorded = sorted(set(reserved) - {dead for (dead,) in recorded})
+        unrecorded = sorted(set(marked) - {dead for (dead,) in recorded})
         unreadable = []
         for (dead,) in killed:
             con.execute("UPDATE crawl_runs SET status = 'interrupted' WHERE run_id = ?", [dead])
@@ -283,20 +296,25 @@ def begin_run(
     return len(killed) + len(unrecorded), unreadable
 
 
+def mark(run_dir: Path) -> Path | None:
+    """The file in run_dir that marks a run with no record yet (MARKS), if there is one."""
+    return next((run_dir / name for name in MARKS if (run_dir / name).exists()), None)
+
+
 def started(run_dir: Path) -> datetime:
-    """When a run started: the UTC time its id begins with, else when it reserved its space."""
+    """When a marked run started: the UTC time its id begins with, else its mark's time."""
     try:
         return datetime.strptime(run_dir.name[:16], STAMP_FORMAT).replace(tzinfo=timezone.utc)
     except ValueError:
-        return datetime.fromtimestamp((run_dir / RESERVE).stat().st_mtime, timezone.utc)
+        return datetime.fromtimestamp(mark(run_dir).stat().st_mtime, timezone.utc)
 
 
 def store_summaries(con: duckdb.DuckDBPyConnection, run_dir: Path) -> list[str]:
     """Store the <site>.stats.json of a killed run for the sites it has no line of yet.
 
     A run killed after its crawl recorded none; one killed later recorded them (with their
-    drift warnings): those stand. Each gets its drift warning, as record_run gives it, and a
-    run with no totals yet gets them from its lines. Returns a note for each file that could
+    drift warnings): those stand. Each gets its drift warning (with_warnings), and a run with
+    no totals yet gets them from its lines (totals). Returns a note for each file that could
     not be read, left as it is: one bad file must not stop the run.
     """
     run_id = run_dir.name
@@ -306,31 +324,45 @@ def store_summaries(con: duckdb.DuckDBPyConnection, run_dir: Path) -> list[str]:
             "SELECT site FROM crawl_run_sites WHERE run_id = ?", [run_id]
         ).fetchall()
     }
-    history = recent_runs(con, run_id)
-    unreadable = []
+    summaries, unreadable = [], []
     for path in sorted(run_dir.glob("*.stats.json")):
         site = path.name.removesuffix(".stats.json")
         if site in stored:
             continue
         try:
-            summary = read_summary(path, site)
+            summaries.append({**read_summary(path, site), "warning": ""})  # the run gives it
         except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
             unreadable.append(f"unreadable crawl summary {path} left as it is: {exc!r}")
-            continue
-        warning = drift_warning(site_crawl(summary), history.get(site, []))
-        insert_site(con, run_id, {**summary, "warning": warning})
-    ok, failed, articles = con.execute(
-        "SELECT count(*) FILTER (WHERE status = 'ok'), count(*) FILTER (WHERE status <> 'ok'), "
-        "sum(articles) FROM crawl_run_sites WHERE run_id = ?",
-        [run_id],
-    ).fetchone()
-    if ok or failed:  # a run killed before its crawl ended has no lines: its totals stay unknown
+    for summary in with_warnings(con, run_id, summaries):
+        insert_site(con, run_id, summary)
+    lines = con.execute(  # a line with no count (none a run writes) counts none
+        "SELECT status, coalesce(articles, 0) FROM crawl_run_sites WHERE run_id = ?", [run_id]
+    ).fetchall()
+    if lines:  # a run killed before its crawl ended has no lines: its totals stay unknown
         con.execute(
-            "UPDATE crawl_runs SET sites_ok = ?, sites_failed = ?, articles_crawled = ? "
-            "WHERE run_id = ? AND sites_ok IS NULL",
-            [ok, failed, articles, run_id],
+            "UPDATE crawl_runs SET sites_ok = $sites_ok, sites_failed = $sites_failed, "
+            "articles_crawled = $articles_crawled WHERE run_id = $run_id AND sites_ok IS NULL",
+            {**totals(lines), "run_id": run_id},
         )
     return unreadable
+
+
+def with_warnings(
+    con: duckdb.DuckDBPyConnection, run_id: str, sites: list[dict[str, object]]
+) -> list[dict[str, object]]:
+    """A run's lines of sites, each with its drift warning against the site's runs before it.
+
+    A line that has a warning keeps it: the run said it in its summary.
+    """
+    history = recent_runs(con, run_id)
+    return [
+        {
+            **site,
+            "warning": site.get("warning")
+            or drift_warning(site_crawl(site), history.get(site["site"], [])),
+        }
+        for site in sites
+    ]
 
 
 def site_crawl(summary: dict[str, object]) -> SiteCrawl:
@@ -421,23 +453,14 @@ def save_deferred_run(
     """Store the record a failed run left in staging, unless the run is recorded so already.
 
     A run recorded ok whose publish then failed left a failed record: that one stands. Its
-    sites get their drift warnings, as record_run gives them, unless the record has them.
+    sites get their drift warnings (with_warnings).
     """
     stored = con.execute(
         "SELECT count(*) FROM crawl_runs WHERE run_id = ? AND status = ?",
         [run["run_id"], run["status"]],
     ).fetchone()[0]
     if not stored:
-        history = recent_runs(con, str(run["run_id"]))
-        warned = [
-            {
-                **s,
-                "warning": s.get("warning")
-                or drift_warning(site_crawl(s), history.get(s["site"], [])),
-            }
-            for s in sites
-        ]
-        save_run(con, run, warned)
+        save_run(con, run, with_warnings(con, str(run["run_id"]), sites))
 
 
 @retried

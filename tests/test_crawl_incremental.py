@@ -440,6 +440,14 @@ def test_night_with_nothing_new_is_ok() -> None:
     assert summarise("moi", stats).status == "ok"
 
 
+def test_articles_refetched_unchanged_are_said_so_in_the_sites_line() -> None:
+    stats = {"congvu/pages/listing": 1, "congvu/discovered": 5, "congvu/known": 3}
+    crawl = summarise("moi", {**stats, "congvu/articles": 2, "congvu/unchanged": 1})
+    assert crawl.line().endswith(
+        "3 already stored, not fetched again. 1 of the articles refetched, unchanged."
+    )
+
+
 def test_links_that_all_fail_still_fail() -> None:
     stats = {"congvu/pages/listing": 1, "congvu/discovered": 5, "congvu/error/http_500": 5}
     assert summarise("moi", stats).status == "failed"

@@ -456,10 +456,11 @@ def test_run_killed_after_loading_on_a_busy_start_keeps_its_articles_new(
     assert runs == [("interrupted", 9), ("ok", 0)], result.stdout
 
 
-# In a private mount namespace, staging on a tmpfs filled up: the job file held by another
-# process, a nightly run started, killed as its crawl starts; then, the disk grown and the job
-# file released, the next run. argv: data folder, congvu, python, nightly's other arguments.
-FULL_AT_START = """
+# In a private mount namespace, staging on a tmpfs filled up and the job file held by another
+# process, a nightly run (FULL_AT_START: killed as its crawl starts; FULL_THROUGHOUT: left to
+# fail); then, the disk grown and the job file released, the next run. argv: data folder,
+# congvu, python, nightly's other arguments.
+FULL_AND_HELD = """
 set -u
 data=$1 congvu=$2 python=$3; shift 3
 mount -t tmpfs -o size=64k tmpfs "$data/staging" || exit 97
@@ -468,13 +469,39 @@ dd if=/dev/zero of="$data/staging/filler" bs=4k 2>/dev/null
 time.sleep(600)" "$data/store/congvu.duckdb" > "$data/held.txt" &
 holder=$!
 until grep -q open "$data/held.txt"; do kill -0 $holder || exit 98; sleep 0.1; done
-CONGVU_PAUSE_AT=crawl "$congvu" nightly --data-dir "$data" "$@" > "$data/killed.txt" 2>&1 &
-until grep -q "paused at crawl" "$data/killed.txt"; do kill -0 $! || exit 99; sleep 0.1; done
-kill -9 $! $holder; wait
-ls "$data/staging" | grep -v filler > "$data/killed-id.txt"
+"""
+NEXT_ON_A_GROWN_DISK = """
+ls "$data/staging" | grep -v filler > "$data/first-id.txt"
 rm "$data/staging/filler"; mount -o remount,size=16m "$data/staging"
 "$congvu" nightly --data-dir "$data" "$@" > "$data/next.txt" 2>&1
 """
+FULL_AT_START = f"""{FULL_AND_HELD}
+CONGVU_PAUSE_AT=crawl "$congvu" nightly --data-dir "$data" "$@" > "$data/first.txt" 2>&1 &
+until grep -q "paused at crawl" "$data/first.txt"; do kill -0 $! || exit 99; sleep 0.1; done
+kill -9 $! $holder; wait
+{NEXT_ON_A_GROWN_DISK}"""
+FULL_THROUGHOUT = f"""{FULL_AND_HELD}
+"$congvu" nightly --data-dir "$data" --wait 1 "$@" > "$data/first.txt" 2>&1
+kill $holder; wait
+{NEXT_ON_A_GROWN_DISK}"""
+
+
+def on_a_full_disk(tmp_path: Path, origin: str, script: str) -> tuple[str, list[tuple]]:
+    """Run script (FULL_AT_START...) in tmp_path: the first run's id, the runs before the next."""
+    if shutil.which("unshare") is None or subprocess.run(["unshare", "-rm", "true"]).returncode:
+        pytest.skip("needs unshare and user namespaces to mount a small disk (tmpfs)")
+    assert run_congvu("db", "migrate", "--data-dir", str(tmp_path)).returncode == 0
+    (tmp_path / "staging").mkdir()
+    args = nightly_args(tmp_path, origin)[3:]  # --profile ... --origin ...
+    command = ["unshare", "-rm", "sh", "-c", script, "sh", str(tmp_path)]
+    done = subprocess.run([*command, CONGVU, sys.executable, *args], cwd=ROOT, timeout=300)
+    if done.returncode == 97:
+        pytest.skip("mounting a tmpfs is refused here")
+    first = (tmp_path / "first-id.txt").read_text(encoding="utf-8").split()
+    runs = rows(tmp_path, "SELECT run_id, status FROM crawl_runs ORDER BY run_id")
+    said = [(tmp_path / name).read_text(encoding="utf-8") for name in ("first.txt", "next.txt")]
+    assert (done.returncode, len(first)) == (0, 1), "".join(said)
+    return first[0], runs[:-1]
 
 
 def test_run_killed_on_a_busy_start_with_the_disk_full_is_recorded(
@@ -482,21 +509,17 @@ def test_run_killed_on_a_busy_start_with_the_disk_full_is_recorded(
 ) -> None:
     # No space for the run's reserve, then the job file busy: killed, the run left no row and
     # only its folder; the empty reserve it keeps tells the next run it was a run that died.
-    if shutil.which("unshare") is None or subprocess.run(["unshare", "-rm", "true"]).returncode:
-        pytest.skip("needs unshare and user namespaces to mount a small disk (tmpfs)")
-    assert run_congvu("db", "migrate", "--data-dir", str(tmp_path)).returncode == 0
-    (tmp_path / "staging").mkdir()
-    args = nightly_args(tmp_path, origin)[3:]  # --profile ... --origin ...
-    command = ["unshare", "-rm", "sh", "-c", FULL_AT_START, "sh", str(tmp_path)]
-    done = subprocess.run([*command, CONGVU, sys.executable, *args], cwd=ROOT, timeout=300)
-    if done.returncode == 97:
-        pytest.skip("mounting a tmpfs is refused here")
-    killed = (tmp_path / "killed-id.txt").read_text(encoding="utf-8").split()
-    runs = rows(tmp_path, "SELECT run_id, status FROM crawl_runs ORDER BY run_id")
-    said = (tmp_path / "killed.txt").read_text(encoding="utf-8")
-    assert (done.returncode, len(killed), runs[:-1]) == (0, 1, [(killed[0], "interrupted")]), (
-        said + (tmp_path / "next.txt").read_text(encoding="utf-8")
-    )
+    first, runs = on_a_full_disk(tmp_path, origin, FULL_AT_START)
+    assert runs == [(first, "interrupted")]
+
+
+def test_run_that_could_write_its_record_nowhere_is_recorded_by_the_next(
+    tmp_path: Path, origin: str
+) -> None:
+    # The disk full and the job file held all along: the run fails, writing neither its row nor
+    # its run.json, and ends. The cut record it leaves tells the next run it was there.
+    first, runs = on_a_full_disk(tmp_path, origin, FULL_THROUGHOUT)
+    assert runs == [(first, "interrupted")]
 
 
 def test_articles_staged_by_a_killed_run_are_loaded_and_kept(tmp_path: Path, origin: str) -> None:
