@@ -87,14 +87,12 @@ def regression(
     return model
 
 
+# A fold's TF-IDF matrices are cut from counts made once, exactly as a TfidfVectorizer fitted
+# on the fold's documents computes them, down to the order of the entries in each row (the order
+# in which the fold's documents first use each term): every float, and so every fitted model, is
+# the vectorizer's, without counting the tokens again in each of the CV's 25 fits.
 class TermCounts:
-    """Token counts of every article, counted once for all the folds.
-
-    A fold's TF-IDF matrices are cut from them exactly as a TfidfVectorizer fitted on the fold's
-    documents computes them, down to the order of the entries in each row (the order in which
-    the fold's documents first use each term), so every float, and so every fitted model, is
-    the same as with the vectorizer; only the counting is not redone for each of the 25 fits.
-    """
+    """Token counts of every article, counted once for all the folds."""
 
     def __init__(self, docs: dict[str, list[str]]) -> None:
         """Count each document's tokens, its terms in the order it first uses them."""
@@ -119,14 +117,14 @@ class TermCounts:
         self.counts = np.asarray(counts, dtype=np.float64)  # TfidfVectorizer counts in floats
         self.indptr = np.asarray(indptr, dtype=np.int64)
 
-    def _entries(self, ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    def entries(self, ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Positions of the documents' entries, in document order, and the row of each."""
         rows = np.array([self.row[i] for i in ids], dtype=np.int64)
         starts, lengths = self.indptr[rows], np.diff(self.indptr)[rows]
         offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
         return offsets + np.arange(lengths.sum()), np.repeat(np.arange(len(rows)), lengths)
 
-    def _matrix(
+    def matrix(
         self,
         n_rows: int,
         entries: np.ndarray,
@@ -146,7 +144,7 @@ class TermCounts:
 
     def fit(self, ids: Sequence[str], options: LinearOptions) -> FoldWords:
         """What TfidfVectorizer(min_df, max_df, sublinear_tf) fitted on these documents learns."""
-        entries, rows = self._entries(ids)
+        entries, rows = self.entries(ids)
         terms = self.indices[entries]
         first_terms, first_use = np.unique(terms, return_index=True)
         rank = np.zeros(self.n_terms, dtype=np.int64)
@@ -159,7 +157,7 @@ class TermCounts:
         if not kept.any():
             raise ValueError("After pruning, no terms remain: lower min_df or raise max_df.")
         column = np.where(kept, np.cumsum(kept) - 1, -1)
-        counts = self._matrix(n_doc, entries, rows, np.lexsort((rank[terms], rows)), column)
+        counts = self.matrix(n_doc, entries, rows, np.lexsort((rank[terms], rows)), column)
         tfidf = TfidfTransformer(sublinear_tf=True).fit(counts)
         return FoldWords(self, column, tfidf, tfidf.transform(counts, copy=False))
 
@@ -175,9 +173,9 @@ class FoldWords:
 
     def transform(self, ids: Sequence[str]) -> sparse.csr_matrix:
         """The TF-IDF of other documents, as the fitted TfidfVectorizer.transform gives it."""
-        entries, rows = self.counts._entries(ids)
+        entries, rows = self.counts.entries(ids)
         order = np.lexsort((self.counts.indices[entries], rows))
-        counts = self.counts._matrix(len(ids), entries, rows, order, self.column)
+        counts = self.counts.matrix(len(ids), entries, rows, order, self.column)
         return self.tfidf.transform(counts, copy=False)
 
 
