@@ -46,10 +46,11 @@ notebook: $(NOTEBOOK) ## open the analysts' notebooks in JupyterLab (DB=data/dem
 	CONGVU_DB=$(abspath $(DB)) $(BIN)/jupyter lab --notebook-dir=notebooks
 
 # Two test processes (CI has 2 cores), each taking whole test files so a file's fixtures are
-# built once; TEST_WORKERS=0 runs them in this process.
+# built once, in the order tests/conftest.py gives them (the slowest files first);
+# TEST_WORKERS=0 runs them in this process.
 TEST_WORKERS ?= 2
 test: $(DEV) $(TRANSFORMER) $(CLUSTER) ## run all tests
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 lint: $(DEV) ## ruff lint and format check
 	$(BIN)/ruff check .

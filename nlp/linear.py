@@ -88,7 +88,12 @@ def log_proba(
     vectorizer: TfidfVectorizer, model: LogisticRegression, docs: Sequence[list[str]], cues: Any
 ) -> np.ndarray:
     """Log-probabilities in LABELS order (before temperature scaling)."""
-    x = sparse.hstack([vectorizer.transform(docs), sparse.csr_matrix(cues)]).tocsr()
+    return regression_log_proba(model, vectorizer.transform(docs), cues)
+
+
+def regression_log_proba(model: LogisticRegression, words: Any, cues: Any) -> np.ndarray:
+    """Log-probabilities in LABELS order of TF-IDF rows and their cue features."""
+    x = sparse.hstack([words, sparse.csr_matrix(cues)]).tocsr()
     order = [list(model.classes_).index(label) for label in LABELS]
     return model.predict_log_proba(x)[:, order]
 

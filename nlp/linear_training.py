@@ -6,12 +6,13 @@ import json
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from nlp.calibration import calibration, criticism_bias, fit_temperature
@@ -25,7 +26,7 @@ from nlp.linear import (
     cue_vector,
     doc_tokens,
     identity,
-    log_proba,
+    regression_log_proba,
 )
 from nlp.metrics import metrics
 from nlp.model_folder import copy_cues, cues_record, model_config, write_model_files
@@ -67,12 +68,115 @@ def fit(
     vectorizer = TfidfVectorizer(
         analyzer=identity, min_df=options.min_df, max_df=options.max_df, sublinear_tf=True
     )
-    x = sparse.hstack([vectorizer.fit_transform(docs), sparse.csr_matrix(cues)]).tocsr()
+    return vectorizer, regression(vectorizer.fit_transform(docs), cues, labels, weights, options)
+
+
+def regression(
+    words: sparse.spmatrix,
+    cues: np.ndarray,
+    labels: Sequence[str],
+    weights: Sequence[float],
+    options: LinearOptions,
+) -> LogisticRegression:
+    """The class-weighted multinomial logistic regression on TF-IDF and cue features."""
+    x = sparse.hstack([words, sparse.csr_matrix(cues)]).tocsr()
     model = LogisticRegression(
         C=options.c, class_weight="balanced", solver="newton-cg", max_iter=1000
     )
     model.fit(x, list(labels), sample_weight=np.asarray(weights, dtype=float))
-    return vectorizer, model
+    return model
+
+
+# A fold's TF-IDF matrices are cut from counts made once, exactly as a TfidfVectorizer fitted
+# on the fold's documents computes them, down to the order of the entries in each row (the order
+# in which the fold's documents first use each term): every float, and so every fitted model, is
+# the vectorizer's, without counting the tokens again in each of the CV's 25 fits.
+class TermCounts:
+    """Token counts of every article, counted once for all the folds."""
+
+    def __init__(self, docs: dict[str, list[str]]) -> None:
+        """Count each document's tokens, its terms in the order it first uses them."""
+        self.row = {i: k for k, i in enumerate(docs)}
+        seen: dict[str, int] = {}
+        indices: list[int] = []
+        counts: list[int] = []
+        indptr = [0]
+        for tokens in docs.values():
+            counter: dict[int, int] = {}
+            for token in tokens:
+                term = seen.setdefault(token, len(seen))
+                counter[term] = counter.get(term, 0) + 1
+            indices.extend(counter)
+            counts.extend(counter.values())
+            indptr.append(len(indices))
+        alphabetical = np.empty(len(seen), dtype=np.int64)
+        for k, token in enumerate(sorted(seen)):
+            alphabetical[seen[token]] = k
+        self.n_terms = len(seen)
+        self.indices = alphabetical[np.asarray(indices, dtype=np.int64)]
+        self.counts = np.asarray(counts, dtype=np.float64)  # TfidfVectorizer counts in floats
+        self.indptr = np.asarray(indptr, dtype=np.int64)
+
+    def entries(self, ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of the documents' entries, in document order, and the row of each."""
+        rows = np.array([self.row[i] for i in ids], dtype=np.int64)
+        starts, lengths = self.indptr[rows], np.diff(self.indptr)[rows]
+        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+        return offsets + np.arange(lengths.sum()), np.repeat(np.arange(len(rows)), lengths)
+
+    def matrix(
+        self,
+        n_rows: int,
+        entries: np.ndarray,
+        rows: np.ndarray,
+        order: np.ndarray,
+        column: np.ndarray,
+    ) -> sparse.csr_matrix:
+        """A count matrix of the entries in this order, those with a column (>= 0) only."""
+        entries, rows = entries[order], rows[order]
+        kept = column[self.indices[entries]] >= 0
+        entries, rows = entries[kept], rows[kept]
+        indptr = np.zeros(n_rows + 1, dtype=np.int32)
+        np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+        indices = column[self.indices[entries]].astype(np.int32)
+        shape = (n_rows, int(column.max()) + 1)
+        return sparse.csr_matrix((self.counts[entries], indices, indptr), shape=shape)
+
+    def fit(self, ids: Sequence[str], options: LinearOptions) -> FoldWords:
+        """What TfidfVectorizer(min_df, max_df, sublinear_tf) fitted on these documents learns."""
+        entries, rows = self.entries(ids)
+        terms = self.indices[entries]
+        first_terms, first_use = np.unique(terms, return_index=True)
+        rank = np.zeros(self.n_terms, dtype=np.int64)
+        rank[first_terms[np.argsort(first_use)]] = np.arange(len(first_terms))
+        df = np.bincount(terms, minlength=self.n_terms)
+        n_doc = len(ids)
+        high = options.max_df if isinstance(options.max_df, int) else options.max_df * n_doc
+        low = options.min_df if isinstance(options.min_df, int) else options.min_df * n_doc
+        kept = (df > 0) & (df <= high) & (df >= low)
+        if not kept.any():
+            raise ValueError("After pruning, no terms remain: lower min_df or raise max_df.")
+        column = np.where(kept, np.cumsum(kept) - 1, -1)
+        counts = self.matrix(n_doc, entries, rows, np.lexsort((rank[terms], rows)), column)
+        tfidf = TfidfTransformer(sublinear_tf=True).fit(counts)
+        return FoldWords(self, column, tfidf, tfidf.transform(counts, copy=False))
+
+
+@dataclass
+class FoldWords:
+    """One fold's TF-IDF: its vocabulary (column of each counted term, -1 when left out)."""
+
+    counts: TermCounts
+    column: np.ndarray
+    tfidf: TfidfTransformer
+    train: sparse.csr_matrix  # the fitted documents' matrix
+
+    def transform(self, ids: Sequence[str]) -> sparse.csr_matrix:
+        """The TF-IDF of other documents, as the fitted TfidfVectorizer.transform gives it."""
+        entries, rows = self.counts.entries(ids)
+        order = np.lexsort((self.counts.indices[entries], rows))
+        counts = self.counts.matrix(len(ids), entries, rows, order, self.column)
+        return self.tfidf.transform(counts, copy=False)
 
 
 @dataclass
@@ -81,6 +185,11 @@ class Features:
 
     docs: dict[str, list[str]]
     cues: dict[str, list[float]]
+
+    @cached_property
+    def counts(self) -> TermCounts:
+        """The documents' token counts, for the cross-validation's folds."""
+        return TermCounts(self.docs)
 
 
 def _featurize_chunk(args: tuple[int, str, list[str]]) -> list[tuple[list[str], list[float]]]:
@@ -132,11 +241,35 @@ def fit_ids(
     options: LinearOptions,
 ) -> tuple[TfidfVectorizer, LogisticRegression]:
     """Fit on some hand-labelled and some weakly labelled articles of a training set."""
-    ids = hand_ids + weak_ids
-    labels = [trainset.hand[i] for i in hand_ids] + [trainset.weak[i] for i in weak_ids]
-    weights = [options.hand_weight] * len(hand_ids) + [1.0] * len(weak_ids)
+    ids, labels, weights = _labelled(trainset, hand_ids, weak_ids, options)
     cues = np.array([features.cues[i] for i in ids])
     return fit([features.docs[i] for i in ids], cues, labels, weights, options)
+
+
+def fold_log_proba(
+    trainset: TrainSet,
+    features: Features,
+    hand_ids: list[str],
+    weak_ids: list[str],
+    test_ids: list[str],
+    options: LinearOptions,
+) -> np.ndarray:
+    """Log-probabilities of test_ids from the model fit_ids fits (the same floats, faster)."""
+    ids, labels, weights = _labelled(trainset, hand_ids, weak_ids, options)
+    words = features.counts.fit(ids, options)
+    cues = np.array([features.cues[i] for i in ids])
+    model = regression(words.train, cues, labels, weights, options)
+    test_cues = np.array([features.cues[i] for i in test_ids])
+    return regression_log_proba(model, words.transform(test_ids), test_cues)
+
+
+def _labelled(
+    trainset: TrainSet, hand_ids: list[str], weak_ids: list[str], options: LinearOptions
+) -> tuple[list[str], list[str], list[float]]:
+    """The ids, labels and sample weights of some hand and some weak labels."""
+    labels = [trainset.hand[i] for i in hand_ids] + [trainset.weak[i] for i in weak_ids]
+    weights = [options.hand_weight] * len(hand_ids) + [1.0] * len(weak_ids)
+    return hand_ids + weak_ids, labels, weights
 
 
 def cross_validate(
@@ -158,9 +291,7 @@ def cross_validate(
             if folds is not None and k not in folds:
                 continue
             weak_ids = fold_weak_ids(trainset, test_ids)
-            vectorizer, model = fit_ids(trainset, features, train_ids, weak_ids, options)
-            cues = np.array([features.cues[i] for i in test_ids])
-            out = log_proba(vectorizer, model, [features.docs[i] for i in test_ids], cues)
+            out = fold_log_proba(trainset, features, train_ids, weak_ids, test_ids, options)
             bias = 0.0
             if options.criticism_recall > 0:
                 inner = out_of_fold(trainset, features, options, seed, train_ids, test_ids)
@@ -237,9 +368,7 @@ def out_of_fold(
     logits: dict[str, np.ndarray] = {}
     for train_ids, test_ids in cv_folds(trainset, options.inner_folds, seed, hand_ids):
         weak_ids = fold_weak_ids(trainset, [*held_out, *test_ids])
-        vectorizer, model = fit_ids(trainset, features, train_ids, weak_ids, options)
-        cues = np.array([features.cues[i] for i in test_ids])
-        out = log_proba(vectorizer, model, [features.docs[i] for i in test_ids], cues)
+        out = fold_log_proba(trainset, features, train_ids, weak_ids, test_ids, options)
         logits.update(zip(test_ids, out, strict=True))
     return logits
 

@@ -26,6 +26,37 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = (ROOT / ".." / "shared").resolve()
 
 
+# The slowest test files, slowest first (CI's --durations; the linear model's cross-validation
+# alone takes minutes). `make test` hands whole files to two workers in collection order
+# (--dist loadfile --no-loadscope-reorder): started last, one of these would keep one worker
+# busy long after the other has run out of files. The other files follow, most tests first.
+SLOW_FILES = (
+    "test_train_linear.py",
+    "test_operations.py",
+    "test_lake.py",
+    "test_frontier.py",
+    "test_cluster_reclassify.py",
+    "test_install.py",
+    "test_snapshot.py",
+    "test_split.py",
+    "test_review.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the slow files first, then the others by their number of tests (each file whole)."""
+    sizes: dict[str, int] = {}
+    for item in items:
+        sizes[item.path.name] = sizes.get(item.path.name, 0) + 1
+
+    def order(item: pytest.Item) -> tuple[int, int]:
+        name = item.path.name
+        slow = SLOW_FILES.index(name) if name in SLOW_FILES else len(SLOW_FILES)
+        return slow, -sizes[name]
+
+    items.sort(key=order)
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     """The read-only ../shared folder; skip without it, fail on CI where it must exist."""

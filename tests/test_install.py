@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SLOW_FILES
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -120,8 +120,13 @@ def test_ci_runs_lint_and_the_tests() -> None:
     assert ran == [
         ".venv/bin/ruff check .",
         ".venv/bin/ruff format --check .",
-        ".venv/bin/python -m pytest -n 2 --dist loadfile",
+        ".venv/bin/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder",
     ], result.stdout + result.stderr
+
+
+def test_the_files_ci_starts_first_exist() -> None:
+    # A renamed slow file would silently fall back among the others and end the run late.
+    assert [name for name in SLOW_FILES if not (ROOT / "tests" / name).is_file()] == []
 
 
 def test_scheduled_runs_keep_congvus_exit_codes() -> None:
