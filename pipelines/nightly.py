@@ -29,7 +29,7 @@ from pipelines.runs import (
     record_run,
     start_run,
 )
-from pipelines.snapshot import writing
+from pipelines.snapshot import NoRoomToPublish, writing
 from pipelines.store import DatabaseLocked, open_db
 from pipelines.stories import group_new_stories
 
@@ -127,9 +127,10 @@ def failure(exc: Exception, paths: DataPaths, report: RunReport) -> str:
     if isinstance(exc, RunLocked):
         return str(exc)
     if report.load is not None:  # the failure came after the load committed
+        once = " once that space is free" if isinstance(exc, NoRoomToPublish) else ""
         return (
             f"{exc}. The crawled articles were loaded: the next run labels any left unlabelled "
-            "and publishes them."
+            f"and publishes them{once}."
         )
     return f"{exc}. The crawled articles stay staged in {paths.staging}: the next run loads them."
 
