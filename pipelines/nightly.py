@@ -132,6 +132,8 @@ def failure(exc: Exception, paths: DataPaths, report: RunReport) -> str:
             f"{exc}. The crawled articles were loaded: the next run labels any left unlabelled "
             f"and publishes them{once}."
         )
+    if not any(f.stat().st_size for f in (paths.staging / report.run_id).glob("*.jsonl")):
+        return f"{exc}. No article was crawled."  # it failed before the crawl, or found nothing
     return f"{exc}. The crawled articles stay staged in {paths.staging}: the next run loads them."
 
 
