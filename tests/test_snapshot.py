@@ -10,15 +10,18 @@ import stat
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import lxml.html
 import pytest
 
 from nlp.classify import DEFAULT_MODEL
 from pipelines.load import load_staged
 from pipelines.paths import DataPaths
 from pipelines.store import open_db
+from pipelines.vietnamese import time_text
 from tests.conftest import ROOT, Site, run_congvu, serve
 from tests.test_operations import DEMO_DIR, kill, nightly_args, rows, start_paused
 
@@ -298,6 +301,28 @@ def test_disk_full_at_publish_names_the_space_publishing_needs(full_at_publish: 
         "left unlabelled and publishes them once that space is free."
     )
     assert float(free) < float(need) <= store / 1e6, said[1]
+
+
+def test_digest_of_a_run_that_failed_to_publish_counts_as_given(full_at_publish: Path) -> None:
+    # The failed run's digest was written (latest.html): the next one lists nothing again and
+    # counts its news from it.
+    failed, latest = sorted((full_at_publish / "digests").glob("digest-*.html"))
+    first, then = (page_text(page) for page in (failed, latest))
+    assert "\n9 bài mới nạp vào cơ sở dữ liệu.\n" in first, first
+    assert "\nKhông có tin phê phán hay khen ngợi mới.\n" in then, then
+    times = (full_at_publish / "failed-run.txt").read_text(encoding="utf-8").split()
+    started, until = (datetime.fromisoformat(stamp) for stamp in times)
+    assert f"\nKhông có bài mới kể từ {time_text(until, seconds=True)}.\n" in then, then
+    previous = f"bản tin của lần chạy lúc {time_text(started, seconds=True)}"
+    assert f"\nBản tin gần nhất có bài: {previous}.\n" in then, then
+
+
+def page_text(page: Path) -> str:
+    """What a reader sees of an HTML page, one line per block."""
+    root = lxml.html.parse(str(page)).getroot()
+    for style in root.xpath("//style"):
+        style.drop_tree()
+    return re.sub(r"\s*\n\s*", "\n", root.text_content())
 
 
 # In a private mount namespace: the demo's run paused before its load commits on a roomy tmpfs,
