@@ -24,12 +24,13 @@ from pipelines.runs import (
     RESERVE,
     claim_run_id,
     defer_record,
+    finish_run,
     finish_run_record,
     record_failure,
     record_run,
     start_run,
 )
-from pipelines.snapshot import writing
+from pipelines.snapshot import NoRoomToPublish, writing
 from pipelines.store import DatabaseLocked, open_db
 from pipelines.stories import group_new_stories
 
@@ -58,7 +59,7 @@ def run_stages(
     wait_s: float,
     frontier: str | None = None,
 ) -> None:
-    """Crawl, load, group, find who and where, classify, record and digest (under the lock)."""
+    """Crawl, load, group, find who and where, classify and record (under the lock)."""
     start_run(paths, report)
     known = crawl_state(paths, report)
     checkpoint("crawl")
@@ -84,11 +85,6 @@ def run_stages(
     rewrite_listing(paths, report, classifier.model_id, batch)
     report.classified = classify_unlabelled(paths, classifier, wait_s)
     record_run(paths, report, wait_s)  # status running: the digest is not written yet
-    checkpoint("report")
-    report.digest, since, until = write_digest(
-        paths, report.run_id, classifier.model_id, paths.store
-    )
-    finish_run_record(paths, report, since, until)
 
 
 def rewrite_listing(
@@ -127,11 +123,31 @@ def failure(exc: Exception, paths: DataPaths, report: RunReport) -> str:
     if isinstance(exc, RunLocked):
         return str(exc)
     if report.load is not None:  # the failure came after the load committed
+        once = " once that space is free" if isinstance(exc, NoRoomToPublish) else ""
         return (
             f"{exc}. The crawled articles were loaded: the next run labels any left unlabelled "
-            "and publishes them."
+            f"and publishes them{once}."
         )
+    if not any(f.stat().st_size for f in (paths.staging / report.run_id).glob("*.jsonl")):
+        return f"{exc}. No article was crawled."  # it failed before the crawl, or found nothing
     return f"{exc}. The crawled articles stay staged in {paths.staging}: the next run loads them."
+
+
+def record_failed(paths: DataPaths, report: RunReport, since: object, until: object) -> None:
+    """Record a failed run; one whose digest was written keeps it and the window it covers.
+
+    Analysts have that digest (latest.html): the next digest must list only what came after.
+    """
+    record_failure(paths, report)
+    if report.digest is None:
+        return
+    try:  # not --wait again: the fault may be that lock
+        with open_db(paths.store, wait_s=5) as con:
+            finish_run(
+                con, report.run_id, report.status, report.summary(), report.digest, since, until
+            )
+    except Exception:  # the database is the fault: the record left for the next run stands
+        log.exception("run %s: could not record its digest with its failure", report.run_id)
 
 
 def nightly(
@@ -149,16 +165,22 @@ def nightly(
     started = datetime.now(timezone.utc)
     report = RunReport(claim_run_id(paths.staging, started), started)
     log_to_file(paths.logs / f"{report.run_id}.log")
+    since = until = None  # the load window of the run's digest, once written
     try:
         with writing(paths, f"nightly {report.run_id}", wait_s) as takeover:
             if takeover:
                 report.notes.append(takeover)
             try:
                 run_stages(paths, report, profiles, classifier, origin, wait_s, frontier)
+                checkpoint("report")
+                report.digest, since, until = write_digest(
+                    paths, report.run_id, classifier.model_id, paths.store
+                )
+                finish_run_record(paths, report, since, until)
             except Exception as exc:  # reported in the summary; the traceback goes to the log
                 log.exception("run %s failed", report.run_id)
                 report.error = failure(exc, paths, report)
-                record_failure(paths, report)
+                record_failed(paths, report, since, until)
                 if isinstance(exc, DatabaseLocked):  # no publish: it would wait that lock out again
                     raise
     except Exception as exc:  # taking the lock, adopting an old database or publishing failed
@@ -166,7 +188,7 @@ def nightly(
         if not report.error:
             report.error = failure(exc, paths, report)
             if report.digest is not None:  # publishing failed: the store holds the run as ok
-                record_failure(paths, report)
+                record_failed(paths, report, since, until)
             else:  # nothing was written: the next run records it
                 defer_record(paths, report)
     (paths.staging / report.run_id / RESERVE).unlink(missing_ok=True)  # the record is written

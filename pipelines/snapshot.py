@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shutil
@@ -17,6 +18,18 @@ from pipelines.store import DatabaseLocked, open_db
 
 log = logging.getLogger(__name__)
 PARTIAL = ".publishing"  # suffix of a snapshot being copied; a killed publish leaves one
+
+
+class NoRoomToPublish(OSError):
+    """The snapshot's disk has less free space than its new copy of the store needs."""
+
+    def __init__(self, paths: DataPaths, need: int, free: int) -> None:
+        super().__init__(
+            f"No space left on device: publishing {paths.db} needs as much free space on its "
+            f"disk as the store {paths.store} takes ({need / 1e6:.1f} MB now, more as it grows); "
+            f"{free / 1e6:.1f} MB are free"
+        )
+        self.errno = errno.ENOSPC
 
 
 def wal(path: Path) -> Path:
@@ -79,9 +92,13 @@ def publish(paths: DataPaths, wait_s: float) -> None:
         con.execute("CHECKPOINT congvu")
         try:
             copy_synced(paths.store, partial)
-        except OSError:  # a full disk: the cut copy would keep it full for the failure's record
+        except OSError as exc:  # a full disk: the cut copy would keep it full for the record
             partial.unlink(missing_ok=True)
-            raise
+            if exc.errno != errno.ENOSPC:
+                raise
+            # The old snapshot stays until the copy replaces it: the copy needs the store's size.
+            need, free = paths.store.stat().st_size, shutil.disk_usage(paths.db.parent).free
+            raise NoRoomToPublish(paths, need, free) from exc
     # Read-only for everyone: a notebook that opened a snapshot for writing, once that snapshot
     # is replaced, writes its log beside the new one, and DuckDB replays it into every reader.
     partial.chmod(0o444)

@@ -829,3 +829,52 @@ def test_run_record_unlike_a_runs_own_is_named_and_kept(
     runs = store_rows(paths, "SELECT run_id, status FROM crawl_runs WHERE run_id >= '20261107'")
     assert any(str(path) in note for note in report.notes), report.notes
     assert runs == [("20261107T190000Z", "ok"), ("20261109T190000Z", "running")]
+
+
+# --- A run that failed before crawling says so, never that crawled articles stay staged ---
+
+
+def test_run_refused_its_store_does_not_claim_staged_articles(tmp_path: Path, origin: str) -> None:
+    # As an ordinary user, whom the store's mode 0444 refuses (as `chattr +i` refuses root).
+    as_user = ["unshare", "--map-user=65534", "--map-group=65534"]
+    if shutil.which("unshare") is None or subprocess.run([*as_user, "true"]).returncode != 0:
+        pytest.skip("needs unshare and user namespaces to run the job as an ordinary user")
+    assert run_congvu("db", "migrate", "--data-dir", str(tmp_path)).returncode == 0
+    store = tmp_path / STORE
+    store.chmod(0o444)
+    command = [*as_user, CONGVU, *nightly_args(tmp_path, origin)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    said = (
+        f'  run failed: IO Error: Cannot open file "{store}": Permission denied. '
+        "No article was crawled.\n"
+    )
+    staged = list((tmp_path / "staging").glob("*/*.jsonl"))
+    assert (result.returncode, said in result.stdout, staged) == (2, True, []), result.stdout
+
+
+# In a private mount namespace, the data folder on a tmpfs filled up before the run starts.
+# argv: data folder, congvu, nightly's other arguments.
+FULL_BEFORE_THE_RUN = """
+set -u
+data=$1 congvu=$2; shift 2
+mount -t tmpfs -o size=16m tmpfs "$data" || exit 97
+"$congvu" db migrate --data-dir "$data" > /dev/null || exit 98
+dd if=/dev/zero of="$data/filler" bs=4k 2>/dev/null
+"$congvu" nightly --data-dir "$data" "$@" > "$data/../out.txt" 2>&1
+echo "exit $?" >> "$data/../out.txt"
+find "$data/staging" -name '*.jsonl' >> "$data/../out.txt"
+"""
+
+
+def test_run_on_a_full_disk_does_not_claim_staged_articles(tmp_path: Path, origin: str) -> None:
+    if shutil.which("unshare") is None or subprocess.run(["unshare", "-rm", "true"]).returncode:
+        pytest.skip("needs unshare and user namespaces to mount a small disk (tmpfs)")
+    (tmp_path / "data").mkdir()
+    args = nightly_args(tmp_path / "data", origin)[3:]  # --profile ... --origin ...
+    script = ["unshare", "-rm", "sh", "-c", FULL_BEFORE_THE_RUN, "sh", str(tmp_path / "data")]
+    done = subprocess.run([*script, CONGVU, *args], cwd=ROOT, timeout=300)
+    if done.returncode == 97:
+        pytest.skip("mounting a tmpfs is refused here")
+    out = (tmp_path / "out.txt").read_text(encoding="utf-8")
+    said = "  run failed: [Errno 28] No space left on device. No article was crawled.\n"
+    assert said in out and out.endswith("\nexit 2\n"), out

@@ -10,15 +10,18 @@ import stat
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import lxml.html
 import pytest
 
 from nlp.classify import DEFAULT_MODEL
 from pipelines.load import load_staged
 from pipelines.paths import DataPaths
 from pipelines.store import open_db
+from pipelines.vietnamese import time_text
 from tests.conftest import ROOT, Site, run_congvu, serve
 from tests.test_operations import DEMO_DIR, kill, nightly_args, rows, start_paused
 
@@ -225,7 +228,8 @@ def test_snapshot_cannot_be_opened_for_writing_by_a_notebook(tmp_path: Path) -> 
 
 
 # Run inside a private mount namespace on a tmpfs of SIZE bytes: the demo's nightly job, then
-# what is left on that disk (it vanishes with the namespace). argv: folder, size, congvu.
+# what is left on that disk; then, the disk grown, the next run, its digest and the record (all
+# vanish with the namespace). argv: folder, size, congvu, python.
 FULL_DISK_RUN = """
 set -u
 mount -t tmpfs -o size=$2 tmpfs "$1" || exit 97
@@ -235,32 +239,90 @@ find "$1/data" -name '*.part' -o -name '*.publishing' -o -name run.json >> "$1/.
 "$4" -c "import duckdb, sys; print(duckdb.connect(sys.argv[1], read_only=True).execute(
   'SELECT status, error FROM crawl_runs').fetchall())" "$1/data/store/congvu.duckdb" \
   > "$1/../runs.txt" 2>&1
+stat -c %s "$1/data/store/congvu.duckdb" > "$1/../store-size.txt"
+mount -o remount,size=256m "$1"
+"$3" demo --data-dir "$1/data" > "$1/../next.txt" 2>&1
+cp "$1"/data/digest/digest-*.html "$1/../digests/"
+"$4" -c "import duckdb, sys; print(*(t.isoformat() for t in duckdb.connect(sys.argv[1],
+  read_only=True).execute('SELECT started_at, digest_until FROM crawl_runs ORDER BY run_id'
+  ).fetchone()))" \
+  "$1/data/store/congvu.duckdb" > "$1/../failed-run.txt" 2>&1
 """
 
 
-def test_disk_full_at_publish_is_recorded_printed_and_exited_alike(tmp_path: Path) -> None:
-    # The store fits on the disk, its published copy does not: the run has failed, and the
-    # record, the exit code and the printed summary say the same; no cut copy fills the disk.
+@pytest.fixture(scope="module")
+def full_at_publish(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A demo run on a disk with room for its store but not for the snapshot, then the next
+    run with room: the folder of what they printed, left and wrote."""
     if shutil.which("unshare") is None or subprocess.run(["unshare", "-rm", "true"]).returncode:
         pytest.skip("needs unshare and user namespaces to mount a small disk (tmpfs)")
+    tmp_path = tmp_path_factory.mktemp("full")
     sized = tmp_path / "sized"
     assert run_congvu("demo", "--data-dir", str(sized)).returncode == 0
     snapshot = (sized / "congvu.duckdb").stat().st_size
     rest = sum(f.stat().st_size for f in sized.rglob("*") if f.is_file()) - snapshot
     (tmp_path / "disk").mkdir()
+    (tmp_path / "digests").mkdir()
     congvu = str(Path(sys.executable).with_name("congvu"))
     size = str(rest + snapshot // 2)
     command = ["unshare", "-rm", "sh", "-c", FULL_DISK_RUN, "sh", str(tmp_path / "disk"), size]
     done = subprocess.run([*command, congvu, sys.executable], cwd=ROOT, timeout=300)
     if done.returncode == 97:
         pytest.skip("mounting a tmpfs is refused here")
-    out = (tmp_path / "out.txt").read_text(encoding="utf-8")
+    return tmp_path
+
+
+def test_disk_full_at_publish_is_recorded_printed_and_exited_alike(full_at_publish: Path) -> None:
+    # The store fits on the disk, its published copy does not: the run has failed, and the
+    # record, the exit code and the printed summary say the same; no cut copy fills the disk.
+    out = (full_at_publish / "out.txt").read_text(encoding="utf-8")
     assert out.rstrip().endswith("exit 2"), out
     assert "status: failed" in out and "No space left on device" in out, out
     assert "articles were loaded: the next run" in out and "stay staged" not in out, out
-    assert (tmp_path / "left.txt").read_text() == ""
-    runs = (tmp_path / "runs.txt").read_text(encoding="utf-8")
+    assert (full_at_publish / "left.txt").read_text() == ""
+    runs = (full_at_publish / "runs.txt").read_text(encoding="utf-8")
     assert runs.startswith("[('failed', ") and "No space left on device" in runs, runs
+
+
+def test_disk_full_at_publish_names_the_space_publishing_needs(full_at_publish: Path) -> None:
+    # Runs fail alike until the disk has the store's size free: the operator is told so.
+    out = (full_at_publish / "out.txt").read_text(encoding="utf-8")
+    store = int((full_at_publish / "store-size.txt").read_text())  # grown by the failure's record
+    said = re.search(r"run failed: (.*)", out)
+    assert said, out
+    numbers = re.findall(r"(\d+\.\d) MB", said[1])
+    assert len(numbers) == 2, said[1]
+    need, free = numbers
+    data = full_at_publish / "disk" / "data"
+    assert said[1] == (
+        f"No space left on device: publishing {data}/congvu.duckdb needs as much free space on "
+        f"its disk as the store {data}/store/congvu.duckdb takes ({need} MB now, more as it "
+        f"grows); {free} MB are free. The crawled articles were loaded: the next run labels any "
+        "left unlabelled and publishes them once that space is free."
+    )
+    assert float(free) < float(need) <= store / 1e6, said[1]
+
+
+def test_digest_of_a_run_that_failed_to_publish_counts_as_given(full_at_publish: Path) -> None:
+    # The failed run's digest was written (latest.html): the next one lists nothing again and
+    # counts its news from it.
+    failed, latest = sorted((full_at_publish / "digests").glob("digest-*.html"))
+    first, then = (page_text(page) for page in (failed, latest))
+    assert "\n9 bài mới nạp vào cơ sở dữ liệu.\n" in first, first
+    assert "\nKhông có tin phê phán hay khen ngợi mới.\n" in then, then
+    times = (full_at_publish / "failed-run.txt").read_text(encoding="utf-8").split()
+    started, until = (datetime.fromisoformat(stamp) for stamp in times)
+    assert f"\nKhông có bài mới kể từ {time_text(until, seconds=True)}.\n" in then, then
+    previous = f"bản tin của lần chạy lúc {time_text(started, seconds=True)}"
+    assert f"\nBản tin gần nhất có bài: {previous}.\n" in then, then
+
+
+def page_text(page: Path) -> str:
+    """What a reader sees of an HTML page, one line per block."""
+    root = lxml.html.parse(str(page)).getroot()
+    for style in root.xpath("//style"):
+        style.drop_tree()
+    return re.sub(r"\s*\n\s*", "\n", root.text_content())
 
 
 # In a private mount namespace: the demo's run paused before its load commits on a roomy tmpfs,
