@@ -150,6 +150,29 @@ def run_congvu(
     )
 
 
+def dated_to_the_last_run(data_dir: Path) -> int:
+    """Move a data folder's articles by whole days, in the job's store and the analysts' copy,
+    so the newest is of its last run's day; the days moved.
+
+    The shipped demo pages are dated November 2026, and a digest's chart counts the 30 days to
+    its run: a test of what that chart shows runs on real dates, whatever day it runs.
+    """
+    import duckdb
+
+    moved = set()
+    for db in (data_dir / "store" / "congvu.duckdb", data_dir / "congvu.duckdb"):
+        with duckdb.connect(str(db)) as con:
+            con.execute("SET TimeZone = 'Asia/Ho_Chi_Minh'")
+            (days,) = con.execute(
+                "SELECT max(CAST(r.started_at AS DATE)) - max(CAST(a.published_at AS DATE)) "
+                "FROM crawl_runs r, articles a"
+            ).fetchone()
+            con.execute("UPDATE articles SET published_at = published_at + to_days(?)", [days])
+            moved.add(days)
+    (days,) = moved  # the copy is the store's, so both move alike
+    return days
+
+
 def ended_pid() -> str:
     """The id of a process that has ended, as a killed command's has."""
     return subprocess.run(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import import_or_skip, run_congvu
+from tests.conftest import dated_to_the_last_run, import_or_skip, run_congvu
 from tests.test_digest import HOSTILE_PAGE, crawl_page
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -52,9 +52,12 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
 @pytest.fixture(scope="module")
 def demo_digest(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """latest.html of a demo run."""
+    """latest.html of a demo run, its articles dated to the run's day."""
     data_dir = tmp_path_factory.mktemp("demo")
     result = run_congvu("demo", "--data-dir", str(data_dir))
+    assert result.returncode == 0, result.stdout + result.stderr
+    dated_to_the_last_run(data_dir)  # so its daily chart has columns, whatever day it runs
+    result = run_congvu("digest", "--data-dir", str(data_dir))
     assert result.returncode == 0, result.stdout + result.stderr
     return data_dir / "digest" / "latest.html"
 

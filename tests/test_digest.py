@@ -29,6 +29,7 @@ from tests.conftest import (
     ROOT,
     Site,
     criticism_range_in_hundred,
+    dated_to_the_last_run,
     measured_in_hundred,
     run_congvu,
     serve,
@@ -202,10 +203,15 @@ def test_three_inline_charts_and_nothing_fetched(demo: Path) -> None:
     assert tree.xpath("//script | //img | //link | //iframe | //@src") == []
 
 
-def test_daily_chart_has_a_column_per_labelled_day(demo: Path) -> None:
-    tree = parse(digests(demo)[0])
+def test_daily_chart_has_a_column_per_labelled_day(demo: Path, tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    shutil.copytree(demo, data_dir)
+    days = dated_to_the_last_run(data_dir)
+    rewritten = run_congvu("digest", "--run", runs(data_dir)[0][0], "--data-dir", str(data_dir))
+    assert rewritten.returncode == 0, rewritten.stdout + rewritten.stderr
+    tree = parse(digests(data_dir)[0])
     tips = texts(tree, "(//figure)[1]//*[local-name()='rect']/*[local-name()='title']")
-    assert "20/11/2026: 1 bài phê phán" in tips
+    assert f"{date(2026, 11, 20) + timedelta(days=days):%d/%m/%Y}: 1 bài phê phán" in tips
     assert sum(int(t.split(": ")[1].split()[0]) for t in tips) == len(DEMO["articles"])
 
 
