@@ -138,7 +138,7 @@ def record_failed(paths: DataPaths, report: RunReport, since: object, until: obj
 
     Analysts have that digest (latest.html): the next digest must list only what came after.
     """
-    record_failure(paths, report)
+    record_failure(paths, report, since, until)  # deferred, the record keeps the digest too
     if report.digest is None:
         return
     try:  # not --wait again: the fault may be that lock

@@ -55,6 +55,9 @@ RESERVE_BYTES = 1 << 20
 # killed as it wrote its record or one whose record could not be written (a full disk).
 MARKS = (RESERVE, DEFERRED_PART)
 STATUSES = ("running", "ok", "sites_failed", "failed", "interrupted")  # crawl_runs.status
+# A run record's digest and the load window it covers: set in a DEFERRED record of a run that
+# wrote its digest (older records have none), NULL in crawl_runs until the digest is written.
+DIGEST_KEYS = ("digest", "digest_from", "digest_until")
 
 
 def start_run(paths: DataPaths, report: RunReport) -> None:
@@ -104,17 +107,22 @@ def check_deferred(
     """A DEFERRED record found in run_id's folder, checked as a record the run writes itself.
 
     That is: of run_id, a status crawl_runs knows, times with their offset, each site's summary
-    as the crawl writes it, once; the run's totals are counted from its sites (totals).
+    as the crawl writes it, once, and the digest it wrote, if any, with the end of its window;
+    the run's totals are counted from its sites (totals).
     ValueError, KeyError or TypeError if it is not such a record.
     """
-    run, sites = dict(run), [check_site(site) for site in sites]
+    run, sites = {**dict.fromkeys(DIGEST_KEYS), **run}, [check_site(site) for site in sites]
     json.dumps(run, ensure_ascii=False, allow_nan=False).encode("utf-8")  # no lone surrogate
+    window = [run[k] if run[k] is None else datetime.fromisoformat(run[k]) for k in DIGEST_KEYS[1:]]
     times = [datetime.fromisoformat(run[key]) for key in ("started_at", "finished_at")]
     names = [site["site"] for site in sites]
     if not (
         run["run_id"] == run_id
         and run["status"] in STATUSES
-        and all(moment.tzinfo is not None for moment in times)
+        and all(moment.tzinfo is not None for moment in times + [w for w in window if w])
+        and (run["digest"] is None) is (window[1] is None)
+        and (run["digest"] is None or isinstance(run["digest"], str))
+        and (run["digest"] is not None or window[0] is None)
         and (run["articles_new"] is None or type(run["articles_new"]) is int)
         and 0 <= (run["articles_new"] or 0) < 2**31
         and all(run[key] is None or isinstance(run[key], str) for key in ("summary", "error"))
@@ -122,6 +130,7 @@ def check_deferred(
     ):
         raise ValueError(f"not a record of run {run_id} as a run writes it")
     run["started_at"], run["finished_at"] = times
+    run["digest_from"], run["digest_until"] = window
     run.update(totals([(site["status"], site["articles"]) for site in sites]))
     return run, sites
 
@@ -201,13 +210,19 @@ def record_run(paths: DataPaths, report: RunReport, wait_s: float) -> None:
         save_run(con, *run_row(report))
 
 
-def defer_record(paths: DataPaths, report: RunReport) -> None:
+def defer_record(
+    paths: DataPaths, report: RunReport, since: object = None, until: object = None
+) -> None:
     """Leave a run's record in its staging folder; the next run stores it in crawl_runs.
 
-    The reserve becomes the record (its room, and the mark, pass to it at once). Not written,
-    the record stays cut, as DEFERRED_PART: the mark by which the next run records the run.
+    A run that wrote its digest leaves it with the load window it covers (since, until), so
+    the next digest counts from it. The reserve becomes the record (its room, and the mark, pass
+    to it at once). Not written, the record stays cut, as DEFERRED_PART: the mark by which the
+    next run records the run.
     """
     run, sites = run_row(report)
+    if report.digest is not None:
+        run.update(digest=str(report.digest), digest_from=since, digest_until=until)
     target = paths.staging / report.run_id / DEFERRED
     partial = target.with_name(DEFERRED_PART)
     try:
@@ -224,13 +239,16 @@ def defer_record(paths: DataPaths, report: RunReport) -> None:
         report.notes.append(f"the run's record could not be written anywhere either: {exc}{left}")
 
 
-def record_failure(paths: DataPaths, report: RunReport) -> None:
-    """Record a failed run in the database, or, if it cannot be written, for the next run."""
+def record_failure(
+    paths: DataPaths, report: RunReport, since: object = None, until: object = None
+) -> None:
+    """Record a failed run in the database, or, if it cannot be written, for the next run
+    (with its digest's window since, until, if it wrote one)."""
     try:
         record_run(paths, report, wait_s=5)  # not --wait again: the fault may be that lock
     except Exception:  # the database is the fault: keep the record for the next run
         log.exception("run %s: could not record its failure in the database", report.run_id)
-        defer_record(paths, report)
+        defer_record(paths, report, since, until)
 
 
 def finish_run_record(paths: DataPaths, report: RunReport, since: object, until: object) -> None:
@@ -414,15 +432,16 @@ def save_run(
 def write_run(
     con: duckdb.DuckDBPyConnection, run: dict[str, object], sites: list[dict[str, object]]
 ) -> None:
-    """The statements of save_run, inside its transaction."""
+    """The statements of save_run, inside its transaction (a run with no digest: NULL)."""
     con.execute("DELETE FROM crawl_run_sites WHERE run_id = ?", [run["run_id"]])
     con.execute("DELETE FROM crawl_runs WHERE run_id = ?", [run["run_id"]])
     con.execute(
         "INSERT INTO crawl_runs (run_id, started_at, finished_at, status, sites_ok, sites_failed, "
-        "articles_crawled, articles_new, summary, error) VALUES ($run_id, $started_at, "
-        "$finished_at, $status, $sites_ok, $sites_failed, $articles_crawled, $articles_new, "
-        "$summary, $error)",
-        run,
+        "articles_crawled, articles_new, summary, error, digest, digest_from, digest_until) "
+        "VALUES ($run_id, $started_at, $finished_at, $status, $sites_ok, $sites_failed, "
+        "$articles_crawled, $articles_new, $summary, $error, $digest, $digest_from, "
+        "$digest_until)",
+        {**dict.fromkeys(DIGEST_KEYS), **run},
     )
     for site in sites:
         insert_site(con, str(run["run_id"]), site)
@@ -452,8 +471,9 @@ def save_deferred_run(
 ) -> None:
     """Store the record a failed run left in staging, unless the run is recorded so already.
 
-    A run recorded ok whose publish then failed left a failed record: that one stands. Its
-    sites get their drift warnings (with_warnings).
+    A run recorded ok whose publish then failed left a failed record: that one stands, with
+    the digest it wrote and its window, if any. Its sites get their drift warnings
+    (with_warnings).
     """
     stored = con.execute(
         "SELECT count(*) FROM crawl_runs WHERE run_id = ? AND status = ?",
