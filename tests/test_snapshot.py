@@ -19,11 +19,25 @@ import pytest
 
 from nlp.classify import DEFAULT_MODEL
 from pipelines.load import load_staged
+from pipelines.nightly import record_failed
 from pipelines.paths import DataPaths
+from pipelines.report import RunReport
+from pipelines.runs import DEFERRED
 from pipelines.store import open_db
-from pipelines.vietnamese import time_text
+from pipelines.vietnamese import time_text, times_apart
 from tests.conftest import ROOT, Site, run_congvu, serve
-from tests.test_operations import DEMO_DIR, kill, nightly_args, rows, start_paused
+from tests.test_operations import (
+    DEMO_DIR,
+    deferred,
+    kill,
+    next_run,
+    nightly_args,
+    rows,
+    start_paused,
+    store_rows,
+    store_with_usual_runs,
+    summary,
+)
 
 ARTICLE_ID = re.compile(r"-(\d{6})\.html")
 
@@ -368,3 +382,68 @@ def test_disk_full_after_the_load_is_recorded_failed_not_interrupted(tmp_path: P
     assert runs.startswith("[('failed', ") and "No space left on device" in runs, runs
     assert runs.endswith(", ('ok', None)]") and articles == "(9, 9)", runs + articles
     assert (tmp_path / "left.txt").read_text() == ""
+
+
+# Holds the job's store open for writing, as another process would, until stdin's end.
+HOLD_STORE = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1])
+print("held", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_digest_of_a_run_whose_failure_record_was_deferred_counts_as_given(tmp_path: Path) -> None:
+    # A run wrote its digest, then failed, and its failure could not reach the store (held by
+    # another process here; a full disk does the same): the record left in staging keeps the
+    # digest, and the next run, storing it, counts its news from that digest.
+    data = tmp_path / "data"
+    assert run_congvu("demo", "--data-dir", str(data)).returncode == 0
+    paths = DataPaths(data)
+    with open_db(paths.store, read_only=True) as con:
+        run_id, started, digest, since, until = con.execute(
+            "SELECT run_id, started_at, digest, digest_from, digest_until FROM crawl_runs"
+        ).fetchone()
+    report = RunReport(run_id, started, digest=Path(digest), error="No space left on device")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_STORE, str(paths.store)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        record_failed(paths, report, since, until)
+    finally:
+        holder.communicate("")
+    assert (paths.staging / run_id / DEFERRED).is_file()
+    assert run_congvu("demo", "--data-dir", str(data)).returncode == 0
+    with open_db(paths.store, read_only=True) as con:
+        stored = con.execute(
+            "SELECT status, digest, digest_until FROM crawl_runs WHERE run_id = ?", [run_id]
+        ).fetchall()
+        next_started, next_until = con.execute(
+            "SELECT started_at, digest_until FROM crawl_runs WHERE run_id > ?", [run_id]
+        ).fetchone()
+    _, latest = sorted(paths.digests.glob("digest-*.html"))
+    then = page_text(latest)
+    assert "\nKhông có tin phê phán hay khen ngợi mới.\n" in then, then
+    since_text = times_apart(until, next_until)[0]  # with seconds when in the same minute
+    assert f"\nKhông có bài mới kể từ {since_text}.\n" in then, then
+    previous = f"bản tin của lần chạy lúc {times_apart(started, next_started)[0]}"
+    assert f"\nBản tin gần nhất có bài: {previous}.\n" in then, then
+    assert stored == [("failed", digest, until)]
+
+
+def test_deferred_record_with_an_unreadable_digest_window_is_named_and_kept(
+    tmp_path: Path,
+) -> None:
+    # A record whose digest window no run could have written must not reach crawl_runs.
+    paths = DataPaths(tmp_path)
+    store_with_usual_runs(paths)
+    path = deferred(paths, "20261108T190000Z", [summary("tinh", 12)])
+    record = json.loads(path.read_text(encoding="utf-8"))
+    record["run"].update(digest="digest-20261108T190000Z.html", digest_until="hôm qua")
+    path.write_text(json.dumps(record), encoding="utf-8")
+    report = next_run(paths)
+    runs = store_rows(paths, "SELECT run_id FROM crawl_runs WHERE run_id = '20261108T190000Z'")
+    assert any(str(path) in note for note in report.notes), report.notes
+    assert runs == [] and path.is_file()
