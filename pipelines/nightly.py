@@ -24,7 +24,6 @@ from pipelines.runs import (
     RESERVE,
     claim_run_id,
     defer_record,
-    finish_run,
     finish_run_record,
     record_failure,
     record_run,
@@ -133,23 +132,6 @@ def failure(exc: Exception, paths: DataPaths, report: RunReport) -> str:
     return f"{exc}. The crawled articles stay staged in {paths.staging}: the next run loads them."
 
 
-def record_failed(paths: DataPaths, report: RunReport, since: object, until: object) -> None:
-    """Record a failed run; one whose digest was written keeps it and the window it covers.
-
-    Analysts have that digest (latest.html): the next digest must list only what came after.
-    """
-    record_failure(paths, report, since, until)  # deferred, the record keeps the digest too
-    if report.digest is None:
-        return
-    try:  # not --wait again: the fault may be that lock
-        with open_db(paths.store, wait_s=5) as con:
-            finish_run(
-                con, report.run_id, report.status, report.summary(), report.digest, since, until
-            )
-    except Exception:  # the database is the fault: the record left for the next run stands
-        log.exception("run %s: could not record its digest with its failure", report.run_id)
-
-
 def nightly(
     paths: DataPaths,
     profiles: list[SiteProfile],
@@ -165,7 +147,6 @@ def nightly(
     started = datetime.now(timezone.utc)
     report = RunReport(claim_run_id(paths.staging, started), started)
     log_to_file(paths.logs / f"{report.run_id}.log")
-    since = until = None  # the load window of the run's digest, once written
     try:
         with writing(paths, f"nightly {report.run_id}", wait_s) as takeover:
             if takeover:
@@ -173,14 +154,14 @@ def nightly(
             try:
                 run_stages(paths, report, profiles, classifier, origin, wait_s, frontier)
                 checkpoint("report")
-                report.digest, since, until = write_digest(
+                report.digest, report.digest_from, report.digest_until = write_digest(
                     paths, report.run_id, classifier.model_id, paths.store
                 )
-                finish_run_record(paths, report, since, until)
+                finish_run_record(paths, report)
             except Exception as exc:  # reported in the summary; the traceback goes to the log
                 log.exception("run %s failed", report.run_id)
                 report.error = failure(exc, paths, report)
-                record_failed(paths, report, since, until)
+                record_failure(paths, report)
                 if isinstance(exc, DatabaseLocked):  # no publish: it would wait that lock out again
                     raise
     except Exception as exc:  # taking the lock, adopting an old database or publishing failed
@@ -188,7 +169,7 @@ def nightly(
         if not report.error:
             report.error = failure(exc, paths, report)
             if report.digest is not None:  # publishing failed: the store holds the run as ok
-                record_failed(paths, report, since, until)
+                record_failure(paths, report)
             else:  # nothing was written: the next run records it
                 defer_record(paths, report)
     (paths.staging / report.run_id / RESERVE).unlink(missing_ok=True)  # the record is written

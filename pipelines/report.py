@@ -33,6 +33,8 @@ class RunReport:
     classified: int = 0
     copies: int = 0
     digest: Path | None = None
+    digest_from: datetime | None = None  # the load window the digest covers (write_digest)
+    digest_until: datetime | None = None
     error: str = ""
     notes: list[str] = field(default_factory=list)
     warnings: dict[str, str] = field(default_factory=dict)  # site -> layout drift warning

@@ -192,6 +192,9 @@ def run_row(report: RunReport) -> tuple[dict[str, object], list[dict[str, object
         "articles_new": report.load.rows_new if report.load else None,  # NULL: nothing loaded
         "summary": report.summary(),
         "error": report.error or None,
+        "digest": str(report.digest) if report.digest is not None else None,
+        "digest_from": report.digest_from,
+        "digest_until": report.digest_until,
     }
     return run, site_lines(report)
 
@@ -210,19 +213,15 @@ def record_run(paths: DataPaths, report: RunReport, wait_s: float) -> None:
         save_run(con, *run_row(report))
 
 
-def defer_record(
-    paths: DataPaths, report: RunReport, since: object = None, until: object = None
-) -> None:
+def defer_record(paths: DataPaths, report: RunReport) -> None:
     """Leave a run's record in its staging folder; the next run stores it in crawl_runs.
 
-    A run that wrote its digest leaves it with the load window it covers (since, until), so
-    the next digest counts from it. The reserve becomes the record (its room, and the mark, pass
-    to it at once). Not written, the record stays cut, as DEFERRED_PART: the mark by which the
-    next run records the run.
+    A run that wrote its digest leaves it with the load window it covers (run_row), so the next
+    digest counts from it. The reserve becomes the record (its room, and the mark, pass to it at
+    once). Not written, the record stays cut, as DEFERRED_PART: the mark by which the next run
+    records the run.
     """
     run, sites = run_row(report)
-    if report.digest is not None:
-        run.update(digest=str(report.digest), digest_from=since, digest_until=until)
     target = paths.staging / report.run_id / DEFERRED
     partial = target.with_name(DEFERRED_PART)
     try:
@@ -239,22 +238,29 @@ def defer_record(
         report.notes.append(f"the run's record could not be written anywhere either: {exc}{left}")
 
 
-def record_failure(
-    paths: DataPaths, report: RunReport, since: object = None, until: object = None
-) -> None:
-    """Record a failed run in the database, or, if it cannot be written, for the next run
-    (with its digest's window since, until, if it wrote one)."""
+def record_failure(paths: DataPaths, report: RunReport) -> None:
+    """Record a failed run in the database, or, if it cannot be written, for the next run; one
+    that wrote its digest keeps it and its window either way (run_row): analysts have that
+    digest (latest.html), and the next digest must list only what came after."""
     try:
         record_run(paths, report, wait_s=5)  # not --wait again: the fault may be that lock
     except Exception:  # the database is the fault: keep the record for the next run
         log.exception("run %s: could not record its failure in the database", report.run_id)
-        defer_record(paths, report, since, until)
+        defer_record(paths, report)
 
 
-def finish_run_record(paths: DataPaths, report: RunReport, since: object, until: object) -> None:
+def finish_run_record(paths: DataPaths, report: RunReport) -> None:
     """Record the digest and the final status together: the run is ok only once both are."""
     with open_db(paths.store) as con:
-        finish_run(con, report.run_id, report.status, report.summary(), report.digest, since, until)
+        finish_run(
+            con,
+            report.run_id,
+            report.status,
+            report.summary(),
+            report.digest,
+            report.digest_from,
+            report.digest_until,
+        )
 
 
 @retried

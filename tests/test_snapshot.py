@@ -19,10 +19,9 @@ import pytest
 
 from nlp.classify import DEFAULT_MODEL
 from pipelines.load import load_staged
-from pipelines.nightly import record_failed
 from pipelines.paths import DataPaths
 from pipelines.report import RunReport
-from pipelines.runs import DEFERRED
+from pipelines.runs import DEFERRED, record_failure
 from pipelines.store import open_db
 from pipelines.vietnamese import times_apart
 from tests.conftest import ROOT, Site, run_congvu, serve
@@ -405,14 +404,21 @@ def test_digest_of_a_run_whose_failure_record_was_deferred_counts_as_given(tmp_p
         run_id, started, digest, since, until = con.execute(
             "SELECT run_id, started_at, digest, digest_from, digest_until FROM crawl_runs"
         ).fetchone()
-    report = RunReport(run_id, started, digest=Path(digest), error="No space left on device")
+    report = RunReport(
+        run_id,
+        started,
+        digest=Path(digest),
+        digest_from=since,
+        digest_until=until,
+        error="No space left on device",
+    )
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLD_STORE, str(paths.store)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
         assert holder.stdout.readline().strip() == "held"
-        record_failed(paths, report, since, until)
+        record_failure(paths, report)
     finally:
         holder.communicate("")
     assert (paths.staging / run_id / DEFERRED).is_file()
