@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pipelines.load import pending_files
 from pipelines.paths import DataPaths
-from pipelines.runs import DEFERRED, DEFERRED_PART, RESERVE, read_deferred
+from pipelines.runs import DEFERRED, DEFERRED_PART, RESERVE, mark, read_deferred
 from pipelines.store import open_db
 
 
@@ -84,12 +84,12 @@ def prune_crawl(run_dir: Path, cutoff: float, result: PruneResult) -> None:
     """Delete the summaries of sites that staged nothing in a crawl over by cutoff; then its folder.
 
     Called for a folder crawl_runs does not know, none of whose files waits to be loaded. A
-    nightly run's folder with no row yet has its RESERVE, run.json or run.part: the next run
+    nightly run's folder with no row yet has its mark (runs.mark) or run.json: the next run
     records it, so it stays. Otherwise it is a crawl's: it writes its summaries as it ends, so
     one written before cutoff is of a crawl that ended then. The folder goes once emptied here
     (an empty one may be a run's that waits for the lock).
     """
-    if any((run_dir / name).exists() for name in (RESERVE, DEFERRED, DEFERRED_PART)):
+    if mark(run_dir) is not None or (run_dir / DEFERRED).exists():
         return
     deleted = 0
     for stats in run_dir.glob("*.stats.json"):
