@@ -8,7 +8,9 @@ out or decides is the subject of those giving and sanctioning verbs, the agent o
 <verb>", or X of "theo quyết định của X". A person no rule places has no role: never a guess.
 A criticism sentence that says a sanction was wrongful or is disputed ("bắt oan", "việc khởi tố
 bà T. ... là không đúng", "bị kỷ luật vì đã viết đơn", "hủy quyết định buộc thôi việc") places
-no one: its target was wronged, and its decider dealt out no deserved sanction.
+no one: its target was wronged, and its decider dealt out no deserved sanction. Read together
+(roles), such a sentence makes the whole text place no one: "Công an Cát Tiên bắt Trần Minh Huế"
+beside "thủ quỹ và kế toán trưởng đã bị bắt oan" names the wronged one.
 """
 
 from __future__ import annotations
@@ -67,19 +69,23 @@ MISCONDUCT = (
     "thừa nhận", "nhận sai", "nhận khuyết điểm", "nhận lỗi", "kiểm điểm",
 )  # fmt: skip
 # A sentence that says a sanction or accusation was wrongful or is disputed: "oan" (bắt oan, tù
-# oan, kêu oan, minh oan, "không oan sai"), reprisal ("trù dập", "bị kỷ luật vì đã viết đơn tố
-# cáo"), a sanction annulled ("hủy quyết định buộc thôi việc"), or judged wrong ("kỷ luật sai",
-# "việc khởi tố bà T. ... là không đúng"). Its target is not the one criticised, nor is the one
-# who decided it the one who dealt out a deserved sanction: such a sentence places no one.
+# oan, kêu oan, minh oan, "không oan sai"; not "chết oan", a needless death), an apology or
+# honour restored ("được xin lỗi", "xin lỗi công khai", "khôi phục danh dự"), reprisal ("trù
+# dập", "bị kỷ luật vì đã viết đơn tố cáo"), a sanction annulled ("hủy quyết định buộc thôi
+# việc"), or judged wrong ("kỷ luật sai", "việc khởi tố bà T. ... là không đúng", "lý do buộc thôi
+# việc ... là hết sức mơ hồ, trái pháp luật"). Its target is not the one criticised, nor is the
+# one who decided it the one who dealt out a deserved sanction: such a sentence places no one.
 _SANCTION = "|".join(re.escape(s) for s in sorted(SANCTIONS, key=len, reverse=True))
 _WRONG = r"oan|sai(?! phạm| sót| lệch)|trái pháp luật|không đúng|chưa đúng|không có căn cứ"
 WRONGFUL = re.compile(
-    rf"(?<!\w)(?:oan|trù dập|trả thù|vu khống|vu cáo"
+    rf"(?<!\w)(?:(?<!chết )(?<!mất )oan|trù dập|trả thù|vu khống|vu cáo"
+    rf"|(?:khôi phục|phục hồi) danh dự|được xin lỗi|xin lỗi công khai|công văn xin lỗi"
     rf"|(?:vì|do|chỉ vì|sau khi) (?:đã |dám )?(?:viết đơn|làm đơn|gửi đơn|tố cáo|tố giác|khiếu nại|"
     rf"phản ánh)"
     rf"|hủy(?: bỏ)?(?: quyết định| bản án| biện pháp| lệnh)? (?:{_SANCTION})"
     rf"|(?:{_SANCTION}) (?:{_WRONG})"
-    rf"|việc [^;:]*(?<!\w)(?:{_SANCTION})(?!\w)[^;:]* là (?:hoàn toàn )?(?:{_WRONG}))(?!\w)"
+    rf"|(?:việc|quyết định|lý do) [^;:]*(?<!\w)(?:{_SANCTION})(?!\w)[^;:]* là "
+    rf"(?:[^;:,]*, )?(?:hoàn toàn )?(?:{_WRONG}))(?!\w)"
 )
 # Nouns before "của X" that make X the one who decided ("theo quyết định của X").
 DECISION_NOUNS = ("quyết định", "chỉ đạo", "kết luận", "chỉ thị", "công văn", "thư khen")
@@ -333,7 +339,7 @@ def sentence_roles(people: Sequence[str], sentence: str, label: str) -> dict[str
     named = [p for p in people if mention_spans(p, sentence)]
     if label not in ("praise", "criticism") or not named:
         return {}
-    if label == "criticism" and WRONGFUL.search(sentence.lower()):
+    if wrongful([sentence], label):
         return {}  # "việc khởi tố bắt giam bà T. ... là không đúng", "bị kỷ luật vì ... tố cáo"
     s = _Sentence(sentence, named)
     found = {name: {_role(s, span, label) for span in spans} for name, spans in s.mentions.items()}
@@ -341,12 +347,23 @@ def sentence_roles(people: Sequence[str], sentence: str, label: str) -> dict[str
     return {name: r.pop() for name, r in placed.items() if len(r) == 1}
 
 
+def wrongful(sentences: Iterable[str], label: str) -> bool:
+    """Whether a criticism text says, in any of its sentences, that a sanction was wrongful or
+    is disputed (WRONGFUL)."""
+    return label == "criticism" and any(WRONGFUL.search(normalize(s).lower()) for s in sentences)
+
+
 def roles(people: Sequence[str], sentences: Iterable[str], label: str) -> dict[str, str]:
     """Each person the sentences about label give one role (SUBJECT or AGENT).
 
     A person given both roles in different sentences, or none, is left out: the card keeps
-    them on its neutral line.
+    them on its neutral line. A criticism text one sentence of which says a sanction was
+    wrongful or is disputed places no one: which of its sanctions was wrongful, the rules cannot
+    tell ("thủ quỹ và kế toán trưởng đã bị bắt oan" names neither).
     """
+    sentences = list(sentences)
+    if wrongful(sentences, label):
+        return {}
     found: dict[str, set[str]] = {}
     for sentence in sentences:
         for name, role in sentence_roles(people, sentence, label).items():

@@ -24,7 +24,7 @@ WRONGFUL_ARREST = "Test_Full/PL_VNE_T_ (2846).txt"  # "Việc ... bắt giam bà
 DISMISSAL_ANNULLED = "Test_Full/PL_VNE_T_ (1228).txt"  # "tuyên hủy quyết định buộc thôi việc ..."
 DISPUTED_ARREST = "Test_Full/PL_VNE_T_ (209).txt"  # "việc bắt ông Khiết là đúng và không oan sai"
 ARTICLES = (ORDER_FOR_A_HOSPITAL, FRENCH_ORDER, REPRIMAND, ASSAULT, ORDERED_FRAUD, WHISTLEBLOWER)
-WRONGED = (WRONGFUL_ARREST, DISMISSAL_ANNULLED, DISPUTED_ARREST)
+WRONGED = (WRONGFUL_ARREST, DISMISSAL_ANNULLED, DISPUTED_ARREST, WHISTLEBLOWER)
 
 
 @pytest.fixture(scope="module")
@@ -57,11 +57,15 @@ def wronged(shared_dir: Path) -> dict[str, tuple[list[str], list[str]]]:
     return found
 
 
-def placed_in(wronged: dict, article: str, phrase: str) -> dict[str, str]:
-    """The roles nlp.roles gives in the criticism article's one sentence holding the phrase."""
+def placed_in(wronged: dict, article: str, *phrases: str) -> dict[str, str]:
+    """The roles nlp.roles gives in the criticism article's sentences holding the phrases (one
+    sentence each), read together as a card reads its headline and evidence."""
     people, said = wronged[article]
-    (sentence,) = [s for s in said if phrase in s]
-    return roles(people, [sentence], "criticism")
+    found = []
+    for phrase in phrases:
+        (sentence,) = [s for s in said if phrase in s]
+        found.append(sentence)
+    return roles(people, found, "criticism")
 
 
 def placed(evidence: dict, article: str, label: str | None = None) -> dict[str, str]:
@@ -117,6 +121,35 @@ def test_inspector_whose_dismissal_the_court_annulled_is_not_the_one_criticised(
 
 def test_man_whose_arrest_is_disputed_is_not_the_one_criticised(wronged: dict) -> None:
     assert "Dương Liêm Khiết" not in placed_in(wronged, DISPUTED_ARREST, "không oan sai")
+
+
+def test_cashier_arrested_is_not_criticised_where_another_sentence_says_the_arrest_was_oan(
+    wronged: dict,
+) -> None:
+    """ "Công an Cát Tiên bắt Trần Minh Huế" beside "thủ quỹ và kế toán trưởng đã bị bắt oan"."""
+    placed = placed_in(wronged, WRONGFUL_ARREST, "bắt Trần Minh Huế", "bị bắt oan")
+    assert "Trần Minh Huế" not in placed
+
+
+def test_inspector_dismissed_is_not_criticised_where_another_sentence_annuls_it(
+    wronged: dict,
+) -> None:
+    phrases = ("buộc thôi việc đối với ông Tuấn.", "tuyên hủy quyết định")
+    assert "Nguyễn Anh Tuấn" not in placed_in(wronged, DISMISSAL_ANNULLED, *phrases)
+
+
+def test_guard_dismissed_is_not_criticised_where_another_sentence_calls_it_unlawful(
+    wronged: dict,
+) -> None:
+    phrases = ("ông Ngà bị buộc thôi việc", "hết sức mơ hồ, trái pháp luật")
+    assert "Hồ Minh Ngà" not in placed_in(wronged, WHISTLEBLOWER, *phrases)
+
+
+def test_man_held_is_not_criticised_where_another_sentence_demands_a_public_apology(
+    wronged: dict,
+) -> None:
+    phrases = ("ông Khiết bị tạm giam.", "xin lỗi công khai")
+    assert "Dương Liêm Khiết" not in placed_in(wronged, DISPUTED_ARREST, *phrases)
 
 
 def test_person_given_two_roles_in_two_sentences_gets_none() -> None:
