@@ -17,6 +17,8 @@ import pytest
 from crawlers.article import page_record
 from crawlers.evaluation import DEMO_DIR
 from crawlers.profiles import load_profile
+from pipelines.crawl import SiteCrawl
+from pipelines.report import RunReport
 from tests.test_crawl_robustness import SETTINGS, Reply, Server, run_crawl_job
 
 PROFILE = DEMO_DIR / "demo.yaml"
@@ -27,6 +29,7 @@ PAGES = (
     "khien-trach-cong-chuc-dia-chinh-xa-tan-phu-gay-phien-ha-nguoi-dan-100201.html",
     "nong-dan-khan-truong-thu-hoach-lua-mua-truoc-dot-mua-lon-100202.html",
 )
+DATED = "tang-bang-khen-chu-tich-xa-my-loc-dam-nghi-dam-lam-100203.html"  # crawled as it is
 OWN_DATE = re.compile(
     rb'<meta property="article:published_time"[^>]*>|<span class="article-date">.*?</span>', re.S
 )
@@ -162,28 +165,41 @@ def test_short_notice_has_no_date_source(notice: dict[str, Any]) -> None:
 
 
 @pytest.fixture(scope="module")
-def crawled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    """The undated pages crawled by Scrapy from a local server, staged records by file name."""
+def crawl(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The undated pages and a dated one crawled by Scrapy from a local server: the staged
+    records by file name, and the site's crawl summary."""
     tmp = tmp_path_factory.mktemp("undated")
     server = Server()
     for name in PAGES:
         server.add(
             f"/demo/tin-tuc/{name}", Reply(200, {"Content-Type": "text/html"}, undated(name))
         )
+    dated = (DEMO_DIR / "www" / "tin-tuc" / DATED).read_bytes()
+    server.add(f"/demo/tin-tuc/{DATED}", Reply(200, {"Content-Type": "text/html"}, dated))
     with server.serve() as origin:
         job = {
             "profile": str(PROFILE),
             "run_dir": str(tmp / "run"),
             "raw_dir": str(tmp / "raw"),
-            "urls": [BASE + name for name in PAGES],
+            "urls": [BASE + name for name in (*PAGES, DATED)],
             "origin": origin + "/{site}",
         }
         result = run_crawl_job(tmp, origin, job, SETTINGS)
     assert result.returncode == 0, result.stderr[-3000:]
     lines = (tmp / "run" / "demo.jsonl").read_text(encoding="utf-8").splitlines()
-    return {Path(json.loads(line)["url"]).name: json.loads(line) for line in lines}
+    stats = json.loads((tmp / "run" / "demo.stats.json").read_text(encoding="utf-8"))
+    return {
+        "records": {Path(json.loads(line)["url"]).name: json.loads(line) for line in lines},
+        "site": SiteCrawl(**stats),
+    }
 
 
 @pytest.mark.parametrize("name", PAGES)
-def test_crawled_undated_page_has_no_date(crawled: dict[str, dict[str, Any]], name: str) -> None:
-    assert crawled[name]["published_at"] is None
+def test_crawled_undated_page_has_no_date(crawl: dict[str, Any], name: str) -> None:
+    assert crawl["records"][name]["published_at"] is None
+
+
+def test_run_summary_says_how_many_articles_were_stored_undated(crawl: dict[str, Any]) -> None:
+    report = RunReport("20261201T010000Z", FETCHED, sites=[crawl["site"]])
+    lines = report.summary().splitlines()
+    assert "  warning: demo: 2 of 3 articles stored without a date" in lines
