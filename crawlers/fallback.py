@@ -469,8 +469,8 @@ class Reader:
                 NUMERIC_RE.search(text) or WORDS_RE.search(text)
             ):
                 continue
-            if self.teaser(holder) is not None:
-                continue  # another article's date, in a list after a short text
+            if self.outside(holder) or self.teaser(holder) is not None:
+                continue  # a menu's or sidebar's date, or another article's in a list
             found = parse_datetime(text)
             if clock(text) is None or not ok(found):
                 return Found()  # a date without its time: htmldate or the URL say as much
@@ -484,17 +484,35 @@ class Reader:
         return set() if element is None else {element, *element.iterancestors()}
 
     def teaser(self, element: Any) -> Any:
-        """The teaser of another article that element is in (its widest short item around a
-        link that reads as a headline, with little else: a date, a label), or None."""
+        """The teaser of another article that element is in (its widest item around a link that
+        reads as a headline, with little else: a date, a label; or, in a list of such items, a
+        lead too), or None."""
         found = None
         for level in [element, *element.iterancestors()][: TEASER_LEVELS + 1]:
             if level in self.headline_holders:
                 break
-            titles = [text_of(link) for link in self.select("descendant-or-self::a[@href]", level)]
-            titles = [title for title in titles if len(title.split()) >= HEADLINE_WORDS]
-            if titles and len(text_of(level)) - sum(map(len, titles)) <= DATE_LINE_CHARS:
+            titles = self.titles(level)
+            rest = len(text_of(level)) - sum(map(len, titles))
+            if titles and (
+                rest <= DATE_LINE_CHARS
+                or (rest <= MAX_LEAD_CHARS + DATE_LINE_CHARS and self.listed(level))
+            ):
                 found = level
         return found
+
+    def titles(self, element: Any) -> list[str]:
+        """The texts of element's links that read as headlines (another article's title)."""
+        found = [text_of(link) for link in self.select("descendant-or-self::a[@href]", element)]
+        return [title for title in found if len(title.split()) >= HEADLINE_WORDS]
+
+    def listed(self, element: Any) -> bool:
+        """True for one item of a list of other articles: a sibling of the same tag and class
+        holds a link that reads as a headline too."""
+        kind = (element.tag, element.get("class"))
+        return any(
+            (sibling.tag, sibling.get("class")) == kind and self.titles(sibling)
+            for sibling in [*element.itersiblings(), *element.itersiblings(preceding=True)]
+        )
 
     def own_part(self) -> str:
         """The page less its menus, sidebars, footer and teasers of other articles, as HTML: the

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from statistics import median
 
 import duckdb
@@ -14,13 +15,47 @@ MIN_USUAL_LINKS = 10  # below this a site is too small to judge a drop
 DROP = 0.5  # warn when links found fall below half the usual
 FALLBACK_SHARE = 0.5  # warn when over half the articles needed the generic extractor...
 USUAL_FALLBACK_SHARE = 0.2  # ...while usually fewer than a fifth did
+UNDATED_SHARE = 0.5  # warn when over half the articles were stored without a date...
+USUAL_UNDATED_SHARE = 0.2  # ...while usually fewer than a fifth were
+MIN_ARTICLES = 4  # fewer extracted articles are too few for a share
+
+
+def extracted(counts: dict[str, int]) -> int:
+    """The articles extracted (by the profile or the generic extractor)."""
+    return counts.get("extraction/fallback", 0) + counts.get("extraction/profile", 0)
+
+
+def undated(counts: dict[str, int]) -> int:
+    """The articles stored without a date: none found, or only one later than the fetch."""
+    return counts.get("date/missing", 0) + counts.get("date/future", 0)
 
 
 def fallback_share(counts: dict[str, int]) -> float | None:
     """The share of extracted articles that needed the generic extractor (None: too few)."""
-    fallback = counts.get("extraction/fallback", 0)
-    total = fallback + counts.get("extraction/profile", 0)
-    return fallback / total if total >= 4 else None
+    total = extracted(counts)
+    return counts.get("extraction/fallback", 0) / total if total >= MIN_ARTICLES else None
+
+
+def undated_share(counts: dict[str, int]) -> float | None:
+    """The share of extracted articles stored without a date (None: too few)."""
+    total = extracted(counts)
+    return undated(counts) / total if total >= MIN_ARTICLES else None
+
+
+def jumped(
+    share: Callable[[dict[str, int]], float | None],
+    counts: dict[str, int],
+    history: list[tuple[int, dict]],
+    above: float,
+    usually_below: float,
+) -> float | None:
+    """The usual share (the median of history's) when this run's is above `above` while the
+    usual is below `usually_below`; else None."""
+    now = share(counts)
+    shares = [found for _, past in history if (found := share(past)) is not None]
+    if now is None or now <= above or not shares or median(shares) >= usually_below:
+        return None
+    return median(shares)
 
 
 def recent_runs(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, list[tuple[int, dict]]]:
@@ -40,7 +75,8 @@ def recent_runs(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, list[t
 
 
 def drift_warning(site: SiteCrawl, history: list[tuple[int, dict]]) -> str:
-    """A warning when the site found far fewer links or fell back to the generic extractor."""
+    """A warning when the site found far fewer links, fell back to the generic extractor or
+    stored most articles without a date."""
     if not history or site.status != "ok":
         return ""
     usual = median(links for links, _ in history)
@@ -49,16 +85,17 @@ def drift_warning(site: SiteCrawl, history: list[tuple[int, dict]]) -> str:
             f"layout drift? {site.discovered} article links found, usually {usual:.0f}: "
             f"check the profile with `congvu sites check {site.site}`"
         )
-    share = fallback_share(site.counts)
-    shares = [s for _, counts in history if (s := fallback_share(counts)) is not None]
-    if (
-        share is not None
-        and share > FALLBACK_SHARE
-        and shares
-        and median(shares) < USUAL_FALLBACK_SHARE
-    ):
+    usually = jumped(fallback_share, site.counts, history, FALLBACK_SHARE, USUAL_FALLBACK_SHARE)
+    if usually is not None:
         return (
-            f"layout drift? {share:.0%} of articles needed the generic extractor, usually "
-            f"{median(shares):.0%}: the profile's selectors stopped matching"
+            f"layout drift? {fallback_share(site.counts):.0%} of articles needed the generic "
+            f"extractor, usually {usually:.0%}: the profile's selectors stopped matching"
+        )
+    usually = jumped(undated_share, site.counts, history, UNDATED_SHARE, USUAL_UNDATED_SHARE)
+    if usually is not None:
+        return (
+            f"layout drift? {undated(site.counts)} of {extracted(site.counts)} articles stored "
+            f"without a date, usually {usually:.0%}: check the profile's published_at rules "
+            f"with `congvu sites check {site.site}`"
         )
     return ""

@@ -72,6 +72,13 @@ class RunReport:
         if failed:
             lines.append(f"  sites that failed: {', '.join(failed)}")
         lines += [f"  warning: {site}: {text}" for site, text in self.warnings.items()]
+        # Stored undated (none found, or only a future one): the digest says "không rõ ngày đăng"
+        lines += [
+            f"  warning: {s.site}: {n} of {s.articles} articles stored without a date"
+            for s in self.sites
+            if s.status == "ok"
+            and (n := s.counts.get("date/missing", 0) + s.counts.get("date/future", 0))
+        ]
         if self.load and (self.load.rows_rejected or self.load.rows_truncated):
             lines.append(f"  warning: staging: {self.load.unreadable()}")
         lines += [f"  note: {note}" for note in self.notes]

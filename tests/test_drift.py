@@ -6,9 +6,10 @@ from pipelines.crawl import SiteCrawl
 from pipelines.drift import drift_warning
 
 
-def crawl(discovered: int, profile: int = 10, fallback: int = 0) -> SiteCrawl:
-    """One site's crawl result with the given links found and extraction counts."""
+def crawl(discovered: int, profile: int = 10, fallback: int = 0, undated: int = 0) -> SiteCrawl:
+    """One site's crawl result with the given links found, extraction and undated counts."""
     counts = {"extraction/profile": profile, "extraction/fallback": fallback}
+    counts |= {"date/missing": undated} if undated else {}
     return SiteCrawl("tinh", "ok", profile + fallback, discovered, 50, {}, "", counts)
 
 
@@ -25,6 +26,11 @@ def test_links_falling_below_half_warn() -> None:
 
 def test_fallback_extraction_taking_over_warns() -> None:
     assert "needed the generic extractor" in drift_warning(crawl(40, profile=2, fallback=8), USUAL)
+
+
+def test_most_articles_stored_undated_warns() -> None:
+    warning = drift_warning(crawl(40, undated=8), USUAL)
+    assert "8 of 10 articles stored without a date, usually 0%" in warning
 
 
 def test_first_run_of_a_site_has_no_warning() -> None:
