@@ -6,6 +6,8 @@ praised is the object of "trao/tặng <honour> cho", "biểu dương", "khen th�
 subject of "bị <sanction>" or of a misconduct ("nhận hối lộ", "gây phiền hà"). The one who hands
 out or decides is the subject of those giving and sanctioning verbs, the agent of "được/bị X
 <verb>", or X of "theo quyết định của X". A person no rule places has no role: never a guess.
+Criticism is of officials: one criticised must be shown in a public post ("cán bộ địa chính
+xã", "Vụ phó", "Trung tá"), else a pupil or a private broker who "vi phạm" would be named.
 A criticism sentence that says a sanction was wrongful or is disputed ("bắt oan", "việc khởi tố
 bà T. ... là không đúng", "bị kỷ luật vì đã viết đơn", "hủy quyết định buộc thôi việc") places
 no one: its target was wronged, and its decider dealt out no deserved sanction. Read together
@@ -96,6 +98,46 @@ ADVERBS = {
     "đã", "vừa", "mới", "cũng", "đang", "sẽ", "còn", "vẫn", "lại", "từng", "đều", "liền", "phải",
 }  # fmt: skip
 LOWER_TITLES = {"nguyên", "cựu", "đồng chí", "bị cáo", "bị can"}
+# What shows a person in a public post, in the words before their name or the appositive after
+# it: one criticised must hold one ("cán bộ địa chính xã", "Trung tá", "Vụ phó"), for a pupil
+# or a private broker who "vi phạm" is no official at fault. An office public by itself:
+OFFICES = (
+    "cán bộ", "công chức", "viên chức", "chuyên viên", "quan chức", "đảng viên", "đại biểu",
+    "ủy viên", "bí thư", "thủ tướng", "bộ trưởng", "thứ trưởng", "vụ trưởng", "vụ phó",
+    "cục trưởng", "cục phó", "chánh án", "chánh thanh tra", "tổng thanh tra", "thanh tra viên",
+    "kiểm sát viên", "thẩm phán", "hội thẩm", "thư ký tòa", "chấp hành viên", "điều tra viên",
+    "trinh sát", "cảnh sát", "csgt", "công an", "công an viên", "kiểm lâm", "hải quan",
+    "bộ đội", "quân nhân", "sĩ quan", "đb", "địa chính", "trưởng thôn", "trưởng ấp", "trưởng bản",
+    "hiệu trưởng", "hiệu phó", "quản giáo", "giám thị", "đại sứ", "lãnh sự",
+    "đại tướng", "thượng tướng", "trung tướng", "thiếu tướng", "đại tá", "thượng tá",
+    "trung tá", "thiếu tá", "đại úy", "thượng úy", "trung úy", "thiếu úy", "thượng sĩ",
+    "trung sĩ", "hạ sĩ",
+)  # fmt: skip
+# A post that is public only in a public body ("Phó giám đốc Bưu điện tỉnh", not "Giám đốc Công
+# ty"): a head or member, and the body.
+HEADS = (
+    "giám đốc", "trưởng", "phó", "chánh", "chủ tịch", "chủ nhiệm", "kế toán", "thủ quỹ",
+    "thủ kho", "nhân viên", "thành viên", "lãnh đạo", "cán sự", "văn thư",
+)  # fmt: skip
+BODIES = (
+    "ubnd", "ủy ban nhân dân", "hđnd", "hội đồng nhân dân", "sở", "cục", "chi cục", "tổng cục",
+    "vụ", "bộ", "viện kiểm sát", "vks", "vksnd", "tòa án", "tand", "thanh tra", "kho bạc",
+    "bưu điện", "điện lực", "ban quản lý", "bql", "pmu", "thuế", "quản lý thị trường", "qltt",
+    "tỉnh ủy", "thành ủy", "huyện ủy", "quận ủy", "đảng ủy", "mặt trận", "mttq", "xã", "phường",
+    "thị trấn", "huyện", "quận", "tỉnh", "thành phố", "tp", "nhà nước", "chính phủ",
+    "quốc hội", "bệnh viện", "biên phòng", "quân khu", "thôn", "ấp", "tổng công ty", "ngân hàng",
+)  # fmt: skip
+# A firm's post is none, whatever place it names ("Giám đốc Công ty Phong Phú TP HCM"), unless
+# the firm is the state's ("Tổng giám đốc Tổng công ty Hàng hải VN", a state corporation); a
+# private one's never.
+FIRMS = ("công ty", "cty", "doanh nghiệp", "tập đoàn", "hợp tác xã", "htx")
+STATE_FIRMS = ("nhà nước", "quốc doanh", "tổng công ty")
+PRIVATE = ("tnhh", "cổ phần", "tmcp", "dntn", "tư nhân", "hđqt", "hội đồng quản trị", "liên doanh")
+# An abuse of office shows the post: "Sầm Trung lợi dụng chức vụ, quyền hạn".
+ABUSE = re.compile(r"(?:lợi dụng|lạm dụng) (?:chức vụ|quyền hạn|chức quyền)(?!\w)")
+# Offices that also name a body: an appositive that begins with one is a new clause's subject
+# ("bắt Trần Văn A, Công an tỉnh X khởi tố"), not a post.
+FORCES = ("công an", "cảnh sát", "csgt", "hải quan", "kiểm lâm", "bộ đội", "biên phòng")
 JOINS = {",", "và", "cùng", "cùng với"}
 _ADDRESS = "|".join(sorted(HONORIFICS))
 WINDOW = 12  # words an appositive or an agent between "được/bị" and its verb may hold
@@ -262,6 +304,42 @@ class _Sentence:
                 break
         return i
 
+    def titled(self, i: int) -> bool:
+        """Whether word i may be part of a title: a noun phrase's word, or "phó" ("Vụ phó"),
+        which underthesea may tag apart."""
+        return self.nominal(i) or self.words[i].lower() in {"phó", "trưởng"}
+
+    def title(self, span: tuple[int, int]) -> str:
+        """The lower-case words that give a mention's title or post: those of its noun phrase
+        before the name, up to another person or a join ("đại úy", "Phó giám đốc Bưu điện tỉnh
+        Thái Nguyên"), and the bracket or appositive after it that opens with a post (", Chủ
+        tịch UBND xã Mỹ Lộc,", "(nguyên phó phòng ...)")."""
+        i = span[0]
+        while i > 0 and i - 1 not in self.owner:
+            if self.words[i - 1] == ")":  # "Tổng công ty Hàng hải VN (Vinalines) Hà Đức Bàng"
+                opening = [k for k in range(max(0, i - WINDOW), i - 1) if self.words[k] == "("]
+                if not opening or any(k in self.owner for k in range(opening[-1], i)):
+                    break
+                i = opening[-1]
+            elif self.titled(i - 1) and not self.stop_at(i - 1):  # "Công an khởi tố" is no title
+                i -= 1
+            else:
+                break
+        before = self.words[i : span[0]]
+        j = k = span[1] + (
+            span[1] < len(self.words) and self.words[span[1]] in {",", "-", "–", "là"}
+        )
+        while k < len(self.words) and k not in self.owner and self.titled(k):
+            k = max(self.group_end(k), k + 1)
+        if j < len(self.words) and self.group_end(j) != j:  # "(trú ở ...) - nguyên thiếu tá"
+            k = self.group_end(j)
+            if k < len(self.words) and self.words[k] in {",", "-", "–"}:
+                return self.title((span[0], k))
+        after = " ".join(self.words[j:k]).lower().strip("( ")
+        after = re.sub(r"^(?:nguyên|cựu|là|đương kim) ", "", after)
+        opens = _starts(after, (*OFFICES, *HEADS)) and not _starts(after, FORCES)
+        return " ".join([*before, *(self.words[j:k] if opens else [])]).lower()
+
     def clause_before(self, i: int) -> str:
         """The lower-case text of the clause up to and with word i (from the last ; or :)."""
         text = self.lower[: self.ends[i]]
@@ -329,22 +407,53 @@ def _criticism_role(left: str, right: str) -> str | None:
     return None
 
 
+def in_office(title: str) -> bool:
+    """Whether a mention's title (_Sentence.title) shows a public post: an office public by
+    itself, or a head or member of a public body, not of a private firm."""
+    if _holds(title, PRIVATE) or (_holds(title, FIRMS) and not _holds(title, STATE_FIRMS)):
+        return False
+    return _holds(title, OFFICES) or (_holds(title, HEADS) and _holds(title, BODIES))
+
+
+def _placed(
+    people: Sequence[str], sentence: str, label: str
+) -> tuple[dict[str, set[str]], set[str]]:
+    """The roles each person's mentions in a sentence get, and the persons it shows in office."""
+    sentence = normalize(sentence)
+    named = [p for p in people if mention_spans(p, sentence)]
+    if label not in ("praise", "criticism") or not named:
+        return {}, set()
+    s = _Sentence(sentence, named)
+    found = {name: {_role(s, span, label) for span in spans} for name, spans in s.mentions.items()}
+    placed = {name: r - {None} for name, r in found.items()}
+    office = {
+        name
+        for name, spans in s.mentions.items()
+        if any(in_office(s.title(sp)) or ABUSE.match(s.rest(s.after(sp[1]))) for sp in spans)
+    }
+    return {name: r for name, r in placed.items() if r}, office
+
+
+def _kept(found: dict[str, set[str]], office: set[str], label: str) -> dict[str, str]:
+    """Each person given one role; on a criticism text, the one criticised only if in office."""
+    return {
+        name: role
+        for name, r in found.items()
+        if len(r) == 1
+        and ((role := next(iter(r))) != SUBJECT or label != "criticism" or name in office)
+    }
+
+
 def sentence_roles(people: Sequence[str], sentence: str, label: str) -> dict[str, str]:
     """Each person a sentence about label (praise, criticism) gives a role; the others left out.
 
     A person named twice with two roles in the sentence gets none; a criticism sentence that
-    says a sanction was wrongful or is disputed (WRONGFUL) places no one.
+    says a sanction was wrongful or is disputed (WRONGFUL) places no one, and names as the one
+    criticised only a person it shows in a public post (in_office).
     """
-    sentence = normalize(sentence)
-    named = [p for p in people if mention_spans(p, sentence)]
-    if label not in ("praise", "criticism") or not named:
-        return {}
     if wrongful([sentence], label):
         return {}  # "việc khởi tố bắt giam bà T. ... là không đúng", "bị kỷ luật vì ... tố cáo"
-    s = _Sentence(sentence, named)
-    found = {name: {_role(s, span, label) for span in spans} for name, spans in s.mentions.items()}
-    placed = {name: r - {None} for name, r in found.items()}
-    return {name: r.pop() for name, r in placed.items() if len(r) == 1}
+    return _kept(*_placed(people, sentence, label), label)
 
 
 def wrongful(sentences: Iterable[str], label: str) -> bool:
@@ -357,15 +466,21 @@ def roles(people: Sequence[str], sentences: Iterable[str], label: str) -> dict[s
     """Each person the sentences about label give one role (SUBJECT or AGENT).
 
     A person given both roles in different sentences, or none, is left out: the card keeps
-    them on its neutral line. A criticism text one sentence of which says a sanction was
-    wrongful or is disputed places no one: which of its sanctions was wrongful, the rules cannot
-    tell ("thủ quỹ và kế toán trưởng đã bị bắt oan" names neither).
+    them on its neutral line. On a criticism text, so is one criticised whom no sentence shows
+    in a public post (in_office: "cán bộ", "Vụ phó", "Phó giám đốc Sở"): a pupil or a private
+    broker who "vi phạm" is no official at fault. A criticism text one sentence of which says a
+    sanction was wrongful or is disputed places no one: which of its sanctions was wrongful, the
+    rules cannot tell ("thủ quỹ và kế toán trưởng đã bị bắt oan" names neither).
     """
     sentences = list(sentences)
     if wrongful(sentences, label):
         return {}
     found: dict[str, set[str]] = {}
+    office: set[str] = set()
     for sentence in sentences:
-        for name, role in sentence_roles(people, sentence, label).items():
-            found.setdefault(name, set()).add(role)
-    return {name: next(iter(r)) for name, r in found.items() if len(r) == 1}
+        placed, shown = _placed(people, sentence, label)
+        office |= shown
+        for name, r in placed.items():
+            if len(r) == 1:  # two roles in one sentence: none from it
+                found.setdefault(name, set()).update(r)
+    return _kept(found, office, label)

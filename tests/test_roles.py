@@ -23,6 +23,11 @@ WHISTLEBLOWER = "Test_Full/PL_NLD_T_ (3908).txt"  # "bị kỷ luật ... vì đ
 WRONGFUL_ARREST = "Test_Full/PL_VNE_T_ (2846).txt"  # "Việc ... bắt giam bà Thu ... là không đúng"
 DISMISSAL_ANNULLED = "Test_Full/PL_VNE_T_ (1228).txt"  # "tuyên hủy quyết định buộc thôi việc ..."
 DISPUTED_ARREST = "Test_Full/PL_VNE_T_ (209).txt"  # "việc bắt ông Khiết là đúng và không oan sai"
+# Corpus articles in no label file whose digest cards an audit read (a seeded 300, seed 11).
+PUPIL = "Test_Full/PL_VNE_T_ (1173).txt"  # "Hoàng Văn Đạt đã vi phạm ...": a 10th-grade pupil
+QUOTA = "Train_Full/PL_ VNE_ (1691).txt"  # "hành vi của Trần Kim Dung": a private quota broker
+LAWYERS_QA = "Train_Full/PL_ VNE_ (1471).txt"  # "Lương Quốc Dũng thừa nhận ...", no post shown
+AUDITED = (PUPIL, QUOTA, LAWYERS_QA)
 ARTICLES = (ORDER_FOR_A_HOSPITAL, FRENCH_ORDER, REPRIMAND, ASSAULT, ORDERED_FRAUD, WHISTLEBLOWER)
 WRONGED = (WRONGFUL_ARREST, DISMISSAL_ANNULLED, DISPUTED_ARREST, WHISTLEBLOWER)
 
@@ -55,6 +60,29 @@ def wronged(shared_dir: Path) -> dict[str, tuple[list[str], list[str]]]:
         people = [e.text for e in entity_counts(text) if e.kind == "person"]
         found[article] = (people, sentences(text))
     return found
+
+
+@pytest.fixture(scope="module")
+def audited(shared_dir: Path) -> dict[str, tuple[list[str], list[str]]]:
+    """Each audited article's persons (nlp.entities) and sentences, its headline first."""
+    texts = load_corpus_texts(shared_dir / "corpus" / CORPUS_NAME, AUDITED)
+    found = {}
+    for article in AUDITED:
+        text = normalize(texts[article])
+        people = [e.text for e in entity_counts(text) if e.kind == "person"]
+        found[article] = (people, sentences(text))
+    return found
+
+
+def card_reads(audited: dict, article: str, *phrases: str) -> dict[str, str]:
+    """The roles nlp.roles gives on a criticism card that reads the article's headline and the
+    sentences holding the phrases (one each)."""
+    people, said = audited[article]
+    found = [said[0]]
+    for phrase in phrases:
+        (sentence,) = [s for s in said if phrase in s]
+        found.append(sentence)
+    return roles(people, found, "criticism")
 
 
 def placed_in(wronged: dict, article: str, *phrases: str) -> dict[str, str]:
@@ -155,3 +183,20 @@ def test_man_held_is_not_criticised_where_another_sentence_demands_a_public_apol
 def test_person_given_two_roles_in_two_sentences_gets_none() -> None:
     said = ["Ông Nguyễn Văn An bị kỷ luật.", "Ông Nguyễn Văn An ký quyết định kỷ luật ông Bình."]
     assert roles(["Nguyễn Văn An"], said, "criticism") == {}
+
+
+def test_pupil_who_vi_pham_is_not_the_one_criticised(audited: dict) -> None:
+    """ "Hoàng Văn Đạt đã vi phạm nghiêm trọng luân thường đạo lý của người học sinh": no post."""
+    assert "Hoàng Văn Đạt" not in card_reads(audited, PUPIL, "vi phạm nghiêm trọng")
+
+
+def test_quota_broker_beside_an_official_is_not_the_one_criticised(audited: dict) -> None:
+    """ "hành vi của Trần Kim Dung và Nguyễn Việt Phú": the card shows only Phú as "chuyên
+    viên"."""
+    phrases = ("chuyên viên Nguyễn Việt Phú", "hành vi của Trần Kim Dung")
+    assert "Trần Kim Dung" not in card_reads(audited, QUOTA, *phrases)
+
+
+def test_man_the_card_shows_in_no_post_is_not_the_one_criticised(audited: dict) -> None:
+    """ "Lương Quốc Dũng thừa nhận dùng tiền chạy án": a lawyer's Q&A on a private crime."""
+    assert "Lương Quốc Dũng" not in card_reads(audited, LAWYERS_QA, "thừa nhận dùng tiền")
