@@ -47,13 +47,19 @@ PERSON_TITLES = {t.lower() for t in TITLES - {"Phó", "Trưởng", "Nguyên", "C
 }  # fmt: skip
 # Words before a title that leave it a title ("Phó thủ tướng", "nguyên bộ trưởng").
 TITLE_PREFIXES = ("phó ", "nguyên ", "quyền ", "cựu ")
+# Universities, academies and hospitals, which the press names after their city or a field
+# alone ("ĐH Huế", "BV Bạch Mai", "Học viện Ngân hàng"): their place is no name of its own.
+SCHOOL_HEADS = {
+    "ĐH", "Đại học", "Trường ĐH", "Trường Đại học", "Học viện", "Bệnh viện", "BV", "Cao đẳng",
+    "Trường Cao đẳng",
+}  # fmt: skip
 # First words of public bodies and companies, which the CRF often calls locations.
 ORG_HEADS = {
     "Sở", "Bộ", "UBND", "HĐND", "Ủy ban", "Văn phòng", "Ban", "Cục", "Chi cục", "Tổng cục",
     "Công ty", "Tổng công ty", "Tập đoàn", "Ngân hàng", "Trường", "Bệnh viện", "Công an",
     "Tòa án", "TAND", "Viện", "VKSND", "Hội", "Đảng ủy", "Tỉnh ủy", "Thành ủy", "Huyện ủy",
     "Thanh tra", "Quốc hội", "Chính phủ", "Phòng", "Đài", "Báo", "Liên đoàn", "Hiệp hội",
-    "VKS", "BHXH", "Bảo hiểm xã hội", "Hạt kiểm lâm", "Hạt Kiểm lâm",
+    "VKS", "BHXH", "Bảo hiểm xã hội", "Hạt kiểm lâm", "Hạt Kiểm lâm", "Quỹ", *SCHOOL_HEADS,
 }  # fmt: skip
 # Heads that name one body on their own; any other head alone ("Bộ", "UBND") names none.
 WHOLE_NAMES = {"Quốc hội", "Chính phủ", "Tỉnh ủy", "Thành ủy", "Huyện ủy", "Đảng ủy"}
@@ -63,10 +69,11 @@ WHOLE_NAMES = {"Quốc hội", "Chính phủ", "Tỉnh ủy", "Thành ủy", "Hu
 # capitalised field: "Sở" or "Ban" before a unit alone is no name.
 FIELD_HEADS = {
     "Sở", "Bộ", "Ban", "Phòng", "Văn phòng", "Cục", "Chi cục", "Tổng cục", "Trung tâm", "Đội",
-    "Ủy ban", "Kho bạc", "Viện", "Hội đồng", "Chi nhánh",
+    "Ủy ban", "Kho bạc", "Viện", "Hội đồng", "Chi nhánh", "Hội", "Quỹ",
 }  # fmt: skip
-# These name a body with a unit alone ("Công an xã", "UBND tỉnh").
-UNIT_HEADS = {
+# These name a body with a unit alone ("Công an xã", "UBND tỉnh"), a place alone ("TAND Bà Rịa -
+# Vũng Tàu", "ĐH Huế") or a field in lower case ("VKS tối cao", "Tòa án quân sự").
+UNIT_HEADS = SCHOOL_HEADS | {
     "UBND", "Ủy ban nhân dân", "HĐND", "Hội đồng nhân dân", "Công an", "Thanh tra", "Tòa án",
     "Tòa án nhân dân", "TAND", "Viện kiểm sát", "Viện kiểm sát nhân dân", "VKSND", "VKS",
     "Kho bạc Nhà nước", "Đảng ủy", "Ủy ban MTTQ", "Ủy ban Mặt trận Tổ quốc", "UBMTTQ",
@@ -103,10 +110,16 @@ VERB_FIELDS = {
     "điều tra", "quản lý", "xây dựng", "đầu tư", "phát triển", "phòng chống", "kỷ luật", "đăng ký",
     "tuần tra",
 }  # fmt: skip
-# What a body is for, after its capitalised "Vì" ("Ban Vì sự tiến bộ phụ nữ TP Đà Nẵng"). With
-# any other purpose ("Hội đồng Vì phụ nữ bị lính Nhật bắt làm nô lệ tình dục") the rules cannot
-# tell where the name ends, and name no body rather than cut it at "Vì".
-PURPOSES = {"sự tiến bộ phụ nữ", "sự tiến bộ của phụ nữ", "người nghèo"}
+# What a body is for follows its capitalised "Vì" in lower case ("Quỹ Vì người nghèo", "Hội Vì
+# trẻ em nhiễm chất độc da cam VN", "Ban Vì sự tiến bộ của phụ nữ TP Đà Nẵng"): nouns and the
+# words that qualify them (underthesea's parts of speech), "của" between them, up to a
+# punctuation mark, a capitalised word or a word that cannot end a name (adverb, preposition,
+# pronoun, conjunction). A passive "bị"/"được" opens a clause ("Hội đồng Vì phụ nữ bị lính Nhật
+# bắt làm nô lệ"): the rules cannot tell where that name ends and name no body.
+PURPOSE_POS = {"N", "Nc", "A", "V"}
+PURPOSE_JOINS = {"của"}
+PASSIVES = {"bị", "được"}
+NAME_END_POS = {"R", "P", "E", "C", "L", "CH"}
 # Joining words inside a field: "Sở Kế hoạch và Đầu tư", "Sở Lao động - Thương binh và Xã hội".
 FIELD_JOINS = {"và", "-", "–", "&", ","}
 # The administrative unit words before a body's place ("UBND tỉnh Hòa An", "Công an TP Huế").
@@ -318,9 +331,12 @@ def _tagged_counts(text: str, max_chars: int | None) -> dict[Entity, int]:
         used += len(sentence)
         if len(sentence) > MAX_SENTENCE_CHARS:
             sentence = sentence[:MAX_SENTENCE_CHARS].rsplit(" ", 1)[0]
-        tagged = _titled(_opening_noun_lowered(_without_weekdays(_dotted(tag_sentence(sentence)))))
+        tagged = _titled(
+            _opening_noun_lowered(_without_weekdays(_split_heads(_dotted(tag_sentence(sentence)))))
+        )
         words = [word for word, *_ in tagged]
-        bodies = _bodies(words)
+        pos = [p for _, p, *_ in tagged]
+        bodies = _bodies(words, pos)
         for body in bodies:
             entity = Entity("organization", _joined(words[body.start : body.end]))
             found[entity] = found.get(entity, 0) + 1
@@ -375,6 +391,24 @@ def _dotted(tagged: list[Tagged]) -> list[Tagged]:
     return out
 
 
+def _split_heads(tagged: list[Tagged]) -> list[Tagged]:
+    """The tagged words, a word that glues a body's head to its name's next part split in two.
+
+    underthesea writes "TAND Bà Rịa" and "Quỹ Vì" as one word; an acronym's head ("TAND", "ĐH")
+    and a "Vì" begin no place name, so the rules read the head and the place or "Vì" after it.
+    """
+    out: list[Tagged] = []
+    for word, pos, chunk, tag in tagged:
+        head, _, rest = word.partition(" ")
+        acronym = head.isupper() and rest[:1].isupper()
+        if head in BODY_HEADS and rest and (acronym or rest == "Vì"):
+            label = tag.partition("-")[2]
+            out += [(head, pos, chunk, tag), (rest, pos, chunk, f"I-{label}" if label else "O")]
+        else:
+            out.append((word, pos, chunk, tag))
+    return out
+
+
 def _ends_in_initial(word: str) -> bool:
     """Whether one underthesea word is a name that ends in an initial and its dot ("Đỗ Văn K.")."""
     *name, initial = word.split(" ")
@@ -406,13 +440,39 @@ def _titled(tagged: list[Tagged]) -> list[Tagged]:
 
     The CRF tags "Phó thủ tướng Vũ Khoan" a place; a title in any case, then a family name and
     one to three given names, is a person, unless the name is a province's ("Hà Nam").
+    underthesea may glue a name's last given name to the word after it ("thứ trưởng" "Đặng
+    Hùng" "Võ hứa"): the person takes it back.
     """
     out = list(tagged)
-    for i, ((title, *_), (name, pos, chunk, _)) in enumerate(pairwise(tagged)):
-        if _is_person_title(title) and _is_titled_name(name):
-            out[i] = (*out[i][:3], "O")
-            out[i + 1] = (name, pos, chunk, "B-PER")
-    return out
+    for i in range(len(out) - 1):
+        (title, *_), (name, pos, chunk, _) = out[i], out[i + 1]
+        if not (_is_person_title(title) and _is_titled_name(name)):
+            continue
+        out[i] = (*out[i][:3], "O")
+        if i + 2 < len(out):
+            given, _, after = out[i + 2][0].partition(" ")
+            if _is_last_given_name(name, given, after):
+                name = f"{name} {given}"
+                out[i + 2] = (after, *out[i + 2][1:3], "O")
+        out[i + 1] = (name, pos, chunk, "B-PER")
+    return [t for t in out if t[0]]
+
+
+def _is_last_given_name(name: str, given: str, after: str) -> bool:
+    """Whether a capitalised syllable after a titled name ends that name ("Đặng Hùng" "Võ hứa").
+
+    It is glued to lower-case words that follow, or alone after a family and a given name; never
+    a title, a form of address, a body's head or a province ("Bộ", "Ông", "Huế").
+    """
+    size = len(name.split(" "))
+    return (
+        given.istitle()
+        and given.isalpha()
+        and (after[:1].islower() if after else size == 2)
+        and size < 4
+        and given not in TITLES | ADDRESS_FORMS | BODY_HEADS | ORG_HEADS | ADMIN_ABBREVIATIONS
+        and not province_mentions(given)
+    )
 
 
 def _is_person_title(word: str) -> bool:
@@ -445,7 +505,8 @@ def _opening_noun_lowered(tagged: list[Tagged]) -> list[Tagged]:
     if first is not None:
         word, pos, chunk, tag = out[first]
         words = [w for w, *_ in out]
-        if pos == "N" and not _is_body(words[first:]) and _body_at(words, first) is None:
+        parts = [p for _, p, *_ in out]
+        if pos == "N" and not _is_body(words[first:]) and _body_at(words, parts, first) is None:
             out[first] = (word[:1].lower() + word[1:], pos, chunk, tag)
     return out
 
@@ -607,7 +668,8 @@ def _is_body(words: Sequence[str]) -> bool:
     """Whether words begin like a public body or company ("Sở", "Viện kiểm sát").
 
     A head ends a word of underthesea's or goes on in lower case within it: "Bộ trưởng" is a
-    title and "Hội An", "Đài Loan", "Trường Sơn" are places, though they begin with a head.
+    title and "Hội An", "Đài Loan", "Trường Sơn" are places, though they begin with a head; an
+    acronym ("TAND", "ĐH") begins no place.
     """
     if not words or words[0] in TITLES:
         return False
@@ -615,7 +677,8 @@ def _is_body(words: Sequence[str]) -> bool:
     syllables = " ".join(words).split(" ")
     for n in (1, 2, 3):
         head = " ".join(syllables[:n])
-        if head in ORG_HEADS and (len(first) <= n or first[n].islower()):
+        # an acronym's head glued to a name is a body too: "TAND Bà Rịa", "ĐH Huế"
+        if head in ORG_HEADS and (len(first) <= n or first[n].islower() or head.isupper()):
             return True
     return False
 
@@ -628,18 +691,19 @@ class _Body(NamedTuple):
     places: tuple[int, ...]
 
 
-def _bodies(words: Sequence[str]) -> list[_Body]:
-    """The public bodies a sentence's words name, each the longest from where it begins."""
+def _bodies(words: Sequence[str], pos: Sequence[str]) -> list[_Body]:
+    """The public bodies a sentence's words (with their parts of speech) name, each the longest
+    from where it begins."""
     found = []
     i = 0
     while i < len(words):
-        body = None if i and words[i - 1].lower() in BUILT_WORDS else _body_at(words, i)
+        body = None if i and words[i - 1].lower() in BUILT_WORDS else _body_at(words, pos, i)
         found += [body] if body else []
         i = body.end if body else i + 1
     return found
 
 
-def _body_at(words: Sequence[str], i: int) -> _Body | None:
+def _body_at(words: Sequence[str], pos: Sequence[str], i: int) -> _Body | None:
     """The public body whose name begins at words[i]: head, field, unit and place, or None.
 
     "Sở Tài nguyên và Môi trường tỉnh Bình Dương", "Văn phòng UBND tỉnh", "Ban Quản lý dự án
@@ -654,13 +718,13 @@ def _body_at(words: Sequence[str], i: int) -> _Body | None:
     while j < len(words) and not _is_unit_word(words[j]):
         word = _unjoined(words[j]) if field else words[j]  # "và Xã hội" is one word
         if word == "Vì":  # "for" and what the body is for, in lower case
-            run = _purpose_run(words, j + 1)
+            run = _purpose_run(words, pos, j + 1)
             if not run:
                 return None
             j += run
             only_places = False
         elif _is_field_name(word):
-            inner = _body_at(words, j)  # the body it belongs to: "Văn phòng" + "UBND tỉnh"
+            inner = _body_at(words, pos, j)  # the body it belongs to: "Văn phòng" + "UBND tỉnh"
             if inner is not None:
                 return _Body(i, inner.end, (*places, *inner.places))
             places += [j] if _is_place(word) else []
@@ -670,7 +734,9 @@ def _body_at(words: Sequence[str], i: int) -> _Body | None:
         elif field and word == "về" and j + 1 < len(words) and _field_words(words[j + 1]):
             j += 1  # "Phòng Cảnh sát điều tra tội phạm về ma túy"
         else:
-            run = _field_run(word, words[j + 1 : j + 3]) if field else 0
+            # "VKS tối cao": a court's or a procuracy's level may follow its head in lower case
+            lower = field or (head in UNIT_HEADS and word not in VERB_FIELDS)
+            run = _field_run(word, words[j + 1 : j + 3]) if lower else 0
             if not run:
                 break
             j += run - 1  # "hành chính" + "công" of "Trung tâm Phục vụ hành chính công"
@@ -685,6 +751,7 @@ def _body_at(words: Sequence[str], i: int) -> _Body | None:
     if unit:
         j += 1
         # one place, or two joined by a dash ("tỉnh Bà Rịa - Vũng Tàu"); no official's name
+        end = j  # a dash with no place after it is no part of the name
         for _ in range(2):
             if j == len(words) or _head(words, j) is not None:
                 break
@@ -693,9 +760,11 @@ def _body_at(words: Sequence[str], i: int) -> _Body | None:
                 break  # "huyện Hàm Tân" but not "Hàm Tân nhận", one of underthesea's words
             places.append(j)
             j += 1
+            end = j
             if j + 1 >= len(words) or words[j] not in {"-", "–"} or not words[j + 1][:1].isupper():
                 break
             j += 1
+        j = end
     if head in FIELD_HEADS and only_places:
         return None
     named = field or (unit and head in UNIT_HEADS)
@@ -762,12 +831,17 @@ def _is_joined_field(words: Sequence[str], j: int) -> bool:
     return words[j] != "," or (j + 2 < len(words) and words[j + 2].split(" ")[0] == "và")
 
 
-def _purpose_run(words: Sequence[str], j: int) -> int:
-    """How many words from words[j] on are one of PURPOSES, the longest (0 if none)."""
-    for n in range(6, 0, -1):
-        if " ".join(words[j : j + n]) in PURPOSES:
-            return n
-    return 0
+def _purpose_run(words: Sequence[str], pos: Sequence[str], j: int) -> int:
+    """How many words from words[j] on say what a body is for, after its "Vì" (0 if none)."""
+    if j >= len(words) or pos[j] not in {"N", "Nc"} or not words[j].islower():
+        return 0
+    k = j
+    while k < len(words) and words[k].islower() and words[k] not in PASSIVES:
+        if pos[k] not in PURPOSE_POS and words[k] not in PURPOSE_JOINS:
+            break
+        k += 1
+    ends = k == len(words) or not words[k][:1].islower() or pos[k] in NAME_END_POS
+    return k - j if ends and words[k - 1] not in PURPOSE_JOINS else 0
 
 
 def _field_run(word: str, following: Sequence[str]) -> int:

@@ -570,3 +570,57 @@ def test_forest_ranger_station_is_a_body(third_pass: dict) -> None:
 
 def test_forest_ranger_station_is_no_place(third_pass: dict) -> None:
     assert "Hạt Kiểm lâm Quỳnh Lưu" not in locations_of(third_pass[RANGERS])
+
+
+# Corpus articles whose cards named half a person or a body as a place (fourth pass).
+LAND_VICE_MINISTER = "Test_Full/XH_VNE_T_ (6098).txt"  # "thứ trưởng" "Đặng Hùng" "Võ hứa"
+COURT_BR_VT = "Train_Full/PL_ VNE_ (722).txt"  # underthesea's word "TAND Bà Rịa"
+HUE_UNIVERSITY = "Train_Full/XH_VNE_ (587).txt"  # "ĐH Huế" tagged a person
+FUND_FOR_THE_POOR = "Test_Full/XH_TN_T_ (8506).txt"  # "Quỹ Vì người nghèo cả nước đã ..."
+DIOXIN_CHILDREN = "Test_Full/XH_TN_T_ (8452).txt"  # "Hội Vì trẻ em nhiễm chất độc da cam VN"
+SUPREME_PROCURACY = "Test_Full/PL_VNE_T_ (538).txt"  # "VKS tối cao mới quyết định khởi tố"
+
+
+@pytest.fixture(scope="module")
+def fourth_pass(shared_dir: Path) -> dict[str, dict[Entity, int]]:
+    """Those articles' entities with their mentions."""
+    ids = [LAND_VICE_MINISTER, COURT_BR_VT, HUE_UNIVERSITY, FUND_FOR_THE_POOR, DIOXIN_CHILDREN]
+    ids += [SUPREME_PROCURACY]
+    texts = load_corpus_texts(shared_dir / "corpus" / CORPUS_NAME, ids)
+    return {i: entity_counts(texts[i]) for i in ids}
+
+
+def test_titled_name_split_by_underthesea_is_no_half_name(fourth_pass: dict) -> None:
+    assert "Đặng Hùng" not in people(fourth_pass[LAND_VICE_MINISTER])
+
+
+def test_titled_name_split_by_underthesea_takes_its_last_given_name(fourth_pass: dict) -> None:
+    assert fourth_pass[LAND_VICE_MINISTER][Entity("person", "Đặng Hùng Võ")] == 2
+
+
+def test_court_glued_to_its_province_is_no_place(fourth_pass: dict) -> None:
+    assert "TAND Bà Rịa" not in locations_of(fourth_pass[COURT_BR_VT])
+
+
+def test_court_glued_to_its_province_is_a_body(fourth_pass: dict) -> None:
+    assert "TAND Bà Rịa - Vũng Tàu" in bodies(fourth_pass[COURT_BR_VT])
+
+
+def test_university_named_after_its_city_is_no_person(fourth_pass: dict) -> None:
+    assert "ĐH Huế" not in people(fourth_pass[HUE_UNIVERSITY])
+
+
+def test_university_named_after_its_city_is_a_body(fourth_pass: dict) -> None:
+    assert "ĐH Huế" in bodies(fourth_pass[HUE_UNIVERSITY])
+
+
+def test_fund_keeps_what_it_is_for(fourth_pass: dict) -> None:
+    assert "Quỹ Vì người nghèo" in bodies(fourth_pass[FUND_FOR_THE_POOR])
+
+
+def test_association_keeps_what_it_is_for(fourth_pass: dict) -> None:
+    assert "Hội Vì trẻ em nhiễm chất độc da cam VN" in bodies(fourth_pass[DIOXIN_CHILDREN])
+
+
+def test_supreme_procuracy_abbreviated_is_a_body(fourth_pass: dict) -> None:
+    assert "VKS tối cao" in bodies(fourth_pass[SUPREME_PROCURACY])
