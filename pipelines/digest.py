@@ -287,9 +287,12 @@ def daily_counts(
 
     It counts every article published in those days (the page's province and source kept), so a
     digest's chart holds earlier digests' articles too, and a report's the 30 days to its last day.
+    A digest's counts only those loaded by the end of its run's window: written again weeks later,
+    it shows the articles its night showed (with today's labels), not those crawled since.
     """
     start = end - timedelta(days=CHART_DAYS - 1)
-    window = replace(selection, start=start, end=end, loaded_since=None, loaded_until=None)
+    until = run.until if run else None
+    window = replace(selection, start=start, end=end, loaded_since=None, loaded_until=until)
     counts: dict[date, dict[str, int]] = {}
     for row in daily_labels(con, window).to_dict("records"):
         label = row["label"] if isinstance(row["label"], str) else UNLABELLED
@@ -297,7 +300,10 @@ def daily_counts(
     days = [start + timedelta(days=i) for i in range(CHART_DAYS)]
     period = f"trong {CHART_DAYS} ngày, {days_text(start, end)} (theo ngày đăng)"
     if run:
-        period += ": mọi bài đã thu thập, gồm cả bài đã có trong các bản tin trước"
+        period += (
+            f": mọi bài đã nạp vào cơ sở dữ liệu đến {time_text(run.until)}, gồm cả bài đã có "
+            "trong các bản tin trước"
+        )
     return DAILY_CHART, period, daily_chart(days, counts, f"{DAILY_CHART}, {period}")
 
 
@@ -545,7 +551,7 @@ def digests_listing(con: duckdb.DuckDBPyConnection, article_ids: list[str]) -> l
 def digests_showing(con: duckdb.DuckDBPyConnection, article_ids: list[str]) -> list[str]:
     """The runs whose digest shows any of these articles' labels, oldest first: it lists them
     (loaded in its window) or counts them in its daily chart (published in the CHART_DAYS days to
-    its run's day, daily_counts), a quiet night's digest too."""
+    its run's day and loaded by the end of its window, daily_counts), a quiet night's digest too."""
     return [
         run_id
         for (run_id,) in con.execute(
@@ -553,7 +559,8 @@ def digests_showing(con: duckdb.DuckDBPyConnection, article_ids: list[str]) -> l
             SELECT DISTINCT r.run_id FROM crawl_runs r JOIN articles a
               ON (a.loaded_at > coalesce(r.digest_from, '-infinity'::TIMESTAMPTZ)
                   AND a.loaded_at <= r.digest_until)
-              OR {ARTICLE_DAY} BETWEEN CAST(r.started_at AS DATE) - ? AND CAST(r.started_at AS DATE)
+              OR (a.loaded_at <= r.digest_until AND {ARTICLE_DAY}
+                  BETWEEN CAST(r.started_at AS DATE) - ? AND CAST(r.started_at AS DATE))
             WHERE r.digest IS NOT NULL AND list_contains(?, a.article_id)
             ORDER BY r.run_id
             """,

@@ -18,7 +18,15 @@ from crawlers import failures
 from crawlers.dates import VN_TZ
 from crawlers.text import BIDI
 from nlp.classify import DEFAULT_MODEL, models_dir
-from pipelines.digest import cue_lexicon, highlight, names_in, render, render_digest, safe_url
+from pipelines.digest import (
+    cue_lexicon,
+    digests_showing,
+    highlight,
+    names_in,
+    render,
+    render_digest,
+    safe_url,
+)
 from pipelines.exports import analyst_table, write_xlsx
 from pipelines.notebooks import labelled_articles
 from pipelines.notebooks import story_counts as notebook_story_counts
@@ -215,6 +223,61 @@ def test_daily_chart_has_a_column_per_labelled_day(demo: Path, tmp_path: Path) -
     assert sum(int(t.split(": ")[1].split()[0]) for t in tips) == len(DEMO["articles"])
 
 
+LATE_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>x</title>
+<meta property="article:published_time" content="PUBLISHED"></head><body>
+<h1 class="title">Cán bộ địa chính xã Tân Phú bị kỷ luật vì gây phiền hà người dân</h1>
+<div class="body"><p>Cán bộ địa chính xã Tân Phú bị kỷ luật khiển trách vì gây phiền hà, nhũng
+nhiễu người dân khi giải quyết hồ sơ đất đai.</p></div></body></html>
+"""
+
+
+def chart_tips(page: Path) -> list[str]:
+    """The tooltips of a page's daily chart columns ("20/11/2026: 1 bài phê phán"), in order."""
+    return texts(parse(page), "(//figure)[1]//*[local-name()='rect']/*[local-name()='title']")
+
+
+@pytest.fixture(scope="module")
+def crawled_later(demo: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """The demo data folder, its articles dated to its runs' day, whose first digest is written
+    again (`congvu digest --run`) before and after a later night loads an article published the
+    day before that first run: the daily chart's tooltips of both writings, the later article's
+    id and the runs."""
+    data_dir = tmp_path_factory.mktemp("later")
+    shutil.copytree(demo, data_dir, dirs_exist_ok=True)
+    dated_to_the_last_run(data_dir)
+    first_run, start, _ = runs(data_dir)[0]
+    tips = []
+    for later in (False, True):
+        if later:
+            page = LATE_PAGE.replace("PUBLISHED", (start - timedelta(days=1)).isoformat())
+            crawl_page(data_dir, page, "Báo Muộn")
+        done = run_congvu("digest", "--run", first_run, "--data-dir", str(data_dir))
+        assert done.returncode == 0, done.stdout + done.stderr
+        tips.append(chart_tips(digests(data_dir)[0]))
+    with duckdb.connect(str(data_dir / "congvu.duckdb"), read_only=True) as con:
+        (late,) = con.execute("SELECT article_id FROM articles WHERE site = 'hostile'").fetchone()
+        showing = digests_showing(con, [late])
+    return {"tips": tips, "showing": showing, "runs": [r[0] for r in runs(data_dir)]}
+
+
+def test_a_rewritten_digests_chart_counts_no_article_loaded_after_its_night(
+    crawled_later: dict[str, object],
+) -> None:
+    """Published in its 30 days but crawled on a later night: the rewrite shows what its night
+    showed, with today's labels, not an article that was in no page of that night."""
+    before, after = crawled_later["tips"]
+    assert sum(int(t.split(": ")[1].split()[0]) for t in before) == len(DEMO["articles"])
+    assert after == before
+
+
+def test_an_article_loaded_later_is_shown_only_by_the_digests_that_count_it(
+    crawled_later: dict[str, object],
+) -> None:
+    """A review import rewrites only the later night's digest for it (digests_showing): the
+    earlier nights' charts do not count it."""
+    assert crawled_later["showing"] == crawled_later["runs"][-1:]
+
+
 def test_sources_named_by_title(demo: Path) -> None:
     tree = parse(digests(demo)[0])
     assert DEMO_TITLE in texts(tree, "//table[1]//td")
@@ -325,11 +388,11 @@ def periods(tree: lxml.html.HtmlElement) -> list[str]:
 def test_daily_chart_says_which_30_days_it_covers_and_that_they_are_not_the_runs(
     demo: Path,
 ) -> None:
-    day = runs(demo)[0][1].date()
-    first = (day - timedelta(days=29)).strftime("%d/%m/%Y")
+    _, start, until = runs(demo)[0]
+    first = (start.date() - timedelta(days=29)).strftime("%d/%m/%Y")
     assert periods(parse(digests(demo)[0]))[0] == (
-        f"Trong 30 ngày, từ {first} đến {day:%d/%m/%Y} (theo ngày đăng): mọi bài đã thu thập, "
-        "gồm cả bài đã có trong các bản tin trước."
+        f"Trong 30 ngày, từ {first} đến {start:%d/%m/%Y} (theo ngày đăng): mọi bài đã nạp vào "
+        f"cơ sở dữ liệu đến {until:%H:%M ngày %d/%m/%Y}, gồm cả bài đã có trong các bản tin trước."
     )
 
 
