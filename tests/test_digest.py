@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -225,10 +226,9 @@ def test_daily_chart_has_a_column_per_labelled_day(demo: Path, tmp_path: Path) -
 
 LATE_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>x</title>
 <meta property="article:published_time" content="PUBLISHED"></head><body>
-<h1 class="title">Cán bộ địa chính xã Tân Phú bị kỷ luật vì gây phiền hà người dân</h1>
-<div class="body"><p>Cán bộ địa chính xã Tân Phú bị kỷ luật khiển trách vì gây phiền hà, nhũng
-nhiễu người dân khi giải quyết hồ sơ đất đai.</p></div></body></html>
+<h1 class="title">TITLE</h1><div class="body">BODY</div></body></html>
 """
+LATE_COPY = "Khiển trách công chức"  # a demo story the later night crawls a copy of
 
 
 def chart_tips(page: Path) -> list[str]:
@@ -236,28 +236,47 @@ def chart_tips(page: Path) -> list[str]:
     return texts(parse(page), "(//figure)[1]//*[local-name()='rect']/*[local-name()='title']")
 
 
+def card_metas(page: Path) -> list[str]:
+    """The first meta line of each card of a page (source, day, province, copies)."""
+    return texts(parse(page), "//article/p[@class='meta'][1]")
+
+
 @pytest.fixture(scope="module")
 def crawled_later(demo: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     """The demo data folder, its articles dated to its runs' day, whose first digest is written
-    again (`congvu digest --run`) before and after a later night loads an article published the
-    day before that first run: the daily chart's tooltips of both writings, the later article's
-    id and the runs."""
+    again (`congvu digest --run`) before and after a later night loads, from another site, a copy
+    of one of its stories published the day before that first run: the daily chart's tooltips
+    and the cards' meta lines of both writings, the meta lines of the later night's digest, the
+    copy's id and the runs."""
     data_dir = tmp_path_factory.mktemp("later")
     shutil.copytree(demo, data_dir, dirs_exist_ok=True)
     dated_to_the_last_run(data_dir)
     first_run, start, _ = runs(data_dir)[0]
-    tips = []
+    with duckdb.connect(str(data_dir / "congvu.duckdb"), read_only=True) as con:
+        title, body = con.execute(
+            "SELECT title, body FROM articles WHERE starts_with(title, ?)", [LATE_COPY]
+        ).fetchone()
+    page = (
+        LATE_PAGE.replace("PUBLISHED", (start - timedelta(days=1)).isoformat())
+        .replace("TITLE", html.escape(title))
+        .replace("BODY", "".join(f"<p>{html.escape(p)}</p>" for p in body.split("\n\n")))
+    )
+    writings = []
     for later in (False, True):
         if later:
-            page = LATE_PAGE.replace("PUBLISHED", (start - timedelta(days=1)).isoformat())
             crawl_page(data_dir, page, "Báo Muộn")
         done = run_congvu("digest", "--run", first_run, "--data-dir", str(data_dir))
         assert done.returncode == 0, done.stdout + done.stderr
-        tips.append(chart_tips(digests(data_dir)[0]))
+        writings.append((chart_tips(digests(data_dir)[0]), card_metas(digests(data_dir)[0])))
     with duckdb.connect(str(data_dir / "congvu.duckdb"), read_only=True) as con:
         (late,) = con.execute("SELECT article_id FROM articles WHERE site = 'hostile'").fetchone()
         showing = digests_showing(con, [late])
-    return {"tips": tips, "showing": showing, "runs": [r[0] for r in runs(data_dir)]}
+    return {
+        "writings": writings,
+        "late_metas": card_metas(digests(data_dir)[-1]),
+        "showing": showing,
+        "runs": [r[0] for r in runs(data_dir)],
+    }
 
 
 def test_a_rewritten_digests_chart_counts_no_article_loaded_after_its_night(
@@ -265,8 +284,18 @@ def test_a_rewritten_digests_chart_counts_no_article_loaded_after_its_night(
 ) -> None:
     """Published in its 30 days but crawled on a later night: the rewrite shows what its night
     showed, with today's labels, not an article that was in no page of that night."""
-    before, after = crawled_later["tips"]
+    (before, _), (after, _) = crawled_later["writings"]
     assert sum(int(t.split(": ")[1].split()[0]) for t in before) == len(DEMO["articles"])
+    assert after == before
+
+
+def test_a_rewritten_digests_cards_count_no_copy_loaded_after_its_night(
+    crawled_later: dict[str, object],
+) -> None:
+    """The later night's digest counts the copy with its story; the first night's, rewritten,
+    gives the copies that night knew."""
+    (_, before), (_, after) = crawled_later["writings"]
+    assert [m.rsplit(" · ", 1)[1] for m in crawled_later["late_metas"]] == ["2 bản đăng"]
     assert after == before
 
 
