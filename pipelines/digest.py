@@ -170,7 +170,11 @@ def people_lines(row: dict, label: str, changed: bool) -> dict[str, object]:
     model's label, and its people, said to be in the machine's sentences under the analyst's
     label, would read as the ones praised or criticised there. When the headline gives no such
     one, `people_unread` is true: the card says the machine did not read who is
-    (roles_unread_text), a table's cell too (UNREAD_CELL).
+    (roles_unread_text), a table's cell too (UNREAD_CELL), and names no one who handed out the
+    praise or decided the sanction either: with no one praised or criticised read for the
+    analyst's label, such a one is the machine's reading of a headline it gave its own label
+    ("Phó Chủ tịch X ký quyết định khen thưởng, kỷ luật ..." gives X for both labels), and is
+    listed with everyone else.
     """
     people = as_list(row["people"])
     headline = row["title"] if isinstance(row["title"], str) else ""
@@ -179,13 +183,16 @@ def people_lines(row: dict, label: str, changed: bool) -> dict[str, object]:
     quoted = names_in(people, read)
     placed = roles(quoted, read, label)
     subject = [name for name in quoted if placed.get(name) == SUBJECT][:MAX_NAMES]
+    unread = changed and label in ROLE_LINES and not subject
+    if unread:
+        placed = {}
     apart = placed if changed else quoted
     return {
         "people_subject": subject,
         "people_agent": [name for name in quoted if placed.get(name) == AGENT][:MAX_NAMES],
         "people_quoted": [] if changed else [n for n in quoted if n not in placed][:MAX_NAMES],
         "people": [name for name in people if name not in apart][:MAX_NAMES],
-        "people_unread": changed and label in ROLE_LINES and not subject,
+        "people_unread": unread,
     }
 
 

@@ -873,6 +873,42 @@ def test_card_only_an_analyst_called_criticism_says_the_machine_did_not_read_who
     assert moved_lines(moved, FROM_NEUTRAL)[:2] == [UNREAD, "Người được nêu tên: Lâm Quang Vinh"]
 
 
+# The headline a praise story gets (retitle_to_decider): read for criticism, it makes the
+# vice-chairman who handed out the award (the one the machine's evidence names so) the one who
+# decided a sanction, and names no one criticised.
+DECIDER = "Phó Chủ tịch UBND tỉnh Vũ Minh Đức ký quyết định khen thưởng, kỷ luật cán bộ xã Mỹ Lộc"
+
+
+def retitle_to_decider(data_dir: Path) -> None:
+    """Give data_dir's praise story PRAISE_CARD the headline DECIDER, in the job's store and the
+    analysts' copy."""
+    for db in (data_dir / "store" / "congvu.duckdb", data_dir / "congvu.duckdb"):
+        with duckdb.connect(str(db)) as con:
+            con.execute(
+                "UPDATE articles SET title = ? WHERE starts_with(title, ?)", [DECIDER, PRAISE_CARD]
+            )
+
+
+@pytest.fixture(scope="module")
+def decider(demo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo data folder after an analyst moved the praise story headlined DECIDER into
+    criticism (`congvu review import`)."""
+    data_dir = tmp_path_factory.mktemp("decider")
+    shutil.copytree(demo, data_dir, dirs_exist_ok=True)
+    retitle_to_decider(data_dir)
+    assert "1 labels imported" in import_review(data_dir, {DECIDER: "Phê phán"})
+    return data_dir
+
+
+def test_card_moved_from_praise_names_no_one_as_the_one_who_decided_a_sanction(
+    decider: Path,
+) -> None:
+    """The machine read no one criticised: the one its headline gives as the decider is the
+    machine's one who handed out the award, listed with everyone else."""
+    lines = moved_lines(parse(digests(decider)[0]), DECIDER)
+    assert lines[:2] == [UNREAD, "Người được nêu tên: Nguyễn Hữu Thành, Lý Thu Trang, Vũ Minh Đức"]
+
+
 def test_stories_an_analyst_labelled_come_first_newest_first(
     moved: lxml.html.HtmlElement,
 ) -> None:
