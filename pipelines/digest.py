@@ -170,7 +170,11 @@ def people_lines(row: dict, label: str, changed: bool) -> dict[str, object]:
     model's label, and its people, said to be in the machine's sentences under the analyst's
     label, would read as the ones praised or criticised there. When the headline gives no such
     one, `people_unread` is true: the card says the machine did not read who is
-    (roles_unread_text), a table's cell too (UNREAD_CELL).
+    (roles_unread_text), a table's cell too (UNREAD_CELL), and names no one who handed out the
+    praise or decided the sanction either: with no one praised or criticised read for the
+    analyst's label, such a one is the machine's reading of a headline it gave its own label
+    ("Phó Chủ tịch X ký quyết định khen thưởng, kỷ luật ..." gives X for both labels), and is
+    listed with everyone else.
     """
     people = as_list(row["people"])
     headline = row["title"] if isinstance(row["title"], str) else ""
@@ -179,13 +183,16 @@ def people_lines(row: dict, label: str, changed: bool) -> dict[str, object]:
     quoted = names_in(people, read)
     placed = roles(quoted, read, label)
     subject = [name for name in quoted if placed.get(name) == SUBJECT][:MAX_NAMES]
+    unread = changed and label in ROLE_LINES and not subject
+    if unread:
+        placed = {}
     apart = placed if changed else quoted
     return {
         "people_subject": subject,
         "people_agent": [name for name in quoted if placed.get(name) == AGENT][:MAX_NAMES],
         "people_quoted": [] if changed else [n for n in quoted if n not in placed][:MAX_NAMES],
         "people": [name for name in people if name not in apart][:MAX_NAMES],
-        "people_unread": changed and label in ROLE_LINES and not subject,
+        "people_unread": unread,
     }
 
 
@@ -287,9 +294,12 @@ def daily_counts(
 
     It counts every article published in those days (the page's province and source kept), so a
     digest's chart holds earlier digests' articles too, and a report's the 30 days to its last day.
+    A digest's counts only those loaded by the end of its run's window: written again weeks later,
+    it shows the articles its night showed (with today's labels), not those crawled since.
     """
     start = end - timedelta(days=CHART_DAYS - 1)
-    window = replace(selection, start=start, end=end, loaded_since=None, loaded_until=None)
+    until = run.until if run else None
+    window = replace(selection, start=start, end=end, loaded_since=None, loaded_until=until)
     counts: dict[date, dict[str, int]] = {}
     for row in daily_labels(con, window).to_dict("records"):
         label = row["label"] if isinstance(row["label"], str) else UNLABELLED
@@ -297,7 +307,10 @@ def daily_counts(
     days = [start + timedelta(days=i) for i in range(CHART_DAYS)]
     period = f"trong {CHART_DAYS} ngày, {days_text(start, end)} (theo ngày đăng)"
     if run:
-        period += ": mọi bài đã thu thập, gồm cả bài đã có trong các bản tin trước"
+        period += (
+            f": mọi bài đã nạp vào cơ sở dữ liệu đến {time_text(run.until)}, gồm cả bài đã có "
+            "trong các bản tin trước"
+        )
     return DAILY_CHART, period, daily_chart(days, counts, f"{DAILY_CHART}, {period}")
 
 
@@ -545,7 +558,7 @@ def digests_listing(con: duckdb.DuckDBPyConnection, article_ids: list[str]) -> l
 def digests_showing(con: duckdb.DuckDBPyConnection, article_ids: list[str]) -> list[str]:
     """The runs whose digest shows any of these articles' labels, oldest first: it lists them
     (loaded in its window) or counts them in its daily chart (published in the CHART_DAYS days to
-    its run's day, daily_counts), a quiet night's digest too."""
+    its run's day and loaded by the end of its window, daily_counts), a quiet night's digest too."""
     return [
         run_id
         for (run_id,) in con.execute(
@@ -553,7 +566,8 @@ def digests_showing(con: duckdb.DuckDBPyConnection, article_ids: list[str]) -> l
             SELECT DISTINCT r.run_id FROM crawl_runs r JOIN articles a
               ON (a.loaded_at > coalesce(r.digest_from, '-infinity'::TIMESTAMPTZ)
                   AND a.loaded_at <= r.digest_until)
-              OR {ARTICLE_DAY} BETWEEN CAST(r.started_at AS DATE) - ? AND CAST(r.started_at AS DATE)
+              OR (a.loaded_at <= r.digest_until AND {ARTICLE_DAY}
+                  BETWEEN CAST(r.started_at AS DATE) - ? AND CAST(r.started_at AS DATE))
             WHERE r.digest IS NOT NULL AND list_contains(?, a.article_id)
             ORDER BY r.run_id
             """,

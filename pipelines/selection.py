@@ -67,9 +67,9 @@ class Selection:
 
 def article_rows(con: duckdb.DuckDBPyConnection, selection: Selection) -> pd.DataFrame:
     """The selected articles, newest first, each with its source's title, the model's label,
-    score and evidence, its story and number of copies, province, the people and bodies it
-    names (most mentioned first), its current analyst label (view analyst_labels) and its
-    `current_label` (CURRENT_LABEL)."""
+    score and evidence, its story and number of copies (those loaded by loaded_until), province,
+    the people and bodies it names (most mentioned first), its current analyst label (view
+    analyst_labels) and its `current_label` (CURRENT_LABEL)."""
     where, params = selection.where()
     return con.execute(
         f"""
@@ -84,8 +84,11 @@ def article_rows(con: duckdb.DuckDBPyConnection, selection: Selection) -> pd.Dat
                        AS bodies
             FROM article_entities SEMI JOIN chosen USING (article_id)
             GROUP BY article_id
-        ), copies AS (
-            SELECT story_id, count(*) AS copies FROM article_stories GROUP BY story_id
+        ), copies AS (  -- a digest's: those loaded by the end of its window, as its night saw
+            SELECT st.story_id, count(*) AS copies
+            FROM article_stories st JOIN articles a USING (article_id)
+            WHERE a.loaded_at <= coalesce(CAST(? AS TIMESTAMPTZ), 'infinity'::TIMESTAMPTZ)
+            GROUP BY st.story_id
         )
         SELECT a.article_id, a.site, coalesce(s.title, a.site) AS source, a.url, a.title,
                a.author, a.category, a.published_at, a.fetched_at, {ARTICLE_DAY} AS day,
@@ -106,7 +109,7 @@ def article_rows(con: duckdb.DuckDBPyConnection, selection: Selection) -> pd.Dat
         LEFT JOIN analyst_labels al ON al.article_id = a.article_id
         ORDER BY a.published_at DESC NULLS LAST, a.article_id
         """,
-        [*params, selection.model_id],
+        [*params, selection.loaded_until, selection.model_id],
     ).df()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -18,7 +19,15 @@ from crawlers import failures
 from crawlers.dates import VN_TZ
 from crawlers.text import BIDI
 from nlp.classify import DEFAULT_MODEL, models_dir
-from pipelines.digest import cue_lexicon, highlight, names_in, render, render_digest, safe_url
+from pipelines.digest import (
+    cue_lexicon,
+    digests_showing,
+    highlight,
+    names_in,
+    render,
+    render_digest,
+    safe_url,
+)
 from pipelines.exports import analyst_table, write_xlsx
 from pipelines.notebooks import labelled_articles
 from pipelines.notebooks import story_counts as notebook_story_counts
@@ -215,6 +224,89 @@ def test_daily_chart_has_a_column_per_labelled_day(demo: Path, tmp_path: Path) -
     assert sum(int(t.split(": ")[1].split()[0]) for t in tips) == len(DEMO["articles"])
 
 
+LATE_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>x</title>
+<meta property="article:published_time" content="PUBLISHED"></head><body>
+<h1 class="title">TITLE</h1><div class="body">BODY</div></body></html>
+"""
+LATE_COPY = "Khiển trách công chức"  # a demo story the later night crawls a copy of
+
+
+def chart_tips(page: Path) -> list[str]:
+    """The tooltips of a page's daily chart columns ("20/11/2026: 1 bài phê phán"), in order."""
+    return texts(parse(page), "(//figure)[1]//*[local-name()='rect']/*[local-name()='title']")
+
+
+def card_metas(page: Path) -> list[str]:
+    """The first meta line of each card of a page (source, day, province, copies)."""
+    return texts(parse(page), "//article/p[@class='meta'][1]")
+
+
+@pytest.fixture(scope="module")
+def crawled_later(demo: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """The demo data folder, its articles dated to its runs' day, whose first digest is written
+    again (`congvu digest --run`) before and after a later night loads, from another site, a copy
+    of one of its stories published the day before that first run: the daily chart's tooltips
+    and the cards' meta lines of both writings, the meta lines of the later night's digest, the
+    copy's id and the runs."""
+    data_dir = tmp_path_factory.mktemp("later")
+    shutil.copytree(demo, data_dir, dirs_exist_ok=True)
+    dated_to_the_last_run(data_dir)
+    first_run, start, _ = runs(data_dir)[0]
+    with duckdb.connect(str(data_dir / "congvu.duckdb"), read_only=True) as con:
+        title, body = con.execute(
+            "SELECT title, body FROM articles WHERE starts_with(title, ?)", [LATE_COPY]
+        ).fetchone()
+    page = (
+        LATE_PAGE.replace("PUBLISHED", (start - timedelta(days=1)).isoformat())
+        .replace("TITLE", html.escape(title))
+        .replace("BODY", "".join(f"<p>{html.escape(p)}</p>" for p in body.split("\n\n")))
+    )
+    writings = []
+    for later in (False, True):
+        if later:
+            crawl_page(data_dir, page, "Báo Muộn")
+        done = run_congvu("digest", "--run", first_run, "--data-dir", str(data_dir))
+        assert done.returncode == 0, done.stdout + done.stderr
+        writings.append((chart_tips(digests(data_dir)[0]), card_metas(digests(data_dir)[0])))
+    with duckdb.connect(str(data_dir / "congvu.duckdb"), read_only=True) as con:
+        (late,) = con.execute("SELECT article_id FROM articles WHERE site = 'hostile'").fetchone()
+        showing = digests_showing(con, [late])
+    return {
+        "writings": writings,
+        "late_metas": card_metas(digests(data_dir)[-1]),
+        "showing": showing,
+        "runs": [r[0] for r in runs(data_dir)],
+    }
+
+
+def test_a_rewritten_digests_chart_counts_no_article_loaded_after_its_night(
+    crawled_later: dict[str, object],
+) -> None:
+    """Published in its 30 days but crawled on a later night: the rewrite shows what its night
+    showed, with today's labels, not an article that was in no page of that night."""
+    (before, _), (after, _) = crawled_later["writings"]
+    assert sum(int(t.split(": ")[1].split()[0]) for t in before) == len(DEMO["articles"])
+    assert after == before
+
+
+def test_a_rewritten_digests_cards_count_no_copy_loaded_after_its_night(
+    crawled_later: dict[str, object],
+) -> None:
+    """The later night's digest counts the copy with its story; the first night's, rewritten,
+    gives the copies that night knew."""
+    (_, before), (_, after) = crawled_later["writings"]
+    assert [m.rsplit(" · ", 1)[1] for m in crawled_later["late_metas"]] == ["2 bản đăng"]
+    assert after == before
+
+
+def test_an_article_loaded_later_is_shown_only_by_the_digests_that_count_it(
+    crawled_later: dict[str, object],
+) -> None:
+    """A review import rewrites only the later night's digest for it (digests_showing): the
+    earlier nights' charts do not count it."""
+    assert crawled_later["showing"] == crawled_later["runs"][-1:]
+
+
 def test_sources_named_by_title(demo: Path) -> None:
     tree = parse(digests(demo)[0])
     assert DEMO_TITLE in texts(tree, "//table[1]//td")
@@ -325,11 +417,11 @@ def periods(tree: lxml.html.HtmlElement) -> list[str]:
 def test_daily_chart_says_which_30_days_it_covers_and_that_they_are_not_the_runs(
     demo: Path,
 ) -> None:
-    day = runs(demo)[0][1].date()
-    first = (day - timedelta(days=29)).strftime("%d/%m/%Y")
+    _, start, until = runs(demo)[0]
+    first = (start.date() - timedelta(days=29)).strftime("%d/%m/%Y")
     assert periods(parse(digests(demo)[0]))[0] == (
-        f"Trong 30 ngày, từ {first} đến {day:%d/%m/%Y} (theo ngày đăng): mọi bài đã thu thập, "
-        "gồm cả bài đã có trong các bản tin trước."
+        f"Trong 30 ngày, từ {first} đến {start:%d/%m/%Y} (theo ngày đăng): mọi bài đã nạp vào "
+        f"cơ sở dữ liệu đến {until:%H:%M ngày %d/%m/%Y}, gồm cả bài đã có trong các bản tin trước."
     )
 
 
@@ -779,6 +871,42 @@ def test_card_only_an_analyst_called_criticism_says_the_machine_did_not_read_who
 ) -> None:
     """The chairman who only chaired the meeting is named: he is not the one criticised."""
     assert moved_lines(moved, FROM_NEUTRAL)[:2] == [UNREAD, "Người được nêu tên: Lâm Quang Vinh"]
+
+
+# The headline a praise story gets (retitle_to_decider): read for criticism, it makes the
+# vice-chairman who handed out the award (the one the machine's evidence names so) the one who
+# decided a sanction, and names no one criticised.
+DECIDER = "Phó Chủ tịch UBND tỉnh Vũ Minh Đức ký quyết định khen thưởng, kỷ luật cán bộ xã Mỹ Lộc"
+
+
+def retitle_to_decider(data_dir: Path) -> None:
+    """Give data_dir's praise story PRAISE_CARD the headline DECIDER, in the job's store and the
+    analysts' copy."""
+    for db in (data_dir / "store" / "congvu.duckdb", data_dir / "congvu.duckdb"):
+        with duckdb.connect(str(db)) as con:
+            con.execute(
+                "UPDATE articles SET title = ? WHERE starts_with(title, ?)", [DECIDER, PRAISE_CARD]
+            )
+
+
+@pytest.fixture(scope="module")
+def decider(demo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo data folder after an analyst moved the praise story headlined DECIDER into
+    criticism (`congvu review import`)."""
+    data_dir = tmp_path_factory.mktemp("decider")
+    shutil.copytree(demo, data_dir, dirs_exist_ok=True)
+    retitle_to_decider(data_dir)
+    assert "1 labels imported" in import_review(data_dir, {DECIDER: "Phê phán"})
+    return data_dir
+
+
+def test_card_moved_from_praise_names_no_one_as_the_one_who_decided_a_sanction(
+    decider: Path,
+) -> None:
+    """The machine read no one criticised: the one its headline gives as the decider is the
+    machine's one who handed out the award, listed with everyone else."""
+    lines = moved_lines(parse(digests(decider)[0]), DECIDER)
+    assert lines[:2] == [UNREAD, "Người được nêu tên: Nguyễn Hữu Thành, Lý Thu Trang, Vũ Minh Đức"]
 
 
 def test_stories_an_analyst_labelled_come_first_newest_first(

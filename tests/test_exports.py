@@ -18,11 +18,13 @@ from pipelines.exports import FORMULA_STARTS, analyst_table, cell_text, neutrali
 from pipelines.selection import Selection, article_rows
 from tests.conftest import ROOT, ended_pid, measured_in_hundred, run_congvu
 from tests.test_digest import (
+    DECIDER,
     UNREAD_CELL,
     crawl_page,
     digests,
     import_review,
     parse,
+    retitle_to_decider,
     store_bidi,
     texts,
 )
@@ -477,6 +479,28 @@ def test_a_row_moved_from_praise_names_no_one_as_named_in_the_machines_sentences
 ) -> None:
     """Its sentences argue praise: under criticism, their people read as the criticised."""
     moved = row_of(exported_rows(exported(from_praise, fmt)), CONFIRMED)
+    assert [moved[k] for k in (SUBJECT, AGENT, OTHERS)] == [UNREAD_CELL, "", ""]
+
+
+@pytest.fixture(scope="module")
+def decider(demo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo data folder after an analyst moved the praise story headlined DECIDER into
+    criticism (`congvu review import`)."""
+    data_dir = tmp_path_factory.mktemp("decider")
+    shutil.copytree(demo, data_dir, dirs_exist_ok=True)
+    retitle_to_decider(data_dir)
+    assert "1 labels imported" in import_review(data_dir, {DECIDER: "Phê phán"})
+    return data_dir
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_row_moved_from_praise_names_no_one_as_the_one_who_decided_a_sanction(
+    decider: Path, fmt: str
+) -> None:
+    """Its headline, read for criticism, gives the machine's one who handed out the award as
+    the decider and no one criticised: the row says the machine did not read who is, and names
+    no decider."""
+    moved = row_of(exported_rows(exported(decider, fmt)), DECIDER)
     assert [moved[k] for k in (SUBJECT, AGENT, OTHERS)] == [UNREAD_CELL, "", ""]
 
 

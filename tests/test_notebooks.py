@@ -32,7 +32,14 @@ from pipelines.snapshot import writing
 from pipelines.store import open_db
 from pipelines.vietnamese import LABEL_NAMES, NO_PROVINCE
 from tests.conftest import ROOT, run_congvu
-from tests.test_digest import FROM_NEUTRAL, FROM_PRAISE, UNREAD_CELL, import_review
+from tests.test_digest import (
+    DECIDER,
+    FROM_NEUTRAL,
+    FROM_PRAISE,
+    UNREAD_CELL,
+    import_review,
+    retitle_to_decider,
+)
 
 NOTEBOOKS = ["1.0-weekly-overview.ipynb", "2.0-criticism-review.ipynb", "3.0-model-quality.ipynb"]
 DEMO = json.loads((ROOT / "crawlers" / "demo" / "expected.json").read_text(encoding="utf-8"))
@@ -618,12 +625,14 @@ def test_pasted_relabelled_story_gives_the_analysts_note_as_text() -> None:
 @pytest.fixture(scope="module")
 def moved_listing(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
     """Notebook 2.0's table of criticism stories (empty cells as "") after an analyst's review
-    file moved a praise story and a neutral one into criticism (`congvu review import`)."""
+    file moved two praise stories (one headlined DECIDER) and a neutral one into criticism
+    (`congvu review import`)."""
     data_dir = tmp_path_factory.mktemp("moved")
     run = run_congvu("demo", "--data-dir", str(data_dir))
     assert run.returncode == 0, run.stdout + run.stderr
-    picks = {FROM_PRAISE: "Phê phán", FROM_NEUTRAL: "Phê phán"}
-    assert "2 labels imported" in import_review(data_dir, picks)
+    retitle_to_decider(data_dir)
+    picks = {FROM_PRAISE: "Phê phán", FROM_NEUTRAL: "Phê phán", DECIDER: "Phê phán"}
+    assert "3 labels imported" in import_review(data_dir, picks)
     with pytest.MonkeyPatch.context() as monkeypatch:
         return listing(execute(NOTEBOOKS[1], data_dir, monkeypatch)).fillna("")
 
@@ -654,4 +663,13 @@ def test_criticism_review_says_the_machine_did_not_read_who_is_criticised_in_an_
 ) -> None:
     """The machine called the meeting neutral: the chairman it names is not the one criticised."""
     row = listed(moved_listing, FROM_NEUTRAL)
+    assert row[ROLE_COLUMNS].tolist() == [UNREAD_CELL, "", ""]
+
+
+def test_criticism_review_names_no_one_as_the_one_who_decided_a_sanction_in_a_moved_story(
+    moved_listing: pd.DataFrame,
+) -> None:
+    """Its headline, read for criticism, gives the machine's one who handed out the award as
+    the decider and no one criticised: the machine read no role for the analyst's label."""
+    row = listed(moved_listing, DECIDER[:40])  # the table shows a headline's first 50
     assert row[ROLE_COLUMNS].tolist() == [UNREAD_CELL, "", ""]
