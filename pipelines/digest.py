@@ -40,6 +40,7 @@ from pipelines.vietnamese import (
     NO_PROVINCE,
     STORY_COUNTING,
     day_text,
+    drift_text,
     error_text,
     evidence_of_text,
     review_text,
@@ -369,13 +370,15 @@ def site_results(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict]:
     results = []
     for row in rows.to_dict("records"):
         counts = json.loads(row["counts"] or "{}")
+        warning = row["warning"] if isinstance(row["warning"], str) else ""
         results.append(
             {
                 **row,
                 "errors": [error_text(k, n) for k, n in json.loads(row["errors"] or "{}").items()],
                 "stored": stored_links(counts),
                 "unchanged": counts.get("unchanged", 0),
-                "warning": row["warning"] if isinstance(row["warning"], str) else "",
+                "warning": warning,
+                "drift": drift_text(warning) if warning else "",
             }
         )
     return results

@@ -18,6 +18,11 @@ USUAL_FALLBACK_SHARE = 0.2  # ...while usually fewer than a fifth did
 UNDATED_SHARE = 0.5  # warn when over half the articles were stored without a date...
 USUAL_UNDATED_SHARE = 0.2  # ...while usually fewer than a fifth were
 MIN_ARTICLES = 4  # fewer extracted articles are too few for a share
+# What each drift warning says (in its English text, as stored in crawl_run_sites.warning), so
+# the digest can say the same in Vietnamese (pipelines/vietnamese.py DRIFT_TEXT).
+FEWER_LINKS = "article links found"
+FALLBACK = "needed the generic extractor"
+UNDATED = "stored without a date"
 
 
 def extracted(counts: dict[str, int]) -> int:
@@ -82,20 +87,25 @@ def drift_warning(site: SiteCrawl, history: list[tuple[int, dict]]) -> str:
     usual = median(links for links, _ in history)
     if usual >= MIN_USUAL_LINKS and site.discovered < DROP * usual:
         return (
-            f"layout drift? {site.discovered} article links found, usually {usual:.0f}: "
+            f"layout drift? {site.discovered} {FEWER_LINKS}, usually {usual:.0f}: "
             f"check the profile with `congvu sites check {site.site}`"
         )
     usually = jumped(fallback_share, site.counts, history, FALLBACK_SHARE, USUAL_FALLBACK_SHARE)
     if usually is not None:
         return (
-            f"layout drift? {fallback_share(site.counts):.0%} of articles needed the generic "
-            f"extractor, usually {usually:.0%}: the profile's selectors stopped matching"
+            f"layout drift? {fallback_share(site.counts):.0%} of articles {FALLBACK}, "
+            f"usually {usually:.0%}: the profile's selectors stopped matching"
         )
     usually = jumped(undated_share, site.counts, history, UNDATED_SHARE, USUAL_UNDATED_SHARE)
     if usually is not None:
         return (
-            f"layout drift? {undated(site.counts)} of {extracted(site.counts)} articles stored "
-            f"without a date, usually {usually:.0%}: check the profile's published_at rules "
+            f"layout drift? {undated(site.counts)} of {extracted(site.counts)} articles {UNDATED}, "
+            f"usually {usually:.0%}: check the profile's published_at rules "
             f"with `congvu sites check {site.site}`"
         )
     return ""
+
+
+def drift_kind(warning: str) -> str:
+    """Which drift a stored warning reports (FEWER_LINKS, FALLBACK, UNDATED), or "" if none."""
+    return next((kind for kind in (FEWER_LINKS, FALLBACK, UNDATED) if kind in warning), "")

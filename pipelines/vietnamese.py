@@ -8,6 +8,7 @@ import pandas as pd
 
 from crawlers.dates import VN_TZ
 from nlp.classify import RANGE_COVERS, MixPrecision
+from pipelines.drift import FALLBACK, FEWER_LINKS, UNDATED, drift_kind
 
 # The department's names for the three labels (its labeling guide): every page, sheet and
 # notebook analysts read uses these, never the codes stored in the database.
@@ -187,3 +188,20 @@ def window_text(since: datetime | None, until: datetime) -> str:
     if end.endswith(day):
         start = start.removesuffix(day)
     return f"từ {start} đến {end}"
+
+
+# What each kind of layout drift (pipelines/drift.py) means to the analyst.
+DRIFT_TEXT = {
+    FEWER_LINKS: "số liên kết bài tìm được giảm mạnh so với các lần chạy trước",
+    FALLBACK: "phần lớn bài phải đọc bằng bộ trích xuất chung vì cấu hình của trang không còn khớp",
+    UNDATED: "phần lớn bài không đọc được ngày đăng, trong khi các lần chạy trước vẫn đọc được",
+}
+
+
+def drift_text(warning: str) -> str:
+    """A site's drift warning in Vietnamese: what changed, and what the technical staff must do."""
+    said = DRIFT_TEXT.get(drift_kind(warning), "trang thu thập được khác hẳn các lần chạy trước")
+    return (
+        f"{said}, có thể trang đã đổi giao diện; bộ phận kỹ thuật cần kiểm tra lại cấu hình thu "
+        "thập của trang."
+    )

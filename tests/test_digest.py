@@ -19,6 +19,7 @@ from crawlers import failures
 from crawlers.dates import VN_TZ
 from crawlers.text import BIDI
 from nlp.classify import DEFAULT_MODEL, models_dir
+from pipelines.crawl import SiteCrawl
 from pipelines.digest import (
     cue_lexicon,
     digests_showing,
@@ -28,6 +29,7 @@ from pipelines.digest import (
     render_digest,
     safe_url,
 )
+from pipelines.drift import drift_warning
 from pipelines.exports import analyst_table, write_xlsx
 from pipelines.notebooks import labelled_articles
 from pipelines.notebooks import story_counts as notebook_story_counts
@@ -305,6 +307,51 @@ def test_an_article_loaded_later_is_shown_only_by_the_digests_that_count_it(
     """A review import rewrites only the later night's digest for it (digests_showing): the
     earlier nights' charts do not count it."""
     assert crawled_later["showing"] == crawled_later["runs"][-1:]
+
+
+# A site's crawl counters and the counters of its usual runs that make each kind of layout drift,
+# and the words the digest must say of it.
+DRIFTS = {
+    "fewer_links": ({}, 3, {}, 40, "số liên kết bài tìm được giảm mạnh"),
+    "fallback": (
+        {"extraction/fallback": 8, "extraction/profile": 2}, 30,
+        {"extraction/profile": 10}, 30, "phải đọc bằng bộ trích xuất chung",
+    ),
+    "undated": (
+        {"extraction/profile": 10, "date/missing": 8}, 30,
+        {"extraction/profile": 10}, 30, "không đọc được ngày đăng",
+    ),
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module", params=sorted(DRIFTS))
+def drift_said(
+    request: pytest.FixtureRequest, demo: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, str]:
+    """The warning paragraph of the demo's first digest, written again after its first site got
+    the drift warning drift_warning gives for DRIFTS[kind], and the words expected in it."""
+    counts, found, usual, usually_found, words = DRIFTS[request.param]
+    data_dir = tmp_path_factory.mktemp(f"drift-{request.param}")
+    shutil.copytree(demo, data_dir, dirs_exist_ok=True)
+    first_run = runs(data_dir)[0][0]
+    site = SiteCrawl("demo", "ok", 10, found, 12, {}, "", counts)
+    warning = drift_warning(site, [(usually_found, usual)] * 3)
+    for db in (data_dir / "store" / "congvu.duckdb", data_dir / "congvu.duckdb"):
+        with duckdb.connect(str(db)) as con:
+            con.execute(
+                "UPDATE crawl_run_sites SET warning = ? WHERE run_id = ?", [warning, first_run]
+            )
+    done = run_congvu("digest", "--run", first_run, "--data-dir", str(data_dir))
+    assert done.returncode == 0, done.stdout + done.stderr
+    (said,) = texts(parse(digests(data_dir)[0]), "//p[starts-with(., 'Cảnh báo')]")
+    return said, words
+
+
+def test_digest_says_which_layout_drift_a_site_shows(drift_said: tuple[str, str]) -> None:
+    """A site gone mostly undated or read by the generic extractor is not said to have lost
+    articles: the technical staff would look for the wrong fault."""
+    said, words = drift_said
+    assert words in said
 
 
 def test_sources_named_by_title(demo: Path) -> None:
