@@ -80,3 +80,70 @@ def segment_lines(line_list: list[str]) -> list[list[str]]:
     # underthesea's CRF tokenizer takes about 1.3 s per 50,000 characters: the models segment
     # only an article's head, and the lexicon matches syllables without it.
     return [word_tokenize(line) for line in line_list]
+
+
+# A piece underthesea split off the sentence before it that cannot open a sentence: it starts
+# with punctuation ("Không có cơ sở!, đó là lời khẳng định…"), a closing quote or (checked
+# apart) a lower-case letter. An opening straight quote is followed by a letter.
+_CONTINUATION_RE = re.compile(r"[,;:.…)\]}”’»]|[\"'](?!\w)")
+# The related-article lines VnExpress texts end with: a headline glued to its date,
+# "Buộc thôi việc cán bộ VKS nhận 'chạy án' 120 triệu đồng(28/08/2003)".
+_LINK_LINE_RE = re.compile(r"\S\(\d{1,2}/\d{1,2}/\d{4}\)$")
+
+
+def continues(piece: str) -> bool:
+    """Whether a sentence split off by underthesea starts as the rest of the one before it."""
+    return piece[:1].islower() or _CONTINUATION_RE.match(piece) is not None
+
+
+def joined_sentences(line: str) -> dict[str, str]:
+    """Each sentence of a line (as `sentences` splits it) -> it with those that continue it or
+    that it continues, in the line's own spacing."""
+    pieces = [s for s in sent_tokenize(line) if s.strip()]
+    spans: list[tuple[int, int]] = []  # (-1, -1): a piece not found as is in the line
+    at = 0
+    for piece in pieces:
+        start = line.find(piece, at)
+        spans.append((start, start + len(piece)) if start >= 0 else (-1, -1))
+        at = max(at, spans[-1][1])
+    groups: list[list[int]] = []
+    for k, piece in enumerate(pieces):
+        if groups and continues(piece):
+            groups[-1].append(k)
+        else:
+            groups.append([k])
+    out: dict[str, str] = {}
+    for group in groups:
+        first, last = spans[group[0]], spans[group[-1]]
+        found = all(spans[k][0] >= 0 for k in group)
+        text = line[first[0] : last[1]] if found else " ".join(pieces[k] for k in group)
+        for k in group:
+            out.setdefault(pieces[k], text)
+    return out
+
+
+def readable_evidence(evidence: list[str], text: str) -> list[str]:
+    """Evidence sentences of a text as an analyst should read them, each once.
+
+    A sentence is shown with the sentences of its line that continue it or that it continues, so
+    a quote keeps its speaker; a related-article link line (another article's headline and
+    date) is left out. The models' sentences (`sentences`) are not changed.
+    """
+    wanted = set(evidence)
+    shown: dict[str, str] = {}
+    links: set[str] = set()
+    for line in lines(text):
+        if not any(s in line for s in wanted):
+            continue
+        joined = joined_sentences(line)
+        for sentence in wanted & joined.keys():
+            shown.setdefault(sentence, joined[sentence])
+            if _LINK_LINE_RE.search(line):
+                links.add(sentence)
+    out: list[str] = []
+    for sentence in evidence:
+        whole = shown.get(sentence, sentence)
+        if sentence in links or _LINK_LINE_RE.search(sentence) or whole in out:
+            continue
+        out.append(whole)
+    return out

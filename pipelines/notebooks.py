@@ -30,7 +30,7 @@ from pipelines.digest import (
     without_headline,
 )
 from pipelines.search import fold
-from pipelines.selection import ARTICLE_DAY, CURRENT_LABEL, relabelled
+from pipelines.selection import ARTICLE_DAY, CURRENT_LABEL, EVIDENCE_TEXT, readable, relabelled
 from pipelines.store import open_db
 from pipelines.vietnamese import LABEL_NAMES, evidence_of_text, label_name, review_text
 
@@ -62,9 +62,10 @@ def labelled_articles(con: duckdb.DuckDBPyConnection, model_id: str) -> pd.DataF
     publication date in Vietnam (the fetch date when undated), `week` its Monday; `label` is the
     model's, `analyst_label` the current analyst label (view analyst_labels), `current_label` the
     one that decides where a story is listed and counted (CURRENT_LABEL); `copies` is the number
-    of copies of its story, labelled or not (as on the digest's cards).
+    of copies of its story, labelled or not (as on the digest's cards). The evidence is as
+    analysts read it (pipelines/selection.py readable).
     """
-    return con.execute(
+    rows = con.execute(
         f"""
         WITH copies AS (
             SELECT story_id, count(*) AS copies FROM article_stories GROUP BY story_id
@@ -75,7 +76,7 @@ def labelled_articles(con: duckdb.DuckDBPyConnection, model_id: str) -> pd.DataF
                CAST(date_trunc('week', {ARTICLE_DAY}) AS DATE) AS week,
                p.province, c.label, c.score_praise, c.score_criticism, c.score_neutral,
                c.evidence, a.title, a.url, al.label AS analyst_label, al.reviewer,
-               al.note AS analyst_note, {CURRENT_LABEL} AS current_label
+               al.note AS analyst_note, {CURRENT_LABEL} AS current_label, {EVIDENCE_TEXT}
         FROM articles a
         LEFT JOIN classifications c ON c.article_id = a.article_id AND c.model_id = ?
         LEFT JOIN sites s ON s.site = a.site
@@ -88,6 +89,7 @@ def labelled_articles(con: duckdb.DuckDBPyConnection, model_id: str) -> pd.DataF
         """,
         [model_id],
     ).df()
+    return readable(rows)
 
 
 def unlabelled_articles(con: duckdb.DuckDBPyConnection, model_id: str) -> int:

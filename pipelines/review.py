@@ -30,6 +30,7 @@ from pipelines.exports import (
 )
 from pipelines.lake import begin, retried, rollback
 from pipelines.paths import DataPaths
+from pipelines.selection import EVIDENCE_TEXT, readable
 from pipelines.snapshot import writing
 from pipelines.store import existing_db, open_db
 from pipelines.vietnamese import LABEL_NAMES, province_name
@@ -78,8 +79,8 @@ def review_candidates(
     analyst already labelled is left out; dates are Vietnam dates (fetch date when undated).
     """
     with open_db(db, read_only=True) as con:
-        return con.execute(
-            """
+        rows = con.execute(
+            f"""
             WITH reviewed AS (
                 SELECT DISTINCT coalesce(s.story_id, l.article_id) AS story
                 FROM analyst_labels l LEFT JOIN article_stories s USING (article_id)
@@ -89,7 +90,7 @@ def review_candidates(
                        coalesce(a.published_at, a.fetched_at) AS dated,
                        c.label AS model_label,
                        greatest(c.score_praise, c.score_criticism, c.score_neutral) AS certainty,
-                       c.evidence, a.url, c.model_id,
+                       c.evidence, {EVIDENCE_TEXT}, a.url, c.model_id,
                        coalesce(s.story_id, a.article_id) AS story
                 FROM articles a
                 JOIN classifications c ON c.article_id = a.article_id AND c.model_id = ?
@@ -108,6 +109,7 @@ def review_candidates(
             """,
             [model_id, start, end, limit],
         ).df()
+    return readable(rows)
 
 
 def write_review_sheet(frame: pd.DataFrame, target: Path) -> Path:

@@ -10,8 +10,9 @@ import duckdb
 import pandas as pd
 
 from nlp.provinces import main_province, province_names
-from nlp.text import normalize
+from nlp.text import normalize, readable_evidence
 from pipelines.charts import UNLABELLED
+from pipelines.enrich import ARTICLE_TEXT, analysed
 from pipelines.vietnamese import LABEL_NAMES
 
 # An article's day: its publication date in Vietnam, or the day it was fetched when undated
@@ -20,6 +21,20 @@ ARTICLE_DAY = "CAST(coalesce(a.published_at, a.fetched_at) AS DATE)"
 # An article's current label: its analyst's (view analyst_labels `al`) when reviewed, else the
 # model's (classifications `c`). It decides where a story is listed and counted.
 CURRENT_LABEL = "coalesce(al.label, c.label)"
+# The text the model read, for a row with evidence (classifications `c`): readable() needs it.
+EVIDENCE_TEXT = f"CASE WHEN len(c.evidence) > 0 THEN {ARTICLE_TEXT} END AS evidence_text"
+
+
+def readable(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows with EVIDENCE_TEXT, their `evidence` as analysts read it (nlp.text.readable_evidence:
+    a continuation joined to its sentence, link lines left out), `evidence_text` dropped."""
+    evidence = [
+        readable_evidence(list(e), analysed(t)) if isinstance(t, str) else e
+        for e, t in zip(rows["evidence"], rows["evidence_text"], strict=True)
+    ]
+    return rows.drop(columns="evidence_text").assign(
+        evidence=pd.Series(evidence, rows.index, dtype=object)
+    )
 
 
 def relabelled(label: object, analyst_label: object) -> bool:
@@ -69,9 +84,10 @@ def article_rows(con: duckdb.DuckDBPyConnection, selection: Selection) -> pd.Dat
     """The selected articles, newest first, each with its source's title, the model's label,
     score and evidence, its story and number of copies (those loaded by loaded_until), province,
     the people and bodies it names (most mentioned first), its current analyst label (view
-    analyst_labels) and its `current_label` (CURRENT_LABEL)."""
+    analyst_labels) and its `current_label` (CURRENT_LABEL). The evidence is as analysts read
+    it (readable)."""
     where, params = selection.where()
-    return con.execute(
+    rows = con.execute(
         f"""
         WITH chosen AS (
             SELECT a.article_id, p.province
@@ -99,7 +115,7 @@ def article_rows(con: duckdb.DuckDBPyConnection, selection: Selection) -> pd.Dat
                coalesce(st.story_id, a.article_id) AS story_id, coalesce(cp.copies, 1) AS copies,
                chosen.province, n.people, n.bodies,
                al.label AS analyst_label, al.reviewer, al.labelled_at, al.note AS analyst_note,
-               {CURRENT_LABEL} AS current_label
+               {CURRENT_LABEL} AS current_label, {EVIDENCE_TEXT}
         FROM chosen JOIN articles a USING (article_id)
         LEFT JOIN sites s ON s.site = a.site
         LEFT JOIN classifications c ON c.article_id = a.article_id AND c.model_id = ?
@@ -111,6 +127,7 @@ def article_rows(con: duckdb.DuckDBPyConnection, selection: Selection) -> pd.Dat
         """,
         [*params, selection.loaded_until, selection.model_id],
     ).df()
+    return readable(rows)
 
 
 def daily_labels(con: duckdb.DuckDBPyConnection, selection: Selection) -> pd.DataFrame:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from itertools import islice
 from pathlib import Path
 
+import lxml.html
 import numpy as np
 import pytest
+from openpyxl import load_workbook
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from nlp.classify import LABELS, Classifier, load_classifier
-from nlp.datafiles import read_corpus
+from nlp.datafiles import CORPUS_NAME, load_corpus_texts, read_corpus
 from nlp.evidence import (
     HARD_WIDTH,
     Article,
@@ -31,6 +34,16 @@ from nlp.evidence_training import sentence_examples, stacked
 from nlp.lexicon import CueLexiconClassifier
 from nlp.linear import identity
 from nlp.text import sentences
+from pipelines.classifications import classify_unlabelled
+from pipelines.digest import render_report
+from pipelines.exports import EVIDENCE, analyst_table, write_xlsx
+from pipelines.load import load_staged
+from pipelines.notebooks import evidence_sentences, labelled_articles
+from pipelines.paths import DataPaths
+from pipelines.review import review_candidates
+from pipelines.selection import Selection, article_rows
+from pipelines.store import open_db
+from pipelines.vietnamese import LABEL_NAMES
 
 
 @pytest.fixture(scope="module")
@@ -305,3 +318,86 @@ def test_an_ensemble_member_reading_other_embeddings_is_refused() -> None:
 def test_an_ensemble_member_with_an_unknown_option_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown"):
         EvidenceOptions(members=({"colour": "red"},))
+
+
+# What analysts are shown of the released model's evidence, from a real store of two real corpus
+# articles: "Mãi lộ nơi cửa biển", whose evidence holds ", đó là lời khẳng định của ông Nguyễn
+# Văn Sơn…" (underthesea split "Không có cơ sở!, đó là…" after "!": the official's denial read
+# as a confirmation), and an article whose evidence is other articles' dated link lines.
+SHOWN_ARTICLES = {
+    "Test_Full/XH_VNE_T_ (411).txt": "https://bao.example.vn/mai-lo.html",
+    "Train_Full/PL_ VNE_ (836).txt": "https://bao.example.vn/chay-an.html",
+}
+DENIAL_URL, LINKS_URL = SHOWN_ARTICLES.values()
+DENIAL = "Không có cơ sở!, đó là lời khẳng định của ông Nguyễn Văn Sơn"
+MODEL = "evidence-lr-1"
+
+
+@pytest.fixture(scope="module")
+def shown_store(
+    shared_dir: Path, released: Classifier, tmp_path_factory: pytest.TempPathFactory
+) -> DataPaths:
+    """A store of the two articles, loaded and classified by the released model."""
+    paths = DataPaths(tmp_path_factory.mktemp("shown"))
+    texts = load_corpus_texts(shared_dir / "corpus" / CORPUS_NAME, SHOWN_ARTICLES)
+    staged = paths.staging / "r1" / "example.jsonl"
+    staged.parent.mkdir(parents=True)
+    records = [
+        {
+            "url": url,
+            "canonical_url": url,
+            "site": "example",
+            "title": texts[corpus_id].strip().split("\n", 1)[0],
+            "body": texts[corpus_id].strip().split("\n", 1)[1],
+            "published_at": "2026-03-07T08:01:00+07:00",
+            "fetched_at": "2026-03-07T09:00:00+00:00",
+        }
+        for corpus_id, url in SHOWN_ARTICLES.items()
+    ]
+    staged.write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8"
+    )
+    with open_db(paths.store) as con:
+        load_staged(con, paths.staging)
+    classify_unlabelled(paths, released, wait_s=5)
+    return paths
+
+
+def workbook_cells(paths: DataPaths, tmp_path: Path) -> dict[str, str]:
+    """The criticism sheet's evidence cell of each article, by link (as `congvu export`)."""
+    with open_db(paths.store, read_only=True) as con:
+        rows = article_rows(con, Selection(MODEL))
+    target = write_xlsx(analyst_table(rows), tmp_path / "export.xlsx", [])
+    sheet = load_workbook(target)[LABEL_NAMES["criticism"]]
+    header = [c.value for c in sheet[1]]
+    return {
+        r[header.index("Liên kết")]: r[header.index(EVIDENCE)] or ""
+        for r in sheet.iter_rows(min_row=2, values_only=True)
+    }
+
+
+def test_the_card_shows_the_denial_whole(shown_store: DataPaths) -> None:
+    with open_db(shown_store.store, read_only=True) as con:
+        page = lxml.html.fromstring(render_report(con, Selection(MODEL)))
+    quotes = [q.text_content() for q in page.xpath("//article//blockquote")]
+    assert any(q.startswith(DENIAL) for q in quotes)
+
+
+def test_the_workbook_cell_shows_the_denial_whole(shown_store: DataPaths, tmp_path: Path) -> None:
+    assert DENIAL in workbook_cells(shown_store, tmp_path)[DENIAL_URL]
+
+
+def test_the_workbook_cell_shows_no_link_line(shown_store: DataPaths, tmp_path: Path) -> None:
+    assert "(28/08/2003)" not in workbook_cells(shown_store, tmp_path)[LINKS_URL]
+
+
+def test_the_notebook_shows_the_denial_whole(shown_store: DataPaths) -> None:
+    with open_db(shown_store.store, read_only=True) as con:
+        rows = labelled_articles(con, MODEL).set_index("url")
+    shown = evidence_sentences(rows.at[DENIAL_URL, "evidence"], rows.at[DENIAL_URL, "title"])
+    assert any(s.startswith(DENIAL) for s in shown)
+
+
+def test_the_review_sheet_shows_the_denial_whole(shown_store: DataPaths) -> None:
+    rows = review_candidates(shown_store.store, MODEL, None, None, 10).set_index("url")
+    assert any(s.startswith(DENIAL) for s in rows.at[DENIAL_URL, "evidence"])
