@@ -30,9 +30,9 @@ from pipelines.store import open_db
 # split takes its last given name back ("thứ trưởng Đặng Hùng Võ"); universities, academies and
 # hospitals head bodies, named after their place alone ("ĐH Huế"), and an acronym's head glued
 # to its place is a body ("TAND Bà Rịa - Vũng Tàu"); "Quỹ", "Hội" head bodies and keep what
-# they are for after "Vì" ("Quỹ Vì người nghèo"); a court's level follows it ("VKS tối cao"); a province in
-# a quoted nickname (Dũng “Huế”) or a sports team's or club's name ("đội bóng CA TP.HCM") is no
-# place.
+# they are for after "Vì" ("Quỹ Vì người nghèo"); a court's level follows it ("VKS tối cao");
+# a province in a quoted nickname (Dũng “Huế”) or a sports team's or club's name ("đội bóng CA
+# TP.HCM") is no place.
 RULES_VERSION = 7
 # The SHA-256 of those files as RULES_VERSION was last set for them: tests/test_rules_version.py
 # fails when one changes. New values: `sha256sum nlp/entities.py nlp/names.py nlp/provinces.py`.
