@@ -35,7 +35,8 @@ TITLES = {
     "Cục trưởng", "Trưởng phòng", "Chánh án", "Viện trưởng", "Đại tá", "Thượng tá", "Trung tá",
     "Thiếu tá", "Đại úy", "Thượng úy", "Trung úy", "Thiếu úy", "Đại tướng", "Thượng tướng",
     "Trung tướng", "Thiếu tướng", "Bác sĩ", "BS", "Luật sư", "LS", "Giáo sư", "GS", "PGS",
-    "Tiến sĩ", "TS", "Thạc sĩ", "ThS", "Nhân viên", "Đại biểu", "ĐB",
+    "Tiến sĩ", "TS", "Thạc sĩ", "ThS", "Nhân viên", "Đại biểu", "ĐB", "Vụ trưởng", "Vụ phó",
+    "Huấn luyện viên", "HLV",
 }  # fmt: skip
 # Titles and callings, in any case, that make a capitalised name right after them a person's
 # ("Phó thủ tướng Vũ Khoan", "luật sư Hà Đăng"); "Phó", "Trưởng", "Tổng" alone begin other words.
@@ -53,13 +54,15 @@ SCHOOL_HEADS = {
     "ĐH", "Đại học", "Trường ĐH", "Trường Đại học", "Học viện", "Bệnh viện", "BV", "Cao đẳng",
     "Trường Cao đẳng",
 }  # fmt: skip
-# First words of public bodies and companies, which the CRF often calls locations.
+# First words of public bodies, companies and clubs, which the CRF often calls locations or
+# persons ("CLB Hoàng Anh Gia Lai"; "DNTN", a private firm, bears its owner's name).
 ORG_HEADS = {
     "Sở", "Bộ", "UBND", "HĐND", "Ủy ban", "Văn phòng", "Ban", "Cục", "Chi cục", "Tổng cục",
     "Công ty", "Tổng công ty", "Tập đoàn", "Ngân hàng", "Trường", "Bệnh viện", "Công an",
     "Tòa án", "TAND", "Viện", "VKSND", "Hội", "Đảng ủy", "Tỉnh ủy", "Thành ủy", "Huyện ủy",
     "Thanh tra", "Quốc hội", "Chính phủ", "Phòng", "Đài", "Báo", "Liên đoàn", "Hiệp hội",
-    "VKS", "BHXH", "Bảo hiểm xã hội", "Hạt kiểm lâm", "Hạt Kiểm lâm", "Quỹ", *SCHOOL_HEADS,
+    "VKS", "BHXH", "Bảo hiểm xã hội", "Hạt kiểm lâm", "Hạt Kiểm lâm", "Quỹ", "CLB", "Câu lạc bộ",
+    "DNTN", *SCHOOL_HEADS,
 }  # fmt: skip
 # Heads that name one body on their own; any other head alone ("Bộ", "UBND") names none.
 WHOLE_NAMES = {"Quốc hội", "Chính phủ", "Tỉnh ủy", "Thành ủy", "Huyện ủy", "Đảng ủy"}
@@ -118,8 +121,17 @@ VERB_FIELDS = {
 # bắt làm nô lệ"): the rules cannot tell where that name ends and name no body.
 PURPOSE_POS = {"N", "Nc", "A", "V"}
 PURPOSE_JOINS = {"của"}
+# Parts of speech of lower-case words that may go on a body's capitalised field, before its unit
+# or a capitalised word: nouns and adjectives ("Hội Liên hiệp thanh niên Việt Nam").
+NOUN_POS = {"N", "A"}
 PASSIVES = {"bị", "được"}
 NAME_END_POS = {"R", "P", "E", "C", "L", "CH"}
+# Parts of speech of words that begin a new clause and end any name before them: conjunctions,
+# adverbs, pronouns (underthesea's "C", "R", "P"), but no joining word of a field ("và").
+CLAUSE_POS = {"C", "R", "P"}
+# Words for vehicles, goods and brands: a capitalised name right after one is a model's or
+# brand's ("bán chiếc xe Minsk", "nhãn hiệu Honda"), no body, place or person.
+THING_NOUNS = {"xe", "xe máy", "ô tô", "máy", "điện thoại", "hiệu", "nhãn hiệu", "thương hiệu"}
 # Joining words inside a field: "Sở Kế hoạch và Đầu tư", "Sở Lao động - Thương binh và Xã hội".
 FIELD_JOINS = {"và", "-", "–", "&", ","}
 # The administrative unit words before a body's place ("UBND tỉnh Hòa An", "Công an TP Huế").
@@ -151,7 +163,7 @@ YEAR_BRANCHES = {
 # person ("Trường THPT Lê Quý Đôn", "Giải thưởng Hồ Chí Minh"), not a person the article names.
 NAMED_AFTER = {
     "Trường", "THPT", "THCS", "PTTH", "PTCS", "Tiểu học", "Đại học", "ĐH", "Học viện", "Bệnh viện",
-    "BV", "Nhà máy", "Xí nghiệp", "Công ty", "Tổng công ty", "Giải thưởng", "Giải", "Quỹ",
+    "BV", "Nhà máy", "Xí nghiệp", "Công ty", "Tổng công ty", "DNTN", "Giải thưởng", "Giải", "Quỹ",
     "Huân chương", "Học bổng", "Đường", "đường", "Phố", "phố", "Cầu", "cầu", "Chợ", "Cung",
     "Nhà văn hóa", "Bảo tàng", "Lăng", "Tượng đài", "Tư tưởng", "Đoàn", "Đội", "Thư viện",
     "Trung tâm", "Khu", "Hẻm", "Quảng trường", "Công viên", "Nhà thiếu nhi",
@@ -159,6 +171,11 @@ NAMED_AFTER = {
 # Forms of address, with the elders' "Bác" and "Cụ": one and a family name refer to a person
 # ("Bác Hồ"), unless they are the name of a place of the address table ("Cô Tô").
 ADDRESS_FORMS = HONORIFICS | {"Bác", "Cụ"}
+# A place or a market is named after someone with "Ông" or "Bà" inside its name ("Vàm Bà Kén",
+# "Chợ Ông Tạ"); a person's name has them only before it.
+PLACE_FORMS = {"Ông", "Bà"}
+# The country's names: a person's name never ends with them ("Interpol Việt Nam" is a body).
+NATION = {"Việt Nam", "VN"}
 # The numbers that follow "thứ" in a weekday's name ("thứ Bảy"); Sunday is "Chủ nhật".
 WEEKDAY_NUMBERS = {"hai", "ba", "tư", "năm", "sáu", "bảy"}
 DAY_SYLLABLES = WEEKDAY_NUMBERS | {"thứ", "chủ", "nhật"}
@@ -331,9 +348,9 @@ def _tagged_counts(text: str, max_chars: int | None) -> dict[Entity, int]:
         used += len(sentence)
         if len(sentence) > MAX_SENTENCE_CHARS:
             sentence = sentence[:MAX_SENTENCE_CHARS].rsplit(" ", 1)[0]
-        tagged = _titled(
-            _opening_noun_lowered(_without_weekdays(_split_heads(_dotted(tag_sentence(sentence)))))
-        )
+        tagged = _dotted(tag_sentence(sentence))
+        tagged = _unnamed_things(_clauses_cut(_split_places(_split_heads(tagged))))
+        tagged = _titled(_opening_noun_lowered(_without_weekdays(tagged)))
         words = [word for word, *_ in tagged]
         pos = [p for _, p, *_ in tagged]
         bodies = _bodies(words, pos)
@@ -406,6 +423,55 @@ def _split_heads(tagged: list[Tagged]) -> list[Tagged]:
             out += [(head, pos, chunk, tag), (rest, pos, chunk, f"I-{label}" if label else "O")]
         else:
             out.append((word, pos, chunk, tag))
+    return out
+
+
+def _split_places(tagged: list[Tagged]) -> list[Tagged]:
+    """The tagged words, a place underthesea glued to the verb after it split from it.
+
+    "TAND Hai Bà Trưng trùng với": the court is "TAND Hai Bà Trưng", and "trùng" ends its name.
+    """
+    out: list[Tagged] = []
+    for word, pos, chunk, tag in tagged:
+        parts = word.split(" ")
+        capitals = next((n for n, p in enumerate(parts) if not p[:1].isupper()), len(parts))
+        place = " ".join(parts[:capitals])
+        rest = parts[capitals:]
+        if capitals > 1 and rest and all(p.islower() for p in rest) and _is_place(place):
+            out += [(place, "Np", chunk, tag), (" ".join(rest), pos, chunk, "O")]
+        else:
+            out.append((word, pos, chunk, tag))
+    return out
+
+
+def _clauses_cut(tagged: list[Tagged]) -> list[Tagged]:
+    """The tagged words, a name the CRF ran on into the next clause cut where that begins.
+
+    A conjunction, an adverb or a pronoun ("thì", "mới", "này") is in no name: "Viện khoa học
+    hình sự Bộ công an thì Nghĩa mới nhận tội" names the institute; what follows is no name.
+    """
+    out = list(tagged)
+    cut = False
+    for k, (word, pos, chunk, tag) in enumerate(out):
+        if not tag.startswith("I-"):
+            cut = False
+        elif cut or (pos in CLAUSE_POS and word not in FIELD_JOINS):
+            cut = True
+            out[k] = (word, pos, chunk, "O")
+    return out
+
+
+def _unnamed_things(tagged: list[Tagged]) -> list[Tagged]:
+    """The tagged words, a name right after a word for a vehicle or brand ("xe Minsk") no name."""
+    out = list(tagged)
+    thing = False
+    for k, (word, pos, chunk, tag) in enumerate(out):
+        if tag.startswith("B-"):
+            thing = k > 0 and out[k - 1][0].lower() in THING_NOUNS
+        if thing and tag != "O":
+            out[k] = (word, pos, chunk, "O")
+        elif tag == "O":
+            thing = False
     return out
 
 
@@ -542,7 +608,16 @@ def _named(words: list[str], kind: str, span: Sequence[str]) -> list[Entity]:
         return [Entity("person", name)] if _is_full_name(name) else []
     if kind == "person" and form.rstrip(".") in ADMIN_ABBREVIATIONS and name:
         return [Entity("location", name)]  # "TP Lạng Sơn": the city, not a person
-    return [Entity("organization" if _is_body(words) else kind, text)]
+    if kind == "person" and len(words) > 1 and _is_unit_word(words[0]):
+        return [Entity("location", " ".join(words[1:]))]  # "Tỉnh Vĩnh Phú" after a colon
+    if _is_body(words):
+        return [Entity("organization", text)]
+    if kind == "person" and any(s in PLACE_FORMS for s in text.split(" ")[1:]):
+        return [Entity("location", text)]  # "Vàm Bà Kén", "Hai Bà Trưng": named after someone
+    ends_in_place = words[-1] in NATION or bool(province_mentions(words[-1]))
+    if kind == "person" and len(words) > 1 and ends_in_place:
+        return [Entity("organization", text)]  # "Interpol Việt Nam", "Hoàng Anh Gia Lai"
+    return [Entity(kind, text)]
 
 
 def _is_festival_or_year(text: str) -> bool:
@@ -559,7 +634,8 @@ def _is_number_or_letter(text: str) -> bool:
 
 def _names_a_thing(span: Sequence[str], name: str) -> bool:
     """Whether a span makes a full name a school's, prize's or street's, or part of an address."""
-    others = [w for w in span if w != name]
+    # "sau ĐH" is postgraduate study, no school: "Vụ phó ĐH và sau ĐH Ngô Kim Khôi"
+    others = [w for k, w in enumerate(span) if w != name and not (k and span[k - 1] == "sau")]
     return bool(NAMED_AFTER & set(others)) or any(c.isdigit() for w in others for c in w)
 
 
@@ -642,14 +718,20 @@ def _trim(span: Sequence[str], kind: str) -> list[str]:
 
     The words are underthesea's, so "Bộ Công an" keeps "Công an" and "Bộ trưởng" is a title.
     """
-    # an initial keeps its dot ("Đỗ Văn K."); a name has no other punctuation at its ends
+    # an initial keeps its dot ("Đỗ Văn K."); a name has no other punctuation at its ends, and a
+    # bracket or a dash alone is no word of it ("Công ty Dịch vụ kỹ thuật dầu khí (PTSC)")
     words = [w.strip(_PUNCT) + "." * _ends_in_initial(w.strip(_PUNCT_BUT_DOT)) for w in span]
+    words = [w for w in words if w]
     capitalised = [i for i, w in enumerate(words) if w[:1].isupper()]
     if not capitalised:
         return []
+    last = capitalised[-1]
+    # a head written with its field in lower case: "Viện khoa học hình sự Bộ công an"
+    while last + 1 < len(words) and words[last] in ORG_HEADS and _is_head_in_lower(words[last + 1]):
+        last += 1
     first = capitalised[0]
     glued = words[first - 1].split(" ")[-1] if first else ""  # "tham quan Bà" + "Nà"
-    words = [glued] * (glued in ADDRESS_FORMS) + words[first : capitalised[-1] + 1]
+    words = [glued] * (glued in ADDRESS_FORMS) + words[first : last + 1]
     titles = TITLES | HONORIFICS if kind == "person" else TITLES
     # A title, and what follows it in lower case ("Phó chủ tịch UBND xã ..."), up to a body.
     while words:
@@ -664,12 +746,19 @@ def _trim(span: Sequence[str], kind: str) -> list[str]:
     return words
 
 
+def _is_head_in_lower(word: str) -> bool:
+    """Whether a lower-case word is a body's head or field ("công an", "y tế") after a head."""
+    return word.islower() and (word[:1].upper() + word[1:] in ORG_HEADS or _field_words(word))
+
+
 def _is_body(words: Sequence[str]) -> bool:
     """Whether words begin like a public body or company ("Sở", "Viện kiểm sát").
 
-    A head ends a word of underthesea's or goes on in lower case within it: "Bộ trưởng" is a
-    title and "Hội An", "Đài Loan", "Trường Sơn" are places, though they begin with a head; an
-    acronym ("TAND", "ĐH") begins no place.
+    A head ends a word of underthesea's or goes on in lower case within it ("Viện kiểm sát",
+    "Ban chấp hành"): "Bộ trưởng" is a title and "Hội An", "Đài Loan", "Trường Sơn" are places,
+    though they begin with a head; an acronym ("TAND", "ĐH") begins no place. "Hội" in lower-case
+    compounds names meetings, halls and members ("Hội nghị", "Hội trường", "Hội viên"), an
+    association only with a capitalised field ("Hội Nông dân") or as "Hội đồng".
     """
     if not words or words[0] in TITLES:
         return False
@@ -677,8 +766,11 @@ def _is_body(words: Sequence[str]) -> bool:
     syllables = " ".join(words).split(" ")
     for n in (1, 2, 3):
         head = " ".join(syllables[:n])
+        rest = " ".join(first[n:])
+        meeting = head == "Hội" and words[0] not in BODY_HEADS and not _field_words(rest)
+        goes_on = rest.islower() and not meeting
         # an acronym's head glued to a name is a body too: "TAND Bà Rịa", "ĐH Huế"
-        if head in ORG_HEADS and (len(first) <= n or first[n].islower() or head.isupper()):
+        if head in ORG_HEADS and (len(first) <= n or goes_on or head.isupper()):
             return True
     return False
 
@@ -737,16 +829,22 @@ def _body_at(words: Sequence[str], pos: Sequence[str], i: int) -> _Body | None:
             # "VKS tối cao": a court's or a procuracy's level may follow its head in lower case
             lower = field or (head in UNIT_HEADS and word not in VERB_FIELDS)
             run = _field_run(word, words[j + 1 : j + 3]) if lower else 0
+            run = run or (_noun_run(words, pos, j) if field else 0)
             if not run:
                 break
             j += run - 1  # "hành chính" + "công" of "Trung tâm Phục vụ hành chính công"
         field = True
         j += 1
-    # "Bộ Công an điều tra mở rộng": a verb ends a name only before its unit or a name
+    # "Bộ Công an điều tra mở rộng": a verb ends a name only before its unit or a name, or
+    # after a join, which makes it a field ("Bộ Kế hoạch và đầu tư cấp giấy phép")
     while j > i + 1 and words[j - 1] in VERB_FIELDS | {"về"}:
         if j < len(words) and (_is_unit_word(words[j]) or words[j][:1].isupper()):
             break
+        if words[j - 2] in FIELD_JOINS:
+            break
         j -= 1
+    while j > i + 1 and words[j - 1] in FIELD_JOINS | PURPOSE_JOINS:
+        j -= 1  # a name never ends on a join
     unit = j < len(words) and _is_unit_word(words[j])
     if unit:
         j += 1
@@ -842,6 +940,20 @@ def _purpose_run(words: Sequence[str], pos: Sequence[str], j: int) -> int:
         k += 1
     ends = k == len(words) or not words[k][:1].islower() or pos[k] in NAME_END_POS
     return k - j if ends and words[k - 1] not in PURPOSE_JOINS else 0
+
+
+def _noun_run(words: Sequence[str], pos: Sequence[str], j: int) -> int:
+    """How many lower-case nouns from words[j] on go on a capitalised field, up to its unit or
+    a capitalised word (0 if none): "Hội Liên hiệp thanh niên thành phố Huế", "Bệnh viện Chấn
+    thương chỉnh hình TP HCM", "Đại học Tài chính quốc tế Thương mại và Kinh tế Ba Lan"."""
+    k = j
+    while k < len(words) and words[k].islower() and pos[k] in NOUN_POS:
+        if _is_unit_word(words[k]):
+            break
+        k += 1
+    if k == len(words) or _head(words, k) is not None or _is_number_or_letter(words[k]):
+        return 0  # "Công ty Thương mại kỹ thuật điện tử Công ty TNHH ...", "ĐH Thăng Long khối A"
+    return k - j if _is_unit_word(words[k]) or _is_field_name(words[k]) else 0
 
 
 def _field_run(word: str, following: Sequence[str]) -> int:

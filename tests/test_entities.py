@@ -624,3 +624,102 @@ def test_association_keeps_what_it_is_for(fourth_pass: dict) -> None:
 
 def test_supreme_procuracy_abbreviated_is_a_body(fourth_pass: dict) -> None:
     assert "VKS tối cao" in bodies(fourth_pass[SUPREME_PROCURACY])
+
+
+# Corpus articles whose cards cut a body at a join or ran it into a clause, or listed a club, a
+# firm, a country's office or a place among persons (fifth pass; audit5 findings 5 and 6).
+PLAN_MINISTRY = "Test_Full/PL_VNE_T_ (2285).txt"  # "Bộ Kế hoạch và đầu tư cấp giấy phép"
+PETROL_FIRM = "Train_Full/XH_TT_ (3068).txt"  # "Sở Kế hoạch - đầu tư", "DNTN Dương Ngọc Trinh"
+YOUTH_UNION = "Test_Full/XH_VNE_T_ (1555).txt"  # "Hội Liên hiệp thanh niên thành phố Huế"
+ORTHOPAEDICS = "Test_Full/XH_VNE_T_ (5739).txt"  # "Bệnh viện Chấn thương chỉnh hình TP HCM"
+FORENSICS = "Train_Full/PL_ VNE_ (1608).txt"  # "... Bộ công an thì Nghĩa mới nhận tội"
+DISTRICT_COURT = "Test_Full/PL_VNE_T_ (1579).txt"  # underthesea's word "Hai Bà Trưng trùng"
+EXAMS = "Test_Full/XH_VNE_T_ (5546).txt"  # "Vụ phó ĐH và sau ĐH Ngô Kim Khôi"
+MOTORBIKE = "Test_Full/PL_TN_T_ (3809).txt"  # "bán chiếc xe Minsk"
+CONGRESS_HALL = "Test_Full/XH_NLD_T_ (9477).txt"  # "tại Hội trường Ba Đình"
+PLENUM = "Test_Full/XH_TN_T_ (8428).txt"  # "Hội nghị Trung ương 10"
+CLUB = "Train_Full/PL_TN_ (3523).txt"  # "Chủ tịch CLB Hoàng Anh Gia Lai"
+OLD_PROVINCE = "Test_Full/XH_VNE_T_ (2543).txt"  # "rằng: Tỉnh Vĩnh Phú đã chia tách"
+INTERPOL = "Test_Full/PL_TN_T_ (3467).txt"  # "Interpol Việt Nam đã liên hệ"
+COACH = "Test_Full/XH_VNE_T_ (322).txt"  # "HLV Thành Vinh", a commune's name too
+OIL_SERVICES = "Test_Full/PL_TN_T_ (3578).txt"  # "Công ty Dịch vụ kỹ thuật dầu khí (PTSC)"
+
+
+@pytest.fixture(scope="module")
+def fifth_pass(shared_dir: Path) -> dict[str, dict[Entity, int]]:
+    """Those articles' entities with their mentions."""
+    ids = [PLAN_MINISTRY, PETROL_FIRM, YOUTH_UNION, ORTHOPAEDICS, FORENSICS, DISTRICT_COURT]
+    ids += [EXAMS, MOTORBIKE, CONGRESS_HALL, PLENUM, CLUB, OLD_PROVINCE, INTERPOL, COACH]
+    ids += [OIL_SERVICES]
+    texts = load_corpus_texts(shared_dir / "corpus" / CORPUS_NAME, ids)
+    return {i: entity_counts(texts[i]) for i in ids}
+
+
+def test_verb_field_after_a_join_stays_in_the_name(fifth_pass: dict) -> None:
+    assert "Bộ Kế hoạch và đầu tư" in bodies(fifth_pass[PLAN_MINISTRY])
+
+
+def test_no_body_name_ends_on_a_join(fifth_pass: dict) -> None:
+    joins = {"và", "-", "của"}
+    names = [name for found in fifth_pass.values() for name in bodies(found)]
+    assert [name for name in names if name.split(" ")[-1] in joins] == []
+
+
+def test_lower_case_nouns_before_the_unit_stay_in_the_name(fifth_pass: dict) -> None:
+    assert "Hội Liên hiệp thanh niên thành phố Huế" in bodies(fifth_pass[YOUTH_UNION])
+
+
+def test_lower_case_nouns_before_a_place_stay_in_the_name(fifth_pass: dict) -> None:
+    assert "Bệnh viện Chấn thương chỉnh hình TP HCM" in bodies(fifth_pass[ORTHOPAEDICS])
+
+
+def test_body_ends_where_the_next_clause_begins(fifth_pass: dict) -> None:
+    assert "Viện khoa học hình sự Bộ công an" in bodies(fifth_pass[FORENSICS])
+
+
+def test_court_ends_before_the_verb_glued_to_its_place(fifth_pass: dict) -> None:
+    assert "TAND Hai Bà Trưng" in bodies(fifth_pass[DISTRICT_COURT])
+
+
+def test_name_after_postgraduate_studies_is_a_person(fifth_pass: dict) -> None:
+    assert "Ngô Kim Khôi" in people(fifth_pass[EXAMS])
+
+
+def test_motorbike_model_is_no_body(fifth_pass: dict) -> None:
+    assert "Minsk" not in bodies(fifth_pass[MOTORBIKE])
+
+
+def test_hall_is_no_body(fifth_pass: dict) -> None:
+    assert "Hội trường Ba Đình" not in bodies(fifth_pass[CONGRESS_HALL])
+
+
+def test_meeting_is_no_body(fifth_pass: dict) -> None:
+    assert "Hội nghị Trung ương" not in bodies(fifth_pass[PLENUM])
+
+
+def test_club_is_a_body(fifth_pass: dict) -> None:
+    assert "CLB Hoàng Anh Gia Lai" in bodies(fifth_pass[CLUB])
+
+
+def test_province_written_with_a_capital_unit_is_no_person(fifth_pass: dict) -> None:
+    assert "Tỉnh Vĩnh Phú" not in people(fifth_pass[OLD_PROVINCE])
+
+
+def test_private_firm_named_after_its_owner_is_a_body(fifth_pass: dict) -> None:
+    assert "DNTN Dương Ngọc Trinh" in bodies(fifth_pass[PETROL_FIRM])
+
+
+def test_place_named_after_mrs_someone_is_no_person(fifth_pass: dict) -> None:
+    assert "Vàm Bà Kén" not in people(fifth_pass[PETROL_FIRM])
+
+
+def test_office_named_after_the_country_is_no_person(fifth_pass: dict) -> None:
+    assert "Interpol Việt Nam" not in people(fifth_pass[INTERPOL])
+
+
+def test_coach_is_a_person(fifth_pass: dict) -> None:
+    assert "Thành Vinh" in people(fifth_pass[COACH])
+
+
+def test_bracket_leaves_no_double_space(fifth_pass: dict) -> None:
+    assert [e.text for e in fifth_pass[OIL_SERVICES] if "  " in e.text] == []
