@@ -29,7 +29,7 @@ from pipelines.runs import (
     record_run,
     start_run,
 )
-from pipelines.snapshot import NoRoomToPublish, writing
+from pipelines.snapshot import NoRoom, writing
 from pipelines.store import DatabaseLocked, open_db
 from pipelines.stories import group_new_stories
 
@@ -122,7 +122,7 @@ def failure(exc: Exception, paths: DataPaths, report: RunReport) -> str:
     if isinstance(exc, RunLocked):
         return str(exc)
     if report.load is not None:  # the failure came after the load committed
-        once = " once that space is free" if isinstance(exc, NoRoomToPublish) else ""
+        once = " once that space is free" if isinstance(exc, NoRoom) else ""
         return (
             f"{exc}. The crawled articles were loaded: the next run labels any left unlabelled "
             f"and publishes them{once}."
@@ -147,6 +147,7 @@ def nightly(
     started = datetime.now(timezone.utc)
     report = RunReport(claim_run_id(paths.staging, started), started)
     log_to_file(paths.logs / f"{report.run_id}.log")
+    failed: Exception | None = None  # the run's own failure, recorded before any publish
     try:
         with writing(paths, f"nightly {report.run_id}", wait_s) as takeover:
             if takeover:
@@ -159,19 +160,24 @@ def nightly(
                 )
                 finish_run_record(paths, report)
             except Exception as exc:  # reported in the summary; the traceback goes to the log
+                failed = exc
                 log.exception("run %s failed", report.run_id)
                 report.error = failure(exc, paths, report)
                 record_failure(paths, report)
                 if isinstance(exc, DatabaseLocked):  # no publish: it would wait that lock out again
                     raise
     except Exception as exc:  # taking the lock, adopting an old database or publishing failed
-        log.exception("run %s failed", report.run_id)
-        if not report.error:
-            report.error = failure(exc, paths, report)
-            if report.digest is not None:  # publishing failed: the store holds the run as ok
+        if exc is not failed:  # the run's own failure (a locked database) is recorded already
+            log.exception("run %s failed", report.run_id)
+            if report.error:  # publishing failed after the run had: both are said and recorded
+                report.error += f" Publishing failed too: {exc}"
                 record_failure(paths, report)
-            else:  # nothing was written: the next run records it
-                defer_record(paths, report)
+            else:
+                report.error = failure(exc, paths, report)
+                if report.digest is not None:  # publishing failed: the store holds the run as ok
+                    record_failure(paths, report)
+                else:  # nothing was written: the next run records it
+                    defer_record(paths, report)
     (paths.staging / report.run_id / RESERVE).unlink(missing_ok=True)  # the record is written
     log.info("run summary\n%s", report.summary())  # the run's log file keeps it too
     return report
