@@ -128,7 +128,9 @@ def failure(exc: Exception, paths: DataPaths, report: RunReport) -> str:
             f"and publishes them{once}."
         )
     if not any(f.stat().st_size for f in (paths.staging / report.run_id).glob("*.jsonl")):
-        return f"{exc}. No article was crawled."  # it failed before the crawl, or found nothing
+        if report.sites:  # the crawl ended and staged nothing: nothing new, or its sites failed
+            return f"{exc}. The crawl found no new article."
+        return f"{exc}. No article was crawled."  # it failed before the crawl ended
     return f"{exc}. The crawled articles stay staged in {paths.staging}: the next run loads them."
 
 

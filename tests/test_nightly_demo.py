@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -11,6 +13,7 @@ import lxml.html
 import pytest
 
 from nlp.classify import DEFAULT_MODEL, load_classifier
+from pipelines.demo import DEMO_DIR, serve_demo_site
 from pipelines.digest import render_digest, replace_file
 from pipelines.nightly import nightly
 from pipelines.paths import DataPaths
@@ -235,3 +238,48 @@ def test_a_digest_the_redo_cannot_rewrite_is_a_note_not_a_failed_night(
     )
     assert (report.error, report.status, note in report.summary()) == ("", "ok", True)
     assert bodies_and_rewritten(first)[0] == ["Cơ quan, tổ chức: UBND tỉnh Hòa An, Thanh tra tỉnh"]
+
+
+def demo_args(data_dir: Path, origin: str) -> list[str]:
+    """A command's arguments for the demo profile served at origin."""
+    return [
+        "--data-dir",
+        str(data_dir),
+        "--profile",
+        str(DEMO_DIR / "demo.yaml"),
+        "--origin",
+        origin,
+    ]
+
+
+# Holds a database file open read-only, as a reader would, until stdin's end.
+HOLD_READ_ONLY = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+print("open", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_load_failing_after_a_crawl_with_nothing_new_is_not_said_to_follow_no_crawl(
+    demo: dict, tmp_path: Path
+) -> None:
+    # The crawl reads what is stored and finds nothing new; the load then cannot write the
+    # store, held by another process: the run says the crawl found nothing new, not that no
+    # article was crawled.
+    data = Path(shutil.copytree(demo["data_dir"], tmp_path / "data"))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_READ_ONLY, str(DataPaths(data).store)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        with serve_demo_site() as origin:
+            run = run_congvu("nightly", *demo_args(data, origin), "--wait", "1")
+    finally:
+        holder.communicate("")
+    stored = f"{len(DEMO['articles'])} already stored, not fetched again."
+    (failed,) = [line for line in run.stdout.splitlines() if line.startswith("  run failed: ")]
+    assert (run.returncode, stored in run.stdout) == (2, True), run.stdout
+    assert "is locked by another process" in failed, failed
+    assert failed.endswith(". The crawl found no new article."), failed
