@@ -57,8 +57,12 @@ def run_stages(
     origin: str | None,
     wait_s: float,
     frontier: str | None = None,
-) -> None:
-    """Crawl, load, group, find who and where, classify and record (under the lock)."""
+) -> list[str]:
+    """Crawl, load, group, find who and where, classify and record (under the lock).
+
+    Returns the older articles whose who and where was redone: their digests are rewritten once
+    tonight's is written (rewrite_listing).
+    """
     start_run(paths, report)
     known = crawl_state(paths, report)
     checkpoint("crawl")
@@ -81,19 +85,19 @@ def run_stages(
             f"who and where redone by rules version {RULES_VERSION}: {redone} articles, "
             f"{left} left for the next runs"
         )
-    rewrite_listing(paths, report, classifier.model_id, batch)
     report.classified = classify_unlabelled(paths, classifier, wait_s)
     record_run(paths, report, wait_s)  # status running: the digest is not written yet
+    return batch
 
 
 def rewrite_listing(
     paths: DataPaths, report: RunReport, model_id: str, articles: list[str]
 ) -> None:
-    """Rewrite the digests that list these articles, their who and where just redone.
+    """Rewrite the earlier digests that list these articles, their who and where just redone.
 
-    As a review import does, once the redo has committed, each from a read-only connection. A
-    failure is the run's note, naming the digests left stale, never its failure: tonight's own
-    digest matters more.
+    After tonight's digest, written and recorded (a rewritten one then never takes latest.html
+    from it), as a review import does, each from a read-only connection. A failure is the run's
+    note, naming the digests left stale, never its failure: tonight's own digest matters more.
     """
     if not articles:
         return
@@ -101,7 +105,7 @@ def rewrite_listing(
     done = 0
     try:
         with open_db(paths.store, read_only=True) as con:
-            runs = digests_listing(con, articles)
+            runs = [run for run in digests_listing(con, articles) if run != report.run_id]
         for run_id in runs:
             write_digest(paths, run_id, model_id, paths.store)
             done += 1
@@ -155,12 +159,15 @@ def nightly(
             if takeover:
                 report.notes.append(takeover)
             try:
-                run_stages(paths, report, profiles, classifier, origin, wait_s, frontier)
+                redone = run_stages(paths, report, profiles, classifier, origin, wait_s, frontier)
                 checkpoint("report")
                 report.digest, report.digest_from, report.digest_until = write_digest(
                     paths, report.run_id, classifier.model_id, paths.store
                 )
                 finish_run_record(paths, report)
+                if redone:  # tonight's digest first, recorded: it stays latest.html if it lists
+                    rewrite_listing(paths, report, classifier.model_id, redone)
+                    finish_run_record(paths, report)  # the summary with the rewrite's note
             except Exception as exc:  # reported in the summary; the traceback goes to the log
                 failed = exc
                 log.exception("run %s failed", report.run_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -238,6 +239,39 @@ def test_a_digest_the_redo_cannot_rewrite_is_a_note_not_a_failed_night(
     )
     assert (report.error, report.status, note in report.summary()) == ("", "ok", True)
     assert bodies_and_rewritten(first)[0] == ["Cơ quan, tổ chức: UBND tỉnh Hòa An, Thanh tra tỉnh"]
+
+
+# The nightly job with no site to crawl, in a process of its own: argv[1] is the data folder.
+NIGHTLY_NO_SITES = """
+import sys
+from pathlib import Path
+from nlp.classify import load_classifier
+from pipelines.nightly import nightly
+from pipelines.paths import DataPaths
+nightly(DataPaths(Path(sys.argv[1])), [], load_classifier(), wait_s=5)
+"""
+
+
+def test_the_earlier_digests_are_rewritten_only_after_tonights(demo: dict, tmp_path: Path) -> None:
+    # The run stopped just before it writes tonight's digest, which analysts wait for: no
+    # earlier digest has been rewritten yet (and a failing rewrite has not run either).
+    paths, first = placed_by_older_rules(demo, tmp_path)
+    env = {**os.environ, "CONGVU_PAUSE_AT": "report"}
+    run = subprocess.Popen(
+        [sys.executable, "-c", NIGHTLY_NO_SITES, str(paths.root)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        said = next((line.strip() for line in run.stdout if line.startswith("paused at")), None)
+        stale = bodies_and_rewritten(first)
+    finally:
+        run.kill()
+        run.wait()
+        run.stdout.close()
+    assert (said, stale) == (
+        "paused at report",
+        (["Cơ quan, tổ chức: UBND tỉnh Hòa An, Thanh tra tỉnh"], []),
+    )
 
 
 def demo_args(data_dir: Path, origin: str) -> list[str]:
