@@ -21,12 +21,12 @@ from pipelines.paths import DataPaths
 from pipelines.places import RULES_VERSION, find_who_and_where, redo_older_rules
 from pipelines.report import RunReport
 from pipelines.runs import (
-    RESERVE,
     claim_run_id,
     defer_record,
     finish_run_record,
     record_failure,
     record_run,
+    release_reserve,
     start_run,
 )
 from pipelines.snapshot import NoRoom, writing
@@ -187,6 +187,6 @@ def nightly(
                     record_failure(paths, report)
                 else:  # nothing was written: the next run records it
                     defer_record(paths, report)
-    (paths.staging / report.run_id / RESERVE).unlink(missing_ok=True)  # the record is written
+    release_reserve(paths, report.run_id)
     log.info("run summary\n%s", report.summary())  # the run's log file keeps it too
     return report

@@ -254,6 +254,16 @@ def record_failure(paths: DataPaths, report: RunReport) -> None:
         defer_record(paths, report)
 
 
+def release_reserve(paths: DataPaths, run_id: str) -> None:
+    """Give back the space held for a run's record, at the run's end, whether it was written.
+
+    Written, the record needs no mark; deferred, it took the reserve (defer_record); not
+    written at all, its mark is the DEFERRED_PART defer_record made of the reserve, which stays:
+    by it the next run records the run (mark). So only the held space goes here.
+    """
+    (paths.staging / run_id / RESERVE).unlink(missing_ok=True)
+
+
 def finish_run_record(paths: DataPaths, report: RunReport) -> None:
     """Record the digest and the final status together: the run is ok only once both are."""
     with open_db(paths.store) as con:
