@@ -6,17 +6,14 @@ import logging
 from datetime import datetime, timezone
 
 from crawlers.profiles import SiteProfile
-from crawlers.state import KnownPage
 from nlp.classify import Classifier
 from pipelines.checkpoints import checkpoint
 from pipelines.classifications import classify_unlabelled
-from pipelines.crawl import log_to_file, run_crawl
+from pipelines.crawl import crawl_state, log_to_file, run_crawl
 from pipelines.digest import digests_listing, write_digest
 from pipelines.frontier import crawl_shared
-from pipelines.lake import lake_target
 from pipelines.load import load_new
 from pipelines.lock import RunLocked
-from pipelines.page_state import known_pages
 from pipelines.paths import DataPaths
 from pipelines.places import RULES_VERSION, find_who_and_where, redo_older_rules
 from pipelines.report import RunReport
@@ -36,19 +33,6 @@ from pipelines.stories import group_new_stories
 log = logging.getLogger(__name__)
 
 
-def crawl_state(paths: DataPaths, report: RunReport) -> dict[str, KnownPage]:
-    """The pages already stored, so the crawl fetches only what is new or changed."""
-    if lake_target() is None and not paths.store.exists():
-        return {}
-    try:
-        con = open_db(paths.store, read_only=True, wait_s=5)
-    except DatabaseLocked:
-        report.notes.append("database busy at start: stored pages are fetched again")
-        return {}
-    with con:
-        return known_pages(con)
-
-
 def run_stages(
     paths: DataPaths,
     report: RunReport,
@@ -64,7 +48,7 @@ def run_stages(
     tonight's is written (rewrite_listing).
     """
     start_run(paths, report)
-    known = crawl_state(paths, report)
+    known = crawl_state(paths, report.notes)
     checkpoint("crawl")
     where = (paths.staging / report.run_id, paths.raw)
     log_file = paths.logs / f"{report.run_id}.log"

@@ -317,3 +317,12 @@ def test_a_load_failing_after_a_crawl_with_nothing_new_is_not_said_to_follow_no_
     assert (run.returncode, stored in run.stdout) == (2, True), run.stdout
     assert "is locked by another process" in failed, failed
     assert failed.endswith(". The crawl found no new article."), failed
+
+
+def test_a_crawl_alone_does_not_fetch_the_stored_articles_again(demo: dict, tmp_path: Path) -> None:
+    data = Path(shutil.copytree(demo["data_dir"], tmp_path / "data"))
+    with serve_demo_site() as origin:
+        run = run_congvu("crawl", *demo_args(data, origin))
+    (line,) = [line for line in run.stdout.splitlines() if line.startswith("demo ")]
+    stored = f"{len(DEMO['articles'])} already stored, not fetched again."
+    assert (run.returncode, line.split()[2], line.endswith(stored)) == (0, "0", True), line
