@@ -162,9 +162,10 @@ def nightly(
     except Exception as exc:  # taking the lock, adopting an old database or publishing failed
         if exc is not failed:  # the run's own failure (a locked database) is recorded already
             log.exception("run %s failed", report.run_id)
-            if report.error:  # publishing failed after the run had: both are said and recorded
-                report.error += f" Publishing failed too: {exc}"
-                record_failure(paths, report)
+            if report.error:  # publishing failed after the run had: said and recorded too,
+                if str(exc) not in report.error:  # unless it is the run's own fault again
+                    report.error += f" Publishing failed too: {exc}"
+                    record_failure(paths, report)
             else:
                 report.error = failure(exc, paths, report)
                 if report.digest is not None:  # publishing failed: the store holds the run as ok
