@@ -80,7 +80,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_crawl(args: argparse.Namespace) -> int:
     """Crawl sites (or given URLs) into staging files only; `congvu load` stores them."""
-    from pipelines.crawl import run_crawl
+    from pipelines.crawl import crawl_state, run_crawl
     from pipelines.lock import run_lock
     from pipelines.runs import claim_run_id
 
@@ -93,6 +93,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         from pipelines.frontier import crawl_shared
 
         crawl = functools.partial(crawl_shared, frontier_url=args.frontier)
+    notes: list[str] = []
     with run_lock(paths.lock, f"crawl {run_id}"):
         results = crawl(
             profiles,
@@ -101,8 +102,11 @@ def cmd_crawl(args: argparse.Namespace) -> int:
             urls=args.url,
             origin=args.origin,
             log_file=log_file,
+            known=crawl_state(paths, notes),
             since=args.since,
         )
+    for note in notes:
+        print(f"note: {note}")
     for result in results:
         print(result.line())
     print_elsewhere(profiles, results)

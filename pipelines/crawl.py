@@ -25,7 +25,11 @@ from crawlers.process import scrapy_settings
 from crawlers.profiles import SiteProfile
 from crawlers.spiders.profile import ProfileSpider
 from crawlers.state import KnownPage, stored_links
+from pipelines.lake import lake_target
+from pipelines.page_state import known_pages
+from pipelines.paths import DataPaths
 from pipelines.staging import StagingPipeline
+from pipelines.store import DatabaseLocked, open_db
 
 log = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
@@ -146,6 +150,19 @@ def log_to_file(path: Path) -> None:
     handler.setLevel(logging.INFO)
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+
+
+def crawl_state(paths: DataPaths, notes: list[str]) -> dict[str, KnownPage]:
+    """The pages already stored, so the crawl fetches only what is new or changed."""
+    if lake_target() is None and not paths.store.exists():
+        return {}
+    try:
+        con = open_db(paths.store, read_only=True, wait_s=5)
+    except DatabaseLocked:
+        notes.append("database busy at start: stored pages are fetched again")
+        return {}
+    with con:
+        return known_pages(con)
 
 
 def crawl_settings(run_dir: Path, raw_dir: Path, log_file: Path | None, replay: bool) -> Settings:

@@ -6,47 +6,31 @@ import logging
 from datetime import datetime, timezone
 
 from crawlers.profiles import SiteProfile
-from crawlers.state import KnownPage
 from nlp.classify import Classifier
 from pipelines.checkpoints import checkpoint
 from pipelines.classifications import classify_unlabelled
-from pipelines.crawl import log_to_file, run_crawl
+from pipelines.crawl import crawl_state, log_to_file, run_crawl
 from pipelines.digest import digests_listing, write_digest
 from pipelines.frontier import crawl_shared
-from pipelines.lake import lake_target
 from pipelines.load import load_new
 from pipelines.lock import RunLocked
-from pipelines.page_state import known_pages
 from pipelines.paths import DataPaths
 from pipelines.places import RULES_VERSION, find_who_and_where, redo_older_rules
 from pipelines.report import RunReport
 from pipelines.runs import (
-    RESERVE,
     claim_run_id,
     defer_record,
     finish_run_record,
     record_failure,
     record_run,
+    release_reserve,
     start_run,
 )
-from pipelines.snapshot import NoRoomToPublish, writing
+from pipelines.snapshot import NoRoom, writing
 from pipelines.store import DatabaseLocked, open_db
 from pipelines.stories import group_new_stories
 
 log = logging.getLogger(__name__)
-
-
-def crawl_state(paths: DataPaths, report: RunReport) -> dict[str, KnownPage]:
-    """The pages already stored, so the crawl fetches only what is new or changed."""
-    if lake_target() is None and not paths.store.exists():
-        return {}
-    try:
-        con = open_db(paths.store, read_only=True, wait_s=5)
-    except DatabaseLocked:
-        report.notes.append("database busy at start: stored pages are fetched again")
-        return {}
-    with con:
-        return known_pages(con)
 
 
 def run_stages(
@@ -57,10 +41,14 @@ def run_stages(
     origin: str | None,
     wait_s: float,
     frontier: str | None = None,
-) -> None:
-    """Crawl, load, group, find who and where, classify and record (under the lock)."""
+) -> list[str]:
+    """Crawl, load, group, find who and where, classify and record (under the lock).
+
+    Returns the older articles whose who and where was redone: their digests are rewritten once
+    tonight's is written (rewrite_listing).
+    """
     start_run(paths, report)
-    known = crawl_state(paths, report)
+    known = crawl_state(paths, report.notes)
     checkpoint("crawl")
     where = (paths.staging / report.run_id, paths.raw)
     log_file = paths.logs / f"{report.run_id}.log"
@@ -81,19 +69,19 @@ def run_stages(
             f"who and where redone by rules version {RULES_VERSION}: {redone} articles, "
             f"{left} left for the next runs"
         )
-    rewrite_listing(paths, report, classifier.model_id, batch)
     report.classified = classify_unlabelled(paths, classifier, wait_s)
     record_run(paths, report, wait_s)  # status running: the digest is not written yet
+    return batch
 
 
 def rewrite_listing(
     paths: DataPaths, report: RunReport, model_id: str, articles: list[str]
 ) -> None:
-    """Rewrite the digests that list these articles, their who and where just redone.
+    """Rewrite the earlier digests that list these articles, their who and where just redone.
 
-    As a review import does, once the redo has committed, each from a read-only connection. A
-    failure is the run's note, naming the digests left stale, never its failure: tonight's own
-    digest matters more.
+    After tonight's digest, written and recorded (a rewritten one then never takes latest.html
+    from it), as a review import does, each from a read-only connection. A failure is the run's
+    note, naming the digests left stale, never its failure: tonight's own digest matters more.
     """
     if not articles:
         return
@@ -101,7 +89,7 @@ def rewrite_listing(
     done = 0
     try:
         with open_db(paths.store, read_only=True) as con:
-            runs = digests_listing(con, articles)
+            runs = [run for run in digests_listing(con, articles) if run != report.run_id]
         for run_id in runs:
             write_digest(paths, run_id, model_id, paths.store)
             done += 1
@@ -122,13 +110,15 @@ def failure(exc: Exception, paths: DataPaths, report: RunReport) -> str:
     if isinstance(exc, RunLocked):
         return str(exc)
     if report.load is not None:  # the failure came after the load committed
-        once = " once that space is free" if isinstance(exc, NoRoomToPublish) else ""
+        once = " once that space is free" if isinstance(exc, NoRoom) else ""
         return (
             f"{exc}. The crawled articles were loaded: the next run labels any left unlabelled "
             f"and publishes them{once}."
         )
     if not any(f.stat().st_size for f in (paths.staging / report.run_id).glob("*.jsonl")):
-        return f"{exc}. No article was crawled."  # it failed before the crawl, or found nothing
+        if report.sites:  # the crawl ended and staged nothing: nothing new, or its sites failed
+            return f"{exc}. The crawl found no new article."
+        return f"{exc}. No article was crawled."  # it failed before the crawl ended
     return f"{exc}. The crawled articles stay staged in {paths.staging}: the next run loads them."
 
 
@@ -147,31 +137,41 @@ def nightly(
     started = datetime.now(timezone.utc)
     report = RunReport(claim_run_id(paths.staging, started), started)
     log_to_file(paths.logs / f"{report.run_id}.log")
+    failed: Exception | None = None  # the run's own failure, recorded before any publish
     try:
         with writing(paths, f"nightly {report.run_id}", wait_s) as takeover:
             if takeover:
                 report.notes.append(takeover)
             try:
-                run_stages(paths, report, profiles, classifier, origin, wait_s, frontier)
+                redone = run_stages(paths, report, profiles, classifier, origin, wait_s, frontier)
                 checkpoint("report")
                 report.digest, report.digest_from, report.digest_until = write_digest(
                     paths, report.run_id, classifier.model_id, paths.store
                 )
                 finish_run_record(paths, report)
+                if redone:  # tonight's digest first, recorded: it stays latest.html if it lists
+                    rewrite_listing(paths, report, classifier.model_id, redone)
+                    finish_run_record(paths, report)  # the summary with the rewrite's note
             except Exception as exc:  # reported in the summary; the traceback goes to the log
+                failed = exc
                 log.exception("run %s failed", report.run_id)
                 report.error = failure(exc, paths, report)
                 record_failure(paths, report)
                 if isinstance(exc, DatabaseLocked):  # no publish: it would wait that lock out again
                     raise
     except Exception as exc:  # taking the lock, adopting an old database or publishing failed
-        log.exception("run %s failed", report.run_id)
-        if not report.error:
-            report.error = failure(exc, paths, report)
-            if report.digest is not None:  # publishing failed: the store holds the run as ok
-                record_failure(paths, report)
-            else:  # nothing was written: the next run records it
-                defer_record(paths, report)
-    (paths.staging / report.run_id / RESERVE).unlink(missing_ok=True)  # the record is written
+        if exc is not failed:  # the run's own failure (a locked database) is recorded already
+            log.exception("run %s failed", report.run_id)
+            if report.error:  # publishing failed after the run had: said and recorded too,
+                if str(exc) not in report.error:  # unless it is the run's own fault again
+                    report.error += f" Publishing failed too: {exc}"
+                    record_failure(paths, report)
+            else:
+                report.error = failure(exc, paths, report)
+                if report.digest is not None:  # publishing failed: the store holds the run as ok
+                    record_failure(paths, report)
+                else:  # nothing was written: the next run records it
+                    defer_record(paths, report)
+    release_reserve(paths, report.run_id)
     log.info("run summary\n%s", report.summary())  # the run's log file keeps it too
     return report

@@ -107,8 +107,8 @@ def check_deferred(
     """A DEFERRED record found in run_id's folder, checked as a record the run writes itself.
 
     That is: of run_id, a status crawl_runs knows, times with their offset, each site's summary
-    as the crawl writes it, once, and the digest it wrote, if any, with the end of its window;
-    the run's totals are counted from its sites (totals).
+    as the crawl writes it, once, and the digest it wrote, if any, with the end of its window
+    (after its start, if it has one); the run's totals are counted from its sites (totals).
     ValueError, KeyError or TypeError if it is not such a record.
     """
     run, sites = {**dict.fromkeys(DIGEST_KEYS), **run}, [check_site(site) for site in sites]
@@ -129,6 +129,11 @@ def check_deferred(
         and len(set(names)) == len(names)
     ):
         raise ValueError(f"not a record of run {run_id} as a run writes it")
+    if window[0] is not None and window[0] >= window[1]:  # the digest would count from its end
+        raise ValueError(
+            f"not a record of run {run_id} as a run writes it: its digest's window, from "
+            f"{run['digest_from']} to {run['digest_until']}, does not end after it begins"
+        )
     run["started_at"], run["finished_at"] = times
     run["digest_from"], run["digest_until"] = window
     run.update(totals([(site["status"], site["articles"]) for site in sites]))
@@ -247,6 +252,16 @@ def record_failure(paths: DataPaths, report: RunReport) -> None:
     except Exception:  # the database is the fault: keep the record for the next run
         log.exception("run %s: could not record its failure in the database", report.run_id)
         defer_record(paths, report)
+
+
+def release_reserve(paths: DataPaths, run_id: str) -> None:
+    """Give back the space held for a run's record, at the run's end, whether it was written.
+
+    Written, the record needs no mark; deferred, it took the reserve (defer_record); not
+    written at all, its mark is the DEFERRED_PART defer_record made of the reserve, which stays:
+    by it the next run records the run (mark). So only the held space goes here.
+    """
+    (paths.staging / run_id / RESERVE).unlink(missing_ok=True)
 
 
 def finish_run_record(paths: DataPaths, report: RunReport) -> None:

@@ -20,16 +20,32 @@ log = logging.getLogger(__name__)
 PARTIAL = ".publishing"  # suffix of a snapshot being copied; a killed publish leaves one
 
 
-class NoRoomToPublish(OSError):
-    """The snapshot's disk has less free space than its new copy of the store needs."""
+class NoRoom(OSError):
+    """A disk has less free space than the copy of a database written there needs."""
 
-    def __init__(self, paths: DataPaths, need: int, free: int) -> None:
+    def __init__(self, copying: str, taken: str, need: int, free: int) -> None:
         super().__init__(
-            f"No space left on device: publishing {paths.db} needs as much free space on its "
-            f"disk as the store {paths.store} takes ({need / 1e6:.1f} MB now, more as it grows); "
+            f"No space left on device: {copying} needs as much free space on its disk as "
+            f"{taken} takes ({need / 1e6:.1f} MB now, more as it grows); "
             f"{free / 1e6:.1f} MB are free"
         )
         self.errno = errno.ENOSPC
+
+
+def copy_or_no_room(copies: list[tuple[Path, Path]], copying: str, taken: str) -> None:
+    """copy_synced each (source, target); on a full disk the cut copies go, and NoRoom says
+    the space they all need (taken: what takes it) and what is free."""
+    try:
+        for source, target in copies:
+            copy_synced(source, target)
+    except OSError as exc:  # a cut copy would keep the disk full for the run's record
+        for _, target in copies:
+            target.unlink(missing_ok=True)
+        if exc.errno != errno.ENOSPC:
+            raise
+        need = sum(source.stat().st_size for source, _ in copies)
+        free = shutil.disk_usage(copies[0][1].parent).free
+        raise NoRoom(copying, taken, need, free) from exc
 
 
 def wal(path: Path) -> Path:
@@ -65,9 +81,10 @@ def adopt(paths: DataPaths, wait_s: float) -> bool:
     partial = paths.store.with_name(paths.store.name + PARTIAL)
     wal(partial).unlink(missing_ok=True)
     with open_db(paths.db, read_only=True, wait_s=wait_s) as con:
-        copy_synced(paths.db, partial)
+        copies = [(paths.db, partial)]
         if wal(paths.db).exists():
-            copy_synced(wal(paths.db), wal(partial))
+            copies.append((wal(paths.db), wal(partial)))
+        copy_or_no_room(copies, f"moving {paths.db} into the store {paths.store}", "it")
     with open_db(partial, wait_s=wait_s) as con:  # replays the copied log, applies migrations
         con.execute("CHECKPOINT congvu")
     os.replace(partial, paths.store)
@@ -90,15 +107,10 @@ def publish(paths: DataPaths, wait_s: float) -> None:
         # Everything into the file itself, which is then copied while this connection keeps
         # every other process out of it.
         con.execute("CHECKPOINT congvu")
-        try:
-            copy_synced(paths.store, partial)
-        except OSError as exc:  # a full disk: the cut copy would keep it full for the record
-            partial.unlink(missing_ok=True)
-            if exc.errno != errno.ENOSPC:
-                raise
-            # The old snapshot stays until the copy replaces it: the copy needs the store's size.
-            need, free = paths.store.stat().st_size, shutil.disk_usage(paths.db.parent).free
-            raise NoRoomToPublish(paths, need, free) from exc
+        # The old snapshot stays until the copy replaces it: the copy needs the store's size.
+        copy_or_no_room(
+            [(paths.store, partial)], f"publishing {paths.db}", f"the store {paths.store}"
+        )
     # Read-only for everyone: a notebook that opened a snapshot for writing, once that snapshot
     # is replaced, writes its log beside the new one, and DuckDB replays it into every reader.
     partial.chmod(0o444)

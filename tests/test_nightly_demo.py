@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -11,6 +14,7 @@ import lxml.html
 import pytest
 
 from nlp.classify import DEFAULT_MODEL, load_classifier
+from pipelines.demo import DEMO_DIR, serve_demo_site
 from pipelines.digest import render_digest, replace_file
 from pipelines.nightly import nightly
 from pipelines.paths import DataPaths
@@ -235,3 +239,90 @@ def test_a_digest_the_redo_cannot_rewrite_is_a_note_not_a_failed_night(
     )
     assert (report.error, report.status, note in report.summary()) == ("", "ok", True)
     assert bodies_and_rewritten(first)[0] == ["Cơ quan, tổ chức: UBND tỉnh Hòa An, Thanh tra tỉnh"]
+
+
+# The nightly job with no site to crawl, in a process of its own: argv[1] is the data folder.
+NIGHTLY_NO_SITES = """
+import sys
+from pathlib import Path
+from nlp.classify import load_classifier
+from pipelines.nightly import nightly
+from pipelines.paths import DataPaths
+nightly(DataPaths(Path(sys.argv[1])), [], load_classifier(), wait_s=5)
+"""
+
+
+def test_the_earlier_digests_are_rewritten_only_after_tonights(demo: dict, tmp_path: Path) -> None:
+    # The run stopped just before it writes tonight's digest, which analysts wait for: no
+    # earlier digest has been rewritten yet (and a failing rewrite has not run either).
+    paths, first = placed_by_older_rules(demo, tmp_path)
+    env = {**os.environ, "CONGVU_PAUSE_AT": "report"}
+    run = subprocess.Popen(
+        [sys.executable, "-c", NIGHTLY_NO_SITES, str(paths.root)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        said = next((line.strip() for line in run.stdout if line.startswith("paused at")), None)
+        stale = bodies_and_rewritten(first)
+    finally:
+        run.kill()
+        run.wait()
+        run.stdout.close()
+    assert (said, stale) == (
+        "paused at report",
+        (["Cơ quan, tổ chức: UBND tỉnh Hòa An, Thanh tra tỉnh"], []),
+    )
+
+
+def demo_args(data_dir: Path, origin: str) -> list[str]:
+    """A command's arguments for the demo profile served at origin."""
+    return [
+        "--data-dir",
+        str(data_dir),
+        "--profile",
+        str(DEMO_DIR / "demo.yaml"),
+        "--origin",
+        origin,
+    ]
+
+
+# Holds a database file open read-only, as a reader would, until stdin's end.
+HOLD_READ_ONLY = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+print("open", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_load_failing_after_a_crawl_with_nothing_new_is_not_said_to_follow_no_crawl(
+    demo: dict, tmp_path: Path
+) -> None:
+    # The crawl reads what is stored and finds nothing new; the load then cannot write the
+    # store, held by another process: the run says the crawl found nothing new, not that no
+    # article was crawled.
+    data = Path(shutil.copytree(demo["data_dir"], tmp_path / "data"))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_READ_ONLY, str(DataPaths(data).store)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        with serve_demo_site() as origin:
+            run = run_congvu("nightly", *demo_args(data, origin), "--wait", "1")
+    finally:
+        holder.communicate("")
+    stored = f"{len(DEMO['articles'])} already stored, not fetched again."
+    (failed,) = [line for line in run.stdout.splitlines() if line.startswith("  run failed: ")]
+    assert (run.returncode, stored in run.stdout) == (2, True), run.stdout
+    assert "is locked by another process" in failed, failed
+    assert failed.endswith(". The crawl found no new article."), failed
+
+
+def test_a_crawl_alone_does_not_fetch_the_stored_articles_again(demo: dict, tmp_path: Path) -> None:
+    data = Path(shutil.copytree(demo["data_dir"], tmp_path / "data"))
+    with serve_demo_site() as origin:
+        run = run_congvu("crawl", *demo_args(data, origin))
+    (line,) = [line for line in run.stdout.splitlines() if line.startswith("demo ")]
+    stored = f"{len(DEMO['articles'])} already stored, not fetched again."
+    assert (run.returncode, line.split()[2], line.endswith(stored)) == (0, "0", True), line
