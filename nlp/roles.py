@@ -7,18 +7,21 @@ subject of "bị <sanction>" or of a misconduct ("nhận hối lộ", "gây phi�
 out or decides is the subject of those giving and sanctioning verbs, the agent of "được/bị X
 <verb>", or X of "theo quyết định của X". A person no rule places has no role: never a guess.
 Criticism is of officials: one criticised must be shown in a public post ("cán bộ địa chính
-xã", "Vụ phó", "Trung tá"), else a pupil or a private broker who "vi phạm" would be named.
+xã", "Vụ phó", "Trung tá") by the sentences or by any sentence of their article, else a pupil or
+a private broker who "vi phạm" would be named.
 A criticism sentence that says a sanction was wrongful or is disputed ("bắt oan", "việc khởi tố
 bà T. ... là không đúng", "bị kỷ luật vì đã viết đơn", "hủy quyết định buộc thôi việc") places
 no one: its target was wronged, and its decider dealt out no deserved sanction. Read together
-(roles), such a sentence makes the whole text place no one: "Công an Cát Tiên bắt Trần Minh Huế"
-beside "thủ quỹ và kế toán trưởng đã bị bắt oan" names the wronged one.
+(roles), such a sentence of the sentences or of their article makes the whole text place no one:
+"Công an Cát Tiên bắt Trần Minh Huế" beside "thủ quỹ và kế toán trưởng đã bị bắt oan" names the
+wronged one.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain
 
 from nlp.entities import tag_sentence
 from nlp.names import HONORIFICS
@@ -141,6 +144,13 @@ FORCES = ("công an", "cảnh sát", "csgt", "hải quan", "kiểm lâm", "bộ 
 JOINS = {",", "và", "cùng", "cùng với"}
 _ADDRESS = "|".join(sorted(HONORIFICS))
 WINDOW = 12  # words an appositive or an agent between "được/bị" and its verb may hold
+# An article's mention of a person is read for their post in this many characters each side.
+CONTEXT = 200
+TAGGED = 20  # windows with a post's word tagged per person (about 13 ms each)
+# An article is read for a wrongful sanction in pieces of at most this many characters: WRONGFUL's
+# "việc ... là sai" takes time as the cube of a piece's length (0.07 s for 4,000 characters).
+PIECE = 1_000
+_BREAK = re.compile(r"\n|(?<=[.!?…;])\s+")
 
 
 def mention_spans(name: str, sentence: str) -> list[tuple[int, int]]:
@@ -397,8 +407,9 @@ def _criticism_role(left: str, right: str) -> str | None:
         return SUBJECT  # "sai phạm của ông A"
     if _starts(right, ("bị",)) and _holds(right[2:].split(",")[0], SANCTIONS):
         return SUBJECT  # "ông Khải bị khởi tố", "ông K. bị kỷ luật khiển trách"
-    if _starts(right, MISCONDUCT):
-        return SUBJECT  # "ông K. đã gây phiền hà", "Sầm Trung lợi dụng chức vụ"
+    if _starts(right, MISCONDUCT) and not _starts(right, ("thừa nhận rằng",)):
+        return SUBJECT  # "ông K. đã gây phiền hà", "Sầm Trung lợi dụng chức vụ"; not "Thứ
+        # trưởng X thừa nhận rằng tình trạng sao chép ... phải báo động", a fact acknowledged
     if _starts(right, SANCTIONS):
         return AGENT  # "Công an tỉnh X khởi tố", "Chủ tịch UBND xã X khiển trách ông A"
     deciding = _starts(right, DECIDING)
@@ -426,12 +437,43 @@ def _placed(
     s = _Sentence(sentence, named)
     found = {name: {_role(s, span, label) for span in spans} for name, spans in s.mentions.items()}
     placed = {name: r - {None} for name, r in found.items()}
-    office = {
+    return {name: r for name, r in placed.items() if r}, _office(s)
+
+
+def _office(s: _Sentence) -> set[str]:
+    """The persons a sentence shows in a public post (in_office) or abusing one (ABUSE)."""
+    return {
         name
         for name, spans in s.mentions.items()
         if any(in_office(s.title(sp)) or ABUSE.match(s.rest(s.after(sp[1]))) for sp in spans)
     }
-    return {name: r for name, r in placed.items() if r}, office
+
+
+def _article_office(name: str, people: Sequence[str], article: str) -> bool:
+    """Whether any sentence of the (normalised) article shows the person in a public post: each
+    mention is read in a window of its line (CONTEXT characters each side), and tagged only when
+    the window holds a post's word, the first TAGGED such: a long article costs regex scans."""
+    tagged = 0
+    for start, end in mention_spans(name, article):
+        line_start = article.rfind("\n", 0, start) + 1
+        line_end = article.find("\n", end)
+        line_end = len(article) if line_end < 0 else line_end
+        window = article[max(line_start, start - CONTEXT) : min(line_end, end + CONTEXT)]
+        lower = window.lower()
+        if not (_holds(lower, (*OFFICES, *HEADS)) or ABUSE.search(lower)):
+            continue
+        tagged += 1
+        if tagged > TAGGED:
+            return False
+        s = _Sentence(window, [p for p in people if mention_spans(p, window)])
+        if name in _office(s):
+            return True
+    return False
+
+
+def _pieces(article: str) -> Iterator[str]:
+    """An article's sentences, cheaply: its lines cut after . ! ? … ; and into PIECE characters."""
+    return (p[i : i + PIECE] for p in _BREAK.split(article) for i in range(0, len(p), PIECE))
 
 
 def _kept(found: dict[str, set[str]], office: set[str], label: str) -> dict[str, str]:
@@ -462,18 +504,23 @@ def wrongful(sentences: Iterable[str], label: str) -> bool:
     return label == "criticism" and any(WRONGFUL.search(normalize(s).lower()) for s in sentences)
 
 
-def roles(people: Sequence[str], sentences: Iterable[str], label: str) -> dict[str, str]:
+def roles(
+    people: Sequence[str], sentences: Iterable[str], label: str, article: str = ""
+) -> dict[str, str]:
     """Each person the sentences about label give one role (SUBJECT or AGENT).
 
     A person given both roles in different sentences, or none, is left out: the card keeps
-    them on its neutral line. On a criticism text, so is one criticised whom no sentence shows
-    in a public post (in_office: "cán bộ", "Vụ phó", "Phó giám đốc Sở"): a pupil or a private
-    broker who "vi phạm" is no official at fault. A criticism text one sentence of which says a
-    sanction was wrongful or is disputed places no one: which of its sanctions was wrongful, the
-    rules cannot tell ("thủ quỹ và kế toán trưởng đã bị bắt oan" names neither).
+    them on its neutral line. On a criticism text, so is one criticised whom neither the
+    sentences nor any sentence of the article (their whole text, when given) show in a public
+    post (in_office: "cán bộ", "Vụ phó", "Phó giám đốc Sở"): a pupil or a private broker who
+    "vi phạm" is no official at fault, while an official's post is often given only in the lead.
+    A criticism text one sentence of which, or of whose article, says a sanction was wrongful or
+    is disputed places no one: which of its sanctions was wrongful, the rules cannot tell ("thủ
+    quỹ và kế toán trưởng đã bị bắt oan" names neither).
     """
     sentences = list(sentences)
-    if wrongful(sentences, label):
+    article = normalize(article) if label == "criticism" else ""
+    if wrongful(chain(sentences, _pieces(article)), label):
         return {}
     found: dict[str, set[str]] = {}
     office: set[str] = set()
@@ -483,4 +530,10 @@ def roles(people: Sequence[str], sentences: Iterable[str], label: str) -> dict[s
         for name, r in placed.items():
             if len(r) == 1:  # two roles in one sentence: none from it
                 found.setdefault(name, set()).update(r)
+    if label == "criticism":
+        office |= {
+            name
+            for name, r in found.items()
+            if r == {SUBJECT} and name not in office and _article_office(name, people, article)
+        }
     return _kept(found, office, label)

@@ -166,10 +166,12 @@ def people_lines(row: dict, label: str, changed: bool) -> dict[str, object]:
     A praise article names the official who presented the award beside the one praised, a
     criticism article the chairman who signed the discipline beside the one disciplined; an
     analyst must see which is which. The roles are read from the sentences by nlp.roles for the
-    card's (current) label. A card whose label an analyst changed reads them from its headline
-    alone, and lists the people its evidence names with the rest: that evidence argues the
-    model's label, and its people, said to be in the machine's sentences under the analyst's
-    label, would read as the ones praised or criticised there. When the headline gives no such
+    card's (current) label; whether one criticised holds a post, and whether a sanction was
+    wrongful, from the whole article too (its `text`, when the row has it). A card whose label an
+    analyst changed reads them from its headline alone, and lists the people its evidence names
+    with the rest: that evidence argues the model's label, and its people, said to be in the
+    machine's sentences under the analyst's label, would read as the ones praised or criticised
+    there. When the headline gives no such
     one, `people_unread` is true: the card says the machine did not read who is
     (roles_unread_text), a table's cell too (UNREAD_CELL), and names no one who handed out the
     praise or decided the sanction either: with no one praised or criticised read for the
@@ -182,7 +184,8 @@ def people_lines(row: dict, label: str, changed: bool) -> dict[str, object]:
     sentences = [headline, *without_headline(row["evidence"], row["title"])[:MAX_EVIDENCE]]
     read = sentences[:1] if changed else sentences
     quoted = names_in(people, read)
-    placed = roles(quoted, read, label)
+    article = row.get("text")
+    placed = roles(quoted, read, label, article if isinstance(article, str) else "")
     subject = [name for name in quoted if placed.get(name) == SUBJECT][:MAX_NAMES]
     unread = changed and label in ROLE_LINES and not subject
     if unread:

@@ -257,11 +257,12 @@ def people_by_role(rows: pd.DataFrame, label: str) -> pd.DataFrame:
     read who is), the one who handed it out or decided it, the others its headline and evidence
     name, and everyone the article names."""
     lines = [
-        people_lines({"people": p, "evidence": e, "title": t}, label, relabelled(m, a))
-        for p, e, t, m, a in zip(
+        people_lines({"people": p, "evidence": e, "title": t, "text": x}, label, relabelled(m, a))
+        for p, e, t, x, m, a in zip(
             rows["people"],
             rows["evidence"],
             rows["title"],
+            rows["text"],
             rows["label"],
             rows["analyst_label"],
             strict=True,

@@ -27,13 +27,17 @@ EVIDENCE_TEXT = f"CASE WHEN len(c.evidence) > 0 THEN {ARTICLE_TEXT} END AS evide
 
 def readable(rows: pd.DataFrame) -> pd.DataFrame:
     """Rows with EVIDENCE_TEXT, their `evidence` as analysts read it (nlp.text.readable_evidence:
-    a continuation joined to its sentence, link lines left out), `evidence_text` dropped."""
+    a continuation joined to its sentence, link lines left out), `evidence_text` replaced by
+    `text`, the part the model read (None without evidence): a card's roles check in it who holds
+    a post and whether a sanction was wrongful (nlp.roles.roles)."""
+    text = [analysed(t) if isinstance(t, str) else None for t in rows["evidence_text"]]
     evidence = [
-        readable_evidence(list(e), analysed(t)) if isinstance(t, str) else e
-        for e, t in zip(rows["evidence"], rows["evidence_text"], strict=True)
+        readable_evidence(list(e), t) if t is not None else e
+        for e, t in zip(rows["evidence"], text, strict=True)
     ]
     return rows.drop(columns="evidence_text").assign(
-        evidence=pd.Series(evidence, rows.index, dtype=object)
+        evidence=pd.Series(evidence, rows.index, dtype=object),
+        text=pd.Series(text, rows.index, dtype=object),
     )
 
 

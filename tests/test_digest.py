@@ -19,12 +19,16 @@ from crawlers import failures
 from crawlers.dates import VN_TZ
 from crawlers.text import BIDI
 from nlp.classify import DEFAULT_MODEL, models_dir
+from nlp.datafiles import CORPUS_NAME, load_corpus_texts
+from nlp.entities import entity_counts
+from nlp.text import normalize, sentences
 from pipelines.crawl import SiteCrawl
 from pipelines.digest import (
     cue_lexicon,
     digests_showing,
     highlight,
     names_in,
+    people_lines,
     render,
     render_digest,
     safe_url,
@@ -1317,3 +1321,30 @@ def test_workbook_lists_a_story_under_its_analysts_label(reviewed: dict[str, str
 def test_the_nightlys_own_digest_says_nothing_of_a_rewrite(demo: Path) -> None:
     """Only a digest written again after its night says so (a review import, `congvu digest`)."""
     assert "được viết lại" not in parse(digests(demo)[0]).text_content()
+
+
+# Criticism articles in no label file, of a fresh seeded sample whose cards were measured.
+VICE_MINISTER = "Test_Full/PL_VNE_T_ (329).txt"  # "nguyên thứ trưởng Mai Văn Dâu" in the lead
+COURT_CLERK = "Test_Full/PL_VNE_T_ (214).txt"  # "vu khống ông Trần Văn Hữu" beyond the card
+
+
+def corpus_row(shared_dir: Path, article: str, *phrases: str) -> dict:
+    """A selection row of a corpus article: its persons (nlp.entities), headline, the sentences
+    holding the phrases as evidence, and its text."""
+    text = normalize(load_corpus_texts(shared_dir / "corpus" / CORPUS_NAME, [article])[article])
+    said = sentences(text)
+    evidence = [next(s for s in said if phrase in s) for phrase in phrases]
+    people = [e.text for e in entity_counts(text) if e.kind == "person"]
+    return {"people": people, "title": said[0], "evidence": evidence, "text": text}
+
+
+def test_card_names_an_official_whose_post_only_another_sentence_gives(shared_dir: Path) -> None:
+    row = corpus_row(shared_dir, VICE_MINISTER, "ông Dâu còn ký", "sai phạm của ông Mai Văn Dâu")
+    assert people_lines(row, "criticism", False)["people_subject"] == ["Mai Văn Dâu"]
+
+
+def test_card_names_no_one_criticised_where_its_article_calls_the_charge_slander(
+    shared_dir: Path,
+) -> None:
+    row = corpus_row(shared_dir, COURT_CLERK, "không đủ cơ sở để khởi tố và truy tố")
+    assert people_lines(row, "criticism", False)["people_subject"] == []

@@ -28,6 +28,11 @@ PUPIL = "Test_Full/PL_VNE_T_ (1173).txt"  # "Hoàng Văn Đạt đã vi phạm .
 QUOTA = "Train_Full/PL_ VNE_ (1691).txt"  # "hành vi của Trần Kim Dung": a private quota broker
 LAWYERS_QA = "Train_Full/PL_ VNE_ (1471).txt"  # "Lương Quốc Dũng thừa nhận ...", no post shown
 AUDITED = (PUPIL, QUOTA, LAWYERS_QA)
+# Corpus articles in no label file, of a fresh seeded sample (seed 29) whose cards were measured.
+VICE_MINISTER = "Test_Full/PL_VNE_T_ (329).txt"  # "nguyên thứ trưởng Mai Văn Dâu" in the lead
+COURT_CLERK = "Test_Full/PL_VNE_T_ (214).txt"  # "không đủ cơ sở để khởi tố ... ông Trần Văn Hữu"
+PLAGIARISM = "Test_Full/XH_NLD_T_ (9017).txt"  # "ông Long phải thừa nhận rằng tình trạng ..."
+FRESH = (VICE_MINISTER, COURT_CLERK, PLAGIARISM)
 ARTICLES = (ORDER_FOR_A_HOSPITAL, FRENCH_ORDER, REPRIMAND, ASSAULT, ORDERED_FRAUD, WHISTLEBLOWER)
 WRONGED = (WRONGFUL_ARREST, DISMISSAL_ANNULLED, DISPUTED_ARREST, WHISTLEBLOWER)
 
@@ -72,6 +77,26 @@ def audited(shared_dir: Path) -> dict[str, tuple[list[str], list[str]]]:
         people = [e.text for e in entity_counts(text) if e.kind == "person"]
         found[article] = (people, sentences(text))
     return found
+
+
+@pytest.fixture(scope="module")
+def fresh(shared_dir: Path) -> dict[str, tuple[list[str], list[str], str]]:
+    """Each fresh article's persons (nlp.entities), sentences (its headline first) and text."""
+    texts = load_corpus_texts(shared_dir / "corpus" / CORPUS_NAME, FRESH)
+    found = {}
+    for article in FRESH:
+        text = normalize(texts[article])
+        people = [e.text for e in entity_counts(text) if e.kind == "person"]
+        found[article] = (people, sentences(text), text)
+    return found
+
+
+def article_card(fresh: dict, article: str, *phrases: str) -> dict[str, str]:
+    """The roles nlp.roles gives on a criticism card that reads the article's headline and the
+    sentences holding the phrases (one each), its whole text read for posts and wrongs."""
+    people, said, text = fresh[article]
+    found = [said[0], *[next(s for s in said if phrase in s) for phrase in phrases]]
+    return roles(people, found, "criticism", text)
 
 
 def card_reads(audited: dict, article: str, *phrases: str) -> dict[str, str]:
@@ -200,3 +225,31 @@ def test_quota_broker_beside_an_official_is_not_the_one_criticised(audited: dict
 def test_man_the_card_shows_in_no_post_is_not_the_one_criticised(audited: dict) -> None:
     """ "Lương Quốc Dũng thừa nhận dùng tiền chạy án": a lawyer's Q&A on a private crime."""
     assert "Lương Quốc Dũng" not in card_reads(audited, LAWYERS_QA, "thừa nhận dùng tiền")
+
+
+def test_former_vice_minister_whose_post_only_the_lead_gives_is_the_one_criticised(
+    fresh: dict,
+) -> None:
+    """The card reads "ông Dâu còn ký ... trái với quy định" and "sai phạm của ông Mai Văn Dâu";
+    only the lead says "nguyên thứ trưởng Mai Văn Dâu"."""
+    phrases = ("ông Dâu còn ký", "sai phạm của ông Mai Văn Dâu")
+    assert article_card(fresh, VICE_MINISTER, *phrases)["Mai Văn Dâu"] == SUBJECT
+
+
+def test_court_clerk_is_not_criticised_where_the_article_calls_the_charge_slander(
+    fresh: dict,
+) -> None:
+    """The card reads "không đủ cơ sở để khởi tố và truy tố ông Trần Văn Hữu"; another sentence
+    of the article: "khởi tố Lê Thị Hà về hành vi vu khống ông Trần Văn Hữu"."""
+    phrases = ("không đủ cơ sở để khởi tố và truy tố",)
+    assert "Trần Văn Hữu" not in article_card(fresh, COURT_CLERK, *phrases)
+
+
+def test_vice_minister_acknowledging_a_state_of_things_is_not_the_one_criticised(
+    fresh: dict,
+) -> None:
+    """ "GS-TS Bành Tiến Long, Thứ trưởng Bộ GD-ĐT, nhấn mạnh ..." and "cũng chính ông Long phải
+    thừa nhận rằng tình trạng sao chép luận án ... đã đến lúc phải báo động"."""
+    people, said, _ = fresh[PLAGIARISM]
+    found = [next(s for s in said if p in s) for p in ("Thứ trưởng Bộ GD-ĐT", "thừa nhận rằng")]
+    assert "GS-TS Bành Tiến Long" not in roles(people, found, "criticism")
