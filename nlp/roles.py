@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from itertools import chain
 
 from nlp.entities import tag_sentence
 from nlp.names import HONORIFICS
@@ -150,6 +149,10 @@ TAGGED = 20  # windows with a post's word tagged per person (about 13 ms each)
 # An article is read for a wrongful sanction in pieces of at most this many characters: WRONGFUL's
 # "việc ... là sai" takes time as the cube of a piece's length (0.07 s for 4,000 characters).
 PIECE = 1_000
+# A sentence is read for roles in its first this many characters: crawled text can hold a
+# paragraph with no stop, and the rules take time as the square of its length where a name
+# repeats (bench/roles.py); a role is given near the name, and real sentences are shorter.
+SENTENCE_CHARS = 2_000
 _BREAK = re.compile(r"\n|(?<=[.!?…;])\s+")
 
 
@@ -430,7 +433,7 @@ def _placed(
     people: Sequence[str], sentence: str, label: str
 ) -> tuple[dict[str, set[str]], set[str]]:
     """The roles each person's mentions in a sentence get, and the persons it shows in office."""
-    sentence = normalize(sentence)
+    sentence = normalize(sentence)[:SENTENCE_CHARS]
     named = [p for p in people if mention_spans(p, sentence)]
     if label not in ("praise", "criticism") or not named:
         return {}, set()
@@ -500,8 +503,11 @@ def sentence_roles(people: Sequence[str], sentence: str, label: str) -> dict[str
 
 def wrongful(sentences: Iterable[str], label: str) -> bool:
     """Whether a criticism text says, in any of its sentences, that a sanction was wrongful or
-    is disputed (WRONGFUL)."""
-    return label == "criticism" and any(WRONGFUL.search(normalize(s).lower()) for s in sentences)
+    is disputed (WRONGFUL); each read in _pieces, so a sentence of 100,000 characters without a
+    stop, which crawled text can hold, costs a second, not hours."""
+    return label == "criticism" and any(
+        WRONGFUL.search(piece.lower()) for s in sentences for piece in _pieces(normalize(s))
+    )
 
 
 def roles(
@@ -520,7 +526,7 @@ def roles(
     """
     sentences = list(sentences)
     article = normalize(article) if label == "criticism" else ""
-    if wrongful(chain(sentences, _pieces(article)), label):
+    if wrongful([*sentences, article], label):
         return {}
     found: dict[str, set[str]] = {}
     office: set[str] = set()
