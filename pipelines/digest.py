@@ -56,6 +56,23 @@ CHART_DAYS = 30
 MAX_EVIDENCE = 3
 _ADDRESS = "|".join(sorted(HONORIFICS))  # "ông K.": a form of address before a given name
 MAX_NAMES = 5  # people and bodies shown per story, most mentioned first
+# A body's kind as the press writes it, one spelling each in body_key: "VKS Bình Dương" is
+# "VKSND Bình Dương", "Tòa án nhân dân" is "TAND"; "VKSNDTC" is "VKSND tối cao".
+BODY_KINDS = (
+    (r"viện kiểm sát nhân dân|viện ksnd|vksnd|viện kiểm sát|vks", "vksnd"),
+    (r"tòa án nhân dân|tand", "tand"),
+    (r"ủy ban nhân dân|ubnd", "ubnd"),
+    (r"hội đồng nhân dân|hđnd", "hđnd"),
+    (r"cảnh sát nhân dân|csnd", "csnd"),
+)
+# The place words of a province ("tỉnh Bình Dương") or a city ("TP HCM", "thành phố Hà Tĩnh")
+# before its name, which the press often leaves out ("VKSND Bình Dương").
+# "Tỉnh ủy", "Thành ủy" are bodies, not places.
+_PROVINCE_WORD_RE = re.compile(r"(?<!\w)(tỉnh|thành phố|tp)\s+(?=\w)(?!ủy(?!\w))")
+# Cities that are themselves provinces, whose name alone is the city's. Huế is not here: in the
+# corpus's years "TP Huế" was a city of the province Thừa Thiên Huế. Cần Thơ is, but its "tỉnh"
+# (before 2004) is another body: "TAND thành phố Cần Thơ" judged, "TAND tỉnh Cần Thơ" on appeal.
+PROVINCE_CITIES = {"hà nội", "hcm", "hải phòng", "đà nẵng", "cần thơ"}
 
 DAILY_CHART = "Số bài theo ngày đăng và nhãn"
 SOURCE_CHART = "Số bài theo nguồn và nhãn"
@@ -66,6 +83,8 @@ CARD_ORDER = (
     "Tin phân tích viên đã duyệt (xác nhận hay đổi nhãn) xếp trước, tin đăng mới hơn trước; sau "
     "đó là các tin khác, xếp theo mức độ chắc chắn của mô hình, cao trước."
 )
+# After a card's list cut at MAX_NAMES: where the rest are (the workbook lists every name).
+FULL_LIST = "danh sách đầy đủ trong tệp Excel"
 # A workbook's or notebook's cell of the one praised or criticised on a story an analyst relabelled
 # whose headline names no such one (people_lines): short, as a notebook shows 50 characters.
 UNREAD_CELL = "Máy không xác định (nhãn do phân tích viên gán)"
@@ -195,7 +214,7 @@ def people_lines(row: dict, label: str, changed: bool) -> dict[str, object]:
         "people_subject": subject,
         "people_agent": [name for name in quoted if placed.get(name) == AGENT][:MAX_NAMES],
         "people_quoted": [] if changed else [n for n in quoted if n not in placed][:MAX_NAMES],
-        "people": [name for name in people if name not in apart][:MAX_NAMES],
+        "people": [name for name in people if name not in apart],  # story_cards cuts it
         "people_unread": unread,
     }
 
@@ -226,6 +245,71 @@ def names_in(names: list[str], sentences: list[str]) -> list[str]:
     return found
 
 
+def body_key(name: str) -> tuple[str, str]:
+    """A body's name without its province or city word, and that word's kind ("province" for
+    "tỉnh", "central" for the city of a PROVINCE_CITIES, "city", or "" when it has none):
+    "VKSND tỉnh Bình Dương" and "VKS Bình Dương" give ("vksnd bình dương", "province") and
+    ("vksnd bình dương", "")."""
+    key = " ".join(normalize(name).casefold().replace(".", ". ").split())
+    key = re.sub(r"\s*[-–]\s*", "-", key)
+    key = re.sub(r"(?<!\w)(viện ksnd|vksnd|tand)tc(?!\w)", r"\1 tối cao", key)
+    for spellings, kind in BODY_KINDS:
+        key = re.sub(rf"(?<!\w)(?:{spellings})(?!\w)", kind, key)
+    key = re.sub(r"(?<!\w)tp\. ?", "tp ", key)
+    key = re.sub(r"(?<!\w)tphcm(?!\w)", "tp hcm", key)
+    key = re.sub(r"(?<!\w)(tp|thành phố) hồ chí minh$", r"\1 hcm", key)
+    words = list(_PROVINCE_WORD_RE.finditer(key))
+    if not words:
+        return key, ""
+    word = words[-1]
+    place = key[word.end() :]
+    city = "central" if place in PROVINCE_CITIES else "city"
+    return key[: word.start()] + place, "province" if word[1] == "tỉnh" else city
+
+
+def distinct_bodies(names: list[str]) -> list[list[str]]:
+    """The names grouped by body, in the order of their first name, each group's fullest first.
+
+    Names of one body differ only in case, spacing, how its kind is written (body_key) or in a
+    province word: "VKS Bình Dương", "VKSND Bình Dương" and "VKSND tỉnh Bình Dương" are one. A
+    name without its place's word joins only a province's ("Công an Đồng Nai" is "Công an tỉnh
+    Đồng Nai", "TAND Đà Nẵng" is "TAND thành phố Đà Nẵng"), and only when no other level of that
+    name is named too: "Công an Hà Tĩnh" is not made "Công an TP Hà Tĩnh". Nothing else is
+    merged: "TAND tối cao" and "TAND tỉnh" stay two, and so do "tỉnh" and "thành phố" Cần Thơ.
+    """
+    keys = [body_key(name) for name in names]
+    levels: dict[str, set[str]] = {}
+    for key, level in keys:
+        if level:
+            levels.setdefault(key, set()).add(level)
+    groups: dict[tuple[str, str], list[str]] = {}
+    for name, (key, level) in zip(names, keys, strict=True):
+        known = levels.get(key, set())
+        if not level and known in ({"province"}, {"central"}):
+            (level,) = known
+        groups.setdefault((key, level), []).append(name)
+    # The longest name, then the one with fewer capitals ("Công an tỉnh", not "Công an Tỉnh").
+    return [
+        sorted(group, key=lambda n: (-len(n), sum(c.isupper() for c in n)))
+        for group in groups.values()
+    ]
+
+
+def card_bodies(names: list[str], sentences: list[str]) -> tuple[list[str], int]:
+    """The bodies a card shows, each once in its fullest name, those the sentences (headline and
+    shown evidence) name first, then the most mentioned; and how many more it leaves out."""
+    text = normalize(" ".join(sentences)).casefold()
+
+    def named(group: list[str]) -> bool:
+        return any(
+            re.search(rf"(?<!\w){re.escape(normalize(n).casefold())}(?!\w)", text) for n in group
+        )
+
+    groups = distinct_bodies(names)
+    ordered = [g for g in groups if named(g)] + [g for g in groups if not named(g)]
+    return [group[0] for group in ordered[:MAX_NAMES]], max(len(ordered) - MAX_NAMES, 0)
+
+
 def story_cards(rows: pd.DataFrame, label: str, lexicon: Lexicon) -> list[dict]:
     """One card per story whose current label is this one, in CARD_ORDER (its first copy shown).
 
@@ -246,6 +330,11 @@ def story_cards(rows: pd.DataFrame, label: str, lexicon: Lexicon) -> list[dict]:
         note = row["analyst_note"]
         changed = relabelled(row["label"], row["analyst_label"])
         evidence = evidence_shown(as_list(row["evidence"]), row["title"], lexicon)
+        people = people_lines(row, label, changed)
+        others = people.pop("people")
+        headline = row["title"] if isinstance(row["title"], str) else ""
+        read = [headline, *without_headline(row["evidence"], row["title"])[:MAX_EVIDENCE]]
+        bodies, bodies_more = card_bodies(as_list(row["bodies"]), read)
         cards.append(
             {
                 "title": row["title"] or "(không có tiêu đề)",
@@ -253,8 +342,11 @@ def story_cards(rows: pd.DataFrame, label: str, lexicon: Lexicon) -> list[dict]:
                 "source": row["source"],
                 "day": day_text(row["published_at"]) or "không rõ ngày đăng",
                 "province": row["province"] if isinstance(row["province"], str) else "",
-                **people_lines(row, label, changed),
-                "bodies": as_list(row["bodies"])[:MAX_NAMES],
+                **people,
+                "people": others[:MAX_NAMES],
+                "people_more": max(len(others) - MAX_NAMES, 0),
+                "bodies": bodies,
+                "bodies_more": bodies_more,
                 "evidence": evidence,
                 "copies": int(row["copies"]),
                 "review": review_text(*reviewed),
@@ -445,6 +537,7 @@ def render(
             label_names=LABEL_NAMES,
             role_lines=ROLE_LINES,
             card_order=CARD_ORDER,
+            full_list=FULL_LIST,
             roles_unread={label: roles_unread_text(label) for label in LISTED},
             subject=SUBJECT,
             agent=AGENT,

@@ -21,7 +21,7 @@ from crawlers.text import BIDI
 from nlp.classify import DEFAULT_MODEL, models_dir
 from nlp.datafiles import CORPUS_NAME, load_corpus_texts
 from nlp.entities import entity_counts
-from nlp.text import normalize, sentences
+from nlp.text import lines, normalize, sentences
 from pipelines.crawl import SiteCrawl
 from pipelines.digest import (
     cue_lexicon,
@@ -1348,3 +1348,103 @@ def test_card_names_no_one_criticised_where_its_article_calls_the_charge_slander
 ) -> None:
     row = corpus_row(shared_dir, COURT_CLERK, "không đủ cơ sở để khởi tố và truy tố")
     assert people_lines(row, "criticism", False)["people_subject"] == []
+
+
+# Corpus articles whose bodies the audit of 65 real cards found cut, repeated or left out
+# (/work/audit5 finding 8), and the rows of demo articles that carry them here.
+VKS_BINH_DUONG = "Train_Full/PL_ VNE_ (634).txt"  # "VKS Bình Dương, VKSND Bình Dương, VKSND tỉnh …"
+PMU18 = "Train_Full/PL_NLD_ (4048).txt"  # its evidence names VKSND Tối cao, Văn phòng Chính phủ
+CAN_THO = "Train_Full/PL_ VNE_ (73).txt"  # TAND thành phố Cần Thơ judged, TAND tỉnh on appeal
+DA_NANG = "Train_Full/PL_ VNE_ (685).txt"  # "TAND thành phố Đà Nẵng", "TAND Đà Nẵng", "… Tối cao"
+TENDER = "Train_Full/PL_TT_ (2360).txt"  # more than five other people
+CARD_EVIDENCE = {
+    VKS_BINH_DUONG: "VKSND tỉnh Bình Dương",
+    PMU18: "VKSND Tối cao",
+    CAN_THO: "TAND thành phố Cần Thơ",
+    DA_NANG: "TAND Tối cao",
+    TENDER: "“tuồn” hồ sơ gói thầu số 25",
+}
+
+
+@pytest.fixture(scope="module")
+def corpus_cards(
+    demo: Path, shared_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, dict[str, lxml.html.HtmlElement]]:
+    """The report's cards of those corpus articles, each in place of a demo story, with the
+    entities the rules find in its text and, as evidence, its sentence naming CARD_EVIDENCE's
+    words: for each article, its name lines by their opening words ("Cơ quan, tổ chức")."""
+    db = tmp_path_factory.mktemp("corpus_cards") / "congvu.duckdb"
+    shutil.copyfile(demo / "congvu.duckdb", db)
+    corpus = load_corpus_texts(shared_dir / "corpus" / CORPUS_NAME, CARD_EVIDENCE)
+    con = duckdb.connect(str(db))
+    try:
+        stories = con.execute(
+            "SELECT min(article_id) FROM article_stories GROUP BY story_id ORDER BY 1"
+        ).fetchall()[: len(CARD_EVIDENCE)]
+        titles = {}
+        for (article_id,), (corpus_id, words) in zip(stories, CARD_EVIDENCE.items(), strict=True):
+            text = corpus[corpus_id]
+            titles[corpus_id] = lines(text)[0]
+            evidence = [s for s in sentences(text) if words in s][:1]
+            con.execute(
+                "UPDATE articles SET title = ? WHERE article_id = ?",
+                [titles[corpus_id], article_id],
+            )
+            con.execute(
+                "UPDATE classifications SET label = 'criticism', score_criticism = 0.9, "
+                "evidence = ? WHERE article_id = ?",
+                [evidence, article_id],
+            )
+            con.execute("DELETE FROM article_entities WHERE article_id = ?", [article_id])
+            con.executemany(
+                "INSERT INTO article_entities VALUES (?, ?, ?, ?)",
+                [[article_id, e.kind, e.text, n] for e, n in entity_counts(text).items()],
+            )
+        page, _ = render(con, Selection(DEFAULT_MODEL), "Báo cáo", date(2026, 11, 30))
+    finally:
+        con.close()
+    cards = {texts(a, "h3")[0]: a for a in lxml.html.fromstring(page).xpath("//article")}
+    return {
+        corpus_id: {
+            line.text_content().split(":")[0]: line
+            for line in cards[title].xpath("p[@class='meta']")
+        }
+        for corpus_id, title in titles.items()
+    }
+
+
+def bodies_shown(card: dict[str, lxml.html.HtmlElement]) -> list[str]:
+    """The bodies a card's line names."""
+    return texts(card["Cơ quan, tổ chức"], "bdi")
+
+
+def test_variants_of_one_body_are_shown_once_in_their_fullest_name(corpus_cards: dict) -> None:
+    assert bodies_shown(corpus_cards[VKS_BINH_DUONG]) == ["VKSND tỉnh Bình Dương"]
+
+
+def test_a_city_that_is_a_province_is_one_body_and_the_supreme_court_another(
+    corpus_cards: dict,
+) -> None:
+    shown = [n for n in bodies_shown(corpus_cards[DA_NANG]) if "Đà Nẵng" in n or "Tối cao" in n]
+    assert shown == ["TAND Tối cao", "TAND thành phố Đà Nẵng", "VKSND Tối cao"]
+
+
+def test_a_citys_court_and_its_former_provinces_stay_two_bodies_those_named_first(
+    corpus_cards: dict,
+) -> None:
+    shown = [n for n in bodies_shown(corpus_cards[CAN_THO]) if n.startswith("TAND")]
+    assert shown == ["TAND thành phố Cần Thơ", "TAND Cần Thơ", "TAND tỉnh Cần Thơ"]
+
+
+def test_a_card_shows_the_bodies_its_evidence_names(corpus_cards: dict) -> None:
+    assert {"VKSND Tối cao", "Văn phòng Chính phủ"} <= set(bodies_shown(corpus_cards[PMU18]))
+
+
+def test_a_cut_list_of_bodies_says_how_many_it_leaves_out(corpus_cards: dict) -> None:
+    line = corpus_cards[PMU18]["Cơ quan, tổ chức"].text_content()
+    assert line.endswith(" và 1 cơ quan, tổ chức khác (danh sách đầy đủ trong tệp Excel)")
+
+
+def test_a_cut_list_of_people_says_how_many_it_leaves_out(corpus_cards: dict) -> None:
+    line = corpus_cards[TENDER]["Người khác được nêu tên"].text_content()
+    assert re.search(r" và \d+ người khác \(danh sách đầy đủ trong tệp Excel\)$", line)
