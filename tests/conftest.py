@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import itertools
 import json
 import os
 import shutil
@@ -12,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -190,8 +191,9 @@ def postgres_bin() -> Path | None:
 
 
 @contextmanager
-def postgres_server() -> Iterator[str]:
-    """A throwaway PostgreSQL on 127.0.0.1 (free port, temporary folder); yield its DuckLake target.
+def postgres_server() -> Iterator[Callable[[], str]]:
+    """A throwaway PostgreSQL on 127.0.0.1 (free port, temporary folder); yield a function that
+    creates an empty database in it and gives that database's DuckLake target.
 
     initdb refuses to run as root: as root, the server runs as Debian's `postgres` user, in a
     folder of its own (pytest's tmp_path is private to root).
@@ -216,27 +218,33 @@ def postgres_server() -> Iterator[str]:
         run(str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "congvu", "--no-sync")
         options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
         run(str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log), "-w", "start")
+        created = itertools.count(1)
+
+        def new_database() -> str:
+            name = f"congvu{next(created)}"
+            createdb = str(bin_dir / "createdb")
+            run(createdb, "-h", "127.0.0.1", "-p", str(port), "-U", "congvu", name)
+            return f"ducklake:postgres:dbname={name} host=127.0.0.1 port={port} user=congvu"
+
         try:
-            run(
-                str(bin_dir / "createdb"),
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "-U",
-                "congvu",
-                "congvu",
-            )
-            yield f"ducklake:postgres:dbname=congvu host=127.0.0.1 port={port} user=congvu"
+            yield new_database
         finally:
             run(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Callable[[], str]]:
+    """One throwaway PostgreSQL for the session (each test worker): postgres_server's function."""
+    with postgres_server() as new_database:
+        yield new_database
+
+
 @pytest.fixture
-def lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A fresh shared store (DuckLake on a throwaway PostgreSQL), selected for this test.
+def lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> str:
+    """A fresh shared store (DuckLake in a new database of the session's PostgreSQL), selected
+    for this test.
 
     Skips without PostgreSQL or the cluster extra; fails instead on CI, where both must be.
     """
@@ -250,10 +258,10 @@ def lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message + " (CI=true: they must be installed)", pytrace=False)
         pytest.skip(message)
-    with postgres_server() as target:
-        monkeypatch.setenv("CONGVU_STORE", target)
-        monkeypatch.setenv("CONGVU_STORE_DATA", str(tmp_path / "lake") + "/")
-        yield target
+    target = request.getfixturevalue("postgres")()
+    monkeypatch.setenv("CONGVU_STORE", target)
+    monkeypatch.setenv("CONGVU_STORE_DATA", str(tmp_path / "lake") + "/")
+    return target
 
 
 def scoreboard() -> dict:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -53,11 +54,25 @@ def demo_site(article_delay: float = 0.0, names: tuple[str, ...] = ("demo",)) ->
     return site
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def origin() -> Iterator[str]:
-    """The demo site served on 127.0.0.1 at <origin>/demo/."""
+    """The demo site served on 127.0.0.1 at <origin>/demo/ (one server for the module's runs)."""
     with serve(demo_site()) as base:
         yield base + "/{site}"
+
+
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder as `congvu db migrate` leaves it: tests copy it rather than migrate again."""
+    data_dir = tmp_path_factory.mktemp("migrated")
+    result = run_congvu("db", "migrate", "--data-dir", str(data_dir))
+    assert result.returncode == 0, result.stdout + result.stderr
+    return data_dir
+
+
+def migrate(migrated: Path, data_dir: Path) -> None:
+    """Make data_dir what `congvu db migrate --data-dir data_dir` makes it (a copy of migrated)."""
+    shutil.copytree(migrated, data_dir, dirs_exist_ok=True)
 
 
 def nightly_args(data_dir: Path, origin: str, *extra: str) -> list[str]:
@@ -117,13 +132,37 @@ def state(data_dir: Path) -> dict[str, object]:
 COMPLETE = {"articles": 9, "distinct_urls": 9, "labelled": 9, "grouped": 9}
 
 
+@dataclass(frozen=True)
+class Rerun:
+    """A nightly run killed at a stage, then the next run, in a data folder of their own."""
+
+    data_dir: Path
+    staged: list[Path]  # the staging folder's entries once the run was killed
+    result: subprocess.CompletedProcess  # the next run
+
+
+@pytest.fixture(scope="module")
+def killed_at(tmp_path_factory: pytest.TempPathFactory, origin: str) -> Callable[[str], Rerun]:
+    """The Rerun of a run killed at a stage, made once per stage for the tests that read it."""
+    done: dict[str, Rerun] = {}
+
+    def rerun(stage: str) -> Rerun:
+        if stage not in done:
+            data_dir = tmp_path_factory.mktemp(f"killed-at-{stage}")
+            kill(start_paused(data_dir, origin, stage))
+            staged = sorted((data_dir / "staging").iterdir())
+            done[stage] = Rerun(data_dir, staged, run_congvu(*nightly_args(data_dir, origin)))
+        return done[stage]
+
+    return rerun
+
+
 @pytest.mark.parametrize("stage", ["load", "classify", "report"])
 def test_run_killed_at_stage_is_completed_by_the_next(
-    tmp_path: Path, origin: str, stage: str
+    killed_at: Callable[[str], Rerun], stage: str
 ) -> None:
-    kill(start_paused(tmp_path, origin, stage))
-    result = run_congvu(*nightly_args(tmp_path, origin))
-    assert (result.returncode, state(tmp_path)) == (0, COMPLETE), result.stdout
+    run = killed_at(stage)
+    assert (run.result.returncode, state(run.data_dir)) == (0, COMPLETE), run.result.stdout
 
 
 def test_run_killed_during_crawl_is_completed_by_the_next(tmp_path: Path) -> None:
@@ -170,19 +209,19 @@ def test_killed_crawl_leaves_no_worker_process_writing(tmp_path: Path) -> None:
 
 # "report": the run is recorded, its digest not yet written; a run is ok only with its digest.
 @pytest.mark.parametrize("stage", ["classify", "report"])
-def test_killed_run_is_recorded_as_interrupted(tmp_path: Path, origin: str, stage: str) -> None:
-    kill(start_paused(tmp_path, origin, stage))
-    run_congvu(*nightly_args(tmp_path, origin))
-    statuses = [r[0] for r in rows(tmp_path, "SELECT status FROM crawl_runs ORDER BY run_id")]
+def test_killed_run_is_recorded_as_interrupted(
+    killed_at: Callable[[str], Rerun], stage: str
+) -> None:
+    run = killed_at(stage)
+    statuses = [r[0] for r in rows(run.data_dir, "SELECT status FROM crawl_runs ORDER BY run_id")]
     assert statuses == ["interrupted", "ok"]
 
 
 def test_run_killed_after_its_load_is_credited_with_its_articles(
-    tmp_path: Path, origin: str
+    killed_at: Callable[[str], Rerun],
 ) -> None:
-    kill(start_paused(tmp_path, origin, "classify"))
-    run_congvu(*nightly_args(tmp_path, origin))
-    credited = rows(tmp_path, "SELECT articles_new FROM crawl_runs ORDER BY run_id")
+    run = killed_at("classify")
+    credited = rows(run.data_dir, "SELECT articles_new FROM crawl_runs ORDER BY run_id")
     assert credited == [(9,), (0,)]
 
 
@@ -275,11 +314,9 @@ def test_runs_started_in_the_same_second_get_their_own_id_and_log(
 
 
 def test_articles_of_a_run_killed_before_its_digest_reach_the_next_digest(
-    tmp_path: Path, origin: str
+    killed_at: Callable[[str], Rerun],
 ) -> None:
-    kill(start_paused(tmp_path, origin, "report"))
-    run_congvu(*nightly_args(tmp_path, origin))
-    digest = (tmp_path / "digest" / "latest.html").read_text(encoding="utf-8")
+    digest = (killed_at("report").data_dir / "digest" / "latest.html").read_text(encoding="utf-8")
     titles = [a["title"] for a in DEMO["articles"] if a["label"] != "neutral"]
     assert [t for t in titles if t not in digest] == []
 
@@ -293,10 +330,22 @@ def test_second_run_refused_while_one_is_running(tmp_path: Path, origin: str) ->
     assert (result.returncode, "another congvu run is in progress" in result.stdout) == (2, True)
 
 
-def test_lock_of_a_killed_run_is_taken_over(tmp_path: Path, origin: str) -> None:
-    kill(start_paused(tmp_path, origin, "load"))
-    result = run_congvu(*nightly_args(tmp_path, origin))
-    assert "took over the lock of a run that died" in result.stdout
+def test_lock_of_a_killed_run_is_taken_over(killed_at: Callable[[str], Rerun]) -> None:
+    assert "took over the lock of a run that died" in killed_at("load").result.stdout
+
+
+def hold_open(path: Path, read_only: bool) -> subprocess.Popen:
+    """A process holding a database file open as an analyst's notebook would, until stdin ends."""
+    code = (
+        "import duckdb, sys; "
+        f"c = duckdb.connect({str(path)!r}, read_only={read_only}); "
+        "print('open', flush=True); sys.stdin.read()"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout.readline().strip() == "open"
+    return holder
 
 
 @pytest.fixture
@@ -305,15 +354,7 @@ def analyst(tmp_path: Path) -> Iterator[Callable[..., Callable[[], object]]]:
     holders: list[subprocess.Popen] = []
 
     def hold(read_only: bool, name: str = "congvu.duckdb") -> Callable[[], object]:
-        code = (
-            "import duckdb, sys; "
-            f"c = duckdb.connect({str(tmp_path / name)!r}, read_only={read_only}); "
-            "print('open', flush=True); sys.stdin.read()"
-        )
-        holder = subprocess.Popen(
-            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-        )
-        assert holder.stdout.readline().strip() == "open"
+        holder = hold_open(tmp_path / name, read_only)
         holders.append(holder)
         return lambda: holder.communicate("")
 
@@ -327,45 +368,68 @@ def analyst(tmp_path: Path) -> Iterator[Callable[..., Callable[[], object]]]:
 # the snapshot it opened: the job writes its own file and publishes a new snapshot beside it.
 @pytest.mark.parametrize("read_only", [True, False], ids=["read-only", "read-write"])
 def test_open_notebook_does_not_stop_the_run(
-    tmp_path: Path, origin: str, analyst: Callable, read_only: bool
+    tmp_path: Path, migrated: Path, origin: str, analyst: Callable, read_only: bool
 ) -> None:
-    run_congvu("db", "migrate", "--data-dir", str(tmp_path))
+    migrate(migrated, tmp_path)
     analyst(read_only)
     result = run_congvu(*nightly_args(tmp_path, origin, "--wait", "1"))
     assert (result.returncode, state(tmp_path)) == (0, COMPLETE), result.stdout + result.stderr
 
 
 STORE = "store/congvu.duckdb"  # the job's own file, which nothing but congvu should open
+# A nightly run on a job file held read-only (True) or read-write: its data folder and result.
+HeldRun = Callable[[bool], tuple[Path, subprocess.CompletedProcess]]
+
+
+@pytest.fixture(scope="module")
+def run_on_a_held_job_file(
+    migrated: Path, tmp_path_factory: pytest.TempPathFactory, origin: str
+) -> HeldRun:
+    """A nightly run (--wait 1) on a migrated data folder whose job file another process held
+    open read-only, or read-write, until the run ended: the folder and the run.
+
+    Made once per way of holding; the tests read it, or copy it to go on from there.
+    """
+    done: dict[bool, tuple[Path, subprocess.CompletedProcess]] = {}
+
+    def run(read_only: bool) -> tuple[Path, subprocess.CompletedProcess]:
+        if read_only not in done:
+            data_dir = tmp_path_factory.mktemp("held-read-only" if read_only else "held")
+            migrate(migrated, data_dir)
+            holder = hold_open(data_dir / STORE, read_only)
+            try:
+                result = run_congvu(*nightly_args(data_dir, origin, "--wait", "1"))
+            finally:
+                holder.communicate("")
+            done[read_only] = data_dir, result
+        return done[read_only]
+
+    return run
 
 
 def test_job_file_held_by_another_process_makes_the_run_stop_cleanly(
-    tmp_path: Path, origin: str, analyst: Callable
+    run_on_a_held_job_file: HeldRun,
 ) -> None:
-    run_congvu("db", "migrate", "--data-dir", str(tmp_path))
-    analyst(read_only=True, name=STORE)
-    result = run_congvu(*nightly_args(tmp_path, origin, "--wait", "1"))
+    _, result = run_on_a_held_job_file(True)
     said = "stay staged" in result.stdout and "Traceback" not in result.stdout + result.stderr
     assert (result.returncode, said) == (2, True), result.stdout + result.stderr
 
 
 def test_articles_staged_while_the_job_file_was_held_are_loaded_next_time(
-    tmp_path: Path, origin: str, analyst: Callable
+    tmp_path: Path,
+    run_on_a_held_job_file: HeldRun,
 ) -> None:
-    run_congvu("db", "migrate", "--data-dir", str(tmp_path))
-    release = analyst(read_only=False, name=STORE)
-    run_congvu(*nightly_args(tmp_path, origin, "--wait", "1"))
-    release()
+    shutil.copytree(run_on_a_held_job_file(False)[0], tmp_path, dirs_exist_ok=True)
     result = run_congvu("load", "--data-dir", str(tmp_path))  # no crawl: only what was staged
     assert (result.returncode, state(tmp_path)["articles"]) == (0, 9)
 
 
 def test_run_that_could_not_write_is_recorded_by_the_next(
-    tmp_path: Path, origin: str, analyst: Callable
+    tmp_path: Path,
+    origin: str,
+    run_on_a_held_job_file: HeldRun,
 ) -> None:
-    run_congvu("db", "migrate", "--data-dir", str(tmp_path))
-    release = analyst(read_only=False, name=STORE)
-    run_congvu(*nightly_args(tmp_path, origin, "--wait", "1"))
-    release()
+    shutil.copytree(run_on_a_held_job_file(False)[0], tmp_path, dirs_exist_ok=True)
     run_congvu(*nightly_args(tmp_path, origin))
     runs = rows(tmp_path, "SELECT status, error FROM crawl_runs ORDER BY run_id")
     assert [status for status, _ in runs] == ["failed", "ok"]
@@ -378,9 +442,9 @@ def test_run_that_could_not_write_is_recorded_by_the_next(
 # after its own (still starting, maybe).
 @pytest.mark.parametrize("held", [False, True], ids=["recorded", "unrecorded"])
 def test_empty_staging_folder_of_a_killed_run_is_removed_by_the_next(
-    tmp_path: Path, origin: str, analyst: Callable, held: bool
+    tmp_path: Path, migrated: Path, origin: str, analyst: Callable, held: bool
 ) -> None:
-    run_congvu("db", "migrate", "--data-dir", str(tmp_path))
+    migrate(migrated, tmp_path)
     release = analyst(read_only=False, name=STORE) if held else lambda: None
     kill(start_paused(tmp_path, origin, "crawl"))
     release()
@@ -398,11 +462,11 @@ def test_empty_staging_folder_of_a_killed_run_is_removed_by_the_next(
 
 
 def test_run_killed_after_starting_on_a_busy_database_is_recorded_with_its_summaries(
-    tmp_path: Path, origin: str, analyst: Callable
+    tmp_path: Path, migrated: Path, origin: str, analyst: Callable
 ) -> None:
     # The job file is held as the run starts: it crawls, then waits for the database to load,
     # and is killed there, never having written a row. Its summaries are in its folder only.
-    run_congvu("db", "migrate", "--data-dir", str(tmp_path))
+    migrate(migrated, tmp_path)
     release = analyst(read_only=False, name=STORE)
     process = subprocess.Popen(
         [CONGVU, *nightly_args(tmp_path, origin, "--wait", "600")],
@@ -431,11 +495,11 @@ def test_run_killed_after_starting_on_a_busy_database_is_recorded_with_its_summa
 
 
 def test_run_killed_after_loading_on_a_busy_start_keeps_its_articles_new(
-    tmp_path: Path, origin: str, analyst: Callable
+    tmp_path: Path, migrated: Path, origin: str, analyst: Callable
 ) -> None:
     # The job file is held as the run starts (no row written), freed once it has crawled: the
     # run loads its articles and is killed before it records itself. The credit is its own.
-    run_congvu("db", "migrate", "--data-dir", str(tmp_path))
+    migrate(migrated, tmp_path)
     release = analyst(read_only=False, name=STORE)
     env = {**os.environ, "CONGVU_PAUSE_AT": "classify"}
     process = subprocess.Popen(
@@ -486,11 +550,13 @@ kill $holder; wait
 {NEXT_ON_A_GROWN_DISK}"""
 
 
-def on_a_full_disk(tmp_path: Path, origin: str, script: str) -> tuple[str, list[tuple]]:
+def on_a_full_disk(
+    tmp_path: Path, migrated: Path, origin: str, script: str
+) -> tuple[str, list[tuple]]:
     """Run script (FULL_AT_START...) in tmp_path: the first run's id, the runs before the next."""
     if shutil.which("unshare") is None or subprocess.run(["unshare", "-rm", "true"]).returncode:
         pytest.skip("needs unshare and user namespaces to mount a small disk (tmpfs)")
-    assert run_congvu("db", "migrate", "--data-dir", str(tmp_path)).returncode == 0
+    migrate(migrated, tmp_path)
     (tmp_path / "staging").mkdir()
     args = nightly_args(tmp_path, origin)[3:]  # --profile ... --origin ...
     command = ["unshare", "-rm", "sh", "-c", script, "sh", str(tmp_path)]
@@ -505,28 +571,29 @@ def on_a_full_disk(tmp_path: Path, origin: str, script: str) -> tuple[str, list[
 
 
 def test_run_killed_on_a_busy_start_with_the_disk_full_is_recorded(
-    tmp_path: Path, origin: str
+    tmp_path: Path, migrated: Path, origin: str
 ) -> None:
     # No space for the run's reserve, then the job file busy: killed, the run left no row and
     # only its folder; the empty reserve it keeps tells the next run it was a run that died.
-    first, runs = on_a_full_disk(tmp_path, origin, FULL_AT_START)
+    first, runs = on_a_full_disk(tmp_path, migrated, origin, FULL_AT_START)
     assert runs == [(first, "interrupted")]
 
 
 def test_run_that_could_write_its_record_nowhere_is_recorded_by_the_next(
-    tmp_path: Path, origin: str
+    tmp_path: Path, migrated: Path, origin: str
 ) -> None:
     # The disk full and the job file held all along: the run fails, writing neither its row nor
     # its run.json, and ends. The cut record it leaves tells the next run it was there.
-    first, runs = on_a_full_disk(tmp_path, origin, FULL_THROUGHOUT)
+    first, runs = on_a_full_disk(tmp_path, migrated, origin, FULL_THROUGHOUT)
     assert runs == [(first, "interrupted")]
 
 
-def test_articles_staged_by_a_killed_run_are_loaded_and_kept(tmp_path: Path, origin: str) -> None:
-    kill(start_paused(tmp_path, origin, "load"))
-    (killed,) = (tmp_path / "staging").iterdir()
-    run_congvu(*nightly_args(tmp_path, origin))
-    loaded = rows(tmp_path, "SELECT path FROM staged_files ORDER BY path")[0][0]
+def test_articles_staged_by_a_killed_run_are_loaded_and_kept(
+    killed_at: Callable[[str], Rerun],
+) -> None:
+    run = killed_at("load")
+    (killed,) = run.staged
+    loaded = rows(run.data_dir, "SELECT path FROM staged_files ORDER BY path")[0][0]
     kept = sorted(file.name for file in killed.iterdir())  # the space its record held is freed
     assert (kept, loaded) == (["demo.jsonl", "demo.stats.json"], f"{killed.name}/demo.jsonl")
 
@@ -548,9 +615,9 @@ def test_unreadable_run_record_left_in_staging_does_not_stop_the_run(
     "command", [["load"], ["reclassify", "--model", "cue-lexicon-1"], ["db", "migrate"]]
 )
 def test_command_stops_in_one_line_when_the_job_file_is_held(
-    tmp_path: Path, analyst: Callable, command: list[str]
+    tmp_path: Path, migrated: Path, analyst: Callable, command: list[str]
 ) -> None:
-    run_congvu("db", "migrate", "--data-dir", str(tmp_path))
+    migrate(migrated, tmp_path)
     analyst(read_only=True, name=STORE)
     result = run_congvu(*command, "--data-dir", str(tmp_path), "--wait", "1")
     lines = result.stderr.splitlines()
@@ -562,12 +629,10 @@ def test_command_stops_in_one_line_when_the_job_file_is_held(
 
 
 def test_run_stopped_by_a_held_job_file_does_not_try_to_publish_it(
-    tmp_path: Path, origin: str, analyst: Callable
+    run_on_a_held_job_file: HeldRun,
 ) -> None:
-    run_congvu("db", "migrate", "--data-dir", str(tmp_path))
-    analyst(read_only=True, name=STORE)
-    result = run_congvu(*nightly_args(tmp_path, origin, "--wait", "1"))
-    (log,) = (tmp_path / "logs").glob("*.log")
+    data_dir, result = run_on_a_held_job_file(True)
+    (log,) = (data_dir / "logs").glob("*.log")
     tried = "in publish" in log.read_text(encoding="utf-8")  # a traceback through publish()
     assert (result.returncode, tried) == (2, False)
 
@@ -834,12 +899,14 @@ def test_run_record_unlike_a_runs_own_is_named_and_kept(
 # --- A run that failed before crawling says so, never that crawled articles stay staged ---
 
 
-def test_run_refused_its_store_does_not_claim_staged_articles(tmp_path: Path, origin: str) -> None:
+def test_run_refused_its_store_does_not_claim_staged_articles(
+    tmp_path: Path, migrated: Path, origin: str
+) -> None:
     # As an ordinary user, whom the store's mode 0444 refuses (as `chattr +i` refuses root).
     as_user = ["unshare", "--map-user=65534", "--map-group=65534"]
     if shutil.which("unshare") is None or subprocess.run([*as_user, "true"]).returncode != 0:
         pytest.skip("needs unshare and user namespaces to run the job as an ordinary user")
-    assert run_congvu("db", "migrate", "--data-dir", str(tmp_path)).returncode == 0
+    migrate(migrated, tmp_path)
     store = tmp_path / STORE
     store.chmod(0o444)
     command = [*as_user, CONGVU, *nightly_args(tmp_path, origin)]
@@ -853,12 +920,12 @@ def test_run_refused_its_store_does_not_claim_staged_articles(tmp_path: Path, or
 
 
 # In a private mount namespace, the data folder on a tmpfs filled up before the run starts.
-# argv: data folder, congvu, nightly's other arguments.
+# argv: data folder, a migrated data folder to copy into it, congvu, nightly's other arguments.
 FULL_BEFORE_THE_RUN = """
 set -u
-data=$1 congvu=$2; shift 2
+data=$1 migrated=$2 congvu=$3; shift 3
 mount -t tmpfs -o size=16m tmpfs "$data" || exit 97
-"$congvu" db migrate --data-dir "$data" > /dev/null || exit 98
+cp -a "$migrated/." "$data" || exit 98
 dd if=/dev/zero of="$data/filler" bs=4k 2>/dev/null
 "$congvu" nightly --data-dir "$data" "$@" > "$data/../out.txt" 2>&1
 echo "exit $?" >> "$data/../out.txt"
@@ -866,12 +933,15 @@ find "$data/staging" -name '*.jsonl' >> "$data/../out.txt"
 """
 
 
-def test_run_on_a_full_disk_does_not_claim_staged_articles(tmp_path: Path, origin: str) -> None:
+def test_run_on_a_full_disk_does_not_claim_staged_articles(
+    tmp_path: Path, migrated: Path, origin: str
+) -> None:
     if shutil.which("unshare") is None or subprocess.run(["unshare", "-rm", "true"]).returncode:
         pytest.skip("needs unshare and user namespaces to mount a small disk (tmpfs)")
     (tmp_path / "data").mkdir()
     args = nightly_args(tmp_path / "data", origin)[3:]  # --profile ... --origin ...
-    script = ["unshare", "-rm", "sh", "-c", FULL_BEFORE_THE_RUN, "sh", str(tmp_path / "data")]
+    data = ["sh", str(tmp_path / "data"), str(migrated)]
+    script = ["unshare", "-rm", "sh", "-c", FULL_BEFORE_THE_RUN, *data]
     done = subprocess.run([*script, CONGVU, *args], cwd=ROOT, timeout=300)
     if done.returncode == 97:
         pytest.skip("mounting a tmpfs is refused here")
