@@ -65,6 +65,12 @@ def role_header(role: str) -> str:
     return "Trong đó, " + " / ".join(lines)
 
 
+# The summary's table by source counts articles (copies), not stories as notebook 1.0 does.
+SOURCE_COUNTS = "Nguồn (số bài, không phải số tin)"
+UNDATED_NOTE = (
+    "Cột «Ngày đăng»: bài không ghi ngày đăng mang ngày máy lấy bài về, không phải ngày đăng."
+)
+
 # The analysts' columns: Vietnamese header, width in characters.
 COLUMNS = {
     "day": ("Ngày đăng", 12),
@@ -274,7 +280,7 @@ def summary_sheet(sheet: Worksheet, table: pd.DataFrame, about: list[tuple[str, 
     sheet.append(["Tổng", len(table), int(stories[TOTAL])])
     sheet.append([f"Số tin: {STORY_COUNTING}."])
     sheet.append([])
-    sheet.append(["Nguồn", *LABEL_NAMES.values(), UNLABELLED_SHEET, "Tổng"])
+    sheet.append([SOURCE_COUNTS, *LABEL_NAMES.values(), UNLABELLED_SHEET, "Tổng"])
     sources = sheet.max_row
     by_source = pd.crosstab(table["source"], labels)
     for source in by_source.sum(axis=1).sort_values(ascending=False, kind="stable").index:
@@ -292,6 +298,7 @@ def summary_sheet(sheet: Worksheet, table: pd.DataFrame, about: list[tuple[str, 
             "ô câu căn cứ nói rõ điều này."
         ]
     )
+    sheet.append([UNDATED_NOTE])
     for row in (header, sources):
         for cell in sheet[row]:
             cell.font = bold

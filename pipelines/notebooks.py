@@ -15,6 +15,7 @@ from nlp.classify import (
     DEFAULT_MODEL,
     mix_precision,
     models_dir,
+    precision_at_nightly_mix,
     read_scoreboard,
 )
 from nlp.evaluate import metrics
@@ -32,11 +33,40 @@ from pipelines.digest import (
 from pipelines.search import fold
 from pipelines.selection import ARTICLE_DAY, CURRENT_LABEL, EVIDENCE_TEXT, readable, relabelled
 from pipelines.store import open_db
-from pipelines.vietnamese import LABEL_NAMES, evidence_of_text, label_name, review_text
+from pipelines.vietnamese import (
+    LABEL_NAMES,
+    evidence_of_text,
+    label_name,
+    review_text,
+    trust_text,
+)
 
 NOTEBOOK_DB = Path("../data/congvu.duckdb")  # the published snapshot, seen from notebooks/
 # Chart colours by label code, the same in every chart: criticism red, praise green.
 LABEL_COLORS = {"praise": "#2e7d32", "criticism": "#c62828", "neutral": "#9e9e9e"}
+# How an undated article's day is shown: it is the day it was fetched (ARTICLE_DAY).
+FETCH_DAY = "ngày lấy về, bài không ghi ngày đăng"
+
+
+def show_everything() -> None:
+    """Tables show every row and whole texts (pandas cuts at 10 rows and 50 characters)."""
+    pd.set_option("display.max_rows", None, "display.max_colwidth", None)
+    pd.set_option("display.max_columns", None, "display.width", None)
+
+
+def trust(model_id: str) -> str:
+    """How many of a model's praise and criticism labels are right, as the digest says it."""
+    return trust_text(model_id, precision_at_nightly_mix(model_id))
+
+
+def plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table to display: crawled text without bidirectional controls, empty cells empty."""
+    return frame.map(shown).fillna("")
+
+
+def day_cell(day: pd.Timestamp, undated: bool) -> str:
+    """An article's day as dd/mm/yyyy, marked as the fetch day when the article has no date."""
+    return f"{day:%d/%m/%Y} ({FETCH_DAY})" if undated else f"{day:%d/%m/%Y}"
 
 
 def snapshot_path() -> Path:
@@ -62,7 +92,8 @@ def labelled_articles(con: duckdb.DuckDBPyConnection, model_id: str) -> pd.DataF
     publication date in Vietnam (the fetch date when undated), `week` its Monday; `label` is the
     model's, `analyst_label` the current analyst label (view analyst_labels), `current_label` the
     one that decides where a story is listed and counted (CURRENT_LABEL); `copies` is the number
-    of copies of its story, labelled or not (as on the digest's cards). The evidence is as
+    of copies of its story, labelled or not (as on the digest's cards); `undated` is whether
+    the article has no publication date (its day is then the fetch day). The evidence is as
     analysts read it (pipelines/selection.py readable).
     """
     rows = con.execute(
@@ -73,6 +104,7 @@ def labelled_articles(con: duckdb.DuckDBPyConnection, model_id: str) -> pd.DataF
         SELECT a.article_id, coalesce(st.story_id, a.article_id) AS story_id,
                coalesce(cp.copies, 1) AS copies, a.site,
                coalesce(s.title, a.site) AS source, {ARTICLE_DAY} AS day,
+               a.published_at IS NULL AS undated,
                CAST(date_trunc('week', {ARTICLE_DAY}) AS DATE) AS week,
                p.province, c.label, c.score_praise, c.score_criticism, c.score_neutral,
                c.evidence, a.title, a.url, al.label AS analyst_label, al.reviewer,
@@ -107,9 +139,13 @@ def unlabelled_articles(con: duckdb.DuckDBPyConnection, model_id: str) -> int:
 
 def stories(articles: pd.DataFrame) -> pd.DataFrame:
     """One row per story (syndicated copies together): the fields of its first copy among
-    these articles, newest story first."""
-    first = articles.sort_values(["day", "article_id"]).drop_duplicates("story_id")
-    return first.sort_values("day", ascending=False)
+    these articles, with `shown_copies` (how many of these articles are its copies) and
+    `last_day` (the newest of their days); the story with the newest copy first."""
+    ordered = articles.sort_values(["day", "article_id"])
+    first = ordered.drop_duplicates("story_id").set_index("story_id", drop=False)
+    grouped = ordered.groupby("story_id")["day"]
+    first = first.assign(shown_copies=grouped.size(), last_day=grouped.max())
+    return first.sort_values(["last_day", "day"], ascending=False).reset_index(drop=True)
 
 
 def story_counts(articles: pd.DataFrame, by: list[str]) -> pd.DataFrame:
@@ -162,7 +198,6 @@ def model_figures() -> pd.DataFrame:
     board = read_scoreboard()
     for entry in board["models"]:
         row = {"model_id": entry["model_id"]}
-        row["cross_validated_macro_f1"], row["released_on"] = release_figure(entry["model_id"])
         if entry.get("status") == "scored":
             criticism, praise = (entry["per_class"][k] for k in ("criticism", "praise"))
             at_mix = mix_precision(entry, board["nightly_mix"]["counts"])
@@ -181,6 +216,8 @@ def model_figures() -> pd.DataFrame:
                 "articles_scored": entry["n"],
                 "macro_f1_unseen": entry["articles_no_model_trained_on"]["macro_f1"],
             }
+        # Last: measured at release on other articles, often higher; not comparable with the rest.
+        row["cross_validated_macro_f1"], row["released_on"] = release_figure(entry["model_id"])
         rows.append(row)
     return pd.DataFrame(rows).sort_values("macro_f1", ascending=False, na_position="last")
 
@@ -217,17 +254,21 @@ def agreement(labels: pd.DataFrame) -> pd.DataFrame:
 
 
 def analyst_check(con: duckdb.DuckDBPyConnection, model_id: str) -> dict | None:
-    """The model against the analysts' current labels (nlp.evaluate.metrics); None without any."""
+    """The model against the analysts' current labels (nlp.evaluate.metrics), with `reviewed`
+    (how many the analyst decided seeing this model's label) and `kept` (of those, how many
+    kept it); None without any."""
     rows = con.execute(
         """
-        SELECT al.label, c.label FROM analyst_labels al
+        SELECT al.label, c.label, coalesce(al.model_id = ?, false) FROM analyst_labels al
         JOIN classifications c ON c.article_id = al.article_id AND c.model_id = ?
         """,
-        [model_id],
+        [model_id, model_id],
     ).fetchall()
     if not rows:
         return None
-    return metrics([gold for gold, _ in rows], [predicted for _, predicted in rows])
+    seen = [(gold, predicted) for gold, predicted, shown_this in rows if shown_this]
+    found = metrics([gold for gold, _, _ in rows], [predicted for _, predicted, _ in rows])
+    return found | {"reviewed": len(seen), "kept": sum(gold == p for gold, p in seen)}
 
 
 def evidence_sentences(evidence: object, title: str | None, count: int = 3) -> list[str]:
@@ -290,8 +331,9 @@ def note_html(row: Any) -> str:
 
 
 def report_html(rows: pd.DataFrame) -> str:
-    """Stories as HTML to paste into a report: headline, source, date, province, current label
-    and whether an analyst checked it, evidence, link.
+    """Stories as HTML to paste into a report: headline, source, date (marked when it is the
+    fetch day, and as the first copy's of several), province, current label and whether an
+    analyst checked it, evidence, link.
 
     Every crawled string is HTML-escaped, without bidirectional controls (as the digest shows
     it), and only http(s) links are made links.
@@ -300,7 +342,10 @@ def report_html(rows: pd.DataFrame) -> str:
     for row in rows.itertuples():
         province = row.province if isinstance(row.province, str) else ""  # NaN when unknown
         label = f"{label_name(row.current_label)} ({checked_text(row.label, row.analyst_label)})"
-        facts = [row.source, row.day.strftime("%d/%m/%Y"), province, label]
+        day = day_cell(row.day, row.undated)
+        if row.copies > 1:  # the date and source are those of the story's first copy shown
+            day = f"{day} (bản đăng sớm nhất trong {row.copies} bản đăng của tin)"
+        facts = [row.source, day, province, label]
         sentences = evidence_sentences(row.evidence, row.title)
         evidence = "".join(f"<li>{escape(s)}</li>" for s in sentences)
         said = ""

@@ -513,3 +513,13 @@ def test_headers_say_whose_label_evidence_and_score_in_the_digest_s_words(report
     summary = [r[0] for r in book["Tổng hợp"].iter_rows(values_only=True) if r[0]]
     assert "Mô hình máy dùng" in summary
     assert not [line for line in summary if "câu làm căn cứ" in line or "câu trích" in line]
+
+
+def test_summary_says_its_source_table_counts_articles(report: Path) -> None:
+    summary = [r[0] for r in openpyxl.load_workbook(report)["Tổng hợp"].iter_rows(values_only=True)]
+    assert "Nguồn (số bài, không phải số tin)" in summary
+
+
+def test_summary_says_an_undated_article_carries_its_fetch_day(report: Path) -> None:
+    summary = [r[0] for r in openpyxl.load_workbook(report)["Tổng hợp"].iter_rows(values_only=True)]
+    assert [line for line in summary if line and "bài không ghi ngày đăng mang ngày máy" in line]

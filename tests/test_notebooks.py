@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from nbclient import NotebookClient
 
-from nlp.classify import DEFAULT_MODEL, read_scoreboard
+from nlp.classify import DEFAULT_MODEL, precision_at_nightly_mix, read_scoreboard
 from pipelines.digest import render
 from pipelines.notebooks import (
     agreement,
@@ -30,7 +30,7 @@ from pipelines.paths import DataPaths
 from pipelines.selection import Selection, article_rows
 from pipelines.snapshot import writing
 from pipelines.store import open_db
-from pipelines.vietnamese import LABEL_NAMES, NO_PROVINCE
+from pipelines.vietnamese import LABEL_NAMES, NO_PROVINCE, trust_text
 from tests.conftest import ROOT, run_congvu
 from tests.test_digest import (
     DECIDER,
@@ -234,6 +234,8 @@ def test_report_keeps_crawled_text_inert() -> None:
             "analyst_note": [None],
             "evidence": [["<img src=x onerror=alert(1)>", "<script>alert(1)</script>"]],
             "url": ["javascript:alert(1)"],
+            "undated": [False],
+            "copies": [1],
         }
     )
     html = report_html(rows)
@@ -256,6 +258,8 @@ def test_report_leaves_out_stored_bidi_controls() -> None:
             "analyst_note": [None],
             "evidence": [["Ông \u202eNguyễn Văn A bị kỷ luật."]],
             "url": ["https://example.vn/a1.html"],
+            "undated": [False],
+            "copies": [1],
         }
     )
     assert "Kỷ luật ông Nguyễn Văn A" in report_html(rows) and "\u202e" not in report_html(rows)
@@ -276,6 +280,8 @@ def test_report_of_stories_with_and_without_a_province() -> None:
         analyst_note=None,
         evidence=[["Câu một."], ["Câu hai."]],
         url="https://baodanang.vn/a-1.html",
+        undated=False,
+        copies=1,
     )
     html = report_html(rows)
     assert "<p>Báo Đà Nẵng · 20/11/2026 · Đà Nẵng · Phê phán (nhãn máy, chưa duyệt)</p>" in html
@@ -302,6 +308,8 @@ def pasted(
             "analyst_note": [note],
             "evidence": [["Câu một."] if evidence is None else evidence],
             "url": ["https://baodanang.vn/a-1.html"],
+            "undated": [False],
+            "copies": [1],
         }
     )
     return report_html(rows)
@@ -673,3 +681,142 @@ def test_criticism_review_names_no_one_as_the_one_who_decided_a_sanction_in_a_mo
     the decider and no one criticised: the machine read no role for the analyst's label."""
     row = listed(moved_listing, DECIDER[:40])  # the table shows a headline's first 50
     assert row[ROLE_COLUMNS].tolist() == [UNREAD_CELL, "", ""]
+
+
+def test_weekly_overview_says_how_many_machine_labels_are_right(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    said = trust_text(DEFAULT_MODEL, precision_at_nightly_mix(DEFAULT_MODEL))
+    assert said in cell_text(execute(NOTEBOOKS[0], data_dir, monkeypatch), "c03")
+
+
+@pytest.fixture(scope="module")
+def criticism_review(data_dir: Path) -> nbformat.NotebookNode:
+    """Notebook 2.0 executed once on the demo with a second model and analysts' labels."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        return execute(NOTEBOOKS[1], data_dir, monkeypatch)
+
+
+def test_criticism_review_says_how_many_machine_labels_are_right(
+    criticism_review: nbformat.NotebookNode,
+) -> None:
+    said = trust_text(DEFAULT_MODEL, precision_at_nightly_mix(DEFAULT_MODEL))
+    assert said in cell_text(criticism_review, "c05")
+
+
+def test_criticism_review_shows_whole_headlines(criticism_review: nbformat.NotebookNode) -> None:
+    """The demo's criticism headlines are 85 to 97 characters: none is cut."""
+    assert sorted(listing(criticism_review)["tiêu đề"]) == sorted(TITLES["criticism"])
+
+
+def test_criticism_review_prints_no_empty_table(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    notebook = execute(NOTEBOOKS[1], data_dir, monkeypatch, AGENCY="cơ quan không có")
+    assert "Empty DataFrame" not in outputs(notebook)
+
+
+@pytest.fixture(scope="module")
+def reshaped(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """The demo after three criticism articles changed: the first is dated 27/10/2026 (a week
+    of another month); the second became its story's copy (a story republished on 23/11); the
+    third lost its date (fetched 28/11/2026) and has a U+202E in its headline."""
+    copy = tmp_path_factory.mktemp("reshaped") / "data"
+    shutil.copytree(data_dir, copy)
+    paths = DataPaths(copy)
+    with writing(paths, "test reshaped", 30), open_db(paths.store) as con:
+        (old, old_title), (again, again_title), (undated, undated_title) = con.execute(
+            "SELECT a.article_id, a.title FROM articles a JOIN classifications c "
+            "ON c.article_id = a.article_id AND c.model_id = ? WHERE c.label = 'criticism' "
+            "ORDER BY a.published_at LIMIT 3",
+            [DEFAULT_MODEL],
+        ).fetchall()
+        con.execute(
+            "UPDATE articles SET published_at = '2026-10-27 09:00:00+07' WHERE article_id = ?",
+            [old],
+        )
+        con.execute("UPDATE article_stories SET story_id = ? WHERE article_id = ?", [old, again])
+        con.execute(
+            "UPDATE articles SET published_at = NULL, fetched_at = '2026-11-28 10:00:00+07', "
+            "title = ? WHERE article_id = ?",
+            ["\u202e" + undated_title, undated],
+        )
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        weekly = execute(NOTEBOOKS[0], copy, monkeypatch)
+        review = execute(NOTEBOOKS[1], copy, monkeypatch, FROM="2026-11-23")
+    return {"weekly": weekly, "review": review, "again": again_title, "undated": undated_title}
+
+
+def test_weekly_overview_orders_criticism_weeks_by_date(reshaped: dict[str, object]) -> None:
+    (header,) = re.findall(r"(?m)^tuần từ\s+(.*)$", cell_text(reshaped["weekly"], "c11"))
+    weeks = header.split()
+    assert weeks == sorted(weeks, key=lambda w: date(*map(int, reversed(w.split("/")))))
+
+
+def test_criticism_review_lists_a_story_republished_in_the_chosen_days(
+    reshaped: dict[str, object],
+) -> None:
+    """FROM tests each copy: the story's copy of 23/11 is listed, though its first is older."""
+    assert reshaped["again"] in list(listing(reshaped["review"])["tiêu đề"])
+
+
+def test_criticism_review_says_an_undated_story_s_day_is_its_fetch_day(
+    reshaped: dict[str, object],
+) -> None:
+    row = listed(listing(reshaped["review"]), reshaped["undated"])
+    assert row["ngày"] == "28/11/2026 (ngày lấy về, bài không ghi ngày đăng)"
+
+
+def test_criticism_review_table_leaves_out_bidi_controls(reshaped: dict[str, object]) -> None:
+    assert reshaped["undated"] in list(listing(reshaped["review"])["tiêu đề"])
+
+
+def test_pasted_story_of_several_copies_says_whose_date_it_gives() -> None:
+    rows = pd.DataFrame(
+        {
+            "title": ["Bài một"],
+            "source": ["Báo Đà Nẵng"],
+            "day": [pd.Timestamp("2026-11-20")],
+            "province": ["Đà Nẵng"],
+            "label": ["criticism"],
+            "current_label": ["criticism"],
+            "analyst_label": [None],
+            "reviewer": [None],
+            "analyst_note": [None],
+            "evidence": [["Câu một."]],
+            "url": ["https://baodanang.vn/a-1.html"],
+            "undated": [False],
+            "copies": [3],
+        }
+    )
+    assert "20/11/2026 (bản đăng sớm nhất trong 3 bản đăng của tin)" in report_html(rows)
+
+
+def quality_table(notebook: nbformat.NotebookNode, cell_id: str) -> pd.DataFrame:
+    """A table notebook 3.0 displayed in one cell, as read back from its HTML."""
+    (cell,) = [c for c in notebook.cells if c.id == cell_id]
+    (html,) = [o.data["text/html"] for o in cell.outputs if "text/html" in o.get("data", {})]
+    return pd.read_html(io.StringIO(html), index_col=0)[0]
+
+
+def test_model_table_starts_with_the_test_part_macro_f1(quality: nbformat.NotebookNode) -> None:
+    assert quality_table(quality, "c03").columns.get_level_values(0)[0] == "macro-F1"
+
+
+def test_model_quality_confirms_only_the_reviewed_model_s_labels(
+    quality: nbformat.NotebookNode,
+) -> None:
+    """The analysts saw the default model's labels: cue-lexicon-1's matches are no confirmations."""
+    table = quality_table(quality, "c10").set_index("mô hình")
+    assert table.loc["cue-lexicon-1", "xác nhận"] == 0
+
+
+def test_model_quality_says_the_analysts_figures_are_no_accuracy(
+    quality: nbformat.NotebookNode,
+) -> None:
+    assert "không phải độ chính xác của mô hình" in cell_text(quality, "c10")
+
+
+def test_model_quality_leaves_a_missing_note_empty(quality: nbformat.NotebookNode) -> None:
+    """The demo's relabelled article has no note: its cell is empty, not "None" or "NaN"."""
+    assert re.findall(r"\b(?:None|NaN)\b", cell_text(quality, "c12")) == []
