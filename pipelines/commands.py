@@ -346,7 +346,8 @@ def cmd_review(args: argparse.Namespace) -> int:
         raise ValueError("usage: congvu review import FILE.xlsx --reviewer NAME")
     done = import_review(paths, args.file, args.reviewer, args.wait, chosen_model(args).model_id)
     print(
-        f"{args.file}: {done.imported} labels imported by {args.reviewer.strip()}; "
+        f"{args.file}: {done.imported} labels imported by {args.reviewer.strip()}, reaching "
+        f"{done.stories} stories ({done.copies} copies: a story's label holds for each copy); "
         f"{done.unchanged} unchanged (already the current label) skipped; "
         f"{done.blank} rows without a label left out"
     )

@@ -138,7 +138,7 @@ def labelled_articles(
     paths: DataPaths, model_id: str, start: date | None, end: date | None
 ) -> pd.DataFrame:
     """Articles published in [start, end] (Vietnam dates; fetch date when undated) with the
-    model's label, the analyst's (view analyst_labels) and the current one (CURRENT_LABEL)."""
+    model's label, its story's analyst's (view story_labels) and the current one (CURRENT_LABEL)."""
     with open_db(paths.db, read_only=True) as con:
         return con.execute(
             f"""
@@ -149,7 +149,7 @@ def labelled_articles(
             FROM articles a
             LEFT JOIN classifications c ON c.article_id = a.article_id AND c.model_id = ?
             LEFT JOIN article_stories s ON s.article_id = a.article_id
-            LEFT JOIN analyst_labels al ON al.article_id = a.article_id
+            LEFT JOIN story_labels al ON al.article_id = a.article_id
             WHERE CAST(coalesce(a.published_at, a.fetched_at) AS DATE)
                   BETWEEN coalesce(?::DATE, DATE '-infinity') AND coalesce(?::DATE, DATE 'infinity')
             ORDER BY a.published_at DESC NULLS LAST, a.article_id

@@ -224,6 +224,42 @@ MIGRATIONS: list[tuple[str, str]] = [
             'the run that fetched it (a `congvu crawl`''s id has no crawl_runs row)';
         """,
     ),
+    (
+        "015_story_labels",
+        # The review sheet offers one copy per story and its analyst decides for the story: the
+        # label reaches every copy, those loaded later too. labels keeps the rows as given.
+        """
+        CREATE VIEW story_labels AS
+            WITH story_of AS (
+                SELECT a.article_id, coalesce(s.story_id, a.article_id) AS story_id
+                FROM articles a LEFT JOIN article_stories s USING (article_id)
+            ), newest AS (
+                SELECT o.story_id, l.*
+                FROM labels l JOIN story_of o USING (article_id)
+                QUALIFY row_number() OVER (
+                    PARTITION BY o.story_id ORDER BY l.labelled_at DESC, l.rowid DESC) = 1
+            )
+            SELECT o.article_id, o.story_id, n.label, n.reviewer, n.labelled_at, n.model_id,
+                   n.model_label, n.note, n.source_file, n.article_id AS labelled_article_id
+            FROM story_of o JOIN newest n USING (story_id);
+        COMMENT ON VIEW story_labels IS
+            'the current analyst label of every copy of a reviewed story';
+        COMMENT ON COLUMN story_labels.article_id IS 'a copy of the story (loaded later too)';
+        COMMENT ON COLUMN story_labels.story_id IS
+            'its story (article_stories; the article itself when ungrouped)';
+        COMMENT ON COLUMN story_labels.label IS
+            'praise | criticism | neutral, as decided for the story';
+        COMMENT ON COLUMN story_labels.reviewer IS 'who decided';
+        COMMENT ON COLUMN story_labels.labelled_at IS 'when the label was imported';
+        COMMENT ON COLUMN story_labels.model_id IS 'the model whose label the analyst saw';
+        COMMENT ON COLUMN story_labels.model_label IS
+            'that model''s label of the labelled copy then';
+        COMMENT ON COLUMN story_labels.note IS 'the analyst''s note';
+        COMMENT ON COLUMN story_labels.source_file IS 'the review file it came from';
+        COMMENT ON COLUMN story_labels.labelled_article_id IS
+            'the copy the analyst labelled (labels.article_id)';
+        """,
+    ),
 ]
 
 _TABLE = re.compile(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+) \(\s*--\s*(.+)")
@@ -278,20 +314,25 @@ INSERT INTO lake_writes SELECT 0 WHERE NOT EXISTS (FROM lake_writes);
 # still hold there because the code keeps them: every insert is an anti-join on the key (or a
 # MERGE), and writers take turns (pipelines/lake.py, begin): of two overlapping writes the
 # second is rolled back and run again on a snapshot that has the first one's rows.
-# DuckLake cannot comment on a view's columns either: the lake keeps the view's own comment.
+# DuckLake cannot comment on a view's columns either: the lake keeps the view's own comment, and
+# a migration's own COMMENT ON COLUMN statements on its views are left out there.
 _TABLE_KEY = re.compile(r",([ \t]*--[^\n]*)?\n[ \t]*PRIMARY KEY \([^)]*\)")
 _VIEW_NAME = re.compile(r"CREATE VIEW (\w+)")
 
 
 def lake_ddl(sql: str) -> str:
-    """A migration's SQL as the shared store takes it: its keys' columns NOT NULL, no keys."""
+    """A migration's SQL as the shared store takes it: its keys' columns NOT NULL, no keys, no
+    comments on its views' columns."""
     tables = []
     for table in re.split(r"(?=CREATE TABLE )", sql):
         for key in re.findall(r"PRIMARY KEY \(([^)]*)\)", table):
             for column in key.split(","):
                 table = re.sub(rf"(\n\s*{column.strip()} [A-Z][A-Z\[\]]*)", r"\1 NOT NULL", table)
         tables.append(_TABLE_KEY.sub(r"\1", table).replace(" PRIMARY KEY", " NOT NULL"))
-    return "".join(tables)
+    ddl = "".join(tables)
+    for view in _VIEW_NAME.findall(sql):
+        ddl = re.sub(rf"\n\s*COMMENT ON COLUMN {view}\.\w+ IS\s+'(?:[^']|'')*';", "", ddl)
+    return ddl
 
 
 def lake_comments(sql: str) -> list[str]:
@@ -308,13 +349,15 @@ def document(con: duckdb.DuckDBPyConnection) -> None:
     the documentation back. Migrations not applied yet are left to migrate.
     """
     done = {row[0] for row in con.execute("SELECT name FROM schema_migrations").fetchall()}
-    documentation = lake_comments if is_lake(con) else comments
+    lake = is_lake(con)
+    documentation = lake_comments if lake else comments
     begin(con)
     for statement in comments(BOOKKEEPING):
         con.execute(statement)
     for name, sql in MIGRATIONS:
         if name in done:
-            for statement in documentation(sql) + _COMMENT_ON.findall(sql):
+            own = _COMMENT_ON.findall(lake_ddl(sql) if lake else sql)
+            for statement in documentation(sql) + own:
                 con.execute(statement)
     con.execute("COMMIT")
 

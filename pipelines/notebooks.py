@@ -90,11 +90,11 @@ def labelled_articles(con: duckdb.DuckDBPyConnection, model_id: str) -> pd.DataF
     The articles are the digest's (pipelines/selection.py article_rows) less those without any
     label: one only an analyst labelled is here, with no model label or scores. `day` is the
     publication date in Vietnam (the fetch date when undated), `week` its Monday; `label` is the
-    model's, `analyst_label` the current analyst label (view analyst_labels), `current_label` the
-    one that decides where a story is listed and counted (CURRENT_LABEL); `copies` is the number
-    of copies of its story, labelled or not (as on the digest's cards); `undated` is whether
-    the article has no publication date (its day is then the fetch day). The evidence is as
-    analysts read it (pipelines/selection.py readable).
+    model's, `analyst_label` its story's current analyst label (view story_labels),
+    `current_label` the one that decides where a story is listed and counted (CURRENT_LABEL);
+    `copies` is the number of copies of its story, labelled or not (as on the digest's cards);
+    `undated` is whether the article has no publication date (its day is then the fetch day).
+    The evidence is as analysts read it (pipelines/selection.py readable).
     """
     rows = con.execute(
         f"""
@@ -115,7 +115,7 @@ def labelled_articles(con: duckdb.DuckDBPyConnection, model_id: str) -> pd.DataF
         LEFT JOIN article_stories st ON st.article_id = a.article_id
         LEFT JOIN copies cp ON cp.story_id = st.story_id
         LEFT JOIN article_places p ON p.article_id = a.article_id
-        LEFT JOIN analyst_labels al ON al.article_id = a.article_id
+        LEFT JOIN story_labels al ON al.article_id = a.article_id
         WHERE {CURRENT_LABEL} IS NOT NULL
         ORDER BY day DESC, a.article_id
         """,
@@ -131,7 +131,7 @@ def unlabelled_articles(con: duckdb.DuckDBPyConnection, model_id: str) -> int:
         SELECT count(*) FROM articles a
         WHERE NOT EXISTS (SELECT 1 FROM classifications c
                           WHERE c.article_id = a.article_id AND c.model_id = ?)
-          AND NOT EXISTS (SELECT 1 FROM analyst_labels al WHERE al.article_id = a.article_id)
+          AND NOT EXISTS (SELECT 1 FROM story_labels al WHERE al.article_id = a.article_id)
         """,
         [model_id],
     ).fetchone()[0]

@@ -82,8 +82,7 @@ def review_candidates(
         rows = con.execute(
             f"""
             WITH reviewed AS (
-                SELECT DISTINCT coalesce(s.story_id, l.article_id) AS story
-                FROM analyst_labels l LEFT JOIN article_stories s USING (article_id)
+                SELECT DISTINCT story_id AS story FROM story_labels
             ), candidates AS (
                 SELECT a.article_id, a.title, coalesce(si.title, a.site) AS source, p.province,
                        CAST(coalesce(a.published_at, a.fetched_at) AS DATE) AS published,
@@ -218,6 +217,8 @@ class ImportResult:
     """What `review import` did with a file."""
 
     imported: int  # rows appended to labels
+    stories: int  # stories whose label they set: each of their copies has it (story_labels)
+    copies: int  # the copies of those stories
     unchanged: int  # rows equal to the article's current analyst label (skipped)
     blank: int  # rows without a chosen label (not reviewed)
     digests: list[Path]  # digests rewritten because they show an article whose label changed
@@ -347,11 +348,12 @@ def import_review(
 ) -> ImportResult:
     """Append a review file's labels to `labels` in one transaction, checked first; publish.
 
-    A row equal to the article's current analyst label (same label, note and reviewer) is
-    skipped, so importing the same file twice adds nothing; a row that changes it is appended
-    and becomes the current label. Anything wrong refuses the whole file. The digests (of
-    model_id's labels) that show a relabelled article, as a card or in their daily chart
-    (digests_showing), are rewritten, latest.html with them: a story moves there the morning it
+    A row equal to its story's current analyst label (same label, note and reviewer; view
+    story_labels) is skipped, so importing the same file twice adds nothing; a row that changes
+    it is appended and becomes the current label of every copy of the story, those loaded later
+    too. Anything wrong refuses the whole file. The digests (of model_id's labels) that show a
+    copy of a relabelled story, as a card or in their daily chart (digests_showing), are
+    rewritten, latest.html with them: a story moves there the morning it
     is relabelled, and no page counts a label the store no longer holds.
     """
     reviewer = _text(reviewer)  # NFC, as the sheet's cells: one name is one reviewer
@@ -380,9 +382,19 @@ def import_review(
         with open_db(paths.store, wait_s=wait_s) as con:
             con.register("reviewed", frame)
             changed, unchanged = append_reviewed(con, path)
-            runs = digests_showing(con, changed) if changed else []
+            stories, copies = reached(con, changed)
+            runs = digests_showing(con, copies) if copies else []
         digests = [write_digest(paths, run, model_id, paths.store)[0] for run in runs]
-    return ImportResult(len(changed), unchanged, blank, digests)
+    return ImportResult(len(changed), stories, len(copies), unchanged, blank, digests)
+
+
+def reached(con: duckdb.DuckDBPyConnection, labelled: list[str]) -> tuple[int, list[str]]:
+    """How many stories the labels of these articles now decide, and the ids of their copies."""
+    rows = con.execute(
+        "SELECT story_id, article_id FROM story_labels WHERE list_contains(?, labelled_article_id)",
+        [labelled],
+    ).fetchall()
+    return len({story for story, _ in rows}), sorted(article for _, article in rows)
 
 
 @retried
@@ -400,8 +412,8 @@ def append_reviewed(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[list[st
 
 
 def _append_labels(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[list[str], int]:
-    """Insert the registered `reviewed` rows that change an article's label; (their article ids,
-    how many rows were skipped)."""
+    """Insert the registered `reviewed` rows that change their story's label; (their article
+    ids, how many rows were skipped)."""
     unknown = con.execute(
         "SELECT row, article_id FROM reviewed ANTI JOIN articles USING (article_id) ORDER BY row"
     ).fetchall()
@@ -409,7 +421,7 @@ def _append_labels(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[list[str
         shown = "; ".join(f"row {row}: no article {article_id}" for row, article_id in unknown[:10])
         raise ReviewFileError(f"{path}: nothing imported: unknown article ids: {shown}")
     fresh = """
-        FROM reviewed r LEFT JOIN analyst_labels l USING (article_id)
+        FROM reviewed r LEFT JOIN story_labels l USING (article_id)
         WHERE l.article_id IS NULL OR l.label <> r.label
            OR l.note IS DISTINCT FROM r.note OR l.reviewer <> r.reviewer
     """

@@ -279,7 +279,7 @@ def label_articles(con: duckdb.DuckDBPyConnection, filters: Filters) -> Filters:
         f"""
         SELECT a.article_id FROM articles a
         LEFT JOIN classifications c ON c.article_id = a.article_id AND c.model_id = ?
-        LEFT JOIN analyst_labels al ON al.article_id = a.article_id
+        LEFT JOIN story_labels al ON al.article_id = a.article_id
         WHERE {CURRENT_LABEL} = ?
         """,
         [filters.model_id, filters.label],
@@ -381,7 +381,7 @@ def search(
             LEFT JOIN article_places p USING (article_id)
             LEFT JOIN classifications c
               ON c.article_id = a.article_id AND c.model_id = ?
-            LEFT JOIN analyst_labels al ON al.article_id = a.article_id
+            LEFT JOIN story_labels al ON al.article_id = a.article_id
             WHERE a.article_id IN (SELECT unnest(?::VARCHAR[]))
             """,
             [filters.model_id, ids],

@@ -18,8 +18,9 @@ from pipelines.vietnamese import LABEL_NAMES
 # An article's day: its publication date in Vietnam, or the day it was fetched when undated
 # (the session's time zone is Vietnam's: pipelines/store.py).
 ARTICLE_DAY = "CAST(coalesce(a.published_at, a.fetched_at) AS DATE)"
-# An article's current label: its analyst's (view analyst_labels `al`) when reviewed, else the
-# model's (classifications `c`). It decides where a story is listed and counted.
+# An article's current label: its story's analyst label (view story_labels `al`: the newest one
+# given to any copy) when reviewed, else the model's (classifications `c`). It decides where a
+# story is listed and counted; every copy of a reviewed story has the same one.
 CURRENT_LABEL = "coalesce(al.label, c.label)"
 # The text the model read, for a row with evidence (classifications `c`): readable() needs it.
 EVIDENCE_TEXT = f"CASE WHEN len(c.evidence) > 0 THEN {ARTICLE_TEXT} END AS evidence_text"
@@ -87,8 +88,8 @@ class Selection:
 def article_rows(con: duckdb.DuckDBPyConnection, selection: Selection) -> pd.DataFrame:
     """The selected articles, newest first, each with its source's title, the model's label,
     score and evidence, its story and number of copies (those loaded by loaded_until), province,
-    the people and bodies it names (most mentioned first), its current analyst label (view
-    analyst_labels) and its `current_label` (CURRENT_LABEL). The evidence is as analysts read
+    the people and bodies it names (most mentioned first), its story's current analyst label
+    (view story_labels) and its `current_label` (CURRENT_LABEL). The evidence is as analysts read
     it (readable)."""
     where, params = selection.where()
     rows = con.execute(
@@ -126,7 +127,7 @@ def article_rows(con: duckdb.DuckDBPyConnection, selection: Selection) -> pd.Dat
         LEFT JOIN article_stories st ON st.article_id = a.article_id
         LEFT JOIN copies cp ON cp.story_id = st.story_id
         LEFT JOIN named n ON n.article_id = a.article_id
-        LEFT JOIN analyst_labels al ON al.article_id = a.article_id
+        LEFT JOIN story_labels al ON al.article_id = a.article_id
         ORDER BY a.published_at DESC NULLS LAST, a.article_id
         """,
         [*params, selection.loaded_until, selection.model_id],
@@ -143,7 +144,7 @@ def daily_labels(con: duckdb.DuckDBPyConnection, selection: Selection) -> pd.Dat
         SELECT {ARTICLE_DAY} AS day, {CURRENT_LABEL} AS label, count(*) AS articles
         FROM articles a LEFT JOIN article_places p ON p.article_id = a.article_id
         LEFT JOIN classifications c ON c.article_id = a.article_id AND c.model_id = ?
-        LEFT JOIN analyst_labels al ON al.article_id = a.article_id
+        LEFT JOIN story_labels al ON al.article_id = a.article_id
         WHERE {where}
         GROUP BY ALL ORDER BY ALL
         """,

@@ -63,7 +63,7 @@ def test_the_migrated_lake_has_the_files_tables_and_columns(
     monkeypatch.delenv("CONGVU_STORE")
     in_file = schema(tmp_path / "file.duckdb")
     assert in_lake == in_file
-    assert len(in_lake[0]) == 14 and len(in_lake[1]) > 100
+    assert len(in_lake[0]) == 15 and len(in_lake[1]) > 100  # story_labels: 015
     assert not (tmp_path / "unused.duckdb").exists()  # nothing went to the file
 
 

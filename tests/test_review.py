@@ -20,11 +20,14 @@ import pytest
 from openpyxl import load_workbook
 
 from crawlers.dates import VN_TZ
-from nlp.classify import DEFAULT_MODEL, LABELS
+from nlp.classify import DEFAULT_MODEL, LABELS, load_classifier
 from pipelines.analyst_labels import AnalystLabels
 from pipelines.exports import COLUMNS
+from pipelines.nightly import nightly
+from pipelines.notebooks import labelled_articles, review_state, stories
 from pipelines.paths import DataPaths
 from pipelines.review import HEADER, SHEET, write_review_sheet
+from pipelines.selection import Selection, article_rows, story_counts
 from pipelines.snapshot import publish
 from pipelines.store import open_db
 from pipelines.vietnamese import LABEL_NAMES
@@ -590,3 +593,147 @@ def test_a_quiet_nights_digest_counting_a_relabelled_article_is_rewritten(
         f"{day}: 1 bài khen ngợi" if tip == f"{day}: 1 bài phê phán" else tip for tip in before
     ]
     assert "Bản tin này được viết lại lúc" in quiet.read_text(encoding="utf-8")
+
+
+def stage_copies(paths: DataPaths, run_id: str, original: str, keys: list[str]) -> None:
+    """Copies of a stored article on another site, staged as a crawl writes them, and loaded by
+    a real nightly run (no site crawled): they join the article's story."""
+    with open_db(paths.db, read_only=True) as con:
+        title, sapo, body, published = con.execute(
+            "SELECT title, sapo, body, published_at FROM articles WHERE article_id = ?", [original]
+        ).fetchone()
+    target = paths.staging / run_id
+    target.mkdir(parents=True)
+    with (target / "dong-bao.jsonl").open("w", encoding="utf-8") as out:
+        for key in keys:
+            url = f"https://dong-bao.example.vn/{key}.html"
+            line = {
+                "url": url, "canonical_url": url, "site": "dong-bao", "title": title,
+                "sapo": sapo, "body": body, "author": None, "category": "Thời sự",
+                "published_at": published.isoformat(), "date_source": "meta",
+                "extraction": "profile", "fetched_at": datetime.now(VN_TZ).isoformat(),
+                "raw_sha256": "0" * 64, "raw_path": f"dong-bao/{key}.html.gz",
+            }  # fmt: skip
+            out.write(json.dumps(line, ensure_ascii=False) + "\n")
+    report = nightly(paths, [], load_classifier(), wait_s=30)
+    assert report.status == "ok", report.summary()
+
+
+@pytest.fixture(scope="module")
+def syndicated(demo: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """The demo store, no analyst label, where a criticism story has three copies: the demo's
+    and two on another site, loaded by a second night."""
+    data = unlabelled_copy(demo, tmp_path_factory.mktemp("syndicated"))
+    with open_db(data.db, read_only=True) as con:
+        original, title = con.execute(
+            "SELECT article_id, title FROM articles JOIN classifications USING (article_id) "
+            "WHERE label = 'criticism' AND model_id = ? ORDER BY article_id LIMIT 1",
+            [DEFAULT_MODEL],
+        ).fetchone()
+    stage_copies(data, "20990101T000000Z", original, ["a", "b"])
+    copies = query(
+        data.root,
+        "SELECT article_id FROM article_stories WHERE story_id = (SELECT story_id FROM "
+        f"article_stories WHERE article_id = '{original}') ORDER BY article_id",
+    )
+    assert len(copies) == 3
+    return {"data": data, "original": original, "title": title}
+
+
+def story_row(exported: Path, title: str) -> int:
+    """The row number of the one review row of the story with that title."""
+    numbers = [n for n, r in enumerate(sheet_rows(exported), start=2) if r["Tiêu đề"] == title]
+    assert len(numbers) == 1  # one row per story
+    return numbers[0]
+
+
+def copies_of(data: DataPaths, original: str) -> dict[str, str]:
+    """The current label (as the digest reads it) of each copy of the story of original."""
+    with open_db(data.db, read_only=True) as con:
+        rows = article_rows(con, Selection(DEFAULT_MODEL))
+    story = rows.loc[rows["article_id"] == original, "story_id"].item()
+    mine = rows[rows["story_id"] == story]
+    return dict(zip(mine["article_id"], mine["current_label"], strict=True))
+
+
+def test_a_label_given_through_a_story_s_row_holds_for_every_copy(
+    syndicated: dict[str, object], tmp_path: Path
+) -> None:
+    """Labelled Trung lập through its one row, the three-copy criticism story is neutral in the
+    digest, its counts, the notebooks, the workbook, search and the next review sheet; a copy
+    loaded later is too. labels keeps the one row the analyst gave."""
+    data, original, title = syndicated["data"], syndicated["original"], syndicated["title"]
+    root = ["--data-dir", str(data.root)]
+    sheet = tmp_path / "review.xlsx"
+    assert run_congvu("review", "export", *root, "--output", str(sheet)).returncode == 0
+    filled = fill(sheet, tmp_path / "lan.xlsx", {story_row(sheet, title): ("Trung lập", None)})
+    latest = data.root / "digest" / "latest.html"
+    assert title in listed_under(latest, "Tin phê phán")  # the night that loaded the copies
+    done = run_congvu("review", "import", str(filled), "--reviewer", "Lan", *root)
+    assert done.returncode == 0, done.stderr
+    assert "1 labels imported by Lan, reaching 1 stories (3 copies" in done.stdout
+    assert set(copies_of(data, original).values()) == {"neutral"}
+    assert query(data.root, "SELECT count(*) FROM labels")[0][0] == 1
+    # The digest the analysts open no longer lists the story as criticism.
+    assert title not in listed_under(latest, "Tin phê phán")
+    with open_db(data.db, read_only=True) as con:
+        rows = article_rows(con, Selection(DEFAULT_MODEL))
+        articles = labelled_articles(con, DEFAULT_MODEL)
+    story = rows.loc[rows["article_id"] == original, "story_id"].item()
+    counted = story_counts(rows[rows["story_id"] == story])
+    assert counted.loc[0, ["criticism", "neutral"]].tolist() == [0, 1]
+    # Notebook 2.0's list of criticism stories leaves it out; its row says an analyst decided.
+    assert story not in set(stories(articles[articles["current_label"] == "criticism"]).story_id)
+    (first,) = stories(articles[articles["story_id"] == story]).itertuples()
+    assert review_state(first.label, first.analyst_label) != "Chưa được phân tích viên duyệt"
+    # The workbook has no copy on its Phê phán sheet.
+    book = tmp_path / "export.xlsx"
+    exported = run_congvu("export", *root, "--format", "xlsx", "--output", str(book))
+    assert exported.returncode == 0, exported.stderr
+    workbook = load_workbook(book)
+    on_sheet = {
+        name: sum(title in (cell or "") for row in workbook[name].iter_rows(values_only=True)
+                  for cell in row if isinstance(cell, str))
+        for name in (LABEL_NAMES["criticism"], LABEL_NAMES["neutral"])
+    }  # fmt: skip
+    assert on_sheet == {LABEL_NAMES["criticism"]: 0, LABEL_NAMES["neutral"]: 3}
+    # search --label finds its copies under the analyst's label only.
+    words = " ".join(title.split()[:4])
+    for label, found in (("criticism", False), ("neutral", True)):
+        run = run_congvu("search", words, "--label", label, "--limit", "50", *root)
+        assert run.returncode == 0, run.stderr
+        assert (title in run.stdout) is found, run.stdout
+    # A copy loaded a night later belongs to the story: it has the analyst's label at once.
+    stage_copies(data, "20990102T000000Z", original, ["c"])
+    assert list(copies_of(data, original).values()) == ["neutral"] * 4
+    again = tmp_path / "again.xlsx"
+    assert run_congvu("review", "export", *root, "--output", str(again)).returncode == 0
+    assert title not in [r["Tiêu đề"] for r in sheet_rows(again)]
+
+
+def test_two_copies_labelled_differently_take_the_story_s_newest_label(
+    syndicated: dict[str, object], tmp_path: Path
+) -> None:
+    """Labels given through two copies: every copy has the newer one; each labelled article
+    keeps its own in analyst_labels, what evaluation reads."""
+    data = unlabelled_copy(syndicated["data"].root, tmp_path)
+    publish(data, 60)  # the snapshot the sheet is exported from: no label either
+    original, title = syndicated["original"], syndicated["title"]
+    copies = len(copies_of(data, original))
+    root = ["--data-dir", str(data.root)]
+    sheet = tmp_path / "review.xlsx"
+    assert run_congvu("review", "export", *root, "--output", str(sheet)).returncode == 0
+    row = story_row(sheet, title)
+    other = next(a for a in copies_of(data, original) if a != original)
+    for n, (article_id, label) in enumerate(((original, "Khen ngợi"), (other, "Trung lập"))):
+        filled = fill(sheet, tmp_path / f"f{n}.xlsx", {row: (label, None)})
+        book = load_workbook(filled)
+        book[SHEET].cell(row, 1, article_id)
+        book.save(filled)
+        done = run_congvu("review", "import", str(filled), "--reviewer", "Lan", *root)
+        reached = f"reaching 1 stories ({copies} copies"
+        assert done.returncode == 0 and reached in done.stdout, done.stdout + done.stderr
+    assert set(copies_of(data, original).values()) == {"neutral"}
+    assert sorted(query(data.root, "SELECT article_id, label FROM analyst_labels")) == sorted(
+        [(original, "praise"), (other, "neutral")]
+    )
