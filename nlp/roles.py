@@ -98,6 +98,7 @@ FAULT_NOUNS = ("sai phạm", "vi phạm", "khuyết điểm", "hành vi")
 # Words an adverb slot may hold between a subject and its verb.
 ADVERBS = {
     "đã", "vừa", "mới", "cũng", "đang", "sẽ", "còn", "vẫn", "lại", "từng", "đều", "liền", "phải",
+    "liên tục", "nhiều lần", "thường xuyên",
 }  # fmt: skip
 LOWER_TITLES = {"nguyên", "cựu", "đồng chí", "bị cáo", "bị can"}
 # What shows a person in a public post, in the words before their name or the appositive after
@@ -135,14 +136,19 @@ BODIES = (
 FIRMS = ("công ty", "cty", "doanh nghiệp", "tập đoàn", "hợp tác xã", "htx")
 STATE_FIRMS = ("nhà nước", "quốc doanh", "tổng công ty")
 PRIVATE = ("tnhh", "cổ phần", "tmcp", "dntn", "tư nhân", "hđqt", "hội đồng quản trị", "liên doanh")
-# An abuse of office shows the post: "Sầm Trung lợi dụng chức vụ, quyền hạn".
+# An abuse of office shows the post: "Sầm Trung lợi dụng chức vụ, quyền hạn"; so does a charge of
+# it right after the name and its bracket ("tạm giam ... Lê Văn Nhựt (...) về tội lợi dụng chức vụ
+# quyền hạn"), not after a list, which may hold a private accomplice.
 ABUSE = re.compile(r"(?:lợi dụng|lạm dụng) (?:chức vụ|quyền hạn|chức quyền)(?!\w)")
+CHARGE = re.compile(rf"về (?:các |hai )?(?:tội|hành vi) {ABUSE.pattern}")
 # Offices that also name a body: an appositive that begins with one is a new clause's subject
 # ("bắt Trần Văn A, Công an tỉnh X khởi tố"), not a post.
 FORCES = ("công an", "cảnh sát", "csgt", "hải quan", "kiểm lâm", "bộ đội", "biên phòng")
 JOINS = {",", "và", "cùng", "cùng với"}
 _ADDRESS = "|".join(sorted(HONORIFICS))
 WINDOW = 12  # words an appositive or an agent between "được/bị" and its verb may hold
+# Words a bracket may hold: "(nguyên giám đốc chi nhánh Ngân hàng đầu tư - phát triển Phú Yên)".
+BRACKET = 30
 # An article's mention of a person is read for their post in this many characters each side.
 CONTEXT = 200
 TAGGED = 20  # windows with a post's word tagged per person (about 13 ms each)
@@ -215,13 +221,14 @@ class _Sentence:
             or pos == "M"
             or word[:1].isupper()
             or word.lower() in LOWER_TITLES
+            or " ".join(self.words[i : i + 2]).lower() in OFFICES  # "thiếu" (a verb) "úy"
         )
 
     def group_end(self, i: int) -> int:
         """The index after a bracketed group opening at i, or i when none opens there."""
         if self.words[i] != "(":
             return i
-        for j in range(i + 1, min(len(self.words), i + WINDOW)):
+        for j in range(i + 1, min(len(self.words), i + BRACKET)):
             if self.words[j] == ")":
                 return j + 1
         return i
@@ -242,6 +249,15 @@ class _Sentence:
         while i < len(self.words) and self.words[i].lower() in ADVERBS:
             i += 1
         return i
+
+    def near(self, end: int) -> int:
+        """The word after a person's mention and its bracket or appositive, fellow persons not
+        skipped."""
+        if end < len(self.words) and self.group_end(end) != end:
+            return self.group_end(end)
+        if end < len(self.words) and self.words[end] in {",", "-", "–"}:
+            return max(end, self.appositive_end(end + 1))
+        return end
 
     def listed(self, i: int) -> bool:
         """Whether word i joins persons of one list: "và", "cùng", or a comma in a list that
@@ -306,13 +322,15 @@ class _Sentence:
         i = start - 1
         while i >= 0:
             if self.words[i] == ")":
-                opening = next((k for k in range(i - 1, max(-1, i - WINDOW), -1)
+                opening = next((k for k in range(i - 1, max(-1, i - BRACKET), -1)
                                 if self.words[k] == "("), None)  # fmt: skip
                 if opening is None:
                     break
                 i = opening - 1
-            elif self.nominal(i) or (i - 1 in self.owner and self.listed(i)):
-                i -= 1
+            elif self.nominal(i) or (
+                (i - 1 in self.owner or self.words[i - 1] == ")") and self.listed(i)
+            ):
+                i -= 1  # "ông Lê Cuổi (nguyên chủ tịch UBND xã) và Lê Văn Nhựt"
             else:
                 break
         return i
@@ -330,7 +348,7 @@ class _Sentence:
         i = span[0]
         while i > 0 and i - 1 not in self.owner:
             if self.words[i - 1] == ")":  # "Tổng công ty Hàng hải VN (Vinalines) Hà Đức Bàng"
-                opening = [k for k in range(max(0, i - WINDOW), i - 1) if self.words[k] == "("]
+                opening = [k for k in range(max(0, i - BRACKET), i - 1) if self.words[k] == "("]
                 if not opening or any(k in self.owner for k in range(opening[-1], i)):
                     break
                 i = opening[-1]
@@ -403,6 +421,8 @@ def _criticism_role(left: str, right: str) -> str | None:
         return AGENT  # "bị Chủ tịch UBND huyện X kỷ luật"
     if _ends(left, SANCTIONS) or (_ends(left, ("đối với",)) and _holds(left, SANCTIONS)):
         return SUBJECT  # "kỷ luật khiển trách ông A", "khởi tố bị can đối với ông A"
+    if re.search(rf"(?<!\w)(?:{_SANCTION})(?: vụ án| bị can| hình sự)* với\s*$", left):
+        return SUBJECT  # "khởi tố bị can với Phó giám đốc Bưu điện tỉnh ... Nguyễn Văn Vinh"
     if _ends(left, tuple(f"{n} của" for n in DECISION_NOUNS)) and _holds(left, RECTIFYING):
         return AGENT  # "theo quyết định kỷ luật của Chủ tịch UBND tỉnh X", not "làm theo sự
         # chỉ đạo của ông X" (the one who ordered the misconduct)
@@ -444,11 +464,17 @@ def _placed(
 
 
 def _office(s: _Sentence) -> set[str]:
-    """The persons a sentence shows in a public post (in_office) or abusing one (ABUSE)."""
+    """The persons a sentence shows in a public post (in_office) or abusing one (ABUSE), or
+    charges right after their name with abusing one (CHARGE), a firm's post not shown."""
     return {
         name
         for name, spans in s.mentions.items()
-        if any(in_office(s.title(sp)) or ABUSE.match(s.rest(s.after(sp[1]))) for sp in spans)
+        if any(
+            in_office(s.title(sp))
+            or ABUSE.match(s.rest(s.after(sp[1])))
+            or (CHARGE.match(s.rest(s.near(sp[1]))) and not _holds(s.title(sp), FIRMS + PRIVATE))
+            for sp in spans
+        )
     }
 
 

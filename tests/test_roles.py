@@ -33,6 +33,13 @@ VICE_MINISTER = "Test_Full/PL_VNE_T_ (329).txt"  # "nguyên thứ trưởng Mai 
 COURT_CLERK = "Test_Full/PL_VNE_T_ (214).txt"  # "không đủ cơ sở để khởi tố ... ông Trần Văn Hữu"
 PLAGIARISM = "Test_Full/XH_NLD_T_ (9017).txt"  # "ông Long phải thừa nhận rằng tình trạng ..."
 FRESH = (VICE_MINISTER, COURT_CLERK, PLAGIARISM)
+# Officials at fault the rules missed: a train.csv article, two the audit read (seed 11), one of a
+# fresh seeded sample (seed 41).
+CHAIRMAN_HELD = "Train_Full/PL_ VNE_ (1374).txt"  # "ông Lê Cuổi (...) và Lê Văn Nhựt (...) về tội"
+POSTMASTER = "Test_Full/PL_VNE_T_ (2278).txt"  # "khởi tố bị can với Phó giám đốc ... Vinh"
+INVESTIGATORS = "Test_Full/PL_VNE_T_ (338).txt"  # "tố cáo đại úy ... và thiếu úy ... vòi vĩnh"
+OIL_FRAUD = "Test_Full/PL_VNE_T_ (2508).txt"  # "Nguyễn Quang Thường (a bracket of 25 words)"
+MISSED = (CHAIRMAN_HELD, POSTMASTER, INVESTIGATORS, OIL_FRAUD)
 ARTICLES = (ORDER_FOR_A_HOSPITAL, FRENCH_ORDER, REPRIMAND, ASSAULT, ORDERED_FRAUD, WHISTLEBLOWER)
 WRONGED = (WRONGFUL_ARREST, DISMISSAL_ANNULLED, DISPUTED_ARREST, WHISTLEBLOWER)
 
@@ -85,6 +92,18 @@ def fresh(shared_dir: Path) -> dict[str, tuple[list[str], list[str], str]]:
     texts = load_corpus_texts(shared_dir / "corpus" / CORPUS_NAME, FRESH)
     found = {}
     for article in FRESH:
+        text = normalize(texts[article])
+        people = [e.text for e in entity_counts(text) if e.kind == "person"]
+        found[article] = (people, sentences(text), text)
+    return found
+
+
+@pytest.fixture(scope="module")
+def missed(shared_dir: Path) -> dict[str, tuple[list[str], list[str], str]]:
+    """Each article naming an official at fault once missed: persons, sentences and text."""
+    texts = load_corpus_texts(shared_dir / "corpus" / CORPUS_NAME, MISSED)
+    found = {}
+    for article in MISSED:
         text = normalize(texts[article])
         people = [e.text for e in entity_counts(text) if e.kind == "person"]
         found[article] = (people, sentences(text), text)
@@ -253,3 +272,32 @@ def test_vice_minister_acknowledging_a_state_of_things_is_not_the_one_criticised
     people, said, _ = fresh[PLAGIARISM]
     found = [next(s for s in said if p in s) for p in ("Thứ trưởng Bộ GD-ĐT", "thừa nhận rằng")]
     assert "GS-TS Bành Tiến Long" not in roles(people, found, "criticism")
+
+
+def test_commune_official_listed_after_a_bracket_and_charged_with_abuse_is_criticised(
+    missed: dict,
+) -> None:
+    card = article_card(missed, CHAIRMAN_HELD, "tạm giam ông Lê Cuổi")
+    assert card["Lê Văn Nhựt"] == SUBJECT
+
+
+def test_deputy_director_a_charge_is_brought_with_is_criticised(missed: dict) -> None:
+    card = article_card(missed, POSTMASTER, "khởi tố bị can với")
+    assert card["Nguyễn Văn Vinh"] == SUBJECT
+
+
+def test_captain_accused_of_demanding_money_is_criticised(missed: dict) -> None:
+    card = article_card(missed, INVESTIGATORS, "liên tục vòi vĩnh")
+    assert card["Đặng Văn Sáu"] == SUBJECT
+
+
+def test_second_lieutenant_accused_of_demanding_money_is_criticised(missed: dict) -> None:
+    card = article_card(missed, INVESTIGATORS, "liên tục vòi vĩnh")
+    assert card["Lê Anh Linh"] == SUBJECT
+
+
+def test_state_firm_director_whose_long_bracket_gives_the_post_is_criticised(
+    missed: dict,
+) -> None:
+    card = article_card(missed, OIL_FRAUD, "tuyên phạt bị cáo Nguyễn Quang Thường")
+    assert card["Nguyễn Quang Thường"] == SUBJECT
