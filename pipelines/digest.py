@@ -55,7 +55,9 @@ LISTED = ("criticism", "praise")  # neutral stories are counted, not listed
 CHART_DAYS = 30
 MAX_EVIDENCE = 3
 _ADDRESS = "|".join(sorted(HONORIFICS))  # "ông K.": a form of address before a given name
-MAX_NAMES = 5  # people and bodies shown per story, most mentioned first
+MAX_NAMES = 5  # people of each line and bodies shown per story, most mentioned first
+# A card's lines of people (people_lines), each cut at MAX_NAMES with a count of those left out.
+NAME_LINES = ("people_subject", "people_agent", "people_quoted", "people")
 # A body's kind as the press writes it, one spelling each in body_key: "VKS Bình Dương" is
 # "VKSND Bình Dương", "Tòa án nhân dân" is "TAND"; "VKSNDTC" is "VKSND tối cao".
 BODY_KINDS = (
@@ -205,16 +207,17 @@ def people_lines(row: dict, label: str, changed: bool) -> dict[str, object]:
     quoted = names_in(people, read)
     article = row.get("text")
     placed = roles(quoted, read, label, article if isinstance(article, str) else "")
-    subject = [name for name in quoted if placed.get(name) == SUBJECT][:MAX_NAMES]
+    subject = [name for name in quoted if placed.get(name) == SUBJECT]
     unread = changed and label in ROLE_LINES and not subject
     if unread:
         placed = {}
     apart = placed if changed else quoted
+    # Every name: a table's cells list them all, story_cards cuts a card's lines (NAME_LINES).
     return {
         "people_subject": subject,
-        "people_agent": [name for name in quoted if placed.get(name) == AGENT][:MAX_NAMES],
-        "people_quoted": [] if changed else [n for n in quoted if n not in placed][:MAX_NAMES],
-        "people": [name for name in people if name not in apart],  # story_cards cuts it
+        "people_agent": [name for name in quoted if placed.get(name) == AGENT],
+        "people_quoted": [] if changed else [n for n in quoted if n not in placed],
+        "people": [name for name in people if name not in apart],
         "people_unread": unread,
     }
 
@@ -331,7 +334,6 @@ def story_cards(rows: pd.DataFrame, label: str, lexicon: Lexicon) -> list[dict]:
         changed = relabelled(row["label"], row["analyst_label"])
         evidence = evidence_shown(as_list(row["evidence"]), row["title"], lexicon)
         people = people_lines(row, label, changed)
-        others = people.pop("people")
         headline = row["title"] if isinstance(row["title"], str) else ""
         read = [headline, *without_headline(row["evidence"], row["title"])[:MAX_EVIDENCE]]
         bodies, bodies_more = card_bodies(as_list(row["bodies"]), read)
@@ -342,9 +344,9 @@ def story_cards(rows: pd.DataFrame, label: str, lexicon: Lexicon) -> list[dict]:
                 "source": row["source"],
                 "day": day_text(row["published_at"]) or "không rõ ngày đăng",
                 "province": row["province"] if isinstance(row["province"], str) else "",
-                **people,
-                "people": others[:MAX_NAMES],
-                "people_more": max(len(others) - MAX_NAMES, 0),
+                "people_unread": people["people_unread"],
+                **{key: people[key][:MAX_NAMES] for key in NAME_LINES},
+                **{f"{key}_more": max(len(people[key]) - MAX_NAMES, 0) for key in NAME_LINES},
                 "bodies": bodies,
                 "bodies_more": bodies_more,
                 "evidence": evidence,

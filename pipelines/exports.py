@@ -21,6 +21,7 @@ from pipelines.charts import UNLABELLED
 from pipelines.digest import (
     ROLE_LINES,
     as_list,
+    distinct_bodies,
     people_lines,
     safe_url,
     shown,
@@ -189,7 +190,7 @@ def analyst_table(rows: pd.DataFrame) -> pd.DataFrame:
             "people_subject": [subject_cell(p) for p in people],
             "people_agent": [", ".join(p["people_agent"]) for p in people],
             "people_quoted": [", ".join(p["people_quoted"]) for p in people],
-            "bodies": rows["bodies"].map(lambda v: ", ".join(as_list(v))),
+            "bodies": rows["bodies"].map(bodies_cell),
             "evidence": [
                 evidence_cell(r["evidence"], r["title"], r["label"], r["analyst_label"], c)
                 for r, c in zip(records, changed, strict=True)
@@ -205,6 +206,12 @@ def analyst_table(rows: pd.DataFrame) -> pd.DataFrame:
     )
     # Every column: DuckDB's text columns need not arrive with pandas' object dtype.
     return table.apply(lambda column: column.map(lambda value: neutralise(shown(value))))
+
+
+def bodies_cell(names: object) -> str:
+    """Every body a row names, each once in its fullest name, as its digest card shows them
+    (pipelines.digest.distinct_bodies), in the order of their most mentioned name."""
+    return ", ".join(group[0] for group in distinct_bodies(as_list(names)))
 
 
 def evidence_cell(

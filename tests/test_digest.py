@@ -1357,49 +1357,57 @@ PMU18 = "Train_Full/PL_NLD_ (4048).txt"  # its evidence names VKSND Tối cao, V
 CAN_THO = "Train_Full/PL_ VNE_ (73).txt"  # TAND thành phố Cần Thơ judged, TAND tỉnh on appeal
 DA_NANG = "Train_Full/PL_ VNE_ (685).txt"  # "TAND thành phố Đà Nẵng", "TAND Đà Nẵng", "… Tối cao"
 TENDER = "Train_Full/PL_TT_ (2360).txt"  # more than five other people
+CHARGED = "Test_Full/PL_VNE_T_ (706).txt"  # its evidence names 13 people charged, no role read
 CARD_EVIDENCE = {
     VKS_BINH_DUONG: "VKSND tỉnh Bình Dương",
     PMU18: "VKSND Tối cao",
     CAN_THO: "TAND thành phố Cần Thơ",
     DA_NANG: "TAND Tối cao",
     TENDER: "“tuồn” hồ sơ gói thầu số 25",
+    CHARGED: "15 người bị khởi tố gồm",
 }
+
+
+def store_corpus(con: duckdb.DuckDBPyConnection, shared_dir: Path) -> dict[str, str]:
+    """Put those corpus articles each in place of a demo story, with the entities the rules find
+    in its text and, as its criticism evidence, its sentence naming CARD_EVIDENCE's words; return
+    each article's headline."""
+    corpus = load_corpus_texts(shared_dir / "corpus" / CORPUS_NAME, CARD_EVIDENCE)
+    stories = con.execute(
+        "SELECT min(article_id) FROM article_stories GROUP BY story_id ORDER BY 1"
+    ).fetchall()[: len(CARD_EVIDENCE)]
+    titles = {}
+    for (article_id,), (corpus_id, words) in zip(stories, CARD_EVIDENCE.items(), strict=True):
+        text = corpus[corpus_id]
+        titles[corpus_id] = lines(text)[0]
+        evidence = [s for s in sentences(text) if words in s][:1]
+        con.execute(
+            "UPDATE articles SET title = ? WHERE article_id = ?", [titles[corpus_id], article_id]
+        )
+        con.execute(
+            "UPDATE classifications SET label = 'criticism', score_criticism = 0.9, "
+            "evidence = ? WHERE article_id = ?",
+            [evidence, article_id],
+        )
+        con.execute("DELETE FROM article_entities WHERE article_id = ?", [article_id])
+        con.executemany(
+            "INSERT INTO article_entities VALUES (?, ?, ?, ?)",
+            [[article_id, e.kind, e.text, n] for e, n in entity_counts(text).items()],
+        )
+    return titles
 
 
 @pytest.fixture(scope="module")
 def corpus_cards(
     demo: Path, shared_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, dict[str, lxml.html.HtmlElement]]:
-    """The report's cards of those corpus articles, each in place of a demo story, with the
-    entities the rules find in its text and, as evidence, its sentence naming CARD_EVIDENCE's
-    words: for each article, its name lines by their opening words ("Cơ quan, tổ chức")."""
+    """The report's cards of those corpus articles (store_corpus): for each article, its name
+    lines by their opening words ("Cơ quan, tổ chức")."""
     db = tmp_path_factory.mktemp("corpus_cards") / "congvu.duckdb"
     shutil.copyfile(demo / "congvu.duckdb", db)
-    corpus = load_corpus_texts(shared_dir / "corpus" / CORPUS_NAME, CARD_EVIDENCE)
     con = duckdb.connect(str(db))
     try:
-        stories = con.execute(
-            "SELECT min(article_id) FROM article_stories GROUP BY story_id ORDER BY 1"
-        ).fetchall()[: len(CARD_EVIDENCE)]
-        titles = {}
-        for (article_id,), (corpus_id, words) in zip(stories, CARD_EVIDENCE.items(), strict=True):
-            text = corpus[corpus_id]
-            titles[corpus_id] = lines(text)[0]
-            evidence = [s for s in sentences(text) if words in s][:1]
-            con.execute(
-                "UPDATE articles SET title = ? WHERE article_id = ?",
-                [titles[corpus_id], article_id],
-            )
-            con.execute(
-                "UPDATE classifications SET label = 'criticism', score_criticism = 0.9, "
-                "evidence = ? WHERE article_id = ?",
-                [evidence, article_id],
-            )
-            con.execute("DELETE FROM article_entities WHERE article_id = ?", [article_id])
-            con.executemany(
-                "INSERT INTO article_entities VALUES (?, ?, ?, ?)",
-                [[article_id, e.kind, e.text, n] for e, n in entity_counts(text).items()],
-            )
+        titles = store_corpus(con, shared_dir)
         page, _ = render(con, Selection(DEFAULT_MODEL), "Báo cáo", date(2026, 11, 30))
     finally:
         con.close()
@@ -1448,3 +1456,9 @@ def test_a_cut_list_of_bodies_says_how_many_it_leaves_out(corpus_cards: dict) ->
 def test_a_cut_list_of_people_says_how_many_it_leaves_out(corpus_cards: dict) -> None:
     line = corpus_cards[TENDER]["Người khác được nêu tên"].text_content()
     assert re.search(r" và \d+ người khác \(danh sách đầy đủ trong tệp Excel\)$", line)
+
+
+def test_a_cut_role_line_says_how_many_it_leaves_out(corpus_cards: dict) -> None:
+    """The evidence names 13 people charged, whose roles the machine does not read: five shown."""
+    line = corpus_cards[CHARGED]["Người được nêu trong tiêu đề hoặc câu căn cứ của máy"]
+    assert line.text_content().endswith(" và 8 người khác (danh sách đầy đủ trong tệp Excel)")

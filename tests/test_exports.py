@@ -18,14 +18,17 @@ from pipelines.exports import FORMULA_STARTS, analyst_table, cell_text, neutrali
 from pipelines.selection import Selection, article_rows
 from tests.conftest import ROOT, ended_pid, measured_in_hundred, run_congvu
 from tests.test_digest import (
+    CHARGED,
     DECIDER,
     UNREAD_CELL,
+    VKS_BINH_DUONG,
     crawl_page,
     digests,
     import_review,
     parse,
     retitle_to_decider,
     store_bidi,
+    store_corpus,
     texts,
 )
 
@@ -523,3 +526,41 @@ def test_summary_says_its_source_table_counts_articles(report: Path) -> None:
 def test_summary_says_an_undated_article_carries_its_fetch_day(report: Path) -> None:
     summary = [r[0] for r in openpyxl.load_workbook(report)["Tổng hợp"].iter_rows(values_only=True)]
     assert [line for line in summary if line and "bài không ghi ngày đăng mang ngày máy" in line]
+
+
+@pytest.fixture(scope="module")
+def corpus_rows(
+    demo: Path, shared_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, dict[str, dict]]:
+    """The exported rows (CSV and workbook) of the digest tests' corpus articles (store_corpus),
+    by format and article."""
+    data_dir = tmp_path_factory.mktemp("corpus")
+    shutil.copyfile(demo / "congvu.duckdb", data_dir / "congvu.duckdb")
+    con = duckdb.connect(str(data_dir / "congvu.duckdb"))
+    try:
+        titles = store_corpus(con, shared_dir)
+    finally:
+        con.close()
+    found = {}
+    for fmt in ("csv", "xlsx"):
+        rows = exported_rows(exported(data_dir, fmt))
+        found[fmt] = {corpus_id: row_of(rows, title) for corpus_id, title in titles.items()}
+    return found
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_bodys_variants_are_one_name_in_its_cell_as_on_its_card(
+    corpus_rows: dict, fmt: str
+) -> None:
+    """Its variants ("VKS Bình Dương", "VKSND tỉnh Bình Dương") are one body, its fullest name."""
+    assert corpus_rows[fmt][VKS_BINH_DUONG]["Cơ quan, tổ chức"] == "VKSND tỉnh Bình Dương"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_role_cell_lists_every_name_its_card_cuts(corpus_rows: dict, fmt: str) -> None:
+    """Its card shows five of the 13 people charged its evidence names and says the file has all."""
+    assert corpus_rows[fmt][CHARGED][OTHERS].split(", ") == [
+        "Huỳnh Văn Vỹ", "Lê Văn Tèo", "Nguyễn Tấn Tài", "Nguyễn Văn Chiến", "Nguyễn Văn Khởi",
+        "Nguyễn Văn Mến", "Ngô Văn Toàn", "Phan Văn Tạo", "Phạm Văn Lập", "Trần Thanh Dân",
+        "Đỗ Duy Dương", "Đỗ Hồng Duy Trí", "Đỗ Út Mười",
+    ]  # fmt: skip
