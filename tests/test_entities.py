@@ -723,3 +723,52 @@ def test_coach_is_a_person(fifth_pass: dict) -> None:
 
 def test_bracket_leaves_no_double_space(fifth_pass: dict) -> None:
     assert [e.text for e in fifth_pass[OIL_SERVICES] if "  " in e.text] == []
+
+
+# Articles of the corpus with the names the sixth pass fixes.
+VICE_MINISTER = "Test_Full/XH_VNE_T_ (2011).txt"  # "Thứ trưởng Bộ GDĐT Bành Tiến Long"
+IT_CENTRE = "Test_Full/XH_VNE_T_ (5863).txt"  # "Trung tâm tin học Bộ GDĐT Quách Tuấn Ngọc"
+PARTY_CHIEF = "Test_Full/XH_NLD_T_ (9211).txt"  # "Tổng Bí thư Nông Đức Mạnh cùng ..."
+GLITTER = "Test_Full/PL_TN_T_ (3776).txt"  # "báo chí lớn nước ngoài, gồm ..., Daily Express"
+PRESS = "Test_Full/XH_TT_T_ (9802).txt"  # "như Tuổi Trẻ, Sài Gòn Giải Phóng"; "mà Tuổi Tre"
+AGENT_ORANGE = "Test_Full/XH_NLD_T_ (9513).txt"  # "Hội Nạn nhân chất độc da cam/dioxin VN"
+
+
+@pytest.fixture(scope="module")
+def sixth_pass(shared_dir: Path) -> dict[str, dict[Entity, int]]:
+    """Those articles' entities with their mentions."""
+    ids = [VICE_MINISTER, IT_CENTRE, PARTY_CHIEF, GLITTER, PRESS, AGENT_ORANGE]
+    texts = load_corpus_texts(shared_dir / "corpus" / CORPUS_NAME, ids)
+    return {i: entity_counts(texts[i]) for i in ids}
+
+
+def test_less_common_family_name_after_an_acronym_is_a_person(sixth_pass: dict) -> None:
+    assert "Bành Tiến Long" in people(sixth_pass[VICE_MINISTER])
+
+
+def test_ministry_ends_before_the_name_glued_to_its_acronym(sixth_pass: dict) -> None:
+    assert "Bộ GDĐT" in bodies(sixth_pass[VICE_MINISTER])
+
+
+def test_full_name_glued_to_an_acronym_is_a_person(sixth_pass: dict) -> None:
+    assert "Quách Tuấn Ngọc" in people(sixth_pass[IT_CENTRE])
+
+
+def test_titled_name_with_a_less_common_family_name_is_a_person(sixth_pass: dict) -> None:
+    assert "Nông Đức Mạnh" in people(sixth_pass[PARTY_CHIEF])
+
+
+def test_newspaper_in_a_list_after_the_press_is_a_body(sixth_pass: dict) -> None:
+    assert "Daily Express" in bodies(sixth_pass[GLITTER])
+
+
+def test_newspaper_in_a_list_after_papers_is_a_body(sixth_pass: dict) -> None:
+    assert "Sài Gòn Giải Phóng" in bodies(sixth_pass[PRESS])
+
+
+def test_newspaper_after_the_paper_it_is_an_example_of_is_a_body(sixth_pass: dict) -> None:
+    assert "Tuổi Tre" in bodies(sixth_pass[PRESS])
+
+
+def test_association_keeps_the_words_after_a_slash(sixth_pass: dict) -> None:
+    assert "Hội Nạn nhân chất độc da cam/dioxin VN" in bodies(sixth_pass[AGENT_ORANGE])
