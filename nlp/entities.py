@@ -172,14 +172,16 @@ YEAR_BRANCHES = {
     "Tý", "Sửu", "Dần", "Mão", "Mẹo", "Thìn", "Tỵ", "Tị", "Ngọ", "Mùi", "Thân", "Dậu", "Tuất",
     "Hợi",
 }  # fmt: skip
-# Words before a full name that make it the name of a school, prize, street or firm named after a
-# person ("Trường THPT Lê Quý Đôn", "Giải thưởng Hồ Chí Minh"), not a person the article names.
+# Words before a full name that make it the name of a school, prize, street, canal or firm named
+# after a person ("Trường THPT Lê Quý Đôn", "Giải thưởng Hồ Chí Minh", "kênh Tiêu Ba Bò"), not a
+# person the article names.
 NAMED_AFTER = {
     "Trường", "THPT", "THCS", "PTTH", "PTCS", "Tiểu học", "Đại học", "ĐH", "Học viện", "Bệnh viện",
     "BV", "Nhà máy", "Xí nghiệp", "Công ty", "Tổng công ty", "DNTN", "Giải thưởng", "Giải", "Quỹ",
     "Huân chương", "Học bổng", "Đường", "đường", "Phố", "phố", "Cầu", "cầu", "Chợ", "Cung",
     "Nhà văn hóa", "Bảo tàng", "Lăng", "Tượng đài", "Tư tưởng", "Đoàn", "Đội", "Thư viện",
-    "Trung tâm", "Khu", "Hẻm", "Quảng trường", "Công viên", "Nhà thiếu nhi",
+    "Trung tâm", "Khu", "Hẻm", "Quảng trường", "Công viên", "Nhà thiếu nhi", "kênh", "Kênh",
+    "rạch", "Rạch",
 }  # fmt: skip
 # Forms of address, with the elders' "Bác" and "Cụ": one and a family name refer to a person
 # ("Bác Hồ"), unless they are the name of a place of the address table ("Cô Tô").
@@ -455,6 +457,8 @@ def _acronyms_unglued(tagged: list[Tagged]) -> list[Tagged]:
         glued = name in SURNAMES and following.istitle() and not _is_body([following])
         full = f"{name} {following}" if glued else name
         owned = acronym in NAMED_AFTER  # "DNTN Dương Ngọc Trinh" is a firm named after its owner
+        # a house number ("ngụ 58A Hồ Học Lãm") has a digit and is an address, no acronym
+        owned = owned or any(c.isdigit() for c in acronym)
         if len(acronym) > 1 and acronym.isupper() and not owned and _is_full_name(full):
             out += [(acronym, pos, chunk, tag), (full, "Np", chunk, "B-PER")]
             k += 1 + glued
@@ -542,18 +546,47 @@ def _press_named(tagged: list[Tagged]) -> list[Tagged]:
                 if out[j][0] not in PRESS_LINKS and out[j][1] not in PRESS_QUALIFIERS_POS:
                     break
                 j += 1
-        while j < len(out) and out[j][0][:1].isupper():
+        if out[j - 1][0] == ",":  # it ends the press noun's phrase ("tin báo, Cảnh sát điều tra")
+            k += 1
+            continue
+        while j < len(out) and _press_word(out[j]):
             first = j
-            while j < len(out) and out[j][0][:1].isupper():
-                out[j] = (*out[j][:3], f"{'B' if j == first else 'I'}-ORG")
+            j += 1
+            while j < len(out) and _press_word(out[j]) and not _person(out[j]):
                 j += 1
-            if j + 1 < len(out) and out[j][0] in LIST_JOINS and out[j + 1][0][:1].isupper():
+            if j < len(out) and out[j][0][:1].islower() and out[j][3].startswith("I-"):
+                break  # the CRF's name goes on in lower case ("tạp chí Thị trường giá cả")
+            for m in range(first, j):
+                out[m] = (*out[m][:3], f"{'B' if m == first else 'I'}-ORG")
+            if j + 1 < len(out) and out[j][0] in LIST_JOINS and _press_word(out[j + 1]):
                 out[j] = (*out[j][:3], "O")
                 j += 1
             else:
                 break
         k = max(j, k + 1)
     return out
+
+
+def _press_word(tagged: Tagged) -> bool:
+    """Whether a tagged word may be part of a newspaper's or agency's name after a press noun.
+
+    It is capitalised and no verb: "Lê Hoàng nhắc" (a name underthesea glued to the verb after
+    it) ends "báo Tuổi Trẻ" before it. A word that begins with a body's head but is no body
+    ("Hội nghị" of "báo chí bên hành lang Hội nghị") is a meeting or a title, no newspaper.
+    """
+    word, pos, *_ = tagged
+    if not word[:1].isupper() or pos == "V":
+        return False
+    return word.split(" ")[0] not in ORG_HEADS or _is_body([word])
+
+
+def _person(tagged: Tagged) -> bool:
+    """Whether a tagged word is a person's name: a proper noun of two to four capitalised
+    syllables that begins with a family name and is no place ("Tuổi Trẻ Lê Hoàng")."""
+    word, pos, *_ = tagged
+    parts = word.split(" ")
+    named = pos == "Np" and 1 < len(parts) <= 4 and parts[0] in SURNAMES
+    return named and word not in place_names()
 
 
 def _unnamed_things(tagged: list[Tagged]) -> list[Tagged]:
