@@ -132,6 +132,19 @@ CLAUSE_POS = {"C", "R", "P"}
 # Words for vehicles, goods and brands: a capitalised name right after one is a model's or
 # brand's ("bán chiếc xe Minsk", "nhãn hiệu Honda"), no body, place or person.
 THING_NOUNS = {"xe", "xe máy", "ô tô", "máy", "điện thoại", "hiệu", "nhãn hiệu", "thương hiệu"}
+# Words for newspapers, magazines, broadcasters and news agencies: the capitalised names right
+# after one, or in the list it introduces ("các tờ báo (tiến bộ) đó như Tuổi Trẻ, Sài Gòn Giải
+# Phóng, Người Lao Động", "báo chí lớn nước ngoài, gồm The Sun, Reuters, AP, Daily Express"), are
+# bodies, whatever the CRF called them. "tờ" and "đài" name a paper or a station only with the
+# name right after them ("tờ giấy", "đài phát thanh" are things).
+PRESS_NOUNS = {"báo", "tờ báo", "báo chí", "tạp chí", "hãng thông tấn", "thông tấn", "thông tấn xã"}
+PRESS_HEADS = PRESS_NOUNS | {"tờ", "đài"}
+# What may stand between a press noun and its names: what qualifies it ("lớn", "nước ngoài",
+# "(tiến bộ)", "đó") and the word that opens the list ("như", "gồm", "là", "mà").
+PRESS_LINKS = {"như", "gồm", "là", "mà", "đó", "này", "ấy", "kia", "(", ")", ","}
+PRESS_QUALIFIERS_POS = {"N", "A"}
+# Words that join a list's names ("Tuổi Trẻ, Sài Gòn Giải Phóng và Người Lao Động").
+LIST_JOINS = {",", "và", "&"}
 # Joining words inside a field: "Sở Kế hoạch và Đầu tư", "Sở Lao động - Thương binh và Xã hội".
 FIELD_JOINS = {"và", "-", "–", "&", ","}
 # The administrative unit words before a body's place ("UBND tỉnh Hòa An", "Công an TP Huế").
@@ -159,14 +172,16 @@ YEAR_BRANCHES = {
     "Tý", "Sửu", "Dần", "Mão", "Mẹo", "Thìn", "Tỵ", "Tị", "Ngọ", "Mùi", "Thân", "Dậu", "Tuất",
     "Hợi",
 }  # fmt: skip
-# Words before a full name that make it the name of a school, prize, street or firm named after a
-# person ("Trường THPT Lê Quý Đôn", "Giải thưởng Hồ Chí Minh"), not a person the article names.
+# Words before a full name that make it the name of a school, prize, street, canal or firm named
+# after a person ("Trường THPT Lê Quý Đôn", "Giải thưởng Hồ Chí Minh", "kênh Tiêu Ba Bò"), not a
+# person the article names.
 NAMED_AFTER = {
     "Trường", "THPT", "THCS", "PTTH", "PTCS", "Tiểu học", "Đại học", "ĐH", "Học viện", "Bệnh viện",
     "BV", "Nhà máy", "Xí nghiệp", "Công ty", "Tổng công ty", "DNTN", "Giải thưởng", "Giải", "Quỹ",
     "Huân chương", "Học bổng", "Đường", "đường", "Phố", "phố", "Cầu", "cầu", "Chợ", "Cung",
     "Nhà văn hóa", "Bảo tàng", "Lăng", "Tượng đài", "Tư tưởng", "Đoàn", "Đội", "Thư viện",
-    "Trung tâm", "Khu", "Hẻm", "Quảng trường", "Công viên", "Nhà thiếu nhi",
+    "Trung tâm", "Khu", "Hẻm", "Quảng trường", "Công viên", "Nhà thiếu nhi", "kênh", "Kênh",
+    "rạch", "Rạch",
 }  # fmt: skip
 # Forms of address, with the elders' "Bác" and "Cụ": one and a family name refer to a person
 # ("Bác Hồ"), unless they are the name of a place of the address table ("Cô Tô").
@@ -349,7 +364,8 @@ def _tagged_counts(text: str, max_chars: int | None) -> dict[Entity, int]:
         if len(sentence) > MAX_SENTENCE_CHARS:
             sentence = sentence[:MAX_SENTENCE_CHARS].rsplit(" ", 1)[0]
         tagged = _dotted(tag_sentence(sentence))
-        tagged = _unnamed_things(_clauses_cut(_split_places(_split_heads(tagged))))
+        tagged = _acronyms_unglued(_split_heads(_slashes_glued(tagged)))
+        tagged = _press_named(_unnamed_things(_clauses_cut(_split_places(tagged))))
         tagged = _titled(_opening_noun_lowered(_without_weekdays(tagged)))
         words = [word for word, *_ in tagged]
         pos = [p for _, p, *_ in tagged]
@@ -426,6 +442,32 @@ def _split_heads(tagged: list[Tagged]) -> list[Tagged]:
     return out
 
 
+def _acronyms_unglued(tagged: list[Tagged]) -> list[Tagged]:
+    """The tagged words, a person's name underthesea glued to an acronym before it split off.
+
+    "Bộ GDĐT Quách Tuấn Ngọc" comes as "GDĐT Quách Tuấn Ngọc", "Bộ GDĐT Bành Tiến Long" as
+    "GDĐT Bành" "Tiến Long": the acronym ends the body's name and the full name is a person.
+    """
+    out: list[Tagged] = []
+    k = 0
+    while k < len(tagged):
+        word, pos, chunk, tag = tagged[k]
+        acronym, _, name = word.partition(" ")
+        following = tagged[k + 1][0] if k + 1 < len(tagged) else ""
+        glued = name in SURNAMES and following.istitle() and not _is_body([following])
+        full = f"{name} {following}" if glued else name
+        owned = acronym in NAMED_AFTER  # "DNTN Dương Ngọc Trinh" is a firm named after its owner
+        # a house number ("ngụ 58A Hồ Học Lãm") has a digit and is an address, no acronym
+        owned = owned or any(c.isdigit() for c in acronym)
+        if len(acronym) > 1 and acronym.isupper() and not owned and _is_full_name(full):
+            out += [(acronym, pos, chunk, tag), (full, "Np", chunk, "B-PER")]
+            k += 1 + glued
+            continue
+        out.append((word, pos, chunk, tag))
+        k += 1
+    return out
+
+
 def _split_places(tagged: list[Tagged]) -> list[Tagged]:
     """The tagged words, a place underthesea glued to the verb after it split from it.
 
@@ -459,6 +501,92 @@ def _clauses_cut(tagged: list[Tagged]) -> list[Tagged]:
             cut = True
             out[k] = (word, pos, chunk, "O")
     return out
+
+
+def _slashes_glued(tagged: list[Tagged]) -> list[Tagged]:
+    """The tagged words, two lower-case words with a slash between them one word.
+
+    underthesea splits "chất độc da cam/dioxin" at the slash, which ended "Hội Nạn nhân chất
+    độc da cam/dioxin VN" there; the slash joins two words of one noun phrase.
+    """
+    out: list[Tagged] = []
+    k = 0
+    while k < len(tagged):
+        word = tagged[k]
+        if out and k + 1 < len(tagged) and word[0] == "/":
+            before, after = out[-1][0], tagged[k + 1][0]
+            if before.split(" ")[-1].isalpha() and before.islower() and after.islower():
+                out[-1] = (f"{before}/{after}", *out[-1][1:])
+                k += 2
+                continue
+        out.append(word)
+        k += 1
+    return out
+
+
+def _press_named(tagged: list[Tagged]) -> list[Tagged]:
+    """The tagged words, the names a word for a newspaper or news agency introduces bodies.
+
+    After "báo", "tạp chí", "hãng thông tấn" and the like come what qualifies it in lower case
+    and a word that opens a list ("như", "gồm"); each capitalised name of the list, up to a word
+    that is no join, is a newspaper's or agency's: "Daily Express", "Sài Gòn Giải Phóng" and
+    "Tuổi Tre" (a typo of "Tuổi Trẻ") are no persons there.
+    """
+    out = list(tagged)
+    k = 0
+    while k < len(out):
+        word = out[k][0]
+        press = word.lower()
+        if press not in PRESS_HEADS or (press != word and k + 1 < len(out)):
+            k += 1
+            continue
+        j = k + 1
+        if press in PRESS_NOUNS:
+            while j < min(len(out), k + 7) and not out[j][0][:1].isupper():
+                if out[j][0] not in PRESS_LINKS and out[j][1] not in PRESS_QUALIFIERS_POS:
+                    break
+                j += 1
+        if out[j - 1][0] == ",":  # it ends the press noun's phrase ("tin báo, Cảnh sát điều tra")
+            k += 1
+            continue
+        while j < len(out) and _press_word(out[j]):
+            first = j
+            j += 1
+            while j < len(out) and _press_word(out[j]) and not _person(out[j]):
+                j += 1
+            if j < len(out) and out[j][0][:1].islower() and out[j][3].startswith("I-"):
+                break  # the CRF's name goes on in lower case ("tạp chí Thị trường giá cả")
+            for m in range(first, j):
+                out[m] = (*out[m][:3], f"{'B' if m == first else 'I'}-ORG")
+            if j + 1 < len(out) and out[j][0] in LIST_JOINS and _press_word(out[j + 1]):
+                out[j] = (*out[j][:3], "O")
+                j += 1
+            else:
+                break
+        k = max(j, k + 1)
+    return out
+
+
+def _press_word(tagged: Tagged) -> bool:
+    """Whether a tagged word may be part of a newspaper's or agency's name after a press noun.
+
+    It is capitalised and no verb: "Lê Hoàng nhắc" (a name underthesea glued to the verb after
+    it) ends "báo Tuổi Trẻ" before it. A word that begins with a body's head but is no body
+    ("Hội nghị" of "báo chí bên hành lang Hội nghị") is a meeting or a title, no newspaper.
+    """
+    word, pos, *_ = tagged
+    if not word[:1].isupper() or pos == "V":
+        return False
+    return word.split(" ")[0] not in ORG_HEADS or _is_body([word])
+
+
+def _person(tagged: Tagged) -> bool:
+    """Whether a tagged word is a person's name: a proper noun of two to four capitalised
+    syllables that begins with a family name and is no place ("Tuổi Trẻ Lê Hoàng")."""
+    word, pos, *_ = tagged
+    parts = word.split(" ")
+    named = pos == "Np" and 1 < len(parts) <= 4 and parts[0] in SURNAMES
+    return named and word not in place_names()
 
 
 def _unnamed_things(tagged: list[Tagged]) -> list[Tagged]:

@@ -723,3 +723,78 @@ def test_coach_is_a_person(fifth_pass: dict) -> None:
 
 def test_bracket_leaves_no_double_space(fifth_pass: dict) -> None:
     assert [e.text for e in fifth_pass[OIL_SERVICES] if "  " in e.text] == []
+
+
+# Articles of the corpus with the names the sixth pass fixes.
+VICE_MINISTER = "Test_Full/XH_VNE_T_ (2011).txt"  # "Thứ trưởng Bộ GDĐT Bành Tiến Long"
+IT_CENTRE = "Test_Full/XH_VNE_T_ (5863).txt"  # "Trung tâm tin học Bộ GDĐT Quách Tuấn Ngọc"
+PARTY_CHIEF = "Test_Full/XH_NLD_T_ (9211).txt"  # "Tổng Bí thư Nông Đức Mạnh cùng ..."
+GLITTER = "Test_Full/PL_TN_T_ (3776).txt"  # "báo chí lớn nước ngoài, gồm ..., Daily Express"
+PRESS = "Test_Full/XH_TT_T_ (9802).txt"  # "như Tuổi Trẻ, Sài Gòn Giải Phóng"; "mà Tuổi Tre"
+AGENT_ORANGE = "Test_Full/XH_NLD_T_ (9513).txt"  # "Hội Nạn nhân chất độc da cam/dioxin VN"
+EDITOR = "Train_Full/XH_TT_ (3082).txt"  # "tổng biên tập báo Tuổi Trẻ Lê Hoàng nhắc lại"
+TRADE_FAIR = "Test_Full/PL_TN_T_ (3463).txt"  # "với báo chí bên hành lang Hội nghị xúc tiến"
+CANALS = "Train_Full/XH_TT_ (2927).txt"  # "kênh Thầy Cai, An Hạ (Hóc Môn, Củ Chi), kênh Tiêu Ba Bò"
+LODGER = "Test_Full/PL_TN_T_ (3681).txt"  # "Huỳnh Minh Tâm (40 tuổi), ngụ 58A Hồ Học Lãm"
+TIP_OFF = "Test_Full/PL_VNE_T_ (2518).txt"  # "nhận được tin báo, Cảnh sát điều tra tội phạm"
+
+
+@pytest.fixture(scope="module")
+def sixth_pass(shared_dir: Path) -> dict[str, dict[Entity, int]]:
+    """Those articles' entities with their mentions."""
+    ids = [VICE_MINISTER, IT_CENTRE, PARTY_CHIEF, GLITTER, PRESS, AGENT_ORANGE, EDITOR, TRADE_FAIR]
+    ids += [CANALS, LODGER, TIP_OFF]
+    texts = load_corpus_texts(shared_dir / "corpus" / CORPUS_NAME, ids)
+    return {i: entity_counts(texts[i]) for i in ids}
+
+
+def test_less_common_family_name_after_an_acronym_is_a_person(sixth_pass: dict) -> None:
+    assert "Bành Tiến Long" in people(sixth_pass[VICE_MINISTER])
+
+
+def test_ministry_ends_before_the_name_glued_to_its_acronym(sixth_pass: dict) -> None:
+    assert "Bộ GDĐT" in bodies(sixth_pass[VICE_MINISTER])
+
+
+def test_full_name_glued_to_an_acronym_is_a_person(sixth_pass: dict) -> None:
+    assert "Quách Tuấn Ngọc" in people(sixth_pass[IT_CENTRE])
+
+
+def test_titled_name_with_a_less_common_family_name_is_a_person(sixth_pass: dict) -> None:
+    assert "Nông Đức Mạnh" in people(sixth_pass[PARTY_CHIEF])
+
+
+def test_newspaper_in_a_list_after_the_press_is_a_body(sixth_pass: dict) -> None:
+    assert "Daily Express" in bodies(sixth_pass[GLITTER])
+
+
+def test_newspaper_in_a_list_after_papers_is_a_body(sixth_pass: dict) -> None:
+    assert "Sài Gòn Giải Phóng" in bodies(sixth_pass[PRESS])
+
+
+def test_newspaper_after_the_paper_it_is_an_example_of_is_a_body(sixth_pass: dict) -> None:
+    assert "Tuổi Tre" in bodies(sixth_pass[PRESS])
+
+
+def test_association_keeps_the_words_after_a_slash(sixth_pass: dict) -> None:
+    assert "Hội Nạn nhân chất độc da cam/dioxin VN" in bodies(sixth_pass[AGENT_ORANGE])
+
+
+def test_newspaper_ends_before_the_name_glued_to_a_verb(sixth_pass: dict) -> None:
+    assert "Tuổi Trẻ" in bodies(sixth_pass[EDITOR])
+
+
+def test_meeting_after_the_press_is_no_body(sixth_pass: dict) -> None:
+    assert "Hội nghị" not in bodies(sixth_pass[TRADE_FAIR])
+
+
+def test_canal_named_with_a_family_name_is_no_person(sixth_pass: dict) -> None:
+    assert "Tiêu Ba Bò" not in people(sixth_pass[CANALS])
+
+
+def test_street_after_a_house_number_is_no_person(sixth_pass: dict) -> None:
+    assert "Hồ Học Lãm" not in people(sixth_pass[LODGER])
+
+
+def test_police_after_a_tip_off_and_a_comma_is_no_newspaper(sixth_pass: dict) -> None:
+    assert "Cảnh sát" not in bodies(sixth_pass[TIP_OFF])
