@@ -459,15 +459,16 @@ def test_evidence_sentences_leave_out_the_headline() -> None:
 @pytest.fixture(scope="module")
 def syndicated(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     """The notebooks' data folder after two changes the digest already counts: a criticism
-    article became the second copy of a story whose first copy (by date, then id) has another
-    label, in the same week; and the model's label of another article of that week is gone
-    (a model that did not label everything) while an analyst labelled it criticism."""
+    article became the second copy of a story whose first copy (by date, then id) the model gave
+    another label, in the same week, neither labelled by an analyst; and the model's label of
+    another article of that week is gone (a model that did not label everything) while an
+    analyst labelled it criticism."""
     copy = tmp_path_factory.mktemp("syndicated") / "data"
     shutil.copytree(data_dir, copy)
     paths = DataPaths(copy)
     current = """
         SELECT a.article_id, CAST(coalesce(a.published_at, a.fetched_at) AS DATE) AS day,
-               coalesce(al.label, c.label) AS label
+               coalesce(al.label, c.label) AS label, c.label AS model_label
         FROM articles a
         JOIN classifications c ON c.article_id = a.article_id AND c.model_id = ?
         LEFT JOIN analyst_labels al ON al.article_id = a.article_id
@@ -477,11 +478,13 @@ def syndicated(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict
             f"WITH cur AS ({current}) SELECT f.article_id, s.article_id, s.day FROM cur f "
             "JOIN cur s ON date_trunc('week', f.day) = date_trunc('week', s.day) "
             "AND (f.day, f.article_id) < (s.day, s.article_id) "
-            "WHERE s.label = 'criticism' AND f.label <> 'criticism' "
+            "WHERE s.model_label = 'criticism' AND f.model_label <> 'criticism' "
             "ORDER BY s.day DESC, f.day, f.article_id LIMIT 1",
             [DEFAULT_MODEL],
         ).fetchone()
         con.execute("UPDATE article_stories SET story_id = ? WHERE article_id = ?", [first, second])
+        # the model's labels differ: an analyst's label on either would hold for both copies
+        con.execute("DELETE FROM labels WHERE article_id IN (?, ?)", [first, second])
         (alone,) = con.execute(
             f"WITH cur AS ({current}) SELECT article_id FROM cur "
             "WHERE date_trunc('week', day) = date_trunc('week', ?::DATE) AND label <> 'criticism' "
