@@ -22,6 +22,7 @@ from pipelines.exports import (
     MODEL_LABEL,
     MODEL_USED,
     SCORE,
+    UNDATED_NOTE,
     cell_text,
     claim_name,
     export_stem,
@@ -63,6 +64,7 @@ HELP_LINES = (
     f"Đọc tiêu đề, các câu căn cứ của máy (những câu máy dùng khi gán nhãn ở cột «{MODEL_LABEL}») "
     f"và bài gốc (cột «Liên kết»), rồi chọn nhãn đúng ở cột «{ANALYST_LABEL}» từ danh sách: "
     "Khen ngợi, Phê phán hoặc Trung lập.",
+    UNDATED_NOTE,
     f"Có thể ghi chú lý do ở cột «Ghi chú». Dòng để trống cột «{ANALYST_LABEL}» được bỏ qua.",
     f"Không sửa các cột «Mã bài», «{MODEL_USED}», «{MODEL_LABEL}»; không đổi tên các cột.",
     "Xong, lưu tệp rồi gửi cho bộ phận kỹ thuật để nhập nhãn vào cơ sở dữ liệu, kèm tên người "

@@ -142,6 +142,16 @@ def test_headers_are_the_workbook_s_in_the_digest_s_words(exported: Path) -> Non
     assert said == (False, False, True)
 
 
+def test_guide_says_an_undated_article_s_day_is_its_fetch_day(exported: Path) -> None:
+    """The sheet's «Ngày đăng» of an article that gives no date is the day it was fetched, as in
+    the workbook: an old story republished undated would read as today's news."""
+    lines = [row[0] for row in load_workbook(exported)["Hướng dẫn"].iter_rows(values_only=True)]
+    assert (
+        "Cột «Ngày đăng»: bài không ghi ngày đăng mang ngày máy lấy bài về, không phải ngày đăng."
+        in lines
+    )
+
+
 def test_score_is_shown_0_to_1_not_as_a_percentage(exported: Path) -> None:
     sheet = load_workbook(exported)[SHEET]
     assert (
