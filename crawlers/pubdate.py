@@ -74,6 +74,11 @@ def find_date(
     found = date_from_url(url)
     if check.ok(found):
         return found, "url", None
+    if check.rejected is not None:
+        # The page states a date later than its fetch (a wrong clock, a scheduled post):
+        # htmldate would read that same date at a coarser grain, its month's first day, which
+        # is no longer in the future on the month's first days. Stored undated, as date/future.
+        return None, None, None
     found = htmldate_date(reader.own_part(), url)
     if check.ok(found):
         return found, "htmldate", None
